@@ -1,0 +1,141 @@
+//! The domain's errors. Each variant maps to one stable problem type at the HTTP edge.
+
+use serde::Serialize;
+
+use crate::ports::{BlobError, StoreError};
+
+/// One rule a field of the input broke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// Dotted path of the field, e.g. `legal_representative.id_number`.
+    pub field: String,
+    /// Stable machine-readable rule name, e.g. `check_character`.
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError { field: field.into(), code: code.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DomainError {
+    #[error("the input is invalid")]
+    Validation(Vec<FieldError>),
+    #[error("missing or unknown API key")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the enterprise has not passed real-name authentication")]
+    NotVerified,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still in progress; retry shortly")]
+    IdempotencyInProgress,
+    #[error("{0}")]
+    Dependency(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    /// A validation error with a single field.
+    pub fn invalid(field: &str, code: &str, message: impl Into<String>) -> Self {
+        DomainError::Validation(vec![FieldError::new(field, code, message)])
+    }
+}
+
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => {
+                DomainError::Conflict("the resource was changed concurrently; reload and retry".into())
+            }
+            StoreError::Unavailable(m) => DomainError::Dependency(m),
+            StoreError::Corrupt(m) => DomainError::Internal(m),
+        }
+    }
+}
+
+impl From<BlobError> for DomainError {
+    fn from(e: BlobError) -> Self {
+        match e {
+            BlobError::Unavailable(m) => DomainError::Dependency(m),
+        }
+    }
+}
+
+/// Collects field errors so a client learns every broken rule at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldError>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    /// Runs a check and records its error under `field`, with the error's variant name in
+    /// snake case as the rule code (`CheckCharacter { .. }` becomes `check_character`); returns
+    /// the value when it passed.
+    pub fn check<T, E: std::fmt::Display + std::fmt::Debug>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                let code = rule_code(&format!("{e:?}"));
+                self.add(field, &code, e.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing was recorded, else the validation error.
+    pub fn finish(self) -> Result<(), DomainError> {
+        if self.0.is_empty() { Ok(()) } else { Err(DomainError::Validation(self.0)) }
+    }
+}
+
+/// `CheckCharacter { expected: 'X' }` → `check_character`; a plain message → `invalid`.
+fn rule_code(debug: &str) -> String {
+    let name: String = debug.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+        return "invalid".into();
+    }
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_codes_come_from_variant_names() {
+        assert_eq!(rule_code("CheckCharacter { expected: 'X' }"), "check_character");
+        assert_eq!(rule_code("Length(17)"), "length");
+        assert_eq!(rule_code("\"not an email\""), "invalid");
+    }
+}

@@ -1,0 +1,23 @@
+//! The domain of the electronic-seal platform: entities, rules, state machines and use cases,
+//! written against ports (traits) for records, files and time. Nothing here knows AWS or HTTP.
+//!
+//! Start at [`Platform`]: every use case is a method on it.
+
+pub mod audit;
+pub mod auth;
+pub mod enterprises;
+pub mod error;
+pub mod idempotency;
+pub mod kyb;
+pub mod members;
+pub mod memory;
+pub mod model;
+pub mod platform;
+pub mod ports;
+pub mod verification;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use error::{DomainError, FieldError};
+pub use platform::{Config, Mode, Platform};

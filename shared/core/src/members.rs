@@ -1,0 +1,220 @@
+//! Members of an enterprise and their API keys.
+
+use serde::Deserialize;
+
+use crate::audit::Head;
+use crate::auth::{NewApiKey, Principal, Role};
+use crate::enterprises::{NewPerson, check_person, internal};
+use crate::error::{DomainError, Violations};
+use crate::model::{Member, MemberWithKey, Page, new_id};
+use crate::platform::{
+    ApiKeyData, MemberData, Platform, admin_of, api_key_key, enterprise_subject, member_key, own_enterprise,
+    require_verified,
+};
+use crate::ports::{Condition, Partition, Record, Write};
+
+/// `POST /v1/members`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMember {
+    pub name: String,
+    pub mobile: String,
+    pub email: String,
+    #[serde(default)]
+    pub role: Option<Role>,
+}
+
+fn member_record(m: &Member, key_hash: &str, version: u64) -> Result<Record, DomainError> {
+    let data = MemberData { member: m.clone(), key_hash: key_hash.to_owned() };
+    let mut r = Record::new(member_key(&m.enterprise_id, &m.id), serde_json::to_value(data).map_err(internal)?);
+    r.version = version;
+    Ok(r)
+}
+
+fn key_record(m: &Member, key_hash: &str) -> Result<Record, DomainError> {
+    let data = ApiKeyData { enterprise_id: m.enterprise_id.clone(), member_id: m.id.clone() };
+    Ok(Record::new(api_key_key(key_hash), serde_json::to_value(data).map_err(internal)?))
+}
+
+impl Platform {
+    /// Adds a member with its own key (administrators of verified enterprises).
+    pub async fn create_member(&self, principal: &Principal, input: CreateMember) -> Result<MemberWithKey, DomainError> {
+        let (enterprise_id, _, _) = own_enterprise(principal)?;
+        admin_of(principal, enterprise_id)?;
+        let mut v = Violations::new();
+        let person = NewPerson { name: input.name, mobile: input.mobile, email: input.email };
+        let checked = check_person(&mut v, "", &person);
+        v.finish()?;
+        let (name, mobile, email) = checked.ok_or_else(|| DomainError::Internal("validation passed without values".into()))?;
+        require_verified(&self.load_enterprise(enterprise_id).await?.value)?;
+
+        let now = self.clock.now();
+        let member = Member {
+            id: new_id("mem"),
+            enterprise_id: enterprise_id.to_owned(),
+            name,
+            mobile,
+            email,
+            role: input.role.unwrap_or(Role::Member),
+            created_at: now,
+        };
+        let key = NewApiKey::generate();
+        let mut writes = vec![
+            Write::Put { record: member_record(&member, &key.hash, 1)?, condition: Condition::NotExists },
+            Write::Put { record: key_record(&member, &key.hash)?, condition: Condition::NotExists },
+        ];
+        let head = Head::load(self.store.as_ref(), &enterprise_subject(enterprise_id)).await?;
+        head.append(
+            &mut writes,
+            now,
+            principal.actor(),
+            "member.created",
+            serde_json::json!({ "member_id": member.id, "role": member.role }),
+        );
+        self.store.write(writes).await?;
+        Ok(MemberWithKey { member, api_key: key.secret })
+    }
+
+    /// The enterprise's members, oldest first (administrators).
+    pub async fn list_members(
+        &self,
+        principal: &Principal,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Member>, DomainError> {
+        let (enterprise_id, _, _) = own_enterprise(principal)?;
+        admin_of(principal, enterprise_id)?;
+        let page: Page<MemberData> =
+            self.page(Partition::Table(format!("ENT#{enterprise_id}")), "MEMBER#", limit, cursor).await?;
+        Ok(Page { items: page.items.into_iter().map(|m| m.member).collect(), next_cursor: page.next_cursor })
+    }
+
+    /// Removes a member and revokes its key (administrators; not themselves).
+    pub async fn delete_member(&self, principal: &Principal, member_id: &str) -> Result<(), DomainError> {
+        let (enterprise_id, me, _) = own_enterprise(principal)?;
+        admin_of(principal, enterprise_id)?;
+        if me == member_id {
+            return Err(DomainError::Conflict("an administrator cannot remove itself".into()));
+        }
+        let key = member_key(enterprise_id, member_id);
+        let loaded = self.load::<MemberData>(&key).await?.ok_or(DomainError::NotFound("member"))?;
+        let mut writes = vec![
+            Write::Delete { key, condition: Condition::Version(loaded.version) },
+            Write::Delete { key: api_key_key(&loaded.value.key_hash), condition: Condition::Always },
+        ];
+        let head = Head::load(self.store.as_ref(), &enterprise_subject(enterprise_id)).await?;
+        head.append(
+            &mut writes,
+            self.clock.now(),
+            principal.actor(),
+            "member.removed",
+            serde_json::json!({ "member_id": member_id }),
+        );
+        self.store.write(writes).await?;
+        Ok(())
+    }
+
+    /// Replaces a member's key; the old one stops working at once. Administrators may rotate any
+    /// member's key, members their own.
+    pub async fn rotate_member_key(&self, principal: &Principal, member_id: &str) -> Result<MemberWithKey, DomainError> {
+        let (enterprise_id, me, role) = own_enterprise(principal)?;
+        if role != Role::Admin && me != member_id {
+            return Err(DomainError::Forbidden("members may only rotate their own key".into()));
+        }
+        let key = member_key(enterprise_id, member_id);
+        let loaded = self.load::<MemberData>(&key).await?.ok_or(DomainError::NotFound("member"))?;
+        let member = loaded.value.member;
+        let new_key = NewApiKey::generate();
+        let mut writes = vec![
+            Write::Put {
+                record: member_record(&member, &new_key.hash, loaded.version + 1)?,
+                condition: Condition::Version(loaded.version),
+            },
+            Write::Delete { key: api_key_key(&loaded.value.key_hash), condition: Condition::Always },
+            Write::Put { record: key_record(&member, &new_key.hash)?, condition: Condition::NotExists },
+        ];
+        let head = Head::load(self.store.as_ref(), &enterprise_subject(enterprise_id)).await?;
+        head.append(
+            &mut writes,
+            self.clock.now(),
+            principal.actor(),
+            "member.key_rotated",
+            serde_json::json!({ "member_id": member_id }),
+        );
+        self.store.write(writes).await?;
+        Ok(MemberWithKey { member, api_key: new_key.secret })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+        use crate::testing::{operator, platform, registration, submission};
+    use crate::verification::{Decision, DecisionKind};
+
+    fn new_member() -> CreateMember {
+        CreateMember { name: "李四".into(), mobile: "13900139000".into(), email: "li@example.com".into(), role: None }
+    }
+
+    async fn verified(p: &Platform) -> (String, Principal) {
+        let r = p.register_enterprise(registration()).await.unwrap();
+        let admin = p.authenticate(Some(&r.api_key)).await.unwrap();
+        let s = submission();
+        let vid = p.submit_verification(&admin, &r.enterprise.id, s).await.unwrap().verification.unwrap().id;
+        p.decide_verification(&operator(), &vid, Decision { decision: DecisionKind::Approve, reason: None })
+            .await
+            .unwrap();
+        (r.enterprise.id, admin)
+    }
+
+    #[tokio::test]
+    async fn members_need_a_verified_enterprise() {
+        let (p, _) = platform();
+        let r = p.register_enterprise(registration()).await.unwrap();
+        let admin = p.authenticate(Some(&r.api_key)).await.unwrap();
+        assert_eq!(p.create_member(&admin, new_member()).await.unwrap_err(), DomainError::NotVerified);
+    }
+
+    #[tokio::test]
+    async fn member_lifecycle() {
+        let (p, _) = platform();
+        let (eid, admin) = verified(&p).await;
+        let created = p.create_member(&admin, new_member()).await.unwrap();
+        assert_eq!(created.member.role, Role::Member);
+        let member = p.authenticate(Some(&created.api_key)).await.unwrap();
+        // A plain member can neither add nor list members.
+        assert!(matches!(p.create_member(&member, new_member()).await, Err(DomainError::Forbidden(_))));
+        assert!(matches!(p.list_members(&member, None, None).await, Err(DomainError::Forbidden(_))));
+        // Paging through the members with a page size of one.
+        let first = p.list_members(&admin, Some(1), None).await.unwrap();
+        assert_eq!(first.items.len(), 1);
+        let second = p.list_members(&admin, Some(1), first.next_cursor.as_deref()).await.unwrap();
+        assert_eq!(second.items[0].id, created.member.id);
+        assert!(second.next_cursor.is_none());
+        // Rotation revokes the old key.
+        let rotated = p.rotate_member_key(&member, &created.member.id).await.unwrap();
+        assert_eq!(p.authenticate(Some(&created.api_key)).await, Err(DomainError::Unauthorized));
+        assert!(p.authenticate(Some(&rotated.api_key)).await.is_ok());
+        // Removal revokes the key too.
+        p.delete_member(&admin, &created.member.id).await.unwrap();
+        assert_eq!(p.authenticate(Some(&rotated.api_key)).await, Err(DomainError::Unauthorized));
+        assert!(matches!(p.delete_member(&admin, &created.member.id).await, Err(DomainError::NotFound(_))));
+        let (_, admin_id, _) = own_enterprise(&admin).unwrap();
+        assert!(matches!(p.delete_member(&admin, admin_id).await, Err(DomainError::Conflict(_))));
+        let trail = p.enterprise_audit(&admin, &eid, None, None).await.unwrap();
+        assert!(trail.chain_intact);
+        assert_eq!(trail.items.last().unwrap().action, "member.removed");
+    }
+
+    #[tokio::test]
+    async fn another_enterprise_cannot_touch_members() {
+        let (p, _) = platform();
+        let (_, admin_a) = verified(&p).await;
+        let (_, admin_b) = verified(&p).await;
+        let m = p.create_member(&admin_a, new_member()).await.unwrap();
+        assert!(matches!(p.delete_member(&admin_b, &m.member.id).await, Err(DomainError::NotFound(_))));
+        assert!(matches!(p.rotate_member_key(&admin_b, &m.member.id).await, Err(DomainError::NotFound(_))));
+        let b_members = p.list_members(&admin_b, None, None).await.unwrap();
+        assert!(b_members.items.iter().all(|x| x.id != m.member.id));
+    }
+}

@@ -1,0 +1,224 @@
+//! The application service: one [`Platform`] holds the ports and exposes every use case.
+//! Use cases live in the sibling modules (`enterprises`, `verification`, `members`), each an
+//! `impl Platform` block.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
+
+use crate::auth::{OperatorKeys, Principal, Role, hash_key};
+use crate::error::DomainError;
+use crate::model::{Enterprise, EnterpriseStatus, Member, Page};
+use crate::ports::{BlobStore, Clock, Key, Partition, Position, Query, RecordStore};
+
+/// Whether development-only conveniences are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Production,
+    Development,
+}
+
+/// Settings of the platform that are not ports.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    pub operator_keys: OperatorKeys,
+    /// How long presigned upload and download URLs stay valid.
+    pub presign_expiry: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mode: Mode::Development,
+            operator_keys: OperatorKeys::default(),
+            presign_expiry: Duration::from_secs(900),
+        }
+    }
+}
+
+/// The use cases, over the ports.
+#[derive(Clone)]
+pub struct Platform {
+    pub(crate) store: Arc<dyn RecordStore>,
+    pub(crate) blobs: Arc<dyn BlobStore>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: Config,
+}
+
+pub(crate) fn enterprise_key(id: &str) -> Key {
+    Key::new(format!("ENT#{id}"), "PROFILE")
+}
+
+pub(crate) fn member_key(enterprise_id: &str, member_id: &str) -> Key {
+    Key::new(format!("ENT#{enterprise_id}"), format!("MEMBER#{member_id}"))
+}
+
+pub(crate) fn api_key_key(hash: &str) -> Key {
+    Key::new(format!("APIKEY#{hash}"), "APIKEY")
+}
+
+/// Audit subject of an enterprise.
+pub(crate) fn enterprise_subject(id: &str) -> String {
+    format!("ENT#{id}")
+}
+
+/// What is stored under an API key's hash.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct ApiKeyData {
+    pub enterprise_id: String,
+    pub member_id: String,
+}
+
+/// A member as stored: the member and the hash of its current key.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct MemberData {
+    #[serde(flatten)]
+    pub member: Member,
+    pub key_hash: String,
+}
+
+/// A loaded record of type `T` and the version it had.
+pub(crate) struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+impl Platform {
+    pub fn new(
+        store: Arc<dyn RecordStore>,
+        blobs: Arc<dyn BlobStore>,
+        clock: Arc<dyn Clock>,
+        config: Config,
+    ) -> Self {
+        Platform { store, blobs, clock, config }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Who holds this bearer key: an operator, a member, or nobody (401).
+    pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Principal, DomainError> {
+        let secret = bearer.map(str::trim).filter(|s| !s.is_empty()).ok_or(DomainError::Unauthorized)?;
+        let hash = hash_key(secret);
+        if let Some(id) = self.config.operator_keys.operator_for(&hash) {
+            return Ok(Principal::Operator { id });
+        }
+        let key: ApiKeyData = self.load(&api_key_key(&hash)).await?.ok_or(DomainError::Unauthorized)?.value;
+        let member: MemberData = self
+            .load(&member_key(&key.enterprise_id, &key.member_id))
+            .await?
+            .ok_or(DomainError::Unauthorized)?
+            .value;
+        if member.key_hash != hash {
+            return Err(DomainError::Unauthorized);
+        }
+        Ok(Principal::Member { enterprise_id: key.enterprise_id, member_id: key.member_id, role: member.member.role })
+    }
+
+    pub(crate) async fn load<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<Versioned<T>>, DomainError> {
+        match self.store.get(key).await? {
+            None => Ok(None),
+            Some(r) => Ok(Some(Versioned { value: r.decode()?, version: r.version })),
+        }
+    }
+
+    pub(crate) async fn load_enterprise(&self, id: &str) -> Result<Versioned<Enterprise>, DomainError> {
+        self.load(&enterprise_key(id)).await?.ok_or(DomainError::NotFound("enterprise"))
+    }
+
+    /// One page of a partition, decoded, with an opaque cursor bound to that partition.
+    pub(crate) async fn page<T: DeserializeOwned>(
+        &self,
+        partition: Partition,
+        prefix: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, DomainError> {
+        let limit = match limit {
+            None => 20,
+            Some(l @ 1..=100) => l as usize,
+            Some(_) => return Err(DomainError::invalid("limit", "range", "limit must be between 1 and 100")),
+        };
+        let after = cursor.map(|c| decode_cursor(c, &partition)).transpose()?;
+        let page = self
+            .store
+            .query(&Query { partition, prefix: prefix.to_owned(), after, limit, descending: false })
+            .await?;
+        let items = page.records.iter().map(|r| r.decode()).collect::<Result<Vec<T>, _>>()?;
+        Ok(Page { items, next_cursor: page.next.map(|p| encode_cursor(&p)) })
+    }
+}
+
+/// The caller must be a member of `enterprise_id` (anyone else learns nothing: 404).
+pub(crate) fn member_of<'a>(principal: &'a Principal, enterprise_id: &str) -> Result<(&'a str, Role), DomainError> {
+    match principal {
+        Principal::Member { enterprise_id: e, member_id, role } if e == enterprise_id => Ok((member_id, *role)),
+        Principal::Member { .. } => Err(DomainError::NotFound("enterprise")),
+        Principal::Operator { .. } => Err(DomainError::Forbidden("operators cannot act for an enterprise".into())),
+    }
+}
+
+/// The caller must be an administrator of `enterprise_id`.
+pub(crate) fn admin_of<'a>(principal: &'a Principal, enterprise_id: &str) -> Result<&'a str, DomainError> {
+    match member_of(principal, enterprise_id)? {
+        (id, Role::Admin) => Ok(id),
+        _ => Err(DomainError::Forbidden("this needs an administrator's key".into())),
+    }
+}
+
+/// The caller's own enterprise, for routes without an enterprise id.
+pub(crate) fn own_enterprise(principal: &Principal) -> Result<(&str, &str, Role), DomainError> {
+    match principal {
+        Principal::Member { enterprise_id, member_id, role } => Ok((enterprise_id, member_id, *role)),
+        Principal::Operator { .. } => Err(DomainError::Forbidden("operators have no enterprise".into())),
+    }
+}
+
+/// The caller must be an operator.
+pub(crate) fn operator(principal: &Principal) -> Result<&str, DomainError> {
+    match principal {
+        Principal::Operator { id } => Ok(id),
+        Principal::Member { .. } => Err(DomainError::Forbidden("this needs a platform operator's key".into())),
+    }
+}
+
+/// The enterprise must have passed real-name authentication.
+pub(crate) fn require_verified(e: &Enterprise) -> Result<(), DomainError> {
+    if e.status == EnterpriseStatus::Verified { Ok(()) } else { Err(DomainError::NotVerified) }
+}
+
+fn encode_cursor(p: &Position) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(p).expect("positions serialize"))
+}
+
+fn decode_cursor(c: &str, partition: &Partition) -> Result<Position, DomainError> {
+    let bad = || DomainError::invalid("cursor", "invalid", "the cursor is not one this list returned");
+    let bytes = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let p: Position = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    // A cursor may only move within the partition being listed.
+    let fits = match partition {
+        Partition::Table(pk) => &p.key.pk == pk && p.index.is_none(),
+        Partition::Index(pk) => p.index.as_ref().is_some_and(|i| &i.pk == pk),
+    };
+    if fits { Ok(p) } else { Err(bad()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_cannot_leave_their_partition() {
+        let p = Position { key: Key::new("ENT#a", "MEMBER#1"), index: None };
+        let c = encode_cursor(&p);
+        assert_eq!(decode_cursor(&c, &Partition::Table("ENT#a".into())).unwrap(), p);
+        assert!(decode_cursor(&c, &Partition::Table("ENT#b".into())).is_err());
+        assert!(decode_cursor("!!!", &Partition::Table("ENT#a".into())).is_err());
+        assert!(decode_cursor(&c, &Partition::Index("ENT#a".into())).is_err());
+    }
+}

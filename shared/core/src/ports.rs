@@ -1,0 +1,179 @@
+//! The ports: what the domain needs from the outside world, as traits. The AWS adapters
+//! (`esign-aws`) implement them against DynamoDB and S3; [`crate::memory`] implements them in
+//! memory for unit tests.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// Primary key of a record: partition and sort key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Key { pk: pk.into(), sk: sk.into() }
+    }
+}
+
+/// A stored record: its key, an optimistic-concurrency version, its data, and optionally a
+/// secondary index key (partition, sort) and an expiry time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub key: Key,
+    /// Starts at 1 on creation; every conditional rewrite increments it.
+    pub version: u64,
+    pub data: serde_json::Value,
+    pub index: Option<Key>,
+    /// Unix seconds after which the store may delete the record.
+    pub expires_at: Option<i64>,
+}
+
+impl Record {
+    pub fn new(key: Key, data: serde_json::Value) -> Self {
+        Record { key, version: 1, data, index: None, expires_at: None }
+    }
+
+    /// Decodes the data into a domain type.
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
+        serde_json::from_value(self.data.clone())
+            .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.key.pk, self.key.sk)))
+    }
+}
+
+/// When a write may happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    /// Unconditionally.
+    Always,
+    /// Only if no record has this key.
+    NotExists,
+    /// Only if the stored record has exactly this version.
+    Version(u64),
+}
+
+/// One write of an atomic batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// Store the record (its `version` field is written as given).
+    Put { record: Record, condition: Condition },
+    /// Remove the record.
+    Delete { key: Key, condition: Condition },
+}
+
+/// Which ordered collection a query reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Partition {
+    /// Records with this partition key, ordered by sort key.
+    Table(String),
+    /// Records whose index partition is this, ordered by index sort key.
+    Index(String),
+}
+
+/// A range query over one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub partition: Partition,
+    /// Only sort keys (index sort keys for [`Partition::Index`]) starting with this.
+    pub prefix: String,
+    /// Resume after this record (the last one of the previous page).
+    pub after: Option<Position>,
+    pub limit: usize,
+    pub descending: bool,
+}
+
+/// Where a page ended: the keys a store needs to resume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub key: Key,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<Key>,
+}
+
+/// A page of records and, when more may follow, where it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordPage {
+    pub records: Vec<Record>,
+    pub next: Option<Position>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StoreError {
+    /// A condition of the write did not hold: somebody else changed the data first.
+    #[error("a concurrent change won: the write's condition failed")]
+    Conflict,
+    #[error("the record store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("a stored record is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// Durable records with conditional, atomic multi-record writes (DynamoDB in production).
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError>;
+    async fn query(&self, query: &Query) -> Result<RecordPage, StoreError>;
+    /// Applies every write or none; [`StoreError::Conflict`] when any condition fails.
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+}
+
+/// A presigned HTTP request a client uses to move a file directly to or from the blob store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PresignedRequest {
+    pub url: String,
+    pub method: String,
+    /// Headers the client must send with exactly these values.
+    pub headers: Vec<(String, String)>,
+}
+
+/// What the blob store knows about a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobMeta {
+    pub size: u64,
+    pub content_type: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BlobError {
+    #[error("the blob store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Object storage for uploaded and generated files (S3 in production).
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// A PUT URL that accepts exactly this content type and length, valid for `expires`.
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: u64,
+        expires: Duration,
+    ) -> Result<PresignedRequest, BlobError>;
+    /// A GET URL valid for `expires`.
+    async fn presign_get(&self, key: &str, expires: Duration) -> Result<PresignedRequest, BlobError>;
+    /// Size and type of the object, or `None` when it does not exist.
+    async fn head(&self, key: &str) -> Result<Option<BlobMeta>, BlobError>;
+    /// The first `len` bytes of the object (fewer if it is shorter), or `None` when missing.
+    async fn read_prefix(&self, key: &str, len: u64) -> Result<Option<Vec<u8>>, BlobError>;
+}
+
+/// The time, injectable so tests can move it.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The machine's clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}

@@ -1,0 +1,536 @@
+//! Real-name authentication (KYB): an enterprise submits its registration data, an operator
+//! approves or rejects it. Every transition is one conditional write with its audit event.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::audit::Head;
+use crate::auth::Principal;
+use crate::enterprises::internal;
+use crate::error::{DomainError, Violations};
+use crate::kyb;
+use crate::model::{
+    Administrator, EnterpriseStatus, IdentifiedPerson, Page, Upload, Verification, VerificationStatus, new_id,
+};
+use crate::platform::{Platform, admin_of, enterprise_key, enterprise_subject, operator};
+use crate::ports::{Condition, Key, Partition, PresignedRequest, Record, Write};
+
+/// Largest authorization letter accepted.
+pub const MAX_LETTER_BYTES: u64 = 10 * 1024 * 1024;
+const LETTER_TYPES: [&str; 3] = ["application/pdf", "image/png", "image/jpeg"];
+
+/// `POST /v1/enterprises/{id}/verification/letter`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LetterUploadRequest {
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// Where and how to upload a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadTicket {
+    pub file_id: String,
+    pub upload_url: String,
+    pub method: String,
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonInput {
+    pub name: String,
+    pub id_number: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdministratorInput {
+    pub name: String,
+    pub id_number: String,
+    pub mobile: String,
+    pub is_legal_representative: bool,
+}
+
+/// `POST /v1/enterprises/{id}/verification`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitVerification {
+    pub company_name: String,
+    pub uscc: String,
+    pub organization_code: String,
+    pub legal_representative: PersonInput,
+    pub administrator: AdministratorInput,
+    #[serde(default)]
+    pub authorization_letter_file_id: Option<String>,
+}
+
+/// `POST /v1/operator/verifications/{id}/decision`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    pub decision: DecisionKind,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Approve,
+    Reject,
+}
+
+/// A verification as the operator sees it, with a link to the authorization letter.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerificationDetail {
+    #[serde(flatten)]
+    pub verification: Verification,
+    pub authorization_letter_url: Option<String>,
+}
+
+fn verification_key(id: &str) -> Key {
+    Key::new(format!("VERIF#{id}"), "VERIF")
+}
+
+fn upload_key(id: &str) -> Key {
+    Key::new(format!("UPLOAD#{id}"), "UPLOAD")
+}
+
+fn review_index(v: &Verification) -> Key {
+    Key::new(
+        format!("VERIFS#{}", v.status.as_str()),
+        format!("{}#{}", v.submitted_at.unix_timestamp_nanos(), v.id),
+    )
+}
+
+fn verification_record(v: &Verification, version: u64) -> Result<Record, DomainError> {
+    let mut r = Record::new(verification_key(&v.id), serde_json::to_value(v).map_err(internal)?);
+    r.version = version;
+    r.index = Some(review_index(v));
+    Ok(r)
+}
+
+/// What the first bytes say the file is.
+fn sniff(prefix: &[u8]) -> Option<&'static str> {
+    if prefix.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if prefix.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if prefix.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}
+
+impl Platform {
+    /// A presigned URL for the authorization letter (needed when the administrator is not the
+    /// legal representative).
+    pub async fn create_letter_upload(
+        &self,
+        principal: &Principal,
+        enterprise_id: &str,
+        req: LetterUploadRequest,
+    ) -> Result<UploadTicket, DomainError> {
+        admin_of(principal, enterprise_id)?;
+        let mut v = Violations::new();
+        if !LETTER_TYPES.contains(&req.content_type.as_str()) {
+            v.add("content_type", "unsupported", "the letter must be application/pdf, image/png or image/jpeg");
+        }
+        if req.size == 0 || req.size > MAX_LETTER_BYTES {
+            v.add("size", "range", format!("the letter must be 1 to {MAX_LETTER_BYTES} bytes"));
+        }
+        v.finish()?;
+        let enterprise = self.load_enterprise(enterprise_id).await?.value;
+        if enterprise.status == EnterpriseStatus::Verified {
+            return Err(DomainError::Conflict("the enterprise is already verified".into()));
+        }
+        let now = self.clock.now();
+        let id = new_id("file");
+        let upload = Upload {
+            blob_key: format!("uploads/{enterprise_id}/letters/{id}"),
+            id,
+            enterprise_id: enterprise_id.to_owned(),
+            purpose: "authorization_letter".into(),
+            content_type: req.content_type.clone(),
+            declared_size: req.size,
+            created_at: now,
+        };
+        let presigned: PresignedRequest = self
+            .blobs
+            .presign_put(&upload.blob_key, &upload.content_type, upload.declared_size, self.config.presign_expiry)
+            .await?;
+        self.store
+            .write(vec![Write::Put {
+                record: Record::new(upload_key(&upload.id), serde_json::to_value(&upload).map_err(internal)?),
+                condition: Condition::NotExists,
+            }])
+            .await?;
+        Ok(UploadTicket {
+            file_id: upload.id,
+            upload_url: presigned.url,
+            method: presigned.method,
+            headers: presigned.headers.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
+            expires_at: now + self.config.presign_expiry,
+            max_bytes: MAX_LETTER_BYTES,
+        })
+    }
+
+    /// Checks a submission for real and sends it to review.
+    pub async fn submit_verification(
+        &self,
+        principal: &Principal,
+        enterprise_id: &str,
+        input: SubmitVerification,
+    ) -> Result<crate::model::Enterprise, DomainError> {
+        let member_id = admin_of(principal, enterprise_id)?.to_owned();
+        let now = self.clock.now();
+        let today = now.date();
+        let today = (today.year(), u8::from(today.month()), today.day());
+
+        let mut v = Violations::new();
+        let company_name = v.check("company_name", kyb::validate_company_name(&input.company_name));
+        let uscc = v.check("uscc", kyb::validate_uscc(&input.uscc));
+        let org = v.check("organization_code", kyb::validate_organization_code(&input.organization_code));
+        if let (Some(u), Some(o)) = (&uscc, &org) {
+            v.check("organization_code", kyb::validate_org_code_matches_uscc(o, u));
+        }
+        let lr_name = v.check("legal_representative.name", kyb::validate_person_name(&input.legal_representative.name));
+        let lr_id = v.check(
+            "legal_representative.id_number",
+            kyb::validate_resident_id(&input.legal_representative.id_number, today),
+        );
+        let a = &input.administrator;
+        let ad_name = v.check("administrator.name", kyb::validate_person_name(&a.name));
+        let ad_id = v.check("administrator.id_number", kyb::validate_resident_id(&a.id_number, today));
+        let ad_mobile = v.check("administrator.mobile", kyb::validate_mainland_mobile(&a.mobile));
+        if a.is_legal_representative {
+            if let (Some(l), Some(d)) = (&lr_id, &ad_id)
+                && l.as_str() != d.as_str()
+            {
+                v.add(
+                    "administrator.id_number",
+                    "not_legal_representative",
+                    "the administrator is declared the legal representative but the ID numbers differ",
+                );
+            }
+        } else if input.authorization_letter_file_id.is_none() {
+            v.add(
+                "authorization_letter_file_id",
+                "required",
+                "an administrator who is not the legal representative needs an authorization letter",
+            );
+        }
+        if let Some(file_id) = &input.authorization_letter_file_id {
+            self.check_letter(&mut v, enterprise_id, file_id).await?;
+        }
+        v.finish()?;
+        let (Some(company_name), Some(uscc), Some(org), Some(lr_name), Some(lr_id), Some(ad_name), Some(ad_id), Some(ad_mobile)) =
+            (company_name, uscc, org, lr_name, lr_id, ad_name, ad_id, ad_mobile)
+        else {
+            return Err(DomainError::Internal("validation passed without values".into()));
+        };
+
+        let loaded = self.load_enterprise(enterprise_id).await?;
+        let mut enterprise = loaded.value;
+        match enterprise.status {
+            EnterpriseStatus::Registered | EnterpriseStatus::Rejected => {}
+            EnterpriseStatus::PendingReview => {
+                return Err(DomainError::Conflict("a submission is already waiting for review".into()));
+            }
+            EnterpriseStatus::Verified => return Err(DomainError::Conflict("the enterprise is already verified".into())),
+        }
+        let verification = Verification {
+            id: new_id("ver"),
+            enterprise_id: enterprise_id.to_owned(),
+            status: VerificationStatus::PendingReview,
+            company_name,
+            uscc: uscc.as_str().to_owned(),
+            organization_code: org.as_str().to_owned(),
+            legal_representative: IdentifiedPerson { name: lr_name, id_number: lr_id.as_str().to_owned() },
+            administrator: Administrator {
+                name: ad_name,
+                id_number: ad_id.as_str().to_owned(),
+                mobile: ad_mobile.as_str().to_owned(),
+                is_legal_representative: a.is_legal_representative,
+            },
+            authorization_letter_file_id: input.authorization_letter_file_id.clone(),
+            submitted_at: now,
+            submitted_by: member_id.clone(),
+            decided_at: None,
+            decided_by: None,
+            reason: None,
+        };
+        enterprise.status = EnterpriseStatus::PendingReview;
+        enterprise.verification = Some(verification.summary());
+        enterprise.updated_at = now;
+
+        let mut writes = vec![
+            self.enterprise_write(&enterprise, loaded.version)?,
+            Write::Put { record: verification_record(&verification, 1)?, condition: Condition::NotExists },
+        ];
+        let head = Head::load(self.store.as_ref(), &enterprise_subject(enterprise_id)).await?;
+        head.append(
+            &mut writes,
+            now,
+            principal.actor(),
+            "verification.submitted",
+            serde_json::json!({
+                "verification_id": verification.id,
+                "uscc": verification.uscc,
+                "administrator_is_legal_representative": a.is_legal_representative,
+            }),
+        );
+        self.store.write(writes).await?;
+        tracing::info!(enterprise_id, verification_id = %verification.id, "verification submitted");
+        Ok(enterprise)
+    }
+
+    async fn check_letter(&self, v: &mut Violations, enterprise_id: &str, file_id: &str) -> Result<(), DomainError> {
+        const FIELD: &str = "authorization_letter_file_id";
+        let upload: Option<Upload> = self.load(&upload_key(file_id)).await?.map(|u| u.value);
+        let Some(upload) = upload.filter(|u| u.enterprise_id == enterprise_id && u.purpose == "authorization_letter")
+        else {
+            v.add(FIELD, "unknown_file", "no authorization letter upload with this id");
+            return Ok(());
+        };
+        let Some(meta) = self.blobs.head(&upload.blob_key).await? else {
+            v.add(FIELD, "not_uploaded", "the authorization letter has not been uploaded yet");
+            return Ok(());
+        };
+        if meta.size == 0 || meta.size > MAX_LETTER_BYTES {
+            v.add(FIELD, "size", format!("the letter must be 1 to {MAX_LETTER_BYTES} bytes, it is {}", meta.size));
+            return Ok(());
+        }
+        let prefix = self.blobs.read_prefix(&upload.blob_key, 8).await?.unwrap_or_default();
+        match sniff(&prefix) {
+            Some(t) if t == upload.content_type => {}
+            Some(t) => v.add(FIELD, "type_mismatch", format!("declared {} but the file is {t}", upload.content_type)),
+            None => v.add(FIELD, "unsupported_file_type", "the letter is not a PDF, PNG or JPEG file"),
+        }
+        Ok(())
+    }
+
+    fn enterprise_write(&self, e: &crate::model::Enterprise, version: u64) -> Result<Write, DomainError> {
+        let mut record = Record::new(enterprise_key(&e.id), serde_json::to_value(e).map_err(internal)?);
+        record.version = version + 1;
+        Ok(Write::Put { record, condition: Condition::Version(version) })
+    }
+
+    /// Submissions in a review state, oldest first (operators).
+    pub async fn list_verifications(
+        &self,
+        principal: &Principal,
+        status: Option<&str>,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<Page<Verification>, DomainError> {
+        operator(principal)?;
+        let status = match status.unwrap_or("pending_review") {
+            s @ ("pending_review" | "approved" | "rejected") => s,
+            _ => {
+                return Err(DomainError::invalid("status", "invalid", "status is pending_review, approved or rejected"));
+            }
+        };
+        self.page(Partition::Index(format!("VERIFS#{status}")), "", limit, cursor).await
+    }
+
+    /// One submission with a short-lived link to its letter (operators).
+    pub async fn get_verification(&self, principal: &Principal, id: &str) -> Result<VerificationDetail, DomainError> {
+        operator(principal)?;
+        let verification: Verification =
+            self.load(&verification_key(id)).await?.ok_or(DomainError::NotFound("verification"))?.value;
+        let mut authorization_letter_url = None;
+        if let Some(file_id) = &verification.authorization_letter_file_id
+            && let Some(upload) = self.load::<Upload>(&upload_key(file_id)).await?
+        {
+            let get = self.blobs.presign_get(&upload.value.blob_key, self.config.presign_expiry).await?;
+            authorization_letter_url = Some(get.url);
+        }
+        Ok(VerificationDetail { verification, authorization_letter_url })
+    }
+
+    /// Approves or rejects a pending submission. A decision on a submission that is no longer
+    /// pending (already decided, or replaced) is a conflict, never an overwrite.
+    pub async fn decide_verification(
+        &self,
+        principal: &Principal,
+        id: &str,
+        decision: Decision,
+    ) -> Result<Verification, DomainError> {
+        let operator_id = operator(principal)?.to_owned();
+        let reason = decision.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+        match (decision.decision, &reason) {
+            (DecisionKind::Reject, None) => {
+                return Err(DomainError::invalid("reason", "required", "a rejection needs a reason the enterprise can read"));
+            }
+            (_, Some(r)) if r.chars().count() > 500 => {
+                return Err(DomainError::invalid("reason", "length", "the reason is at most 500 characters"));
+            }
+            _ => {}
+        }
+        let loaded = self.load::<Verification>(&verification_key(id)).await?.ok_or(DomainError::NotFound("verification"))?;
+        let mut verification = loaded.value;
+        if verification.status != VerificationStatus::PendingReview {
+            return Err(DomainError::Conflict(format!(
+                "the verification was already decided: {}",
+                verification.status.as_str()
+            )));
+        }
+        let ent = self.load_enterprise(&verification.enterprise_id).await?;
+        let mut enterprise = ent.value;
+        if enterprise.verification.as_ref().map(|s| s.id.as_str()) != Some(id)
+            || enterprise.status != EnterpriseStatus::PendingReview
+        {
+            return Err(DomainError::Conflict("the verification is no longer the enterprise's current one".into()));
+        }
+        let now = self.clock.now();
+        let (vstatus, estatus, action) = match decision.decision {
+            DecisionKind::Approve => (VerificationStatus::Approved, EnterpriseStatus::Verified, "verification.approved"),
+            DecisionKind::Reject => (VerificationStatus::Rejected, EnterpriseStatus::Rejected, "verification.rejected"),
+        };
+        verification.status = vstatus;
+        verification.decided_at = Some(now);
+        verification.decided_by = Some(operator_id);
+        verification.reason = reason;
+        enterprise.status = estatus;
+        enterprise.verification = Some(verification.summary());
+        enterprise.updated_at = now;
+
+        let mut writes = vec![
+            Write::Put {
+                record: verification_record(&verification, loaded.version + 1)?,
+                condition: Condition::Version(loaded.version),
+            },
+            self.enterprise_write(&enterprise, ent.version)?,
+        ];
+        let head = Head::load(self.store.as_ref(), &enterprise_subject(&enterprise.id)).await?;
+        head.append(
+            &mut writes,
+            now,
+            principal.actor(),
+            action,
+            serde_json::json!({ "verification_id": id, "reason": verification.reason }),
+        );
+        self.store.write(writes).await.map_err(|e| match e {
+            crate::ports::StoreError::Conflict => {
+                DomainError::Conflict("the verification was decided or changed concurrently".into())
+            }
+            other => other.into(),
+        })?;
+        tracing::info!(verification_id = id, decision = action, "verification decided");
+        Ok(verification)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Principal;
+        use crate::testing::{operator, platform, registration, submission};
+
+    async fn registered(p: &Platform) -> (String, Principal) {
+        let r = p.register_enterprise(registration()).await.unwrap();
+        let who = p.authenticate(Some(&r.api_key)).await.unwrap();
+        (r.enterprise.id, who)
+    }
+
+    #[tokio::test]
+    async fn submit_approve_and_conflicts() {
+        let (p, _) = platform();
+        let (eid, admin) = registered(&p).await;
+        let e = p.submit_verification(&admin, &eid, submission()).await.unwrap();
+        assert_eq!(e.status, EnterpriseStatus::PendingReview);
+        assert!(matches!(p.submit_verification(&admin, &eid, submission()).await, Err(DomainError::Conflict(_))));
+        let vid = e.verification.unwrap().id;
+        let op = operator();
+        let pending = p.list_verifications(&op, None, None, None).await.unwrap();
+        assert_eq!(pending.items.len(), 1);
+        let approve = Decision { decision: DecisionKind::Approve, reason: None };
+        let v = p.decide_verification(&op, &vid, approve.clone()).await.unwrap();
+        assert_eq!(v.status, VerificationStatus::Approved);
+        assert!(matches!(p.decide_verification(&op, &vid, approve).await, Err(DomainError::Conflict(_))));
+        assert_eq!(p.get_enterprise(&admin, &eid).await.unwrap().status, EnterpriseStatus::Verified);
+        assert!(p.list_verifications(&op, None, None, None).await.unwrap().items.is_empty());
+        let trail = p.enterprise_audit(&admin, &eid, None, None).await.unwrap();
+        let actions: Vec<_> = trail.items.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["enterprise.registered", "verification.submitted", "verification.approved"]);
+        assert!(trail.chain_intact);
+    }
+
+    #[tokio::test]
+    async fn rejection_needs_a_reason_and_allows_resubmission() {
+        let (p, _) = platform();
+        let (eid, admin) = registered(&p).await;
+        let vid = p.submit_verification(&admin, &eid, submission()).await.unwrap().verification.unwrap().id;
+        let op = operator();
+        let no_reason = Decision { decision: DecisionKind::Reject, reason: Some("  ".into()) };
+        assert!(matches!(p.decide_verification(&op, &vid, no_reason).await, Err(DomainError::Validation(_))));
+        let reject = Decision { decision: DecisionKind::Reject, reason: Some("营业执照模糊".into()) };
+        p.decide_verification(&op, &vid, reject).await.unwrap();
+        let e = p.get_enterprise(&admin, &eid).await.unwrap();
+        assert_eq!(e.status, EnterpriseStatus::Rejected);
+        assert_eq!(e.verification.unwrap().reason.as_deref(), Some("营业执照模糊"));
+        let again = p.submit_verification(&admin, &eid, submission()).await.unwrap();
+        assert_eq!(again.status, EnterpriseStatus::PendingReview);
+        assert_ne!(again.verification.unwrap().id, vid);
+        // The old submission can no longer be decided.
+        let approve = Decision { decision: DecisionKind::Approve, reason: None };
+        assert!(matches!(p.decide_verification(&op, &vid, approve).await, Err(DomainError::Conflict(_))));
+    }
+
+    #[tokio::test]
+    async fn every_broken_rule_is_named() {
+        let (p, _) = platform();
+        let (eid, admin) = registered(&p).await;
+        let mut s = submission();
+        s.uscc = "9144030071526726XH".into();
+        s.legal_representative.id_number = "110105194912310021".into();
+        s.administrator.is_legal_representative = false;
+        let Err(DomainError::Validation(errors)) = p.submit_verification(&admin, &eid, s).await else {
+            panic!("accepted")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["uscc", "legal_representative.id_number", "authorization_letter_file_id"]);
+        assert_eq!(p.get_enterprise(&admin, &eid).await.unwrap().status, EnterpriseStatus::Registered);
+    }
+
+    #[tokio::test]
+    async fn letters_are_checked_on_their_bytes() {
+        let (p, blobs) = platform();
+        let (eid, admin) = registered(&p).await;
+        let ticket = p
+            .create_letter_upload(&admin, &eid, LetterUploadRequest { content_type: "application/pdf".into(), size: 9 })
+            .await
+            .unwrap();
+        let mut s = submission();
+        s.administrator.is_legal_representative = false;
+        s.administrator.id_number = "440305198502141230".into();
+        s.authorization_letter_file_id = Some(ticket.file_id.clone());
+        let field_code = |r: Result<_, DomainError>| match r {
+            Err(DomainError::Validation(e)) => e[0].code.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field_code(p.submit_verification(&admin, &eid, s.clone()).await), "not_uploaded");
+        let key = format!("uploads/{eid}/letters/{}", ticket.file_id);
+        blobs.put(&key, b"\xFF\xD8\xFF\xE0JFIF".to_vec(), "application/pdf");
+        assert_eq!(field_code(p.submit_verification(&admin, &eid, s.clone()).await), "type_mismatch");
+        blobs.put(&key, b"hello world".to_vec(), "application/pdf");
+        assert_eq!(field_code(p.submit_verification(&admin, &eid, s.clone()).await), "unsupported_file_type");
+        blobs.put(&key, b"%PDF-1.7\n".to_vec(), "application/pdf");
+        assert_eq!(p.submit_verification(&admin, &eid, s).await.unwrap().status, EnterpriseStatus::PendingReview);
+    }
+
+    #[tokio::test]
+    async fn members_cannot_review() {
+        let (p, _) = platform();
+        let (eid, admin) = registered(&p).await;
+        let vid = p.submit_verification(&admin, &eid, submission()).await.unwrap().verification.unwrap().id;
+        let approve = Decision { decision: DecisionKind::Approve, reason: None };
+        assert!(matches!(p.decide_verification(&admin, &vid, approve).await, Err(DomainError::Forbidden(_))));
+    }
+}
