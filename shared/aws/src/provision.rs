@@ -1,0 +1,267 @@
+//! Creates the stack's stateful resources in an emulator (moto, LocalStack) from the SAM template
+//! itself, so local runs and the deployed stack share one definition: the tables, buckets and KMS
+//! keys the template declares, with their key schemas, indexes, TTL, versioning and key specs.
+//! It answers with the environment the functions would get: every `Globals.Function.Environment`
+//! variable whose value is `!Ref <resource>`, mapped to the local resource's name or id.
+//! Idempotent: resources that already exist are reused.
+
+use std::path::Path;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use serde_yaml::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("cannot read the template {0}: {1}")]
+    Read(String, String),
+    #[error("the template is not what provisioning understands: {0}")]
+    Template(String),
+    #[error("the emulator refused {0}: {1}")]
+    Aws(String, String),
+}
+
+/// One environment variable for the functions.
+pub type EnvVar = (String, String);
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, k| v.get(k))
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Result<&'a str, ProvisionError> {
+    get(v, path).and_then(Value::as_str).ok_or_else(|| ProvisionError::Template(format!("missing {}", path.join("."))))
+}
+
+/// The logical id a `!Ref X` (or `{Ref: X}`) names.
+fn ref_target(v: &Value) -> Option<&str> {
+    match v {
+        Value::Tagged(t) if t.tag == "!Ref" || t.tag == "Ref" => t.value.as_str(),
+        Value::Mapping(m) if m.len() == 1 => m.get("Ref").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// Local name of a resource: `<prefix>-<logical id in lower case>`.
+pub fn local_name(prefix: &str, logical_id: &str) -> String {
+    format!("{prefix}-{}", logical_id.to_ascii_lowercase())
+}
+
+fn aws_err<E: std::fmt::Debug>(what: &str) -> impl Fn(E) -> ProvisionError + '_ {
+    move |e| ProvisionError::Aws(what.to_owned(), format!("{e:?}"))
+}
+
+/// Creates every table, bucket and KMS key of the template at `template`, named with `prefix`,
+/// and returns the functions' environment for them.
+pub async fn provision(config: &SdkConfig, template: &Path, prefix: &str) -> Result<Vec<EnvVar>, ProvisionError> {
+    let text = std::fs::read_to_string(template)
+        .map_err(|e| ProvisionError::Read(template.display().to_string(), e.to_string()))?;
+    let doc: Value = serde_yaml::from_str(&text)
+        .map_err(|e| ProvisionError::Read(template.display().to_string(), e.to_string()))?;
+    let resources = get(&doc, &["Resources"])
+        .and_then(Value::as_mapping)
+        .ok_or_else(|| ProvisionError::Template("no Resources".into()))?;
+
+    let mut ids = Vec::new();
+    for (name, res) in resources {
+        let Some(logical) = name.as_str() else { continue };
+        let value = match get(res, &["Type"]).and_then(Value::as_str) {
+            Some("AWS::DynamoDB::Table") => {
+                let table = local_name(prefix, logical);
+                create_table(config, &table, res).await?;
+                table
+            }
+            Some("AWS::S3::Bucket") => {
+                let bucket = local_name(prefix, logical);
+                create_bucket(config, &bucket, res).await?;
+                bucket
+            }
+            Some("AWS::KMS::Key") => create_key(config, &local_name(prefix, logical), res).await?,
+            _ => continue,
+        };
+        ids.push((logical.to_owned(), value));
+    }
+
+    let vars = get(&doc, &["Globals", "Function", "Environment", "Variables"])
+        .and_then(Value::as_mapping)
+        .ok_or_else(|| ProvisionError::Template("no Globals.Function.Environment.Variables".into()))?;
+    let mut env = Vec::new();
+    for (k, v) in vars {
+        let (Some(k), Some(target)) = (k.as_str(), ref_target(v)) else { continue };
+        if let Some((_, value)) = ids.iter().find(|(logical, _)| logical == target) {
+            env.push((k.to_owned(), value.clone()));
+        }
+    }
+    Ok(env)
+}
+
+fn key_schema(v: &Value) -> Result<Vec<KeySchemaElement>, ProvisionError> {
+    v.as_sequence()
+        .ok_or_else(|| ProvisionError::Template("KeySchema is not a list".into()))?
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(str_at(k, &["AttributeName"])?)
+                .key_type(KeyType::from(str_at(k, &["KeyType"])?))
+                .build()
+                .map_err(aws_err("KeySchema"))
+        })
+        .collect()
+}
+
+async fn create_table(config: &SdkConfig, table: &str, res: &Value) -> Result<(), ProvisionError> {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let props = get(res, &["Properties"]).ok_or_else(|| ProvisionError::Template("table without Properties".into()))?;
+    let mut req = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::from(str_at(props, &["BillingMode"]).unwrap_or("PAY_PER_REQUEST")))
+        .set_key_schema(Some(key_schema(get(props, &["KeySchema"]).unwrap_or(&Value::Null))?));
+    for a in get(props, &["AttributeDefinitions"]).and_then(Value::as_sequence).into_iter().flatten() {
+        req = req.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(str_at(a, &["AttributeName"])?)
+                .attribute_type(ScalarAttributeType::from(str_at(a, &["AttributeType"])?))
+                .build()
+                .map_err(aws_err("AttributeDefinition"))?,
+        );
+    }
+    for g in get(props, &["GlobalSecondaryIndexes"]).and_then(Value::as_sequence).into_iter().flatten() {
+        let projection = str_at(g, &["Projection", "ProjectionType"]).unwrap_or("ALL");
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(str_at(g, &["IndexName"])?)
+                .set_key_schema(Some(key_schema(get(g, &["KeySchema"]).unwrap_or(&Value::Null))?))
+                .projection(Projection::builder().projection_type(ProjectionType::from(projection)).build())
+                .build()
+                .map_err(aws_err("GlobalSecondaryIndex"))?,
+        );
+    }
+    match req.send().await {
+        Ok(_) => tracing::info!(table, "created table"),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
+            tracing::info!(table, "table exists");
+            return Ok(());
+        }
+        Err(e) => return Err(aws_err("CreateTable")(e)),
+    }
+    if let Some(ttl) = get(props, &["TimeToLiveSpecification"])
+        && get(ttl, &["Enabled"]).and_then(Value::as_bool) == Some(true)
+    {
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(str_at(ttl, &["AttributeName"])?)
+                    .enabled(true)
+                    .build()
+                    .map_err(aws_err("TimeToLiveSpecification"))?,
+            )
+            .send()
+            .await
+            .map_err(aws_err("UpdateTimeToLive"))?;
+    }
+    Ok(())
+}
+
+async fn create_bucket(config: &SdkConfig, bucket: &str, res: &Value) -> Result<(), ProvisionError> {
+    let client = crate::s3_client(config);
+    let mut req = client.create_bucket().bucket(bucket);
+    if let Some(region) = config.region().map(|r| r.as_ref().to_owned())
+        && region != "us-east-1"
+    {
+        req = req.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region.as_str()))
+                .build(),
+        );
+    }
+    match req.send().await {
+        Ok(_) => tracing::info!(bucket, "created bucket"),
+        Err(e)
+            if e.as_service_error().is_some_and(|s| {
+                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
+            }) =>
+        {
+            tracing::info!(bucket, "bucket exists")
+        }
+        Err(e) => return Err(aws_err("CreateBucket")(e)),
+    }
+    if str_at(res, &["Properties", "VersioningConfiguration", "Status"]).ok() == Some("Enabled") {
+        client
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+            .send()
+            .await
+            .map_err(aws_err("PutBucketVersioning"))?;
+    }
+    Ok(())
+}
+
+/// Finds the key behind `alias/<name>` or creates one with the template's spec and usage.
+async fn create_key(config: &SdkConfig, name: &str, res: &Value) -> Result<String, ProvisionError> {
+    let client = aws_sdk_kms::Client::new(config);
+    let alias = format!("alias/{name}");
+    let mut aliases = client.list_aliases().into_paginator().items().send();
+    while let Some(a) = aliases.next().await {
+        let a = a.map_err(aws_err("ListAliases"))?;
+        if a.alias_name() == Some(alias.as_str())
+            && let Some(id) = a.target_key_id()
+        {
+            return Ok(id.to_owned());
+        }
+    }
+    let spec = str_at(res, &["Properties", "KeySpec"]).unwrap_or("SYMMETRIC_DEFAULT");
+    let usage = str_at(res, &["Properties", "KeyUsage"]).unwrap_or("ENCRYPT_DECRYPT");
+    let out = client
+        .create_key()
+        .key_spec(KeySpec::from(spec))
+        .key_usage(KeyUsageType::from(usage))
+        .description(format!("{name} (local)"))
+        .send()
+        .await
+        .map_err(aws_err("CreateKey"))?;
+    let id = out
+        .key_metadata()
+        .map(|m| m.key_id().to_owned())
+        .ok_or_else(|| ProvisionError::Aws("CreateKey".into(), "no key id".into()))?;
+    client.create_alias().alias_name(&alias).target_key_id(&id).send().await.map_err(aws_err("CreateAlias"))?;
+    tracing::info!(key = %alias, spec, "created KMS key");
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs_in_both_forms() {
+        let short: Value = serde_yaml::from_str("!Ref RecordsTable").unwrap();
+        assert_eq!(ref_target(&short), Some("RecordsTable"));
+        let long: Value = serde_yaml::from_str("Ref: FilesBucket").unwrap();
+        assert_eq!(ref_target(&long), Some("FilesBucket"));
+        let plain: Value = serde_yaml::from_str("production").unwrap();
+        assert_eq!(ref_target(&plain), None);
+    }
+
+    #[test]
+    fn the_projects_template_declares_what_the_code_needs() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml");
+        let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let vars = get(&doc, &["Globals", "Function", "Environment", "Variables"]).unwrap();
+        for var in [crate::ENV_TABLE, crate::ENV_FILES_BUCKET] {
+            let target = ref_target(vars.get(var).unwrap()).unwrap();
+            assert!(get(&doc, &["Resources", target]).is_some(), "{var} refers to a missing resource");
+        }
+        let table = get(&doc, &["Resources", "RecordsTable", "Properties"]).unwrap();
+        let index = &get(table, &["GlobalSecondaryIndexes"]).unwrap()[0];
+        assert_eq!(str_at(index, &["IndexName"]).unwrap(), crate::dynamo::INDEX_NAME);
+        assert_eq!(str_at(table, &["TimeToLiveSpecification", "AttributeName"]).unwrap(), "ttl");
+    }
+}
