@@ -1,0 +1,260 @@
+//! From an HTTP request to a use case and back: authentication, body limits, JSON decoding,
+//! idempotency, and the mapping of each [`Operation`] to a [`Platform`] method.
+
+use bytes::Bytes;
+use esign_core::auth::Principal;
+use esign_core::idempotency::{Claim, StoredResponse};
+use esign_core::{DomainError, FieldError, Platform};
+use http::{HeaderMap, Method};
+use serde::de::DeserializeOwned;
+
+use crate::problem::Problem;
+use crate::routes::{NoRoute, Operation, Params, Route, match_path, resolve};
+
+/// Largest JSON body accepted (files go to S3 through presigned URLs, not through the API).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// A request as both the Lambda runtime and the local server hand it over.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// The answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+impl ApiResponse {
+    fn json(status: u16, body: String) -> Self {
+        ApiResponse {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Bytes::from(body),
+        }
+    }
+
+    fn empty(status: u16) -> Self {
+        ApiResponse { status, headers: Vec::new(), body: Bytes::new() }
+    }
+
+    fn content_type(&self) -> &str {
+        self.headers.iter().find(|(k, _)| k == "content-type").map_or("", |(_, v)| v.as_str())
+    }
+}
+
+impl From<Problem> for ApiResponse {
+    fn from(p: Problem) -> Self {
+        let mut headers = vec![("content-type".to_owned(), "application/problem+json".to_owned())];
+        if p.status == 401 {
+            headers.push(("www-authenticate".into(), "Bearer".into()));
+        }
+        if !p.allow.is_empty() {
+            headers.push(("allow".into(), p.allow.join(", ")));
+        }
+        ApiResponse { status: p.status, headers, body: Bytes::from(p.to_json()) }
+    }
+}
+
+/// Serves a request on whichever route its method and path select (the local server).
+pub async fn handle(platform: &Platform, req: ApiRequest) -> ApiResponse {
+    let resp = match resolve(&req.method, &req.path) {
+        Ok((route, params)) => serve(platform, route, params, &req).await,
+        Err(NoRoute::NotFound) => Problem::not_found().into(),
+        Err(NoRoute::MethodNotAllowed(allow)) => Problem::method_not_allowed(allow).into(),
+    };
+    finish(resp)
+}
+
+/// Serves a request for one operation (a Lambda function serves exactly one).
+pub async fn handle_operation(platform: &Platform, operation: Operation, req: ApiRequest) -> ApiResponse {
+    let route = operation.route();
+    let resp = match match_path(route.path, &req.path) {
+        Some(params) if req.method.as_str() == route.method => serve(platform, route, params, &req).await,
+        Some(_) => Problem::method_not_allowed(vec![route.method]).into(),
+        None => Problem::not_found().into(),
+    };
+    finish(resp)
+}
+
+fn finish(mut resp: ApiResponse) -> ApiResponse {
+    // Answers may carry API keys or personal data: never cache them.
+    resp.headers.push(("cache-control".into(), "no-store".into()));
+    resp
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+async fn serve(platform: &Platform, route: &'static Route, params: Params, req: &ApiRequest) -> ApiResponse {
+    if req.body.len() > MAX_BODY {
+        return Problem::payload_too_large(MAX_BODY).into();
+    }
+    let principal = if route.operation == Operation::RegisterEnterprise {
+        None
+    } else {
+        match platform.authenticate(bearer(&req.headers)).await {
+            Ok(p) => Some(p),
+            Err(e) => return Problem::from(e).into(),
+        }
+    };
+    let idempotency_key = match req.headers.get("idempotency-key").map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(k)) if req.method != Method::GET => Some(k.to_owned()),
+        Some(Ok(_)) => None,
+        Some(Err(_)) => return Problem::bad_request("Idempotency-Key must be visible ASCII").into(),
+    };
+    let Some(key) = idempotency_key else {
+        return execute(platform, route.operation, principal.as_ref(), &params, req).await;
+    };
+
+    let scope = match &principal {
+        Some(Principal::Member { member_id, .. }) => member_id.clone(),
+        Some(Principal::Operator { id }) => id.clone(),
+        None => "anonymous".to_owned(),
+    };
+    let mut fingerprint = format!("{} {}\n", req.method, req.path).into_bytes();
+    fingerprint.extend_from_slice(&req.body);
+    match platform.idempotency_claim(&scope, &key, &fingerprint).await {
+        Err(e) => Problem::from(e).into(),
+        Ok(Claim::Replay(stored)) => ApiResponse {
+            status: stored.status,
+            headers: vec![
+                ("content-type".into(), stored.content_type),
+                ("idempotent-replayed".into(), "true".into()),
+            ],
+            body: Bytes::from(stored.body),
+        },
+        Ok(Claim::Proceed(ticket)) => {
+            let resp = execute(platform, route.operation, principal.as_ref(), &params, req).await;
+            let stored = StoredResponse {
+                status: resp.status,
+                content_type: resp.content_type().to_owned(),
+                body: String::from_utf8_lossy(&resp.body).into_owned(),
+            };
+            if let Err(e) = platform.idempotency_finish(ticket, stored).await {
+                tracing::warn!(error = %e, "could not record the idempotent answer");
+            }
+            resp
+        }
+    }
+}
+
+fn param<'a>(params: &'a Params, name: &str) -> &'a str {
+    params.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v.as_str())
+}
+
+/// The query string's parameters.
+fn query(req: &ApiRequest) -> Vec<(String, String)> {
+    req.query.as_deref().map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+}
+
+fn query_str<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn query_limit(q: &[(String, String)]) -> Result<Option<u32>, Problem> {
+    query_str(q, "limit")
+        .map(|l| {
+            l.parse::<u32>().map_err(|_| {
+                Problem::validation(vec![FieldError::new("limit", "integer", "limit must be a whole number")])
+            })
+        })
+        .transpose()
+}
+
+/// Decodes the JSON body: malformed JSON is a 400, well-formed JSON of the wrong shape a 422
+/// naming the field.
+fn json<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, Problem> {
+    let ct = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(if req.body.is_empty() && ct.is_empty() {
+            Problem::bad_request("a JSON body is required")
+        } else {
+            Problem::unsupported_media_type()
+        });
+    }
+    // Syntax first, over the whole body, so that malformed JSON is always a 400 ...
+    let value: serde_json::Value =
+        serde_json::from_slice(&req.body).map_err(|e| Problem::bad_request(format!("malformed JSON: {e}")))?;
+    // ... then the shape, so that a wrong or missing field is a 422 naming the field.
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        Problem::validation(vec![FieldError::new(field, "type", e.into_inner().to_string())])
+    })
+}
+
+fn ok<T: serde::Serialize>(status: u16, value: &T) -> ApiResponse {
+    match serde_json::to_string(value) {
+        Ok(body) => ApiResponse::json(status, body),
+        Err(e) => Problem::from(DomainError::Internal(e.to_string())).into(),
+    }
+}
+
+fn answer<T: serde::Serialize>(status: u16, r: Result<T, DomainError>) -> ApiResponse {
+    match r {
+        Ok(v) => ok(status, &v),
+        Err(e) => Problem::from(e).into(),
+    }
+}
+
+async fn execute(
+    p: &Platform,
+    op: Operation,
+    principal: Option<&Principal>,
+    params: &Params,
+    req: &ApiRequest,
+) -> ApiResponse {
+    let Some(who) = principal else {
+        // Only registration runs without a principal.
+        return match json(req) {
+            Ok(input) => answer(201, p.register_enterprise(input).await),
+            Err(problem) => problem.into(),
+        };
+    };
+    let q = query(req);
+    let limit = match query_limit(&q) {
+        Ok(l) => l,
+        Err(problem) => return problem.into(),
+    };
+    let cursor = query_str(&q, "cursor");
+    macro_rules! body {
+        () => {
+            match json(req) {
+                Ok(v) => v,
+                Err(problem) => return problem.into(),
+            }
+        };
+    }
+    match op {
+        Operation::RegisterEnterprise => answer(201, p.register_enterprise(body!()).await),
+        Operation::GetEnterprise => answer(200, p.get_enterprise(who, param(params, "id")).await),
+        Operation::CreateLetterUpload => answer(201, p.create_letter_upload(who, param(params, "id"), body!()).await),
+        Operation::SubmitVerification => answer(202, p.submit_verification(who, param(params, "id"), body!()).await),
+        Operation::ListEnterpriseAudit => answer(200, p.enterprise_audit(who, param(params, "id"), limit, cursor).await),
+        Operation::CreateMember => answer(201, p.create_member(who, body!()).await),
+        Operation::ListMembers => answer(200, p.list_members(who, limit, cursor).await),
+        Operation::DeleteMember => match p.delete_member(who, param(params, "member_id")).await {
+            Ok(()) => ApiResponse::empty(204),
+            Err(e) => Problem::from(e).into(),
+        },
+        Operation::RotateMemberKey => answer(201, p.rotate_member_key(who, param(params, "member_id")).await),
+        Operation::ListVerifications => {
+            answer(200, p.list_verifications(who, query_str(&q, "status"), limit, cursor).await)
+        }
+        Operation::GetVerification => answer(200, p.get_verification(who, param(params, "id")).await),
+        Operation::DecideVerification => answer(200, p.decide_verification(who, param(params, "id"), body!()).await),
+    }
+}

@@ -1,0 +1,84 @@
+//! The local server: one process serving every operation's route over HTTP/1.1, for
+//! development and the end-to-end tests. Requests go through the same [`handle`] as in Lambda.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use esign_core::Platform;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::handler::{ApiRequest, ApiResponse, MAX_BODY, handle};
+use crate::problem::Problem;
+
+async fn respond(platform: &Platform, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let api = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => {
+            let req = ApiRequest {
+                method: parts.method,
+                path: parts.uri.path().to_owned(),
+                query: parts.uri.query().map(str::to_owned),
+                headers: parts.headers,
+                body: collected.to_bytes(),
+            };
+            handle(platform, req).await
+        }
+        Err(_) => ApiResponse::from(Problem::payload_too_large(MAX_BODY)),
+    };
+    let mut resp = Response::new(Full::new(api.body));
+    *resp.status_mut() = http::StatusCode::from_u16(api.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in api.headers {
+        if let (Ok(k), Ok(v)) = (http::HeaderName::try_from(k), http::HeaderValue::try_from(v)) {
+            resp.headers_mut().append(k, v);
+        }
+    }
+    resp
+}
+
+/// Serves until the listener fails; each connection on its own task.
+pub async fn serve(listener: TcpListener, platform: Platform) -> std::io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let platform = platform.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let platform = platform.clone();
+                async move { Ok::<_, Infallible>(respond(&platform, req).await) }
+            });
+            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// What a local run needs to know.
+#[derive(Debug, Clone)]
+pub struct LocalSetup {
+    /// The SAM template whose resources are created in the emulator.
+    pub template: std::path::PathBuf,
+    /// Prefix of the local resource names, so several runs can share one emulator.
+    pub prefix: String,
+    pub config: esign_core::Config,
+    /// The emulator's endpoint URL.
+    pub endpoint: String,
+}
+
+/// Provisions the template's resources in the emulator and wires a platform on them.
+pub async fn local_platform(setup: &LocalSetup) -> Result<Platform, Box<dyn std::error::Error + Send + Sync>> {
+    let sdk = esign_aws::emulator_sdk_config(&setup.endpoint).await;
+    let env = esign_aws::provision::provision(&sdk, &setup.template, &setup.prefix).await?;
+    let lookup = |name: &str| {
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).ok_or_else(|| format!("the template defines no {name}"))
+    };
+    let table = lookup(esign_aws::ENV_TABLE)?;
+    let bucket = lookup(esign_aws::ENV_FILES_BUCKET)?;
+    tracing::info!(%table, %bucket, "local resources ready");
+    Ok(esign_aws::platform_with(&sdk, &table, &bucket, setup.config.clone())?)
+}

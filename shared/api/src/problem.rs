@@ -1,0 +1,112 @@
+//! RFC 9457 problem details: every error answer is `application/problem+json` with a stable
+//! `type` URN that clients can switch on.
+
+use esign_core::{DomainError, FieldError};
+use serde::Serialize;
+
+/// A problem answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// `Allow` header for 405 answers.
+    #[serde(skip)]
+    pub allow: Vec<&'static str>,
+}
+
+impl Problem {
+    pub fn new(slug: &str, title: &'static str, status: u16, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: format!("urn:esign:problem:{slug}"),
+            title,
+            status,
+            detail: detail.into(),
+            errors: Vec::new(),
+            allow: Vec::new(),
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Problem::new("bad-request", "Bad request", 400, detail)
+    }
+
+    pub fn not_found() -> Self {
+        Problem::new("not-found", "Not found", 404, "no such resource")
+    }
+
+    pub fn method_not_allowed(allow: Vec<&'static str>) -> Self {
+        let mut p = Problem::new(
+            "method-not-allowed",
+            "Method not allowed",
+            405,
+            format!("this resource accepts {}", allow.join(", ")),
+        );
+        p.allow = allow;
+        p
+    }
+
+    pub fn payload_too_large(limit: usize) -> Self {
+        Problem::new("payload-too-large", "Payload too large", 413, format!("the body may be at most {limit} bytes"))
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Problem::new("unsupported-media-type", "Unsupported media type", 415, "send the body as application/json")
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [one] => format!("{}: {}", one.field, one.message),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        let mut p = Problem::new("validation-failed", "Validation failed", 422, detail);
+        p.errors = errors;
+        p
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| String::from("{\"status\":500}"))
+    }
+}
+
+impl From<DomainError> for Problem {
+    fn from(e: DomainError) -> Self {
+        let text = e.to_string();
+        match e {
+            DomainError::Validation(errors) => Problem::validation(errors),
+            DomainError::IdempotencyKeyReused => {
+                Problem::new("idempotency-key-reused", "Idempotency key reused", 422, text)
+            }
+            DomainError::IdempotencyInProgress => {
+                Problem::new("idempotency-in-progress", "Request in progress", 409, text)
+            }
+            DomainError::Unauthorized => Problem::new(
+                "unauthorized",
+                "Unauthorized",
+                401,
+                "send a valid API key as Authorization: Bearer <key>",
+            ),
+            DomainError::Forbidden(d) => Problem::new("forbidden", "Forbidden", 403, d),
+            DomainError::NotVerified => Problem::new(
+                "enterprise-not-verified",
+                "Enterprise not verified",
+                403,
+                "this needs an enterprise that has passed real-name authentication",
+            ),
+            DomainError::NotFound(what) => Problem::new("not-found", "Not found", 404, format!("{what} not found")),
+            DomainError::Conflict(d) => Problem::new("conflict", "Conflict", 409, d),
+            DomainError::Dependency(d) => {
+                tracing::error!(detail = %d, "dependency failed");
+                Problem::new("dependency-failed", "Service unavailable", 503, "a backing service failed; retry later")
+            }
+            DomainError::Internal(d) => {
+                tracing::error!(detail = %d, "internal error");
+                Problem::new("internal", "Internal error", 500, "an unexpected error occurred")
+            }
+        }
+    }
+}

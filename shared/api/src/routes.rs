@@ -1,0 +1,144 @@
+//! The route table: every operation with its method and path template. The Lambda functions,
+//! the local server, the SAM template and the OpenAPI document all follow this one list (a test
+//! checks the two YAML files against it).
+
+use http::Method;
+
+/// One HTTP operation; each is one Lambda function of the same name in kebab case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// `POST /v1/enterprises`: register an enterprise and its administrator (public).
+    RegisterEnterprise,
+    /// `GET /v1/enterprises/{id}`: status, including verification state and reason.
+    GetEnterprise,
+    /// `POST /v1/enterprises/{id}/verification/letter`: presigned upload of an authorization letter.
+    CreateLetterUpload,
+    /// `POST /v1/enterprises/{id}/verification`: submit real-name authentication.
+    SubmitVerification,
+    /// `GET /v1/enterprises/{id}/audit`: the enterprise's hash-chained audit trail.
+    ListEnterpriseAudit,
+    /// `POST /v1/members`: add a member with its own key.
+    CreateMember,
+    /// `GET /v1/members`: list members.
+    ListMembers,
+    /// `DELETE /v1/members/{member_id}`: remove a member, revoking its key.
+    DeleteMember,
+    /// `POST /v1/members/{member_id}/key`: replace a member's key.
+    RotateMemberKey,
+    /// `GET /v1/operator/verifications`: submissions by review state.
+    ListVerifications,
+    /// `GET /v1/operator/verifications/{id}`: one submission.
+    GetVerification,
+    /// `POST /v1/operator/verifications/{id}/decision`: approve or reject.
+    DecideVerification,
+}
+
+/// A route: an operation at a method and path template (`{name}` segments are parameters).
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub operation: Operation,
+    pub method: &'static str,
+    pub path: &'static str,
+    /// The Lambda function (binary) that serves it.
+    pub function: &'static str,
+}
+
+const fn route(operation: Operation, method: &'static str, path: &'static str, function: &'static str) -> Route {
+    Route { operation, method, path, function }
+}
+
+/// Every route of the API.
+pub const ROUTES: &[Route] = &[
+    route(Operation::RegisterEnterprise, "POST", "/v1/enterprises", "register-enterprise"),
+    route(Operation::GetEnterprise, "GET", "/v1/enterprises/{id}", "get-enterprise"),
+    route(Operation::CreateLetterUpload, "POST", "/v1/enterprises/{id}/verification/letter", "create-letter-upload"),
+    route(Operation::SubmitVerification, "POST", "/v1/enterprises/{id}/verification", "submit-verification"),
+    route(Operation::ListEnterpriseAudit, "GET", "/v1/enterprises/{id}/audit", "list-enterprise-audit"),
+    route(Operation::CreateMember, "POST", "/v1/members", "create-member"),
+    route(Operation::ListMembers, "GET", "/v1/members", "list-members"),
+    route(Operation::DeleteMember, "DELETE", "/v1/members/{member_id}", "delete-member"),
+    route(Operation::RotateMemberKey, "POST", "/v1/members/{member_id}/key", "rotate-member-key"),
+    route(Operation::ListVerifications, "GET", "/v1/operator/verifications", "list-verifications"),
+    route(Operation::GetVerification, "GET", "/v1/operator/verifications/{id}", "get-verification"),
+    route(Operation::DecideVerification, "POST", "/v1/operator/verifications/{id}/decision", "decide-verification"),
+];
+
+impl Operation {
+    pub fn route(self) -> &'static Route {
+        ROUTES.iter().find(|r| r.operation == self).expect("every operation has a route")
+    }
+}
+
+/// Path parameters by name.
+pub type Params = Vec<(&'static str, String)>;
+
+/// Why no route matched.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NoRoute {
+    NotFound,
+    /// The path exists with other methods.
+    MethodNotAllowed(Vec<&'static str>),
+}
+
+/// Matches a path against one template; parameters must be non-empty single segments.
+pub fn match_path(template: &'static str, path: &str) -> Option<Params> {
+    let mut params = Vec::new();
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    if ps.is_empty() {
+                        return None;
+                    }
+                    params.push((name, ps.to_owned()));
+                } else if ts != ps {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The route for a request.
+pub fn resolve(method: &Method, path: &str) -> Result<(&'static Route, Params), NoRoute> {
+    let mut allowed = Vec::new();
+    for r in ROUTES {
+        if let Some(params) = match_path(r.path, path) {
+            if r.method == method.as_str() {
+                return Ok((r, params));
+            }
+            allowed.push(r.method);
+        }
+    }
+    if allowed.is_empty() { Err(NoRoute::NotFound) } else { Err(NoRoute::MethodNotAllowed(allowed)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_routes_and_parameters() {
+        let (r, p) = resolve(&Method::POST, "/v1/enterprises/ent_1/verification").unwrap();
+        assert_eq!(r.operation, Operation::SubmitVerification);
+        assert_eq!(p, vec![("id", "ent_1".to_owned())]);
+        assert_eq!(resolve(&Method::GET, "/v1/nothing").unwrap_err(), NoRoute::NotFound);
+        assert_eq!(resolve(&Method::GET, "/v1/enterprises//verification").unwrap_err(), NoRoute::NotFound);
+        assert_eq!(resolve(&Method::PUT, "/v1/members").unwrap_err(), NoRoute::MethodNotAllowed(vec!["POST", "GET"]));
+    }
+
+    #[test]
+    fn every_route_is_unique_and_named_after_its_function() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            assert_eq!(a.operation.route().function, a.function);
+            for b in &ROUTES[i + 1..] {
+                assert!(!(a.method == b.method && a.path == b.path), "{} {} twice", a.method, a.path);
+                assert_ne!(a.function, b.function);
+            }
+        }
+    }
+}
