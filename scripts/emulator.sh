@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Makes sure an AWS emulator is reachable and prints its endpoint URL (one line on stdout).
+#   - AWS_ENDPOINT_URL set (e.g. a running LocalStack): printed as it is; nothing is started.
+#   - otherwise: a pinned moto server is installed into a venv (once) and started on
+#     127.0.0.1:${ESIGN_MOTO_PORT:-4599} unless one already answers there. It keeps running in the
+#     background (pid in $ESIGN_CACHE/moto.pid); `scripts/emulator.sh stop` stops it.
+set -euo pipefail
+MOTO_VERSION="5.2.5"
+CACHE="${ESIGN_CACHE:-$HOME/.cache/esign}"
+VENV="$CACHE/moto-venv"
+PORT="${ESIGN_MOTO_PORT:-4599}"
+URL="http://127.0.0.1:$PORT"
+mkdir -p "$CACHE"
+
+if [ "${1:-}" = "stop" ]; then
+  if [ -f "$CACHE/moto.pid" ]; then kill "$(cat "$CACHE/moto.pid")" 2>/dev/null || true; rm -f "$CACHE/moto.pid"; fi
+  exit 0
+fi
+if [ -n "${AWS_ENDPOINT_URL:-}" ]; then echo "$AWS_ENDPOINT_URL"; exit 0; fi
+
+answers() { curl -fsS -o /dev/null --max-time 2 "$URL/moto-api/data.json" 2>/dev/null; }
+if answers; then echo "$URL"; exit 0; fi
+
+if [ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]; then
+  echo "installing moto $MOTO_VERSION into $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
+fi
+# setsid: the server outlives this script and the shell that called it.
+setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$CACHE/moto.log" 2>&1 < /dev/null &
+echo $! > "$CACHE/moto.pid"
+for _ in $(seq 1 100); do
+  if answers; then echo "$URL"; exit 0; fi
+  sleep 0.2
+done
+echo "moto did not start on $URL; see $CACHE/moto.log" >&2
+exit 1

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The main job, locally, on a fresh machine:
+#   scripts/local.sh        start the emulator and the local API, run the demo flow, keep serving
+#   scripts/local.sh demo   the same, but stop once the demo flow has passed
+# The emulator is moto (installed pinned into a venv) unless AWS_ENDPOINT_URL points at one
+# already (e.g. LocalStack). The server listens on ESIGN_LOCAL_ADDR (default 127.0.0.1:3000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE="${1:-serve}"
+export AWS_ENDPOINT_URL; AWS_ENDPOINT_URL="$(scripts/emulator.sh)"
+export ESIGN_LOCAL_ADDR="${ESIGN_LOCAL_ADDR:-127.0.0.1:3000}"
+export ESIGN_MODE="${ESIGN_MODE:-development}"
+if [ -z "${ESIGN_OPERATOR_KEYS:-}" ]; then
+  ESIGN_OPERATOR_KEYS="op_local_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
+fi
+export ESIGN_OPERATOR_KEYS
+OPERATOR_KEY="${ESIGN_OPERATOR_KEYS%%,*}"
+BASE="http://$ESIGN_LOCAL_ADDR"
+
+cargo build --locked -q -p esign-api --bin esign-local
+"${CARGO_TARGET_DIR:-target}/debug/esign-local" &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 150); do
+  curl -s -o /dev/null "$BASE/v1/members" && break
+  kill -0 $SERVER 2>/dev/null || { echo "esign-local exited; see above" >&2; exit 1; }
+  sleep 0.2
+done
+echo "local API: $BASE/v1   operator key: $OPERATOR_KEY   emulator: $AWS_ENDPOINT_URL"
+scripts/demo.sh "$BASE" "$OPERATOR_KEY"
+if [ "$MODE" = "demo" ]; then exit 0; fi
+echo "serving $BASE/v1 until Ctrl-C (operator key: $OPERATOR_KEY)"
+wait $SERVER

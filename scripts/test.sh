@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: installs what they need (the pdfcheck judges, the pinned
+# emulator, the infra linters), then unit and end-to-end tests (cargo, over HTTP against the
+# emulator), the lint of infra/ (cfn-lint, sam validate --lint, OpenAPI), and the main job's
+# demo flow (scripts/local.sh demo) on a free port.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+[ -x ../shared/pdfcheck/install.sh ] || { echo "../shared/pdfcheck (the kit) must sit beside this repository" >&2; exit 1; }
+../shared/pdfcheck/install.sh
+export AWS_ENDPOINT_URL; AWS_ENDPOINT_URL="$(scripts/emulator.sh)"
+echo "emulator: $AWS_ENDPOINT_URL"
+scripts/lint-infra.sh
+cargo test --workspace --locked
+ESIGN_LOCAL_ADDR="127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" \
+  RUST_LOG=warn scripts/local.sh demo
+echo "all tests passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,241 @@
+//! Harness for the end-to-end tests: one local server per test binary, on a random port of
+//! 127.0.0.1, serving every route against the emulator (started by `scripts/emulator.sh` when
+//! `AWS_ENDPOINT_URL` is not set) with resources provisioned from `infra/template.yaml` under a
+//! prefix of their own. Tests talk to it over real HTTP with a plain client.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use ureq::Agent;
+
+/// The operator key the test server accepts.
+pub const OPERATOR_KEY: &str = "op-e2e-key-0123456789abcdefghij";
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn emulator_endpoint() -> String {
+    if let Some(url) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
+        return url;
+    }
+    let out = Command::new(repo_root().join("scripts/emulator.sh"))
+        .output()
+        .expect("scripts/emulator.sh runs");
+    assert!(out.status.success(), "the emulator did not start: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8 endpoint").trim().to_owned()
+}
+
+struct Server {
+    base: String,
+}
+
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let endpoint = emulator_endpoint();
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let setup = esign_api::local::LocalSetup {
+            template: repo_root().join("infra/template.yaml"),
+            prefix: format!("e2e-{}-{}", std::process::id(), nanos % 1_000_000),
+            config: esign_core::Config {
+                mode: esign_core::Mode::Development,
+                operator_keys: esign_core::auth::OperatorKeys::from_list(OPERATOR_KEY).expect("operator key"),
+                ..esign_core::Config::default()
+            },
+            endpoint,
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let platform = esign_api::local::local_platform(&setup).await.expect("local platform");
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                tx.send(listener.local_addr().expect("addr")).expect("send addr");
+                esign_api::local::serve(listener, platform).await.expect("serve");
+            });
+        });
+        let addr = rx.recv().expect("the test server started");
+        Server { base: format!("http://{addr}") }
+    })
+}
+
+/// An answer: status, headers and body (JSON when it parses).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+    pub raw: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The problem type's slug (`urn:esign:problem:<slug>`).
+    pub fn problem(&self) -> &str {
+        self.body["type"].as_str().unwrap_or("").trim_start_matches("urn:esign:problem:")
+    }
+
+    /// Field names of a validation problem.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"].as_array().into_iter().flatten().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect()
+    }
+
+    /// Rule code reported for a field.
+    pub fn code_of(&self, field: &str) -> Option<String> {
+        self.body["errors"].as_array()?.iter().find(|e| e["field"] == field)?["code"].as_str().map(str::to_owned)
+    }
+}
+
+/// A client of the test server.
+pub struct Api {
+    pub base: String,
+    agent: Agent,
+}
+
+impl Default for Api {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A request under construction.
+pub struct Call<'a> {
+    api: &'a Api,
+    method: &'static str,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<(String, Vec<u8>)>,
+}
+
+impl Call<'_> {
+    pub fn key(mut self, key: &str) -> Self {
+        self.headers.push(("authorization".into(), format!("Bearer {key}")));
+        self
+    }
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+    pub fn json(mut self, v: &Value) -> Self {
+        self.body = Some(("application/json".into(), v.to_string().into_bytes()));
+        self
+    }
+    pub fn raw(mut self, content_type: &str, bytes: Vec<u8>) -> Self {
+        self.body = Some((content_type.into(), bytes));
+        self
+    }
+    pub fn send(self) -> Reply {
+        let url = if self.path.starts_with("http") { self.path.clone() } else { format!("{}{}", self.api.base, self.path) };
+        self.api.request(self.method, &url, &self.headers, self.body)
+    }
+}
+
+impl Api {
+    pub fn new() -> Self {
+        let agent: Agent = Agent::config_builder().http_status_as_error(false).build().into();
+        Api { base: server().base.clone(), agent }
+    }
+
+    pub fn call(&self, method: &'static str, path: &str) -> Call<'_> {
+        Call { api: self, method, path: path.to_owned(), headers: Vec::new(), body: None }
+    }
+
+    pub fn get(&self, path: &str) -> Call<'_> {
+        self.call("GET", path)
+    }
+    pub fn post(&self, path: &str) -> Call<'_> {
+        self.call("POST", path)
+    }
+    pub fn delete(&self, path: &str) -> Call<'_> {
+        self.call("DELETE", path)
+    }
+    pub fn put(&self, path: &str) -> Call<'_> {
+        self.call("PUT", path)
+    }
+
+    fn request(&self, method: &str, url: &str, headers: &[(String, String)], body: Option<(String, Vec<u8>)>) -> Reply {
+        let mut builder = http::Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            builder = builder.header(k, v);
+        }
+        let bytes = match body {
+            Some((ct, b)) => {
+                builder = builder.header("content-type", ct);
+                b
+            }
+            None => Vec::new(),
+        };
+        let req = builder.body(bytes).expect("request");
+        let mut resp = self.agent.run(req).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let raw = resp.body_mut().with_config().limit(50 * 1024 * 1024).read_to_vec().expect("body");
+        let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        Reply { status, headers, body, raw }
+    }
+
+    /// Registers an enterprise; returns (enterprise id, admin key, admin member id).
+    pub fn register(&self, name: &str) -> (String, String, String) {
+        let r = self.post("/v1/enterprises").json(&registration(name)).send();
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        (
+            r.body["enterprise"]["id"].as_str().expect("id").to_owned(),
+            r.body["api_key"].as_str().expect("key").to_owned(),
+            r.body["admin"]["id"].as_str().expect("admin id").to_owned(),
+        )
+    }
+
+    /// Registers, submits real-name authentication and has an operator approve it.
+    pub fn verified_enterprise(&self, name: &str) -> (String, String, String) {
+        let (id, key, admin) = self.register(name);
+        let r = self.post(&format!("/v1/enterprises/{id}/verification")).key(&key).json(&submission()).send();
+        assert_eq!(r.status, 202, "{:?}", r.body);
+        let vid = r.body["verification"]["id"].as_str().expect("verification id").to_owned();
+        let r = self
+            .post(&format!("/v1/operator/verifications/{vid}/decision"))
+            .key(OPERATOR_KEY)
+            .json(&json!({"decision": "approve"}))
+            .send();
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        (id, key, admin)
+    }
+}
+
+/// A valid registration body.
+pub fn registration(name: &str) -> Value {
+    json!({
+        "name": name,
+        "contact_email": "legal@example.com",
+        "contact_phone": "+86 755 8601 3388",
+        "admin": {"name": "张三", "mobile": "13800138000", "email": "zhang@example.com"}
+    })
+}
+
+/// A valid KYB submission (Tencent's published registration numbers; the administrator is the
+/// legal representative, with the GB 11643 standard's sample ID number).
+pub fn submission() -> Value {
+    json!({
+        "company_name": "深圳市腾讯计算机系统有限公司",
+        "uscc": "9144030071526726XG",
+        "organization_code": "71526726-X",
+        "legal_representative": {"name": "马化腾", "id_number": "11010519491231002X"},
+        "administrator": {
+            "name": "马化腾",
+            "id_number": "11010519491231002X",
+            "mobile": "+86 138 0013 8000",
+            "is_legal_representative": true
+        }
+    })
+}
