@@ -1,0 +1,750 @@
+//! Lazy PDF reader: reads the trailer and the cross-reference chain, then loads objects only on
+//! demand (with object streams decoded and cached as needed). Damaged cross-reference data is
+//! recovered by scanning the file for "N G obj" headers, as other readers do.
+
+use super::object::*;
+use crate::PadesError;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::rc::Rc;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum XrefEntry {
+    Free,
+    Offset(usize, u16),
+    InStream(u32, u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum XrefStyle {
+    Table,
+    Stream,
+}
+
+/// Object numbers are small dense integers: a multiplicative hash is plenty and several times
+/// faster than SipHash on files with hundreds of thousands of objects.
+#[derive(Default, Clone, Copy)]
+pub struct NumHasher(u64);
+
+impl std::hash::Hasher for NumHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// One cross-reference section: entries, trailer (or xref stream dictionary), style.
+type Section = (Vec<(u32, XrefEntry)>, Dict, XrefStyle);
+
+pub type XrefMap = HashMap<u32, XrefEntry, std::hash::BuildHasherDefault<NumHasher>>;
+
+struct ObjStm {
+    data: Vec<u8>,
+    first: usize,
+    offsets: Vec<(u32, usize)>,
+}
+
+pub struct Document<'a> {
+    pub data: &'a [u8],
+    pub xref: XrefMap,
+    pub trailer: Dict,
+    /// offset of the newest cross-reference section (the value after the last `startxref`)
+    pub startxref: usize,
+    pub style: XrefStyle,
+    /// true when the cross-reference data was unusable and objects were found by scanning
+    pub recovered: bool,
+    /// next free object number
+    pub size: u32,
+    objstms: RefCell<HashMap<u32, Rc<ObjStm>>>,
+}
+
+fn mal(msg: impl Into<String>) -> PadesError {
+    PadesError::Malformed(msg.into())
+}
+
+const MAX_DECODED: usize = 512 << 20;
+
+/// Decodes a stream with no filter or FlateDecode (+ PNG/TIFF predictors).
+pub fn decode_stream(d: &Dict, data: &[u8]) -> Result<Vec<u8>, PadesError> {
+    let filters: Vec<&[u8]> = match d.get("Filter") {
+        None | Some(Obj::Null) => vec![],
+        Some(Obj::Name(n)) => vec![n.as_slice()],
+        Some(Obj::Array(a)) => a.iter().filter_map(|o| o.as_name()).collect(),
+        _ => return Err(mal("bad /Filter")),
+    };
+    if filters.len() > 1 {
+        return Err(mal("unsupported filter chain"));
+    }
+    let mut out = data.to_vec();
+    if let Some(f) = filters.first() {
+        if *f != b"FlateDecode" && *f != b"Fl" {
+            return Err(mal(format!("unsupported filter {}", String::from_utf8_lossy(f))));
+        }
+        let mut dec = flate2::read::ZlibDecoder::new(data).take(MAX_DECODED as u64 + 1);
+        let mut buf = Vec::new();
+        if let Err(e) = dec.read_to_end(&mut buf)
+            && buf.is_empty()
+        {
+            return Err(mal(format!("corrupt compressed stream: {e}")));
+        }
+        if buf.len() > MAX_DECODED {
+            return Err(mal("decoded stream too large"));
+        }
+        out = buf;
+    }
+    let parms = match d.get("DecodeParms").or_else(|| d.get("DP")) {
+        Some(Obj::Dict(p)) => Some(p.clone()),
+        Some(Obj::Array(a)) => a.first().and_then(|o| o.as_dict()).cloned(),
+        _ => None,
+    };
+    if let Some(p) = parms {
+        let pred = p.get("Predictor").and_then(|o| o.as_int()).unwrap_or(1);
+        if pred >= 10 {
+            let colors = p.get("Colors").and_then(|o| o.as_int()).unwrap_or(1).clamp(1, 4) as usize;
+            let bpc = p.get("BitsPerComponent").and_then(|o| o.as_int()).unwrap_or(8).clamp(1, 16) as usize;
+            let cols = p.get("Columns").and_then(|o| o.as_int()).unwrap_or(1).clamp(1, 1 << 20) as usize;
+            out = png_unpredict(&out, colors, bpc, cols)?;
+        } else if pred == 2 {
+            return Err(mal("TIFF predictor not supported"));
+        }
+    }
+    Ok(out)
+}
+
+fn png_unpredict(data: &[u8], colors: usize, bpc: usize, cols: usize) -> Result<Vec<u8>, PadesError> {
+    let bpp = (colors * bpc).div_ceil(8).max(1);
+    let row = (colors * bpc * cols).div_ceil(8);
+    let mut out = Vec::with_capacity(data.len());
+    let mut prev = vec![0u8; row];
+    let mut cur = vec![0u8; row];
+    for chunk in data.chunks(row + 1) {
+        if chunk.len() < 2 {
+            break;
+        }
+        let ft = chunk[0];
+        let src = &chunk[1..];
+        cur[..src.len()].copy_from_slice(src);
+        for b in cur[src.len()..].iter_mut() {
+            *b = 0;
+        }
+        for i in 0..row {
+            let a = if i >= bpp { cur[i - bpp] } else { 0 };
+            let b = prev[i];
+            let c = if i >= bpp { prev[i - bpp] } else { 0 };
+            let x = cur[i];
+            cur[i] = match ft {
+                0 => x,
+                1 => x.wrapping_add(a),
+                2 => x.wrapping_add(b),
+                3 => x.wrapping_add(((a as u16 + b as u16) / 2) as u8),
+                4 => {
+                    let p = a as i16 + b as i16 - c as i16;
+                    let (pa, pb, pc) = ((p - a as i16).abs(), (p - b as i16).abs(), (p - c as i16).abs());
+                    let pr = if pa <= pb && pa <= pc {
+                        a
+                    } else if pb <= pc {
+                        b
+                    } else {
+                        c
+                    };
+                    x.wrapping_add(pr)
+                }
+                _ => return Err(mal("bad PNG predictor")),
+            };
+        }
+        out.extend_from_slice(&cur[..src.len().min(row)]);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    Ok(out)
+}
+
+fn parse_uint_tok(b: &[u8], p: usize) -> Option<(u64, usize)> {
+    let p = skip_ws(b, p);
+    let (t, e) = token(b, p);
+    if t.is_empty() || t.len() > 19 || !t.iter().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some((std::str::from_utf8(t).ok()?.parse().ok()?, e))
+}
+
+/// Finds the value of the last `startxref` in the file.
+pub fn find_startxref(data: &[u8]) -> Option<usize> {
+    let from = data.len().saturating_sub(4096);
+    let k = rfind(&data[from..], b"startxref")? + from;
+    let (v, _) = parse_uint_tok(data, k + 9)?;
+    usize::try_from(v).ok()
+}
+
+impl<'a> Document<'a> {
+    pub fn load(data: &'a [u8]) -> Result<Document<'a>, PadesError> {
+        if data.is_empty() {
+            return Err(PadesError::Empty);
+        }
+        let head = &data[..data.len().min(1024)];
+        if find(head, b"%PDF-", 0).is_none() {
+            return Err(PadesError::NotPdf);
+        }
+        let mut doc = Document {
+            data,
+            xref: XrefMap::default(),
+            trailer: Dict::new(),
+            startxref: 0,
+            style: XrefStyle::Table,
+            recovered: false,
+            size: 0,
+            objstms: RefCell::new(HashMap::new()),
+        };
+        let ok = match doc.read_xref_chain() {
+            Ok(()) => doc.check_root().is_ok(),
+            Err(_) => false,
+        };
+        if !ok {
+            doc.reconstruct()?;
+            doc.check_root()?;
+        }
+        if doc.trailer.get("Encrypt").is_some_and(|o| !matches!(o, Obj::Null)) {
+            return Err(PadesError::Encrypted);
+        }
+        let maxnum = doc.xref.keys().copied().max().unwrap_or(0);
+        let tsize = doc.trailer.get("Size").and_then(|o| o.as_int()).unwrap_or(0).clamp(0, u32::MAX as i64 / 2) as u32;
+        doc.size = tsize.max(maxnum.saturating_add(1));
+        Ok(doc)
+    }
+
+    fn check_root(&self) -> Result<(), PadesError> {
+        let root = self.trailer.get("Root").ok_or_else(|| mal("trailer has no /Root"))?;
+        let cat = self.resolve(root)?;
+        match cat.as_dict() {
+            Some(d) if d.get("Pages").is_some() => Ok(()),
+            _ => Err(mal("document catalog is missing or invalid")),
+        }
+    }
+
+    fn read_xref_chain(&mut self) -> Result<(), PadesError> {
+        let sx = find_startxref(self.data).ok_or_else(|| mal("no startxref"))?;
+        self.startxref = sx;
+        let mut seen = HashSet::new();
+        let mut next = Some(sx);
+        let mut first = true;
+        let mut first_section_done = false;
+        while let Some(off) = next.take() {
+            if off >= self.data.len() || !seen.insert(off) || seen.len() > 10_000 {
+                if first {
+                    return Err(mal("bad startxref"));
+                }
+                break;
+            }
+            let (entries, trailer, style) = self.read_section(off)?;
+            if first {
+                self.style = style;
+                first = false;
+            }
+            self.xref.reserve(entries.len());
+            if first_section_done {
+                for (n, e) in entries {
+                    self.xref.entry(n).or_insert(e);
+                }
+            } else {
+                // within the newest section a later duplicate entry wins
+                for (n, e) in entries {
+                    self.xref.insert(n, e);
+                }
+            }
+            first_section_done = true;
+            for (k, v) in &trailer.0 {
+                if matches!(
+                    k.as_slice(),
+                    b"Prev" | b"XRefStm" | b"Type" | b"W" | b"Index" | b"Filter" | b"DecodeParms" | b"Length"
+                ) {
+                    continue;
+                }
+                if k == b"Size" {
+                    let old = self.trailer.get("Size").and_then(|o| o.as_int()).unwrap_or(0);
+                    let new = v.as_int().unwrap_or(0);
+                    self.trailer.set("Size", Obj::Int(old.max(new)));
+                    continue;
+                }
+                if self.trailer.0.iter().all(|(kk, _)| kk != k) {
+                    self.trailer.0.push((k.clone(), v.clone()));
+                }
+            }
+            next = trailer.get("Prev").and_then(|o| o.as_int()).and_then(|v| usize::try_from(v).ok());
+        }
+        Ok(())
+    }
+
+    /// Reads one xref section (table, possibly hybrid, or stream) at `off`.
+    fn read_section(&self, off: usize) -> Result<Section, PadesError> {
+        let b = self.data;
+        let p = skip_ws(b, off);
+        if b[p..].starts_with(b"xref") {
+            let mut entries: Vec<(u32, XrefEntry)> = Vec::new();
+            let mut q = p + 4;
+            loop {
+                q = skip_ws(b, q);
+                if b[q..].starts_with(b"trailer") {
+                    q += 7;
+                    break;
+                }
+                let (start, e1) = parse_uint_tok(b, q).ok_or_else(|| mal("bad xref subsection"))?;
+                let (count, e2) = parse_uint_tok(b, e1).ok_or_else(|| mal("bad xref subsection"))?;
+                q = e2;
+                if count > 10_000_000 || start > u32::MAX as u64 {
+                    return Err(mal("bad xref subsection size"));
+                }
+                entries.reserve(count.min(1 << 22) as usize);
+                for i in 0..count {
+                    // fast path: the standard fixed-width "oooooooooo ggggg n" entry
+                    let p0 = skip_ws(b, q);
+                    if let Some(e) = b.get(p0..p0 + 18)
+                        && e[10] == b' '
+                        && e[16] == b' '
+                        && (e[17] == b'n' || e[17] == b'f')
+                        && e[..10].iter().chain(&e[11..16]).all(u8::is_ascii_digit)
+                    {
+                        let num = (start + i) as u32;
+                        let o = e[..10].iter().fold(0usize, |a, &c| a * 10 + (c - b'0') as usize);
+                        let g = e[11..16].iter().fold(0u32, |a, &c| a * 10 + (c - b'0') as u32);
+                        entries.push((
+                            num,
+                            if e[17] == b'n' { XrefEntry::Offset(o, g.min(65535) as u16) } else { XrefEntry::Free },
+                        ));
+                        q = p0 + 18;
+                        continue;
+                    }
+                    let (o, e3) = parse_uint_tok(b, q).ok_or_else(|| mal("bad xref entry"))?;
+                    let (g, e4) = parse_uint_tok(b, e3).ok_or_else(|| mal("bad xref entry"))?;
+                    let p5 = skip_ws(b, e4);
+                    let (t, e5) = token(b, p5);
+                    q = e5;
+                    let num = (start + i) as u32;
+                    let e = match t {
+                        b"n" => XrefEntry::Offset(o as usize, g.min(65535) as u16),
+                        b"f" => XrefEntry::Free,
+                        _ => return Err(mal("bad xref entry type")),
+                    };
+                    entries.push((num, e));
+                }
+            }
+            let (t, _) = parse_obj(b, q).map_err(|e| mal(format!("bad trailer: {}", e.0)))?;
+            let trailer = match t {
+                Obj::Dict(d) => d,
+                _ => return Err(mal("trailer is not a dictionary")),
+            };
+            // later entries for the same number in one section win
+            let hybrid = trailer.get("XRefStm").is_some();
+            if !hybrid {
+                return Ok((entries, trailer, XrefStyle::Table));
+            }
+            let mut m: XrefMap = entries.into_iter().collect();
+            // hybrid file: the xref stream supplements the table (objects the table lacks or marks free)
+            if let Some(xs) = trailer.get("XRefStm").and_then(|o| o.as_int()).and_then(|v| usize::try_from(v).ok())
+                && xs < b.len()
+                && !b[skip_ws(b, xs)..].starts_with(b"xref")
+                && let Ok((more, _, _)) = self.read_section(xs)
+            {
+                for (n, e) in more {
+                    if matches!(m.get(&n), None | Some(XrefEntry::Free)) {
+                        m.insert(n, e);
+                    }
+                }
+            }
+            let out: Vec<(u32, XrefEntry)> = m.into_iter().collect();
+            return Ok((out, trailer, XrefStyle::Table));
+        }
+        // xref stream
+        let (_, _, after) = parse_obj_header(b, p).ok_or_else(|| mal("xref offset does not point to an xref"))?;
+        let o = parse_indirect_body(b, after, &mut |n, g| self.get(n, g).ok().and_then(|o| o.as_int()))
+            .map_err(|e| mal(format!("bad xref stream: {}", e.0)))?;
+        let (d, raw) = match o {
+            Obj::Stream(d, raw) if d.name_is("Type", "XRef") => (d, raw),
+            _ => return Err(mal("xref offset does not point to an xref stream")),
+        };
+        let data = decode_stream(&d, &raw)?;
+        let w: Vec<usize> = d
+            .get("W")
+            .and_then(|o| o.as_array())
+            .ok_or_else(|| mal("xref stream without /W"))?
+            .iter()
+            .map(|o| o.as_int().unwrap_or(0).clamp(0, 8) as usize)
+            .collect();
+        if w.len() < 3 {
+            return Err(mal("bad /W"));
+        }
+        let size = d.get("Size").and_then(|o| o.as_int()).unwrap_or(0).max(0);
+        let index: Vec<i64> = match d.get("Index").and_then(|o| o.as_array()) {
+            Some(a) => a.iter().map(|o| o.as_int().unwrap_or(0)).collect(),
+            None => vec![0, size],
+        };
+        let rec = w[0] + w[1] + w[2];
+        if rec == 0 {
+            return Err(mal("bad /W"));
+        }
+        let rd = |s: &[u8]| s.iter().fold(0u64, |a, &c| (a << 8) | c as u64);
+        let mut entries = Vec::new();
+        let mut pos = 0usize;
+        for pair in index.chunks(2) {
+            if pair.len() < 2 || pair[0] < 0 || pair[1] < 0 {
+                break;
+            }
+            for i in 0..pair[1] {
+                if pos + rec > data.len() {
+                    break;
+                }
+                let r = &data[pos..pos + rec];
+                pos += rec;
+                let t = if w[0] == 0 { 1 } else { rd(&r[..w[0]]) };
+                let f2 = rd(&r[w[0]..w[0] + w[1]]);
+                let f3 = rd(&r[w[0] + w[1]..]);
+                let num = (pair[0] + i).clamp(0, u32::MAX as i64) as u32;
+                let e = match t {
+                    0 => XrefEntry::Free,
+                    1 => XrefEntry::Offset(f2 as usize, f3.min(65535) as u16),
+                    2 => XrefEntry::InStream(f2.min(u32::MAX as u64) as u32, f3.min(u32::MAX as u64) as u32),
+                    _ => continue,
+                };
+                entries.push((num, e));
+            }
+        }
+        Ok((entries, d, XrefStyle::Stream))
+    }
+
+    /// Rebuilds the cross-reference map by scanning for object headers.
+    fn reconstruct(&mut self) -> Result<(), PadesError> {
+        let b = self.data;
+        self.xref.clear();
+        self.recovered = true;
+        let mut trailer: Option<Dict> = None;
+        let mut objstms = Vec::new();
+        let mut i = 0usize;
+        while i < b.len() {
+            let at_line = i == 0 || b[i - 1] == b'\n' || b[i - 1] == b'\r';
+            if at_line
+                && b[i].is_ascii_digit()
+                && let Some((n, g, after)) = parse_obj_header(b, i)
+            {
+                self.xref.insert(n, XrefEntry::Offset(i, g));
+                let probe = &b[after..(after + 300).min(b.len())];
+                if find(probe, b"/ObjStm", 0).is_some() {
+                    objstms.push(n);
+                }
+                if find(probe, b"/XRef", 0).is_some()
+                    && let Ok((Obj::Dict(d), _)) = parse_obj(b, after)
+                    && d.get("Root").is_some()
+                {
+                    trailer = Some(d);
+                }
+                i = after;
+                continue;
+            }
+            if at_line
+                && b[i..].starts_with(b"trailer")
+                && let Ok((Obj::Dict(d), e)) = parse_obj(b, i + 7)
+            {
+                if d.get("Root").is_some() {
+                    trailer = Some(d);
+                }
+                i = e;
+                continue;
+            }
+            i += 1;
+        }
+        for s in objstms {
+            if let Ok(st) = self.objstm(s) {
+                for (idx, (n, _)) in st.offsets.iter().enumerate() {
+                    self.xref.entry(*n).or_insert(XrefEntry::InStream(s, idx as u32));
+                }
+            }
+        }
+        let mut trailer = match trailer {
+            Some(t) => t,
+            None => {
+                // find a catalog
+                let mut found = None;
+                let mut nums: Vec<u32> = self.xref.keys().copied().collect();
+                nums.sort();
+                for n in nums {
+                    if let Ok(Obj::Dict(d)) = self.get(n, 0)
+                        && d.name_is("Type", "Catalog")
+                    {
+                        found = Some(n);
+                    }
+                }
+                let n = found
+                    .ok_or_else(|| mal("cross-reference data is broken and no document catalog could be found"))?;
+                Dict::new().with("Root", Obj::Ref(n, 0))
+            }
+        };
+        for k in ["Prev", "XRefStm", "Type", "W", "Index", "Filter", "DecodeParms", "Length"] {
+            trailer.remove(k);
+        }
+        self.trailer = trailer;
+        self.startxref = find_startxref(b).unwrap_or(0);
+        self.style = XrefStyle::Table;
+        Ok(())
+    }
+
+    fn objstm(&self, num: u32) -> Result<Rc<ObjStm>, PadesError> {
+        if let Some(s) = self.objstms.borrow().get(&num) {
+            return Ok(s.clone());
+        }
+        let off = match self.xref.get(&num) {
+            Some(XrefEntry::Offset(o, _)) => *o,
+            _ => return Err(mal(format!("object stream {num} not found"))),
+        };
+        let o = self.parse_at(off, num)?;
+        let (d, raw) = match o {
+            Obj::Stream(d, raw) => (d, raw),
+            _ => return Err(mal("object stream is not a stream")),
+        };
+        let data = decode_stream(&d, &raw)?;
+        let n = d.get("N").and_then(|o| o.as_int()).unwrap_or(0).clamp(0, 1_000_000) as usize;
+        let first = d.get("First").and_then(|o| o.as_int()).unwrap_or(0).max(0) as usize;
+        let mut offsets = Vec::with_capacity(n);
+        let mut p = 0;
+        for _ in 0..n {
+            let Some((on, e1)) = parse_uint_tok(&data, p) else { break };
+            let Some((oo, e2)) = parse_uint_tok(&data, e1) else { break };
+            offsets.push((on.min(u32::MAX as u64) as u32, oo as usize));
+            p = e2;
+        }
+        let st = Rc::new(ObjStm { data, first, offsets });
+        self.objstms.borrow_mut().insert(num, st.clone());
+        Ok(st)
+    }
+
+    fn parse_at(&self, off: usize, expect: u32) -> Result<Obj, PadesError> {
+        if off >= self.data.len() {
+            return Err(mal(format!("object {expect} offset beyond end of file")));
+        }
+        let (n, _, after) = parse_obj_header(self.data, off)
+            .ok_or_else(|| mal(format!("object {expect}: no object header at offset {off}")))?;
+        if n != expect {
+            return Err(mal(format!("object {expect}: xref points to object {n}")));
+        }
+        let mut depth_guard = 0;
+        parse_indirect_body(self.data, after, &mut |ln, lg| {
+            depth_guard += 1;
+            if depth_guard > 2 || ln == expect {
+                return None;
+            }
+            self.get(ln, lg).ok().and_then(|o| o.as_int())
+        })
+        .map_err(|e| mal(format!("object {expect}: {}", e.0)))
+    }
+
+    /// Loads object `num` (any generation; generation mismatches are tolerated like other readers).
+    pub fn get(&self, num: u32, _gen: u16) -> Result<Obj, PadesError> {
+        match self.xref.get(&num) {
+            None | Some(XrefEntry::Free) => Ok(Obj::Null),
+            Some(XrefEntry::Offset(off, _)) => self.parse_at(*off, num),
+            Some(XrefEntry::InStream(s, idx)) => {
+                if *s == num {
+                    return Err(mal("object stream contains itself"));
+                }
+                let st = self.objstm(*s)?;
+                let (n, rel) = match st.offsets.get(*idx as usize) {
+                    Some(&(n, rel)) if n == num => (n, rel),
+                    _ => *st
+                        .offsets
+                        .iter()
+                        .find(|(n, _)| *n == num)
+                        .ok_or_else(|| mal(format!("object {num} missing from object stream {s}")))?,
+                };
+                let _ = n;
+                let p = st.first.checked_add(rel).ok_or_else(|| mal("bad object stream offset"))?;
+                if p >= st.data.len() {
+                    return Err(mal("bad object stream offset"));
+                }
+                let (o, _) = parse_obj(&st.data, p).map_err(|e| mal(format!("object {num}: {}", e.0)))?;
+                Ok(o)
+            }
+        }
+    }
+
+    /// Follows references (bounded) to a direct object.
+    pub fn resolve(&self, o: &Obj) -> Result<Obj, PadesError> {
+        let mut cur = o.clone();
+        for _ in 0..32 {
+            match cur {
+                Obj::Ref(n, g) => cur = self.get(n, g)?,
+                other => return Ok(other),
+            }
+        }
+        Err(mal("reference loop"))
+    }
+
+    pub fn resolve_dict(&self, o: &Obj) -> Result<Dict, PadesError> {
+        match self.resolve(o)? {
+            Obj::Dict(d) | Obj::Stream(d, _) => Ok(d),
+            _ => Err(mal("expected a dictionary")),
+        }
+    }
+
+    pub fn root_ref(&self) -> Option<(u32, u16)> {
+        self.trailer.get("Root").and_then(|o| o.as_ref())
+    }
+
+    pub fn catalog(&self) -> Result<Dict, PadesError> {
+        let r = self.trailer.get("Root").ok_or_else(|| mal("no /Root"))?;
+        self.resolve_dict(r)
+    }
+
+    pub fn page_count(&self) -> Result<usize, PadesError> {
+        let cat = self.catalog()?;
+        let pages_ref = cat.get("Pages").ok_or_else(|| mal("no /Pages"))?;
+        let pages = self.resolve_dict(pages_ref)?;
+        match pages.get("Count").and_then(|o| self.resolve(o).ok()).and_then(|o| o.as_int()) {
+            Some(c) if c > 0 => Ok(c.min(10_000_000) as usize),
+            // missing or bogus /Count: count the leaves
+            _ => match pages_ref.as_ref() {
+                Some(r) => self.count_leaves(r, 0),
+                None => Ok(0),
+            },
+        }
+    }
+
+    /// Finds the page with 0-based index `idx`, walking only the path to it.
+    pub fn find_page(&self, idx: usize) -> Result<Option<PageInfo>, PadesError> {
+        let cat = self.catalog()?;
+        let mut node_ref = cat.get("Pages").and_then(|o| o.as_ref()).ok_or_else(|| mal("/Pages is not a reference"))?;
+        let mut inh = Inherited::default();
+        let mut idx = idx;
+        let mut visited = HashSet::new();
+        'outer: loop {
+            if !visited.insert(node_ref.0) || visited.len() > 1000 {
+                return Err(mal("page tree loop"));
+            }
+            let node = self.resolve_dict(&Obj::Ref(node_ref.0, node_ref.1))?;
+            inh.absorb(&node, self);
+            let kids = match node.get("Kids") {
+                Some(k) => self.resolve(k)?,
+                None => {
+                    if idx == 0 {
+                        return Ok(Some(PageInfo { r: node_ref, dict: node, inh }));
+                    }
+                    return Ok(None);
+                }
+            };
+            let kids = kids.as_array().cloned().unwrap_or_default();
+            for kid in kids {
+                let Some(kr) = kid.as_ref() else { continue };
+                let kd = match self.resolve_dict(&kid) {
+                    Ok(d) => d,
+                    Err(_) => continue,
+                };
+                let is_pages = kd.get("Kids").is_some();
+                let count = if is_pages {
+                    match kd.get("Count").and_then(|o| o.as_int()) {
+                        Some(c) if c >= 0 => c as usize,
+                        _ => self.count_leaves(kr, 0)?,
+                    }
+                } else {
+                    1
+                };
+                if idx < count {
+                    if !is_pages {
+                        let mut inh2 = inh.clone();
+                        inh2.absorb(&kd, self);
+                        return Ok(Some(PageInfo { r: kr, dict: kd, inh: inh2 }));
+                    }
+                    node_ref = kr;
+                    continue 'outer;
+                }
+                idx -= count;
+            }
+            return Ok(None);
+        }
+    }
+
+    fn count_leaves(&self, r: (u32, u16), depth: usize) -> Result<usize, PadesError> {
+        let mut budget = 2_000_000usize;
+        self.count_leaves_b(r, depth, &mut budget)
+    }
+
+    fn count_leaves_b(&self, r: (u32, u16), depth: usize, budget: &mut usize) -> Result<usize, PadesError> {
+        if depth > 64 || *budget == 0 {
+            return Err(mal("page tree too deep or cyclic"));
+        }
+        *budget -= 1;
+        let d = self.resolve_dict(&Obj::Ref(r.0, r.1))?;
+        match d.get("Kids").map(|k| self.resolve(k)) {
+            Some(Ok(Obj::Array(a))) => {
+                let mut n = 0;
+                for k in a {
+                    if let Some(kr) = k.as_ref() {
+                        n += self.count_leaves_b(kr, depth + 1, budget)?;
+                    }
+                }
+                Ok(n)
+            }
+            _ => Ok(1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Inherited {
+    pub media_box: Option<[f64; 4]>,
+    pub crop_box: Option<[f64; 4]>,
+    pub rotate: Option<i64>,
+}
+
+impl Inherited {
+    fn absorb(&mut self, d: &Dict, doc: &Document) {
+        if let Some(b) = d.get("MediaBox").and_then(|o| rect_of(o, doc)) {
+            self.media_box = Some(b);
+        }
+        if let Some(b) = d.get("CropBox").and_then(|o| rect_of(o, doc)) {
+            self.crop_box = Some(b);
+        }
+        if let Some(r) = d.get("Rotate").and_then(|o| doc.resolve(o).ok()).and_then(|o| o.as_int()) {
+            self.rotate = Some(r);
+        }
+    }
+}
+
+pub fn rect_of(o: &Obj, doc: &Document) -> Option<[f64; 4]> {
+    let o = doc.resolve(o).ok()?;
+    let a = o.as_array()?;
+    if a.len() != 4 {
+        return None;
+    }
+    let mut v = [0f64; 4];
+    for (i, x) in a.iter().enumerate() {
+        v[i] = doc.resolve(x).ok()?.as_f64()?;
+    }
+    Some([v[0].min(v[2]), v[1].min(v[3]), v[0].max(v[2]), v[1].max(v[3])])
+}
+
+pub struct PageInfo {
+    pub r: (u32, u16),
+    pub dict: Dict,
+    pub inh: Inherited,
+}
+
+impl PageInfo {
+    /// The visible area: CropBox intersected with MediaBox (defaults: US Letter).
+    pub fn visible_box(&self) -> [f64; 4] {
+        let mb = self.inh.media_box.unwrap_or([0.0, 0.0, 612.0, 792.0]);
+        match self.inh.crop_box {
+            Some(cb) => {
+                let r = [cb[0].max(mb[0]), cb[1].max(mb[1]), cb[2].min(mb[2]), cb[3].min(mb[3])];
+                if r[2] > r[0] && r[3] > r[1] { r } else { mb }
+            }
+            None => mb,
+        }
+    }
+    pub fn rotation(&self) -> i64 {
+        let r = self.inh.rotate.unwrap_or(0);
+        (((r % 360) + 360) % 360 / 90) * 90
+    }
+}

@@ -1,0 +1,622 @@
+//! Verification: every signature field with a value is checked for byte-range coverage, digest,
+//! CMS signature, certificate chain (optionally against trust roots), time stamp, and whether
+//! later revisions changed anything beyond signature fields and their annotations.
+
+use crate::PadesError;
+use crate::cms_sig::*;
+use crate::pdf::object::{Dict, Obj, find};
+use crate::pdf::reader::{Document, XrefEntry};
+use crate::tsa::token_info;
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
+use der::asn1::OctetString;
+use der::{Decode, Encode};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use x509_cert::Certificate;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// number of revisions (%%EOF markers) in the file
+    pub revisions: usize,
+    pub signatures: Vec<SignatureReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SignatureReport {
+    pub field: String,
+    pub sub_filter: String,
+    pub signer: Option<String>,
+    /// subjects, signer first
+    pub chain: Vec<String>,
+    pub signature_algorithm: Option<String>,
+    pub signing_time: Option<String>,
+    /// "timestamp" (RFC 3161 token), "claimed" (the signer's /M or signing-time), or "none"
+    pub time_source: String,
+    pub byte_range: Vec<i64>,
+    /// "whole document" or "revision K of N"
+    pub coverage: String,
+    pub covers_whole_document: bool,
+    pub digest_valid: bool,
+    pub signature_valid: bool,
+    /// None when the signature has no time stamp
+    pub timestamp_valid: Option<bool>,
+    /// None when no trust roots were given
+    pub trusted: Option<bool>,
+    /// changes made by later revisions that are not signature fields/annotations
+    pub disallowed_changes: Vec<String>,
+    pub problems: Vec<String>,
+    /// digest, CMS signature and time stamp valid, and no disallowed later changes
+    pub intact: bool,
+}
+
+impl SignatureReport {
+    pub fn intact(&self) -> bool {
+        self.digest_valid
+            && self.signature_valid
+            && self.timestamp_valid != Some(false)
+            && self.disallowed_changes.is_empty()
+    }
+}
+
+impl Report {
+    /// True when there is at least one signature and every one is intact (and trusted if asked).
+    pub fn all_valid(&self, require_trust: bool) -> bool {
+        !self.signatures.is_empty()
+            && self.signatures.iter().all(|s| s.intact() && (!require_trust || s.trusted == Some(true)))
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut s = format!("{} signature(s), {} revision(s)\n", self.signatures.len(), self.revisions);
+        for (i, g) in self.signatures.iter().enumerate() {
+            s += &format!(
+                "#{} {}: {}\n  signer: {}\n  chain: {}\n  time: {} ({})\n  coverage: {} {:?}\n  digest: {}, signature: {}, timestamp: {}, trusted: {}\n",
+                i + 1,
+                g.field,
+                if g.intact() { "INTACT" } else { "INVALID" },
+                g.signer.as_deref().unwrap_or("?"),
+                g.chain.join(" <- "),
+                g.signing_time.as_deref().unwrap_or("-"),
+                g.time_source,
+                g.coverage,
+                g.byte_range,
+                ok(g.digest_valid),
+                ok(g.signature_valid),
+                g.timestamp_valid.map(ok).unwrap_or("none"),
+                g.trusted.map(|t| if t { "yes" } else { "NO" }).unwrap_or("not checked"),
+            );
+            for c in &g.disallowed_changes {
+                s += &format!("  later change not allowed: {c}\n");
+            }
+            for p in &g.problems {
+                s += &format!("  problem: {p}\n");
+            }
+        }
+        s
+    }
+}
+
+fn ok(b: bool) -> &'static str {
+    if b { "ok" } else { "FAILED" }
+}
+
+pub fn verify_pdf(bytes: &[u8]) -> Result<Report, PadesError> {
+    verify_pdf_with_trust(bytes, None)
+}
+
+/// End offsets of each revision (just after each `%%EOF` and its end-of-line).
+pub fn revision_ends(data: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut p = 0;
+    while let Some(k) = find(data, b"%%EOF", p) {
+        let mut e = k + 5;
+        if data.get(e) == Some(&b'\r') {
+            e += 1;
+        }
+        if data.get(e) == Some(&b'\n') {
+            e += 1;
+        }
+        ends.push(e);
+        p = k + 5;
+    }
+    ends
+}
+
+fn collect_sig_fields(
+    doc: &Document,
+    o: &Obj,
+    prefix: &str,
+    inherited_ft: Option<Vec<u8>>,
+    depth: usize,
+    out: &mut Vec<(String, Dict)>,
+) {
+    if depth > 32 || out.len() > 1000 {
+        return;
+    }
+    let Ok(d) = doc.resolve_dict(o) else { return };
+    let name = match d.get("T").and_then(|t| doc.resolve(t).ok()) {
+        Some(Obj::Str(t)) => {
+            let t = String::from_utf8_lossy(&t).into_owned();
+            if prefix.is_empty() { t } else { format!("{prefix}.{t}") }
+        }
+        _ => prefix.to_string(),
+    };
+    let ft = d.get("FT").and_then(|f| f.as_name().map(|n| n.to_vec())).or(inherited_ft);
+    if ft.as_deref() == Some(b"Sig")
+        && let Some(v) = d.get("V").and_then(|v| doc.resolve_dict(v).ok())
+        && v.get("ByteRange").is_some()
+    {
+        out.push((name.clone(), v));
+        return;
+    }
+    if let Some(Obj::Array(kids)) = d.get("Kids").and_then(|k| doc.resolve(k).ok()) {
+        for k in kids {
+            collect_sig_fields(doc, &k, &name, ft.clone(), depth + 1, out);
+        }
+    }
+}
+
+pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Result<Report, PadesError> {
+    let doc = Document::load(bytes)?;
+    let ends = revision_ends(bytes);
+    let cat = doc.catalog()?;
+    let mut fields = Vec::new();
+    if let Some(af) = cat.get("AcroForm").and_then(|a| doc.resolve_dict(a).ok())
+        && let Some(Obj::Array(fs)) = af.get("Fields").and_then(|f| doc.resolve(f).ok())
+    {
+        for f in fs {
+            collect_sig_fields(&doc, &f, "", None, 0, &mut fields);
+        }
+    }
+    let mut sigs = Vec::new();
+    for (name, v) in fields {
+        let mut s = check_one(&doc, bytes, &ends, name, &v, trust);
+        s.intact = s.intact();
+        sigs.push(s);
+    }
+    // order by position in the file
+    sigs.sort_by_key(|s| s.byte_range.get(2).copied().unwrap_or(0));
+    Ok(Report { revisions: ends.len().max(1), signatures: sigs })
+}
+
+fn name_str(d: &Dict, k: &str) -> String {
+    d.get(k).and_then(|o| o.as_name()).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default()
+}
+
+fn check_one(
+    doc: &Document,
+    data: &[u8],
+    ends: &[usize],
+    field: String,
+    v: &Dict,
+    trust: Option<&[Certificate]>,
+) -> SignatureReport {
+    let mut r = SignatureReport {
+        field,
+        sub_filter: name_str(v, "SubFilter"),
+        signer: None,
+        chain: vec![],
+        signature_algorithm: None,
+        signing_time: None,
+        time_source: "none".into(),
+        byte_range: vec![],
+        coverage: "unknown".into(),
+        covers_whole_document: false,
+        digest_valid: false,
+        signature_valid: false,
+        timestamp_valid: None,
+        trusted: None,
+        disallowed_changes: vec![],
+        problems: vec![],
+        intact: false,
+    };
+    let br: Vec<i64> = doc
+        .resolve(v.get("ByteRange").unwrap_or(&Obj::Null))
+        .ok()
+        .and_then(|o| o.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|o| o.as_int().unwrap_or(-1))
+        .collect();
+    r.byte_range = br.clone();
+    let len = data.len() as i64;
+    if br.len() != 4
+        || br[0] != 0
+        || br.iter().any(|&x| x < 0)
+        || br[1] > br[2]
+        || br[2].checked_add(br[3]).is_none_or(|e| e > len)
+    {
+        r.problems.push("invalid /ByteRange".into());
+        return r;
+    }
+    let (a, b, c, d) = (br[1] as usize, br[2] as usize, br[2] as usize, br[3] as usize);
+    let end = c + d;
+    // the gap must be exactly the /Contents hex string
+    let gap = &data[a..b];
+    let contents = if gap.len() >= 2
+        && gap[0] == b'<'
+        && gap[gap.len() - 1] == b'>'
+        && gap[1..gap.len() - 1].iter().all(|x| x.is_ascii_hexdigit())
+    {
+        match hex::decode(if (gap.len() - 2).is_multiple_of(2) {
+            &gap[1..gap.len() - 1]
+        } else {
+            &gap[1..gap.len() - 2]
+        }) {
+            Ok(v) => v,
+            Err(_) => {
+                r.problems.push("bad /Contents hex".into());
+                return r;
+            }
+        }
+    } else {
+        r.problems.push("the byte-range gap is not exactly the /Contents string".into());
+        return r;
+    };
+    r.covers_whole_document = end == data.len();
+    let rev = ends.iter().position(|&e| e == end || (e > end && data[end..e].iter().all(|c| c.is_ascii_whitespace())));
+    r.coverage = if r.covers_whole_document {
+        "whole document".into()
+    } else {
+        match rev {
+            Some(i) => format!("revision {} of {}", i + 1, ends.len()),
+            None => format!("first {end} bytes (not a revision boundary)"),
+        }
+    };
+    let mut h = Sha256::new();
+    h.update(&data[..a]);
+    h.update(&data[c..end]);
+    let digest = h.finalize().to_vec();
+
+    let sd = match parse_signed_data(&contents) {
+        Ok(sd) => sd,
+        Err(e) => {
+            r.problems.push(format!("CMS: {e}"));
+            return r;
+        }
+    };
+    let certs: Vec<Certificate> = sd
+        .certificates
+        .as_ref()
+        .map(|cs| {
+            cs.0.iter()
+                .filter_map(|c| match c {
+                    cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(si) = sd.signer_infos.0.iter().next().cloned() else {
+        r.problems.push("CMS has no SignerInfo".into());
+        return r;
+    };
+    let signer_cert = find_signer(&si, &certs);
+    let Some(signer_cert) = signer_cert else {
+        r.problems.push("signer certificate not embedded".into());
+        return r;
+    };
+    r.signer = Some(signer_cert.tbs_certificate.subject.to_string());
+    r.signature_algorithm = Some(si.signature_algorithm.oid.to_string());
+    if si.digest_alg.oid != OID_SHA256 {
+        r.problems.push(format!("digest algorithm {} not supported (SHA-256 only)", si.digest_alg.oid));
+        return r;
+    }
+    // digest + signature
+    let sig_bytes = si.signature.as_bytes().to_vec();
+    let mut claimed_time = None;
+    match &si.signed_attrs {
+        Some(attrs) => {
+            let md = attrs
+                .iter()
+                .find(|a| a.oid == OID_MESSAGE_DIGEST)
+                .and_then(|a| a.values.iter().next())
+                .and_then(|v| v.decode_as::<OctetString>().ok());
+            r.digest_valid = md.as_ref().map(|m| m.as_bytes() == digest.as_slice()).unwrap_or(false);
+            if !r.digest_valid {
+                r.problems.push("document digest does not match the signed message-digest".into());
+            }
+            if let Some(t) = attrs.iter().find(|a| a.oid == OID_SIGNING_TIME).and_then(|a| a.values.iter().next())
+                && let Ok(t) = x509_cert::time::Time::from_der(&t.to_der().unwrap_or_default())
+            {
+                claimed_time = Some(t.to_string());
+            }
+            match attrs.to_der() {
+                Ok(msg) => match verify_raw(
+                    &signer_cert.tbs_certificate.subject_public_key_info,
+                    &si.signature_algorithm.oid,
+                    &msg,
+                    &sig_bytes,
+                ) {
+                    Ok(()) => r.signature_valid = true,
+                    Err(e) => r.problems.push(format!("CMS signature: {e}")),
+                },
+                Err(e) => r.problems.push(format!("signed attributes: {e}")),
+            }
+        }
+        None => r.problems.push("CMS without signed attributes is not supported".into()),
+    }
+    // chain
+    let chain = build_chain(&signer_cert, &certs);
+    r.chain = chain.iter().map(|c| c.tbs_certificate.subject.to_string()).collect();
+    if let Some(roots) = trust {
+        r.trusted = Some(chain_trusted(&chain, roots));
+        if r.trusted == Some(false) {
+            r.problems.push("certificate chain does not lead to a trusted root".into());
+        }
+    }
+    // time stamp
+    let tst = si
+        .unsigned_attrs
+        .as_ref()
+        .and_then(|u| u.iter().find(|a| a.oid == OID_TIMESTAMP_TOKEN))
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| v.to_der().ok());
+    if let Some(tok) = tst {
+        match check_timestamp(&tok, &sig_bytes, trust) {
+            Ok((t, tsa_trusted, secs)) => {
+                r.timestamp_valid = Some(true);
+                r.signing_time = Some(t);
+                r.time_source = "timestamp".into();
+                let v = &signer_cert.tbs_certificate.validity;
+                let (nb, na) = (v.not_before.to_unix_duration().as_secs(), v.not_after.to_unix_duration().as_secs());
+                if secs < nb || secs > na {
+                    r.problems.push("the signer certificate was not valid at the time-stamped signing time".into());
+                    if r.trusted.is_some() {
+                        r.trusted = Some(false);
+                    }
+                }
+                if tsa_trusted == Some(false) {
+                    r.trusted = Some(false);
+                    r.problems.push("the TSA certificate does not lead to a trusted root".into());
+                }
+            }
+            Err(e) => {
+                r.timestamp_valid = Some(false);
+                r.problems.push(format!("time stamp: {e}"));
+            }
+        }
+    }
+    if r.signing_time.is_none() {
+        let m = match v.get("M") {
+            Some(Obj::Str(s)) => Some(pdf_date_to_rfc3339(&String::from_utf8_lossy(s))),
+            _ => None,
+        };
+        if let Some(t) = claimed_time.or(m) {
+            r.signing_time = Some(t);
+            r.time_source = "claimed".into();
+        }
+    }
+    // later revisions
+    if !r.covers_whole_document {
+        match later_changes(data, end, doc) {
+            Ok(ch) => r.disallowed_changes = ch,
+            Err(e) => r.disallowed_changes = vec![format!("cannot analyse later revisions: {e}")],
+        }
+    }
+    r
+}
+
+/// "D:20261126230333+08'00'" -> "2026-11-26T23:03:33+08:00" (unparseable input is returned as is).
+fn pdf_date_to_rfc3339(d: &str) -> String {
+    let t = d.strip_prefix("D:").unwrap_or(d);
+    let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if digits.len() < 8 {
+        return d.to_string();
+    }
+    let g = |a: usize, b: usize, def: &str| digits.get(a..b).unwrap_or(def).to_string();
+    let rest = &t[digits.len()..];
+    let tz = match rest.chars().next() {
+        Some('Z') | None => "Z".to_string(),
+        Some(c @ ('+' | '-')) => {
+            let z: String = rest[1..].chars().filter(|c| c.is_ascii_digit()).collect();
+            format!("{c}{}:{}", z.get(0..2).unwrap_or("00"), z.get(2..4).unwrap_or("00"))
+        }
+        _ => "Z".to_string(),
+    };
+    format!(
+        "{}-{}-{}T{}:{}:{}{tz}",
+        g(0, 4, "0000"),
+        g(4, 6, "01"),
+        g(6, 8, "01"),
+        g(8, 10, "00"),
+        g(10, 12, "00"),
+        g(12, 14, "00")
+    )
+}
+
+fn find_signer(si: &SignerInfo, certs: &[Certificate]) -> Option<Certificate> {
+    match &si.sid {
+        SignerIdentifier::IssuerAndSerialNumber(ias) => certs
+            .iter()
+            .find(|c| c.tbs_certificate.issuer == ias.issuer && c.tbs_certificate.serial_number == ias.serial_number)
+            .cloned(),
+        SignerIdentifier::SubjectKeyIdentifier(ski) => certs
+            .iter()
+            .find(|c| {
+                c.tbs_certificate.extensions.as_ref().is_some_and(|exts| {
+                    exts.iter().any(|e| {
+                        e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER
+                            && e.extn_value.as_bytes().ends_with(ski.0.as_bytes())
+                    })
+                })
+            })
+            .cloned(),
+    }
+}
+
+fn build_chain(leaf: &Certificate, pool: &[Certificate]) -> Vec<Certificate> {
+    let mut chain = vec![leaf.clone()];
+    while chain.len() < 10 {
+        let last = chain.last().expect("non-empty chain");
+        if last.tbs_certificate.issuer == last.tbs_certificate.subject {
+            break;
+        }
+        match pool.iter().find(|c| !chain.contains(c) && cert_signed_by(last, c)) {
+            Some(c) => chain.push(c.clone()),
+            None => break,
+        }
+    }
+    chain
+}
+
+fn chain_trusted(chain: &[Certificate], roots: &[Certificate]) -> bool {
+    if chain.iter().any(|c| roots.contains(c)) {
+        return true;
+    }
+    chain.last().is_some_and(|last| roots.iter().any(|r| cert_signed_by(last, r)))
+}
+
+/// Verifies a signature time-stamp token over `sig_value`; returns its time (RFC 3339) and,
+/// when roots are given, whether the TSA chain leads to one.
+fn check_timestamp(
+    tok: &[u8],
+    sig_value: &[u8],
+    trust: Option<&[Certificate]>,
+) -> Result<(String, Option<bool>, u64), String> {
+    let info = token_info(tok).map_err(|e| e.to_string())?;
+    if info.message_imprint.hash_algorithm.oid != OID_SHA256 {
+        return Err("imprint algorithm is not SHA-256".into());
+    }
+    if info.message_imprint.hashed_message.as_bytes() != &Sha256::digest(sig_value)[..] {
+        return Err("imprint does not match the signature value".into());
+    }
+    let sd: SignedData = parse_signed_data(tok).map_err(|e| e.to_string())?;
+    let econtent = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or("no content")?
+        .decode_as::<OctetString>()
+        .map_err(|e| e.to_string())?;
+    let certs: Vec<Certificate> = sd
+        .certificates
+        .as_ref()
+        .map(|cs| {
+            cs.0.iter()
+                .filter_map(
+                    |c| if let cms::cert::CertificateChoices::Certificate(c) = c { Some(c.clone()) } else { None },
+                )
+                .collect()
+        })
+        .unwrap_or_default();
+    let si = sd.signer_infos.0.iter().next().ok_or("no SignerInfo in token")?;
+    let tsa_cert = find_signer(si, &certs).ok_or("TSA certificate not embedded in token")?;
+    let attrs = si.signed_attrs.as_ref().ok_or("token without signed attributes")?;
+    let md = attrs
+        .iter()
+        .find(|a| a.oid == OID_MESSAGE_DIGEST)
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| v.decode_as::<OctetString>().ok())
+        .ok_or("token without message-digest")?;
+    let dig_ok = match si.digest_alg.oid {
+        o if o == OID_SHA256 => md.as_bytes() == &Sha256::digest(econtent.as_bytes())[..],
+        _ => return Err(format!("token digest algorithm {} not supported", si.digest_alg.oid)),
+    };
+    if !dig_ok {
+        return Err("token content digest mismatch".into());
+    }
+    let msg = attrs.to_der().map_err(|e| e.to_string())?;
+    verify_raw(
+        &tsa_cert.tbs_certificate.subject_public_key_info,
+        &si.signature_algorithm.oid,
+        &msg,
+        si.signature.as_bytes(),
+    )?;
+    let trusted = trust.map(|roots| chain_trusted(&build_chain(&tsa_cert, &certs), roots));
+    let t = info.gen_time.to_date_time();
+    Ok((format!("{t}"), trusted, info.gen_time.to_unix_duration().as_secs()))
+}
+
+/// Lists changes after offset `end` that PAdES does not allow after a signature.
+fn later_changes(data: &[u8], end: usize, new: &Document) -> Result<Vec<String>, PadesError> {
+    let old = Document::load(&data[..end])?;
+    let mut out = Vec::new();
+    let mut nums: Vec<u32> = new.xref.keys().copied().collect();
+    nums.sort();
+    for n in nums {
+        let ne = new.xref[&n];
+        let oe = old.xref.get(&n).copied();
+        if Some(ne) == oe {
+            continue;
+        }
+        let old_obj = match oe {
+            None | Some(XrefEntry::Free) => continue, // a new object
+            Some(_) => old.get(n, 0).unwrap_or(Obj::Null),
+        };
+        if matches!(old_obj, Obj::Null) {
+            continue;
+        }
+        let new_obj = match ne {
+            XrefEntry::Free => {
+                out.push(format!("object {n} deleted"));
+                continue;
+            }
+            _ => new.get(n, 0).unwrap_or(Obj::Null),
+        };
+        if let Obj::Stream(d, _) = &new_obj
+            && (d.name_is("Type", "XRef") || d.name_is("Type", "ObjStm"))
+        {
+            continue;
+        }
+        if !allowed_change(&old_obj, &new_obj) {
+            out.push(format!("object {n} modified"));
+        }
+        if out.len() > 20 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+fn allowed_change(old: &Obj, new: &Obj) -> bool {
+    if old == new {
+        return true;
+    }
+    match (old, new) {
+        (Obj::Array(o), Obj::Array(n)) => n.len() >= o.len() && n[..o.len()] == o[..],
+        (Obj::Dict(o), Obj::Dict(n)) => {
+            const FREE: [&str; 6] = ["Annots", "Fields", "SigFlags", "AcroForm", "DSS", "Extensions"];
+            let keys: std::collections::BTreeSet<&[u8]> =
+                o.0.iter().chain(n.0.iter()).map(|(k, _)| k.as_slice()).collect();
+            keys.into_iter().all(|k| {
+                let ks = std::str::from_utf8(k).unwrap_or("");
+                let (ov, nv) = (o.get(ks), n.get(ks));
+                ov == nv
+                    || FREE.contains(&ks)
+                    // filling an empty signature field
+                    || (ks == "V" && ov.is_none() && o.name_is("FT", "Sig"))
+            })
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_dates() {
+        assert_eq!(pdf_date_to_rfc3339("D:20261126230333+08'00'"), "2026-11-26T23:03:33+08:00");
+        assert_eq!(pdf_date_to_rfc3339("D:20261126230333Z"), "2026-11-26T23:03:33Z");
+        assert_eq!(pdf_date_to_rfc3339("D:2026"), "D:2026");
+        assert_eq!(pdf_date_to_rfc3339("D:20261126"), "2026-11-26T00:00:00Z");
+    }
+
+    #[test]
+    fn allowed_changes() {
+        let o = Obj::Array(vec![Obj::Ref(1, 0)]);
+        assert!(allowed_change(&o, &Obj::Array(vec![Obj::Ref(1, 0), Obj::Ref(2, 0)])));
+        assert!(!allowed_change(&o, &Obj::Array(vec![Obj::Ref(2, 0)])));
+        let p = Obj::Dict(Dict::new().with("Type", Obj::name("Page")).with("Contents", Obj::Ref(5, 0)));
+        let p2 = Obj::Dict(
+            Dict::new()
+                .with("Type", Obj::name("Page"))
+                .with("Contents", Obj::Ref(5, 0))
+                .with("Annots", Obj::Array(vec![])),
+        );
+        let p3 = Obj::Dict(Dict::new().with("Type", Obj::name("Page")).with("Contents", Obj::Ref(6, 0)));
+        assert!(allowed_change(&p, &p2));
+        assert!(!allowed_change(&p, &p3));
+    }
+}
