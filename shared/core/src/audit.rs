@@ -156,12 +156,8 @@ impl Head {
         } else {
             writes.push(Write::Put { record: head_record, condition });
         }
-        let next = Head {
-            subject: self.subject.clone(),
-            seq: event.seq,
-            hash: event.hash.clone(),
-            version: self.version,
-        };
+        let next =
+            Head { subject: self.subject.clone(), seq: event.seq, hash: event.hash.clone(), version: self.version };
         (next, event)
     }
 }

@@ -45,9 +45,15 @@ pub enum Role {
 /// Who is calling, as established from the bearer key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Member { enterprise_id: String, member_id: String, role: Role },
+    Member {
+        enterprise_id: String,
+        member_id: String,
+        role: Role,
+    },
     /// A platform operator; the id is derived from the key's hash, never the key.
-    Operator { id: String },
+    Operator {
+        id: String,
+    },
 }
 
 impl Principal {

@@ -113,7 +113,10 @@ impl Platform {
         let key = NewApiKey::generate();
         let mut writes = vec![
             Write::Put {
-                record: Record::new(enterprise_key(&enterprise.id), serde_json::to_value(&enterprise).map_err(internal)?),
+                record: Record::new(
+                    enterprise_key(&enterprise.id),
+                    serde_json::to_value(&enterprise).map_err(internal)?,
+                ),
                 condition: Condition::NotExists,
             },
             Write::Put {
@@ -207,7 +210,11 @@ mod tests {
         let who = p.authenticate(Some(&r.api_key)).await.unwrap();
         assert_eq!(
             who,
-            Principal::Member { enterprise_id: r.enterprise.id.clone(), member_id: r.admin.id.clone(), role: Role::Admin }
+            Principal::Member {
+                enterprise_id: r.enterprise.id.clone(),
+                member_id: r.admin.id.clone(),
+                role: Role::Admin
+            }
         );
         assert_eq!(p.get_enterprise(&who, &r.enterprise.id).await.unwrap(), r.enterprise);
         let trail = p.enterprise_audit(&who, &r.enterprise.id, None, None).await.unwrap();

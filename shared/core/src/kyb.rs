@@ -25,9 +25,7 @@ use thiserror::Error;
 const USCC_CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// USCC weights for positions 1..=17: 3^(i-1) mod 31.
-const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// Registration authority codes (char 1) and the category codes (char 2)
 /// each one allows: GB 32100-2015 plus the later published assignments
@@ -54,8 +52,8 @@ const USCC_CATEGORIES: &[(u8, &[u8])] = &[
 /// Province-level administrative division codes (GB/T 2260 first two digits)
 /// accepted in resident identity numbers.
 const PROVINCE_CODES: &[u8] = &[
-    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52,
-    53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91,
+    11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63,
+    64, 65, 71, 81, 82, 83, 91,
 ];
 
 /// Why a Unified Social Credit Code was rejected.
@@ -68,9 +66,7 @@ pub enum UsccError {
         found: usize,
     },
     /// A character outside "0-9 A-H J-N P-R T U W-Y" (I, O, Z, S, V are never used).
-    #[error(
-        "USCC character {ch:?} at position {position} is not allowed (I, O, Z, S, V and symbols are excluded)"
-    )]
+    #[error("USCC character {ch:?} at position {position} is not allowed (I, O, Z, S, V and symbols are excluded)")]
     Charset {
         /// 1-based position.
         position: usize,
@@ -84,9 +80,7 @@ pub enum UsccError {
         found: char,
     },
     /// Char 2 is not a category defined for the registration authority in char 1.
-    #[error(
-        "USCC category code {category:?} is not defined for registration authority {authority:?}"
-    )]
+    #[error("USCC category code {category:?} is not defined for registration authority {authority:?}")]
     Category {
         /// Char 1.
         authority: char,
@@ -153,11 +147,8 @@ fn uscc_value(c: u8) -> Option<u32> {
 
 /// Check character for the 17 body characters (which must be in the USCC charset).
 fn uscc_check_char(body: &[u8]) -> char {
-    let sum: u32 = body
-        .iter()
-        .zip(USCC_WEIGHTS)
-        .map(|(&c, w)| uscc_value(c).expect("body validated against charset") * w)
-        .sum();
+    let sum: u32 =
+        body.iter().zip(USCC_WEIGHTS).map(|(&c, w)| uscc_value(c).expect("body validated against charset") * w).sum();
     let c = (31 - sum % 31) % 31;
     char::from(USCC_CHARSET[c as usize])
 }
@@ -181,10 +172,7 @@ pub fn validate_uscc(s: &str) -> Result<Uscc, UsccError> {
     for (i, ch) in trimmed.chars().enumerate() {
         let up = ch.to_ascii_uppercase();
         if !up.is_ascii() || uscc_value(up as u8).is_none() {
-            return Err(UsccError::Charset {
-                position: i + 1,
-                ch,
-            });
+            return Err(UsccError::Charset { position: i + 1, ch });
         }
         code.push(up);
     }
@@ -195,14 +183,9 @@ pub fn validate_uscc(s: &str) -> Result<Uscc, UsccError> {
         .iter()
         .find(|(a, _)| *a == authority)
         .map(|(_, c)| *c)
-        .ok_or(UsccError::RegistrationAuthority {
-            found: char::from(authority),
-        })?;
+        .ok_or(UsccError::RegistrationAuthority { found: char::from(authority) })?;
     if !categories.contains(&b[1]) {
-        return Err(UsccError::Category {
-            authority: char::from(authority),
-            category: char::from(b[1]),
-        });
+        return Err(UsccError::Category { authority: char::from(authority), category: char::from(b[1]) });
     }
 
     let region = &b[2..8];
@@ -211,9 +194,7 @@ pub fn validate_uscc(s: &str) -> Result<Uscc, UsccError> {
         prefix == 10 || PROVINCE_CODES.contains(&prefix)
     };
     if !region_ok {
-        return Err(UsccError::Region {
-            found: code[2..8].to_string(),
-        });
+        return Err(UsccError::Region { found: code[2..8].to_string() });
     }
 
     let expected = uscc_check_char(&b[..17]);
@@ -286,11 +267,7 @@ fn org_check_char(body: &[u8]) -> char {
         .iter()
         .zip(ORG_WEIGHTS)
         .map(|(&c, w)| {
-            let v = if c.is_ascii_digit() {
-                c - b'0'
-            } else {
-                c - b'A' + 10
-            };
+            let v = if c.is_ascii_digit() { c - b'0' } else { c - b'A' + 10 };
             u32::from(v) * w
         })
         .sum();
@@ -312,29 +289,17 @@ pub fn validate_organization_code(s: &str) -> Result<OrgCode, OrgCodeError> {
     let chars: Vec<char> = trimmed.chars().collect();
     // (original 1-based position, char) of the 9 significant characters.
     let picked: Vec<(usize, char)> = match chars.len() {
-        9 => chars
-            .iter()
-            .copied()
-            .enumerate()
-            .map(|(i, c)| (i + 1, c))
-            .collect(),
-        10 if chars[8] == '-' => chars
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|&(i, _)| i != 8)
-            .map(|(i, c)| (i + 1, c))
-            .collect(),
+        9 => chars.iter().copied().enumerate().map(|(i, c)| (i + 1, c)).collect(),
+        10 if chars[8] == '-' => {
+            chars.iter().copied().enumerate().filter(|&(i, _)| i != 8).map(|(i, c)| (i + 1, c)).collect()
+        }
         found => return Err(OrgCodeError::Length { found }),
     };
     let mut code = String::with_capacity(9);
     for (idx, &(position, ch)) in picked.iter().enumerate() {
         let up = ch.to_ascii_uppercase();
-        let ok = if idx < 8 {
-            up.is_ascii_digit() || up.is_ascii_uppercase()
-        } else {
-            up.is_ascii_digit() || up == 'X'
-        };
+        let ok =
+            if idx < 8 { up.is_ascii_digit() || up.is_ascii_uppercase() } else { up.is_ascii_digit() || up == 'X' };
         if !ok {
             return Err(OrgCodeError::Charset { position, ch });
         }
@@ -363,10 +328,7 @@ pub fn validate_org_code_matches_uscc(org: &OrgCode, uscc: &Uscc) -> Result<(), 
     if org.as_str() == uscc.organization_code() {
         Ok(())
     } else {
-        Err(OrgCodeMismatch {
-            expected: uscc.organization_code().to_string(),
-            found: org.as_str().to_string(),
-        })
+        Err(OrgCodeMismatch { expected: uscc.organization_code().to_string(), found: org.as_str().to_string() })
     }
 }
 
@@ -475,11 +437,7 @@ fn days_in_month(year: i32, month: u8) -> u8 {
 }
 
 fn id_check_char(body: &[u8]) -> char {
-    let sum: u32 = body
-        .iter()
-        .zip(ID_WEIGHTS)
-        .map(|(&c, w)| u32::from(c - b'0') * w)
-        .sum();
+    let sum: u32 = body.iter().zip(ID_WEIGHTS).map(|(&c, w)| u32::from(c - b'0') * w).sum();
     match (12 - sum % 11) % 11 {
         10 => 'X',
         d => char::from(b'0' + d as u8),
@@ -506,10 +464,7 @@ pub fn validate_resident_id(s: &str, today: (i32, u8, u8)) -> Result<ResidentId,
     for (i, ch) in trimmed.chars().enumerate() {
         let ok = ch.is_ascii_digit() || (i == 17 && (ch == 'X' || ch == 'x'));
         if !ok {
-            return Err(ResidentIdError::Charset {
-                position: i + 1,
-                ch,
-            });
+            return Err(ResidentIdError::Charset { position: i + 1, ch });
         }
         id.push(ch.to_ascii_uppercase());
     }
@@ -517,9 +472,7 @@ pub fn validate_resident_id(s: &str, today: (i32, u8, u8)) -> Result<ResidentId,
 
     let province = digits_value(&b[0..2]) as u8;
     if !PROVINCE_CODES.contains(&province) {
-        return Err(ResidentIdError::Region {
-            found: id[0..2].to_string(),
-        });
+        return Err(ResidentIdError::Region { found: id[0..2].to_string() });
     }
 
     let year = digits_value(&b[6..10]) as i32;
@@ -540,10 +493,7 @@ pub fn validate_resident_id(s: &str, today: (i32, u8, u8)) -> Result<ResidentId,
     if expected != found {
         return Err(ResidentIdError::CheckCharacter { expected, found });
     }
-    Ok(ResidentId {
-        id,
-        birth: (year, month, day),
-    })
+    Ok(ResidentId { id, birth: (year, month, day) })
 }
 
 // ---------------------------------------------------------------------------
@@ -616,28 +566,18 @@ pub fn validate_mainland_mobile(s: &str) -> Result<Mobile, MobileError> {
             '0'..='9' => digits.push(ch),
             ' ' | '-' => {}
             _ => {
-                return Err(MobileError::Charset {
-                    position: i + 1 + offset,
-                    ch,
-                });
+                return Err(MobileError::Charset { position: i + 1 + offset, ch });
             }
         }
     }
-    let national = if has_plus || (digits.len() == 13 && digits.starts_with("86")) {
-        &digits[2..]
-    } else {
-        &digits[..]
-    };
+    let national =
+        if has_plus || (digits.len() == 13 && digits.starts_with("86")) { &digits[2..] } else { &digits[..] };
     if national.len() != 11 {
-        return Err(MobileError::Length {
-            found: national.len(),
-        });
+        return Err(MobileError::Length { found: national.len() });
     }
     let nb = national.as_bytes();
     if nb[0] != b'1' || !(b'3'..=b'9').contains(&nb[1]) {
-        return Err(MobileError::Prefix {
-            found: national[..2].to_string(),
-        });
+        return Err(MobileError::Prefix { found: national[..2].to_string() });
     }
     Ok(Mobile(format!("+86{national}")))
 }
@@ -709,14 +649,9 @@ pub fn validate_person_name(s: &str) -> Result<String, NameError> {
         if is_control_like(ch) {
             return Err(NameError::ControlCharacter { position: i + 1 });
         }
-        let ok = ch.is_alphabetic()
-            || matches!(ch, ' ' | '·' | '.')
-            || ('\u{0300}'..='\u{036F}').contains(&ch);
+        let ok = ch.is_alphabetic() || matches!(ch, ' ' | '·' | '.') || ('\u{0300}'..='\u{036F}').contains(&ch);
         if !ok {
-            return Err(NameError::Charset {
-                position: i + 1,
-                ch,
-            });
+            return Err(NameError::Charset { position: i + 1, ch });
         }
     }
     let first = trimmed.chars().next().expect("length checked");
@@ -769,54 +704,27 @@ mod tests {
     /// USCCs printed on public business licences / disclosures of well-known companies.
     /// Each also embeds a GB 11714-valid organization code.
     const REAL_USCCS: &[(&str, &str)] = &[
-        (
-            "9144030071526726XG",
-            "Tencent Technology (Shenzhen) Co., Ltd.",
-        ),
+        ("9144030071526726XG", "Tencent Technology (Shenzhen) Co., Ltd."),
         ("914403001922038216", "Huawei Technologies Co., Ltd."),
-        (
-            "91440300708461136T",
-            "Shenzhen Tencent Computer Systems Co., Ltd.",
-        ),
+        ("91440300708461136T", "Shenzhen Tencent Computer Systems Co., Ltd."),
         ("91330100799655058B", "Alibaba (China) Co., Ltd."),
         ("91110108551385082Q", "Xiaomi Inc. (小米科技有限责任公司)"),
-        (
-            "91110000802100433B",
-            "Beijing Baidu Netcom Science and Technology Co., Ltd.",
-        ),
-        (
-            "911100007109250324",
-            "China Mobile Communications Group Co., Ltd.",
-        ),
-        (
-            "91100000100003962T",
-            "Industrial and Commercial Bank of China Ltd.",
-        ),
+        ("91110000802100433B", "Beijing Baidu Netcom Science and Technology Co., Ltd."),
+        ("911100007109250324", "China Mobile Communications Group Co., Ltd."),
+        ("91100000100003962T", "Industrial and Commercial Bank of China Ltd."),
         ("911000001000013428", "Bank of China Ltd."),
         ("911100001000044477", "China Construction Bank Corp."),
         ("911100001000054748", "Agricultural Bank of China Ltd."),
-        (
-            "91110000710926094P",
-            "China Petroleum & Chemical Corp. (Sinopec)",
-        ),
+        ("91110000710926094P", "China Petroleum & Chemical Corp. (Sinopec)"),
         ("91520000214434146R", "Kweichow Moutai Co., Ltd."),
         ("91440300192317458F", "BYD Co., Ltd."),
-        (
-            "91440300100012316L",
-            "Ping An Insurance (Group) Co. of China, Ltd.",
-        ),
+        ("91440300100012316L", "Ping An Insurance (Group) Co. of China, Ltd."),
         ("9144030010001686XA", "China Merchants Bank Co., Ltd."),
         ("91440300192181490G", "China Vanke Co., Ltd."),
         ("91440606722473344C", "Midea Group Co., Ltd."),
-        (
-            "91440400192548256N",
-            "Gree Electric Appliances, Inc. of Zhuhai",
-        ),
+        ("91440400192548256N", "Gree Electric Appliances, Inc. of Zhuhai"),
         ("911100001011016602", "BOE Technology Group Co., Ltd."),
-        (
-            "9131000013221158XC",
-            "Shanghai Pudong Development Bank Co., Ltd.",
-        ),
+        ("9131000013221158XC", "Shanghai Pudong Development Bank Co., Ltd."),
         ("9131000010000595XD", "Bank of Communications Co., Ltd."),
     ];
 
@@ -836,10 +744,7 @@ mod tests {
     }
 
     fn replace_at(s: &str, pos: usize, c: char) -> String {
-        s.chars()
-            .enumerate()
-            .map(|(i, o)| if i == pos { c } else { o })
-            .collect()
+        s.chars().enumerate().map(|(i, o)| if i == pos { c } else { o }).collect()
     }
 
     // ---- USCC ----
@@ -894,56 +799,26 @@ mod tests {
     fn uscc_wrong_lengths() {
         assert_eq!(validate_uscc(""), Err(UsccError::Length { found: 0 }));
         assert_eq!(validate_uscc("   "), Err(UsccError::Length { found: 0 }));
-        assert_eq!(
-            validate_uscc("9144030071526726X"),
-            Err(UsccError::Length { found: 17 })
-        );
-        assert_eq!(
-            validate_uscc("9144030071526726XGG"),
-            Err(UsccError::Length { found: 19 })
-        );
-        assert_eq!(
-            validate_uscc("91440300-71526726-XG"),
-            Err(UsccError::Length { found: 20 })
-        );
+        assert_eq!(validate_uscc("9144030071526726X"), Err(UsccError::Length { found: 17 }));
+        assert_eq!(validate_uscc("9144030071526726XGG"), Err(UsccError::Length { found: 19 }));
+        assert_eq!(validate_uscc("91440300-71526726-XG"), Err(UsccError::Length { found: 20 }));
     }
 
     #[test]
     fn uscc_forbidden_characters() {
         let code = "9144030071526726XG";
         for pos in 0..18 {
-            for ch in [
-                'I', 'O', 'Z', 'S', 'V', 'i', 'o', 'z', 's', 'v', '-', '_', '０', '#',
-            ] {
+            for ch in ['I', 'O', 'Z', 'S', 'V', 'i', 'o', 'z', 's', 'v', '-', '_', '０', '#'] {
                 let bad = replace_at(code, pos, ch);
-                assert_eq!(
-                    validate_uscc(&bad),
-                    Err(UsccError::Charset {
-                        position: pos + 1,
-                        ch
-                    }),
-                    "{bad:?}"
-                );
+                assert_eq!(validate_uscc(&bad), Err(UsccError::Charset { position: pos + 1, ch }), "{bad:?}");
             }
         }
     }
 
     #[test]
     fn uscc_check_character_error_is_precise() {
-        assert_eq!(
-            validate_uscc("9144030071526726XA"),
-            Err(UsccError::CheckCharacter {
-                expected: 'G',
-                found: 'A'
-            })
-        );
-        assert_eq!(
-            validate_uscc("914403001922038210"),
-            Err(UsccError::CheckCharacter {
-                expected: '6',
-                found: '0'
-            })
-        );
+        assert_eq!(validate_uscc("9144030071526726XA"), Err(UsccError::CheckCharacter { expected: 'G', found: 'A' }));
+        assert_eq!(validate_uscc("914403001922038210"), Err(UsccError::CheckCharacter { expected: '6', found: '0' }));
     }
 
     #[test]
@@ -964,41 +839,15 @@ mod tests {
         // Unknown authority codes (checksum made valid so only this rule fails).
         for a in ['0', 'B', 'C', 'X'] {
             let code = uscc_with_check(&format!("{a}144030071526726X"));
-            assert_eq!(
-                validate_uscc(&code),
-                Err(UsccError::RegistrationAuthority { found: a })
-            );
+            assert_eq!(validate_uscc(&code), Err(UsccError::RegistrationAuthority { found: a }));
         }
         // Categories not defined for the authority.
-        for (a, c) in [
-            ('9', '4'),
-            ('9', '0'),
-            ('5', '6'),
-            ('1', '4'),
-            ('Y', '2'),
-            ('N', '4'),
-            ('2', '2'),
-        ] {
+        for (a, c) in [('9', '4'), ('9', '0'), ('5', '6'), ('1', '4'), ('Y', '2'), ('N', '4'), ('2', '2')] {
             let code = uscc_with_check(&format!("{a}{c}44030071526726X"));
-            assert_eq!(
-                validate_uscc(&code),
-                Err(UsccError::Category {
-                    authority: a,
-                    category: c
-                }),
-                "{code}"
-            );
+            assert_eq!(validate_uscc(&code), Err(UsccError::Category { authority: a, category: c }), "{code}");
         }
         // Defined combinations pass.
-        for (a, c) in [
-            ('1', '1'),
-            ('5', '3'),
-            ('9', '2'),
-            ('9', '3'),
-            ('N', '2'),
-            ('Y', '1'),
-            ('A', '1'),
-        ] {
+        for (a, c) in [('1', '1'), ('5', '3'), ('9', '2'), ('9', '3'), ('N', '2'), ('Y', '1'), ('A', '1')] {
             let code = uscc_with_check(&format!("{a}{c}44030071526726X"));
             assert!(validate_uscc(&code).is_ok(), "{code}");
         }
@@ -1008,13 +857,7 @@ mod tests {
     fn uscc_region_rules() {
         for region in ["000000", "990000", "160300", "4403A0", "T40300"] {
             let code = uscc_with_check(&format!("91{region}71526726X"));
-            assert_eq!(
-                validate_uscc(&code),
-                Err(UsccError::Region {
-                    found: region.to_string()
-                }),
-                "{code}"
-            );
+            assert_eq!(validate_uscc(&code), Err(UsccError::Region { found: region.to_string() }), "{code}");
         }
         // Central registration (100000) is valid, as for ICBC.
         assert!(validate_uscc(&uscc_with_check("9110000071526726X")).is_ok());
@@ -1029,10 +872,7 @@ mod tests {
         assert_eq!(o.printed(), "71526726-X");
         assert_eq!(validate_organization_code("71526726X").unwrap(), o);
         assert_eq!(validate_organization_code(" 71526726-x ").unwrap(), o);
-        assert_eq!(
-            validate_organization_code("19220382-1").unwrap().as_str(),
-            "192203821"
-        );
+        assert_eq!(validate_organization_code("19220382-1").unwrap().as_str(), "192203821");
         for &(code, _) in REAL_USCCS {
             let printed = format!("{}-{}", &code[8..16], &code[16..17]);
             assert!(validate_organization_code(&printed).is_ok(), "{printed}");
@@ -1067,10 +907,7 @@ mod tests {
                 let bad = replace_at(org, 8, c);
                 assert_eq!(
                     validate_organization_code(&bad),
-                    Err(OrgCodeError::CheckCharacter {
-                        expected: orig,
-                        found: c
-                    })
+                    Err(OrgCodeError::CheckCharacter { expected: orig, found: c })
                 );
             }
         }
@@ -1078,50 +915,17 @@ mod tests {
 
     #[test]
     fn org_code_format_errors() {
-        assert_eq!(
-            validate_organization_code(""),
-            Err(OrgCodeError::Length { found: 0 })
-        );
-        assert_eq!(
-            validate_organization_code("7152672-X"),
-            Err(OrgCodeError::Charset {
-                position: 8,
-                ch: '-'
-            })
-        );
-        assert_eq!(
-            validate_organization_code("71526726XX"),
-            Err(OrgCodeError::Length { found: 10 })
-        );
-        assert_eq!(
-            validate_organization_code("7152-6726X"),
-            Err(OrgCodeError::Length { found: 10 })
-        );
-        assert_eq!(
-            validate_organization_code("71526726--X"),
-            Err(OrgCodeError::Length { found: 11 })
-        );
+        assert_eq!(validate_organization_code(""), Err(OrgCodeError::Length { found: 0 }));
+        assert_eq!(validate_organization_code("7152672-X"), Err(OrgCodeError::Charset { position: 8, ch: '-' }));
+        assert_eq!(validate_organization_code("71526726XX"), Err(OrgCodeError::Length { found: 10 }));
+        assert_eq!(validate_organization_code("7152-6726X"), Err(OrgCodeError::Length { found: 10 }));
+        assert_eq!(validate_organization_code("71526726--X"), Err(OrgCodeError::Length { found: 11 }));
         assert_eq!(
             validate_organization_code("715267264"),
-            Err(OrgCodeError::CheckCharacter {
-                expected: 'X',
-                found: '4'
-            })
+            Err(OrgCodeError::CheckCharacter { expected: 'X', found: '4' })
         );
-        assert_eq!(
-            validate_organization_code("71526726-A"),
-            Err(OrgCodeError::Charset {
-                position: 10,
-                ch: 'A'
-            })
-        );
-        assert_eq!(
-            validate_organization_code("715*6726-X"),
-            Err(OrgCodeError::Charset {
-                position: 4,
-                ch: '*'
-            })
-        );
+        assert_eq!(validate_organization_code("71526726-A"), Err(OrgCodeError::Charset { position: 10, ch: 'A' }));
+        assert_eq!(validate_organization_code("715*6726-X"), Err(OrgCodeError::Charset { position: 4, ch: '*' }));
     }
 
     #[test]
@@ -1141,10 +945,7 @@ mod tests {
         assert_eq!(validate_org_code_matches_uscc(&org, &tencent), Ok(()));
         assert_eq!(
             validate_org_code_matches_uscc(&org, &huawei),
-            Err(OrgCodeMismatch {
-                expected: "192203821".into(),
-                found: "71526726X".into()
-            })
+            Err(OrgCodeMismatch { expected: "192203821".into(), found: "71526726X".into() })
         );
     }
 
@@ -1162,11 +963,7 @@ mod tests {
         assert!(validate_resident_id(GB11643_EXAMPLE, (1949, 12, 31)).is_ok());
         assert_eq!(
             validate_resident_id(GB11643_EXAMPLE, (1949, 12, 30)),
-            Err(ResidentIdError::BirthDateInFuture {
-                year: 1949,
-                month: 12,
-                day: 31
-            })
+            Err(ResidentIdError::BirthDateInFuture { year: 1949, month: 12, day: 31 })
         );
     }
 
@@ -1184,11 +981,8 @@ mod tests {
         let code = GB11643_EXAMPLE;
         for pos in 0..18 {
             let orig = code.chars().nth(pos).unwrap();
-            let alphabet: Vec<char> = if pos == 17 {
-                ('0'..='9').chain(['X']).collect()
-            } else {
-                ('0'..='9').collect()
-            };
+            let alphabet: Vec<char> =
+                if pos == 17 { ('0'..='9').chain(['X']).collect() } else { ('0'..='9').collect() };
             for &c in alphabet.iter().filter(|&&c| c != orig) {
                 let bad = replace_at(code, pos, c);
                 assert!(validate_resident_id(&bad, TODAY).is_err(), "{bad} accepted");
@@ -1200,72 +994,38 @@ mod tests {
     fn resident_id_check_error_is_precise() {
         assert_eq!(
             validate_resident_id("110105194912310021", TODAY),
-            Err(ResidentIdError::CheckCharacter {
-                expected: 'X',
-                found: '1'
-            })
+            Err(ResidentIdError::CheckCharacter { expected: 'X', found: '1' })
         );
     }
 
     #[test]
     fn resident_id_lengths_and_charset() {
-        assert_eq!(
-            validate_resident_id("", TODAY),
-            Err(ResidentIdError::Length { found: 0 })
-        );
+        assert_eq!(validate_resident_id("", TODAY), Err(ResidentIdError::Length { found: 0 }));
         // 15-digit first-generation number.
-        assert_eq!(
-            validate_resident_id("110105491231002", TODAY),
-            Err(ResidentIdError::Length { found: 15 })
-        );
-        assert_eq!(
-            validate_resident_id("11010519491231002", TODAY),
-            Err(ResidentIdError::Length { found: 17 })
-        );
-        assert_eq!(
-            validate_resident_id("11010519491231002XX", TODAY),
-            Err(ResidentIdError::Length { found: 19 })
-        );
+        assert_eq!(validate_resident_id("110105491231002", TODAY), Err(ResidentIdError::Length { found: 15 }));
+        assert_eq!(validate_resident_id("11010519491231002", TODAY), Err(ResidentIdError::Length { found: 17 }));
+        assert_eq!(validate_resident_id("11010519491231002XX", TODAY), Err(ResidentIdError::Length { found: 19 }));
         assert_eq!(
             validate_resident_id("1101051949123100XX", TODAY),
-            Err(ResidentIdError::Charset {
-                position: 17,
-                ch: 'X'
-            })
+            Err(ResidentIdError::Charset { position: 17, ch: 'X' })
         );
         assert_eq!(
             validate_resident_id("11010519491231002Y", TODAY),
-            Err(ResidentIdError::Charset {
-                position: 18,
-                ch: 'Y'
-            })
+            Err(ResidentIdError::Charset { position: 18, ch: 'Y' })
         );
         assert_eq!(
             validate_resident_id("11010519491231００2X", TODAY),
-            Err(ResidentIdError::Charset {
-                position: 15,
-                ch: '０'
-            })
+            Err(ResidentIdError::Charset { position: 15, ch: '０' })
         );
     }
 
     #[test]
     fn resident_id_province_rules() {
-        for p in [
-            "00", "10", "16", "24", "38", "47", "55", "60", "66", "72", "80", "84", "90", "99",
-        ] {
+        for p in ["00", "10", "16", "24", "38", "47", "55", "60", "66", "72", "80", "84", "90", "99"] {
             let id = id_with_check(&format!("{p}010519491231002"));
-            assert_eq!(
-                validate_resident_id(&id, TODAY),
-                Err(ResidentIdError::Region {
-                    found: p.to_string()
-                }),
-                "{id}"
-            );
+            assert_eq!(validate_resident_id(&id, TODAY), Err(ResidentIdError::Region { found: p.to_string() }), "{id}");
         }
-        for p in [
-            "11", "15", "23", "37", "46", "54", "65", "71", "81", "82", "83", "91",
-        ] {
+        for p in ["11", "15", "23", "37", "46", "54", "65", "71", "81", "82", "83", "91"] {
             let id = id_with_check(&format!("{p}010519491231002"));
             assert!(validate_resident_id(&id, TODAY).is_ok(), "{id}");
         }
@@ -1274,41 +1034,14 @@ mod tests {
     #[test]
     fn resident_id_birth_date_rules() {
         let with_date = |d: &str| id_with_check(&format!("110105{d}002"));
-        let bad = |y, m, d| {
-            Err(ResidentIdError::BirthDate {
-                year: y,
-                month: m,
-                day: d,
-            })
-        };
-        assert_eq!(
-            validate_resident_id(&with_date("19900230"), TODAY),
-            bad(1990, 2, 30)
-        );
-        assert_eq!(
-            validate_resident_id(&with_date("20010229"), TODAY),
-            bad(2001, 2, 29)
-        );
-        assert_eq!(
-            validate_resident_id(&with_date("19000229"), TODAY),
-            bad(1900, 2, 29)
-        );
-        assert_eq!(
-            validate_resident_id(&with_date("19901301"), TODAY),
-            bad(1990, 13, 1)
-        );
-        assert_eq!(
-            validate_resident_id(&with_date("19900001"), TODAY),
-            bad(1990, 0, 1)
-        );
-        assert_eq!(
-            validate_resident_id(&with_date("19900100"), TODAY),
-            bad(1990, 1, 0)
-        );
-        assert_eq!(
-            validate_resident_id(&with_date("19900431"), TODAY),
-            bad(1990, 4, 31)
-        );
+        let bad = |y, m, d| Err(ResidentIdError::BirthDate { year: y, month: m, day: d });
+        assert_eq!(validate_resident_id(&with_date("19900230"), TODAY), bad(1990, 2, 30));
+        assert_eq!(validate_resident_id(&with_date("20010229"), TODAY), bad(2001, 2, 29));
+        assert_eq!(validate_resident_id(&with_date("19000229"), TODAY), bad(1900, 2, 29));
+        assert_eq!(validate_resident_id(&with_date("19901301"), TODAY), bad(1990, 13, 1));
+        assert_eq!(validate_resident_id(&with_date("19900001"), TODAY), bad(1990, 0, 1));
+        assert_eq!(validate_resident_id(&with_date("19900100"), TODAY), bad(1990, 1, 0));
+        assert_eq!(validate_resident_id(&with_date("19900431"), TODAY), bad(1990, 4, 31));
         for ok in ["20000229", "20040229", "19000101", "19901231", "20250601"] {
             let id = with_date(ok);
             assert!(validate_resident_id(&id, TODAY).is_ok(), "{id}");
@@ -1319,19 +1052,11 @@ mod tests {
         );
         assert_eq!(
             validate_resident_id(&with_date("20250602"), TODAY),
-            Err(ResidentIdError::BirthDateInFuture {
-                year: 2025,
-                month: 6,
-                day: 2
-            })
+            Err(ResidentIdError::BirthDateInFuture { year: 2025, month: 6, day: 2 })
         );
         assert_eq!(
             validate_resident_id(&with_date("20300101"), TODAY),
-            Err(ResidentIdError::BirthDateInFuture {
-                year: 2030,
-                month: 1,
-                day: 1
-            })
+            Err(ResidentIdError::BirthDateInFuture { year: 2030, month: 1, day: 1 })
         );
     }
 
@@ -1350,96 +1075,34 @@ mod tests {
             "138 0013 8000",
             " 138-0013-8000 ",
         ] {
-            assert_eq!(
-                validate_mainland_mobile(s).unwrap().as_str(),
-                "+8613800138000",
-                "{s}"
-            );
+            assert_eq!(validate_mainland_mobile(s).unwrap().as_str(), "+8613800138000", "{s}");
         }
         for second in '3'..='9' {
             let n = format!("1{second}912345678");
-            assert_eq!(
-                validate_mainland_mobile(&n).unwrap().to_string(),
-                format!("+86{n}")
-            );
+            assert_eq!(validate_mainland_mobile(&n).unwrap().to_string(), format!("+86{n}"));
         }
     }
 
     #[test]
     fn mobile_rejections() {
-        assert_eq!(
-            validate_mainland_mobile(""),
-            Err(MobileError::Length { found: 0 })
-        );
-        assert_eq!(
-            validate_mainland_mobile("1380013800"),
-            Err(MobileError::Length { found: 10 })
-        );
-        assert_eq!(
-            validate_mainland_mobile("138001380001"),
-            Err(MobileError::Length { found: 12 })
-        );
-        assert_eq!(
-            validate_mainland_mobile("+86138001380"),
-            Err(MobileError::Length { found: 9 })
-        );
-        assert_eq!(
-            validate_mainland_mobile("+86 1380013800"),
-            Err(MobileError::Length { found: 10 })
-        );
-        assert_eq!(
-            validate_mainland_mobile("+86 138001380001"),
-            Err(MobileError::Length { found: 12 })
-        );
-        assert_eq!(
-            validate_mainland_mobile("008613800138000"),
-            Err(MobileError::Length { found: 15 })
-        );
+        assert_eq!(validate_mainland_mobile(""), Err(MobileError::Length { found: 0 }));
+        assert_eq!(validate_mainland_mobile("1380013800"), Err(MobileError::Length { found: 10 }));
+        assert_eq!(validate_mainland_mobile("138001380001"), Err(MobileError::Length { found: 12 }));
+        assert_eq!(validate_mainland_mobile("+86138001380"), Err(MobileError::Length { found: 9 }));
+        assert_eq!(validate_mainland_mobile("+86 1380013800"), Err(MobileError::Length { found: 10 }));
+        assert_eq!(validate_mainland_mobile("+86 138001380001"), Err(MobileError::Length { found: 12 }));
+        assert_eq!(validate_mainland_mobile("008613800138000"), Err(MobileError::Length { found: 15 }));
         for p in ["10", "11", "12", "20", "03", "98"] {
             let n = format!("{p}800138000");
-            assert_eq!(
-                validate_mainland_mobile(&n),
-                Err(MobileError::Prefix { found: p.into() }),
-                "{n}"
-            );
+            assert_eq!(validate_mainland_mobile(&n), Err(MobileError::Prefix { found: p.into() }), "{n}");
         }
-        assert_eq!(
-            validate_mainland_mobile("+86 12800138000"),
-            Err(MobileError::Prefix { found: "12".into() })
-        );
-        assert_eq!(
-            validate_mainland_mobile("+1 4155550100"),
-            Err(MobileError::CountryCode)
-        );
-        assert_eq!(
-            validate_mainland_mobile("+852 91234567"),
-            Err(MobileError::CountryCode)
-        );
-        assert_eq!(
-            validate_mainland_mobile("+ 86 13800138000"),
-            Err(MobileError::CountryCode)
-        );
-        assert_eq!(
-            validate_mainland_mobile("138.0013.8000"),
-            Err(MobileError::Charset {
-                position: 4,
-                ch: '.'
-            })
-        );
-        assert_eq!(
-            validate_mainland_mobile("+86(138)00138000"),
-            Err(MobileError::Charset {
-                position: 4,
-                ch: '('
-            })
-        );
-        assert_eq!(
-            validate_mainland_mobile("1380013800O"),
-            Err(MobileError::Charset {
-                position: 11,
-                ch: 'O'
-            })
-        );
+        assert_eq!(validate_mainland_mobile("+86 12800138000"), Err(MobileError::Prefix { found: "12".into() }));
+        assert_eq!(validate_mainland_mobile("+1 4155550100"), Err(MobileError::CountryCode));
+        assert_eq!(validate_mainland_mobile("+852 91234567"), Err(MobileError::CountryCode));
+        assert_eq!(validate_mainland_mobile("+ 86 13800138000"), Err(MobileError::CountryCode));
+        assert_eq!(validate_mainland_mobile("138.0013.8000"), Err(MobileError::Charset { position: 4, ch: '.' }));
+        assert_eq!(validate_mainland_mobile("+86(138)00138000"), Err(MobileError::Charset { position: 4, ch: '(' }));
+        assert_eq!(validate_mainland_mobile("1380013800O"), Err(MobileError::Charset { position: 11, ch: 'O' }));
     }
 
     // ---- Names ----
@@ -1458,92 +1121,34 @@ mod tests {
         ] {
             assert_eq!(validate_person_name(&format!("  {ok} ")).unwrap(), ok);
         }
-        assert_eq!(
-            validate_person_name("张"),
-            Err(NameError::Length { found: 1 })
-        );
-        assert_eq!(
-            validate_person_name("   "),
-            Err(NameError::Length { found: 0 })
-        );
+        assert_eq!(validate_person_name("张"), Err(NameError::Length { found: 1 }));
+        assert_eq!(validate_person_name("   "), Err(NameError::Length { found: 0 }));
         assert!(validate_person_name(&"名".repeat(50)).is_ok());
-        assert_eq!(
-            validate_person_name(&"名".repeat(51)),
-            Err(NameError::Length { found: 51 })
-        );
-        assert_eq!(
-            validate_person_name("张\n三"),
-            Err(NameError::ControlCharacter { position: 2 })
-        );
-        assert_eq!(
-            validate_person_name("张\u{202E}三"),
-            Err(NameError::ControlCharacter { position: 2 })
-        );
-        assert_eq!(
-            validate_person_name("张\u{200B}三"),
-            Err(NameError::ControlCharacter { position: 2 })
-        );
-        assert_eq!(
-            validate_person_name("张三3"),
-            Err(NameError::Charset {
-                position: 3,
-                ch: '3'
-            })
-        );
-        assert_eq!(
-            validate_person_name("O'Brien"),
-            Err(NameError::Charset {
-                position: 2,
-                ch: '\''
-            })
-        );
-        assert_eq!(
-            validate_person_name("张-三"),
-            Err(NameError::Charset {
-                position: 2,
-                ch: '-'
-            })
-        );
-        assert_eq!(
-            validate_person_name("·张三"),
-            Err(NameError::MustStartWithLetter { ch: '·' })
-        );
-        assert_eq!(
-            validate_person_name(". ."),
-            Err(NameError::MustStartWithLetter { ch: '.' })
-        );
+        assert_eq!(validate_person_name(&"名".repeat(51)), Err(NameError::Length { found: 51 }));
+        assert_eq!(validate_person_name("张\n三"), Err(NameError::ControlCharacter { position: 2 }));
+        assert_eq!(validate_person_name("张\u{202E}三"), Err(NameError::ControlCharacter { position: 2 }));
+        assert_eq!(validate_person_name("张\u{200B}三"), Err(NameError::ControlCharacter { position: 2 }));
+        assert_eq!(validate_person_name("张三3"), Err(NameError::Charset { position: 3, ch: '3' }));
+        assert_eq!(validate_person_name("O'Brien"), Err(NameError::Charset { position: 2, ch: '\'' }));
+        assert_eq!(validate_person_name("张-三"), Err(NameError::Charset { position: 2, ch: '-' }));
+        assert_eq!(validate_person_name("·张三"), Err(NameError::MustStartWithLetter { ch: '·' }));
+        assert_eq!(validate_person_name(". ."), Err(NameError::MustStartWithLetter { ch: '.' }));
     }
 
     #[test]
     fn company_names() {
-        for ok in [
-            "腾讯科技（深圳）有限公司",
-            "Huawei Technologies Co., Ltd.",
-            "AB",
-        ] {
+        for ok in ["腾讯科技（深圳）有限公司", "Huawei Technologies Co., Ltd.", "AB"] {
             assert_eq!(validate_company_name(&format!(" {ok}\t")).unwrap(), ok);
         }
-        assert_eq!(
-            validate_company_name("腾"),
-            Err(CompanyNameError::Length { found: 1 })
-        );
+        assert_eq!(validate_company_name("腾"), Err(CompanyNameError::Length { found: 1 }));
         assert!(validate_company_name(&"司".repeat(100)).is_ok());
-        assert_eq!(
-            validate_company_name(&"司".repeat(101)),
-            Err(CompanyNameError::Length { found: 101 })
-        );
-        assert_eq!(
-            validate_company_name("腾讯\u{0}科技"),
-            Err(CompanyNameError::ControlCharacter { position: 3 })
-        );
+        assert_eq!(validate_company_name(&"司".repeat(101)), Err(CompanyNameError::Length { found: 101 }));
+        assert_eq!(validate_company_name("腾讯\u{0}科技"), Err(CompanyNameError::ControlCharacter { position: 3 }));
         assert_eq!(
             validate_company_name("腾讯科技\r\n有限公司"),
             Err(CompanyNameError::ControlCharacter { position: 5 })
         );
-        assert_eq!(
-            validate_company_name("ACME\u{202E}DTL"),
-            Err(CompanyNameError::ControlCharacter { position: 5 })
-        );
+        assert_eq!(validate_company_name("ACME\u{202E}DTL"), Err(CompanyNameError::ControlCharacter { position: 5 }));
     }
 
     #[test]
@@ -1551,9 +1156,6 @@ mod tests {
         let e = validate_uscc("9144030071526726XA").unwrap_err();
         assert_eq!(e.to_string(), "USCC check character is 'A', expected 'G'");
         let e = validate_resident_id("11010519900230002X", TODAY).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "birth date 1990-02-30 is not a calendar date"
-        );
+        assert_eq!(e.to_string(), "birth date 1990-02-30 is not a calendar date");
     }
 }

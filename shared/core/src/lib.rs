@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod enterprises;
 pub mod error;
+pub mod grants;
 pub mod idempotency;
 pub mod kyb;
 pub mod members;
@@ -14,10 +15,12 @@ pub mod memory;
 pub mod model;
 pub mod platform;
 pub mod ports;
+pub mod seal_image;
+pub mod seals;
 pub mod verification;
 
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use error::{DomainError, FieldError};
-pub use platform::{Config, Mode, Platform};
+pub use platform::{Config, Mode, Platform, Ports};

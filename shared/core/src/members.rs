@@ -38,14 +38,19 @@ fn key_record(m: &Member, key_hash: &str) -> Result<Record, DomainError> {
 
 impl Platform {
     /// Adds a member with its own key (administrators of verified enterprises).
-    pub async fn create_member(&self, principal: &Principal, input: CreateMember) -> Result<MemberWithKey, DomainError> {
+    pub async fn create_member(
+        &self,
+        principal: &Principal,
+        input: CreateMember,
+    ) -> Result<MemberWithKey, DomainError> {
         let (enterprise_id, _, _) = own_enterprise(principal)?;
         admin_of(principal, enterprise_id)?;
         let mut v = Violations::new();
         let person = NewPerson { name: input.name, mobile: input.mobile, email: input.email };
         let checked = check_person(&mut v, "", &person);
         v.finish()?;
-        let (name, mobile, email) = checked.ok_or_else(|| DomainError::Internal("validation passed without values".into()))?;
+        let (name, mobile, email) =
+            checked.ok_or_else(|| DomainError::Internal("validation passed without values".into()))?;
         require_verified(&self.load_enterprise(enterprise_id).await?.value)?;
 
         let now = self.clock.now();
@@ -116,7 +121,11 @@ impl Platform {
 
     /// Replaces a member's key; the old one stops working at once. Administrators may rotate any
     /// member's key, members their own.
-    pub async fn rotate_member_key(&self, principal: &Principal, member_id: &str) -> Result<MemberWithKey, DomainError> {
+    pub async fn rotate_member_key(
+        &self,
+        principal: &Principal,
+        member_id: &str,
+    ) -> Result<MemberWithKey, DomainError> {
         let (enterprise_id, me, role) = own_enterprise(principal)?;
         if role != Role::Admin && me != member_id {
             return Err(DomainError::Forbidden("members may only rotate their own key".into()));
@@ -149,22 +158,10 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
-        use crate::testing::{operator, platform, registration, submission};
-    use crate::verification::{Decision, DecisionKind};
+    use crate::testing::{platform, registration, verified};
 
     fn new_member() -> CreateMember {
         CreateMember { name: "李四".into(), mobile: "13900139000".into(), email: "li@example.com".into(), role: None }
-    }
-
-    async fn verified(p: &Platform) -> (String, Principal) {
-        let r = p.register_enterprise(registration()).await.unwrap();
-        let admin = p.authenticate(Some(&r.api_key)).await.unwrap();
-        let s = submission();
-        let vid = p.submit_verification(&admin, &r.enterprise.id, s).await.unwrap().verification.unwrap().id;
-        p.decide_verification(&operator(), &vid, Decision { decision: DecisionKind::Approve, reason: None })
-            .await
-            .unwrap();
-        (r.enterprise.id, admin)
     }
 
     #[tokio::test]

@@ -39,11 +39,9 @@ impl RecordStore for MemoryStore {
                 Partition::Table(pk) => {
                     (&r.key.pk == pk && r.key.sk.starts_with(&q.prefix)).then_some((r.key.sk.as_str(), r))
                 }
-                Partition::Index(pk) => r
-                    .index
-                    .as_ref()
-                    .filter(|i| &i.pk == pk && i.sk.starts_with(&q.prefix))
-                    .map(|i| (i.sk.as_str(), r)),
+                Partition::Index(pk) => {
+                    r.index.as_ref().filter(|i| &i.pk == pk && i.sk.starts_with(&q.prefix)).map(|i| (i.sk.as_str(), r))
+                }
             })
             .collect();
         matching.sort_by(|a, b| a.0.cmp(b.0).then_with(|| a.1.key.cmp(&b.1.key)));
@@ -135,9 +133,7 @@ impl BlobStore for MemoryBlobs {
     }
 
     async fn read_prefix(&self, key: &str, len: u64) -> Result<Option<Vec<u8>>, BlobError> {
-        Ok(self.objects.lock().expect("blob lock").get(key).map(|(b, _)| {
-            b[..b.len().min(len as usize)].to_vec()
-        }))
+        Ok(self.objects.lock().expect("blob lock").get(key).map(|(b, _)| b[..b.len().min(len as usize)].to_vec()))
     }
 }
 
@@ -157,5 +153,67 @@ impl FixedClock {
 impl Clock for FixedClock {
     fn now(&self) -> OffsetDateTime {
         *self.0.lock().expect("clock lock")
+    }
+}
+
+/// A stand-in for the key service and CA in unit tests of the use cases: it hands out key ids
+/// and records what it was asked, with placeholder certificates. Real certificates come from the
+/// KMS-backed CA in `esign-aws`, tested against the emulator and openssl.
+#[derive(Debug, Default)]
+pub struct FakeAuthority {
+    keys: Mutex<Vec<(String, KeyAlgorithm, bool)>>,
+    /// When set, certificate issuance fails (to test that nothing half-done remains).
+    pub fail_issuance: std::sync::atomic::AtomicBool,
+}
+
+impl FakeAuthority {
+    /// Keys created so far: (id, algorithm, disabled).
+    pub fn keys(&self) -> Vec<(String, KeyAlgorithm, bool)> {
+        self.keys.lock().expect("authority lock").clone()
+    }
+}
+
+#[async_trait]
+impl SealAuthority for FakeAuthority {
+    async fn create_seal_key(&self, algorithm: KeyAlgorithm, _description: &str) -> Result<String, AuthorityError> {
+        let mut keys = self.keys.lock().expect("authority lock");
+        let id = format!("fake-key-{}", keys.len() + 1);
+        keys.push((id.clone(), algorithm, false));
+        Ok(id)
+    }
+
+    async fn issue_seal_certificate(
+        &self,
+        key_id: &str,
+        subject: &SealSubject,
+        not_after: OffsetDateTime,
+    ) -> Result<IssuedCertificate, AuthorityError> {
+        if self.fail_issuance.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(AuthorityError::Unavailable("injected failure".into()));
+        }
+        Ok(IssuedCertificate {
+            serial: format!("{:x}", key_id.len()),
+            not_before: not_after - time::Duration::days(730),
+            not_after,
+            pem: format!("fake certificate for {} / {} / {}", subject.company_name, subject.uscc, subject.seal_name),
+            chain_pem: String::new(),
+        })
+    }
+
+    async fn ca_certificates_pem(&self) -> Result<String, AuthorityError> {
+        Ok(String::new())
+    }
+
+    async fn timestamp(&self, _request: &[u8]) -> Result<Vec<u8>, AuthorityError> {
+        Err(AuthorityError::Unavailable("the fake authority has no TSA".into()))
+    }
+
+    async fn disable_key(&self, key_id: &str) -> Result<(), AuthorityError> {
+        for k in self.keys.lock().expect("authority lock").iter_mut() {
+            if k.0 == key_id {
+                k.2 = true;
+            }
+        }
+        Ok(())
     }
 }

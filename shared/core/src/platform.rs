@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use crate::auth::{OperatorKeys, Principal, Role, hash_key};
 use crate::error::DomainError;
 use crate::model::{Enterprise, EnterpriseStatus, Member, Page};
-use crate::ports::{BlobStore, Clock, Key, Partition, Position, Query, RecordStore};
+use crate::ports::{BlobStore, Clock, Key, Partition, Position, Query, RecordStore, SealAuthority};
 
 /// Whether development-only conveniences are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,16 @@ pub struct Platform {
     pub(crate) store: Arc<dyn RecordStore>,
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) authority: Arc<dyn SealAuthority>,
     pub(crate) config: Config,
+}
+
+/// The ports a [`Platform`] works on.
+pub struct Ports {
+    pub store: Arc<dyn RecordStore>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub clock: Arc<dyn Clock>,
+    pub authority: Arc<dyn SealAuthority>,
 }
 
 pub(crate) fn enterprise_key(id: &str) -> Key {
@@ -82,19 +91,15 @@ pub(crate) struct MemberData {
 }
 
 /// A loaded record of type `T` and the version it had.
-pub(crate) struct Versioned<T> {
+pub struct Versioned<T> {
     pub value: T,
     pub version: u64,
 }
 
 impl Platform {
-    pub fn new(
-        store: Arc<dyn RecordStore>,
-        blobs: Arc<dyn BlobStore>,
-        clock: Arc<dyn Clock>,
-        config: Config,
-    ) -> Self {
-        Platform { store, blobs, clock, config }
+    pub fn new(ports: Ports, config: Config) -> Self {
+        let Ports { store, blobs, clock, authority } = ports;
+        Platform { store, blobs, clock, authority, config }
     }
 
     pub fn config(&self) -> &Config {
@@ -109,11 +114,8 @@ impl Platform {
             return Ok(Principal::Operator { id });
         }
         let key: ApiKeyData = self.load(&api_key_key(&hash)).await?.ok_or(DomainError::Unauthorized)?.value;
-        let member: MemberData = self
-            .load(&member_key(&key.enterprise_id, &key.member_id))
-            .await?
-            .ok_or(DomainError::Unauthorized)?
-            .value;
+        let member: MemberData =
+            self.load(&member_key(&key.enterprise_id, &key.member_id)).await?.ok_or(DomainError::Unauthorized)?.value;
         if member.key_hash != hash {
             return Err(DomainError::Unauthorized);
         }
@@ -145,10 +147,8 @@ impl Platform {
             Some(_) => return Err(DomainError::invalid("limit", "range", "limit must be between 1 and 100")),
         };
         let after = cursor.map(|c| decode_cursor(c, &partition)).transpose()?;
-        let page = self
-            .store
-            .query(&Query { partition, prefix: prefix.to_owned(), after, limit, descending: false })
-            .await?;
+        let page =
+            self.store.query(&Query { partition, prefix: prefix.to_owned(), after, limit, descending: false }).await?;
         let items = page.records.iter().map(|r| r.decode()).collect::<Result<Vec<T>, _>>()?;
         Ok(Page { items, next_cursor: page.next.map(|p| encode_cursor(&p)) })
     }

@@ -177,3 +177,70 @@ impl Clock for SystemClock {
         OffsetDateTime::now_utc()
     }
 }
+
+/// Key algorithm of a seal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyAlgorithm {
+    /// ECDSA on NIST P-256 with SHA-256 (the default).
+    EcdsaP256,
+    /// RSA 2048, PKCS#1 v1.5 with SHA-256.
+    #[serde(rename = "rsa_2048")]
+    Rsa2048,
+}
+
+/// Who a seal certificate names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealSubject {
+    /// The company (O).
+    pub company_name: String,
+    /// The Unified Social Credit Code (organizationIdentifier).
+    pub uscc: String,
+    /// The seal's name (CN).
+    pub seal_name: String,
+}
+
+/// A certificate the platform CA issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCertificate {
+    /// Serial number, lowercase hex.
+    pub serial: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_before: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub not_after: OffsetDateTime,
+    /// The certificate, PEM.
+    pub pem: String,
+    /// The issuing CA's chain up to and including the root, PEM.
+    pub chain_pem: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthorityError {
+    #[error("the key service is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the certificate authority failed: {0}")]
+    Failed(String),
+}
+
+/// The platform's key service and certificate authority (KMS and the KMS-backed CA in
+/// production): seal keys are created and used inside it and never leave it.
+#[async_trait]
+pub trait SealAuthority: Send + Sync {
+    /// Creates a signing key for a seal; returns its id in the key service.
+    async fn create_seal_key(&self, algorithm: KeyAlgorithm, description: &str) -> Result<String, AuthorityError>;
+    /// Issues the seal's certificate for the key, valid at most until `not_after`.
+    async fn issue_seal_certificate(
+        &self,
+        key_id: &str,
+        subject: &SealSubject,
+        not_after: OffsetDateTime,
+    ) -> Result<IssuedCertificate, AuthorityError>;
+    /// Disables a key for good (a revoked seal never signs again).
+    async fn disable_key(&self, key_id: &str) -> Result<(), AuthorityError>;
+    /// The platform's root and issuing CA certificates, PEM, root first.
+    async fn ca_certificates_pem(&self) -> Result<String, AuthorityError>;
+    /// Answers an RFC 3161 time-stamp request (DER) with a time-stamp response (DER); a
+    /// malformed request gets a rejection response, not an error.
+    async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, AuthorityError>;
+}

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::auth::{OperatorKeys, Principal, hash_key};
-use crate::memory::{FixedClock, MemoryBlobs, MemoryStore};
 use crate::enterprises::{NewPerson, RegisterEnterprise};
-use crate::platform::{Config, Platform};
+use crate::memory::{FakeAuthority, FixedClock, MemoryBlobs, MemoryStore};
+use crate::platform::{Config, Platform, Ports};
 use crate::verification::{AdministratorInput, PersonInput, SubmitVerification};
 
 /// The operator key the test platform accepts.
@@ -15,13 +15,46 @@ pub const OPERATOR_KEY: &str = "op-test-key-0123456789abcdef";
 
 /// A platform over fresh in-memory ports at a fixed time, and its blob store.
 pub fn platform() -> (Platform, Arc<MemoryBlobs>) {
+    let t = full();
+    (t.platform, t.blobs)
+}
+
+/// A platform and every port behind it, for tests that steer them.
+pub struct TestPlatform {
+    pub platform: Platform,
+    pub blobs: Arc<MemoryBlobs>,
+    pub authority: Arc<FakeAuthority>,
+    pub clock: Arc<FixedClock>,
+}
+
+pub fn full() -> TestPlatform {
     let blobs = Arc::new(MemoryBlobs::default());
-    let clock = FixedClock::new(OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("valid time"));
+    let authority = Arc::new(FakeAuthority::default());
+    let clock = Arc::new(FixedClock::new(OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("valid time")));
     let config = Config {
         operator_keys: OperatorKeys::from_list(OPERATOR_KEY).expect("valid operator key"),
         ..Config::default()
     };
-    (Platform::new(Arc::new(MemoryStore::default()), blobs.clone(), Arc::new(clock), config), blobs)
+    let ports = Ports {
+        store: Arc::new(MemoryStore::default()),
+        blobs: blobs.clone(),
+        clock: clock.clone(),
+        authority: authority.clone(),
+    };
+    TestPlatform { platform: Platform::new(ports, config), blobs, authority, clock }
+}
+
+/// Registers and verifies an enterprise; returns its id and its administrator.
+pub async fn verified(p: &Platform) -> (String, Principal) {
+    use crate::verification::{Decision, DecisionKind};
+    let r = p.register_enterprise(registration()).await.expect("registered");
+    let admin = p.authenticate(Some(&r.api_key)).await.expect("admin key");
+    let vid = p.submit_verification(&admin, &r.enterprise.id, submission()).await.expect("submitted");
+    let vid = vid.verification.expect("verification").id;
+    p.decide_verification(&operator(), &vid, Decision { decision: DecisionKind::Approve, reason: None })
+        .await
+        .expect("approved");
+    (r.enterprise.id, admin)
 }
 
 /// The operator principal of [`OPERATOR_KEY`].

@@ -101,10 +101,7 @@ fn upload_key(id: &str) -> Key {
 }
 
 fn review_index(v: &Verification) -> Key {
-    Key::new(
-        format!("VERIFS#{}", v.status.as_str()),
-        format!("{}#{}", v.submitted_at.unix_timestamp_nanos(), v.id),
-    )
+    Key::new(format!("VERIFS#{}", v.status.as_str()), format!("{:020}#{}", v.submitted_at.unix_timestamp_nanos(), v.id))
 }
 
 fn verification_record(v: &Verification, version: u64) -> Result<Record, DomainError> {
@@ -229,8 +226,16 @@ impl Platform {
             self.check_letter(&mut v, enterprise_id, file_id).await?;
         }
         v.finish()?;
-        let (Some(company_name), Some(uscc), Some(org), Some(lr_name), Some(lr_id), Some(ad_name), Some(ad_id), Some(ad_mobile)) =
-            (company_name, uscc, org, lr_name, lr_id, ad_name, ad_id, ad_mobile)
+        let (
+            Some(company_name),
+            Some(uscc),
+            Some(org),
+            Some(lr_name),
+            Some(lr_id),
+            Some(ad_name),
+            Some(ad_id),
+            Some(ad_mobile),
+        ) = (company_name, uscc, org, lr_name, lr_id, ad_name, ad_id, ad_mobile)
         else {
             return Err(DomainError::Internal("validation passed without values".into()));
         };
@@ -242,7 +247,9 @@ impl Platform {
             EnterpriseStatus::PendingReview => {
                 return Err(DomainError::Conflict("a submission is already waiting for review".into()));
             }
-            EnterpriseStatus::Verified => return Err(DomainError::Conflict("the enterprise is already verified".into())),
+            EnterpriseStatus::Verified => {
+                return Err(DomainError::Conflict("the enterprise is already verified".into()));
+            }
         }
         let verification = Verification {
             id: new_id("ver"),
@@ -333,7 +340,11 @@ impl Platform {
         let status = match status.unwrap_or("pending_review") {
             s @ ("pending_review" | "approved" | "rejected") => s,
             _ => {
-                return Err(DomainError::invalid("status", "invalid", "status is pending_review, approved or rejected"));
+                return Err(DomainError::invalid(
+                    "status",
+                    "invalid",
+                    "status is pending_review, approved or rejected",
+                ));
             }
         };
         self.page(Partition::Index(format!("VERIFS#{status}")), "", limit, cursor).await
@@ -366,14 +377,19 @@ impl Platform {
         let reason = decision.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
         match (decision.decision, &reason) {
             (DecisionKind::Reject, None) => {
-                return Err(DomainError::invalid("reason", "required", "a rejection needs a reason the enterprise can read"));
+                return Err(DomainError::invalid(
+                    "reason",
+                    "required",
+                    "a rejection needs a reason the enterprise can read",
+                ));
             }
             (_, Some(r)) if r.chars().count() > 500 => {
                 return Err(DomainError::invalid("reason", "length", "the reason is at most 500 characters"));
             }
             _ => {}
         }
-        let loaded = self.load::<Verification>(&verification_key(id)).await?.ok_or(DomainError::NotFound("verification"))?;
+        let loaded =
+            self.load::<Verification>(&verification_key(id)).await?.ok_or(DomainError::NotFound("verification"))?;
         let mut verification = loaded.value;
         if verification.status != VerificationStatus::PendingReview {
             return Err(DomainError::Conflict(format!(
@@ -390,7 +406,9 @@ impl Platform {
         }
         let now = self.clock.now();
         let (vstatus, estatus, action) = match decision.decision {
-            DecisionKind::Approve => (VerificationStatus::Approved, EnterpriseStatus::Verified, "verification.approved"),
+            DecisionKind::Approve => {
+                (VerificationStatus::Approved, EnterpriseStatus::Verified, "verification.approved")
+            }
             DecisionKind::Reject => (VerificationStatus::Rejected, EnterpriseStatus::Rejected, "verification.rejected"),
         };
         verification.status = vstatus;
@@ -431,7 +449,7 @@ impl Platform {
 mod tests {
     use super::*;
     use crate::auth::Principal;
-        use crate::testing::{operator, platform, registration, submission};
+    use crate::testing::{operator, platform, registration, submission};
 
     async fn registered(p: &Platform) -> (String, Principal) {
         let r = p.register_enterprise(registration()).await.unwrap();

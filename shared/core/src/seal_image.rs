@@ -1,0 +1,217 @@
+//! Checks on an uploaded seal image, made on its real bytes (never on the declared type): a PNG
+//! that decodes, of sensible size, with an alpha channel, a transparent background and mostly
+//! red ink, as official seals are. Each failed rule has its own code.
+
+use crate::error::FieldError;
+
+/// Largest accepted file.
+pub const MAX_BYTES: u64 = 2 * 1024 * 1024;
+/// Smallest and largest side, in pixels.
+pub const MIN_SIDE: u32 = 100;
+pub const MAX_SIDE: u32 = 2000;
+
+/// What was learned about an acceptable image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageFacts {
+    pub width: u32,
+    pub height: u32,
+}
+
+fn fail(code: &str, message: impl Into<String>) -> FieldError {
+    FieldError::new("image", code, message)
+}
+
+/// A pixel that reads as seal ink: clearly red.
+fn is_red(r: u8, g: u8, b: u8) -> bool {
+    r >= 120 && u16::from(r) > u16::from(g) + 50 && u16::from(r) > u16::from(b) + 50
+}
+
+/// Checks the image; the error names the first rule it breaks.
+pub fn check(bytes: &[u8]) -> Result<ImageFacts, FieldError> {
+    if bytes.is_empty() {
+        return Err(fail("empty", "the image file is empty"));
+    }
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(fail("too_large", format!("the image is {} bytes; at most {MAX_BYTES} are accepted", bytes.len())));
+    }
+    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        let what = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            "a JPEG"
+        } else if bytes.starts_with(b"GIF8") {
+            "a GIF"
+        } else if bytes.starts_with(b"%PDF") {
+            "a PDF"
+        } else {
+            "not an image this service reads"
+        };
+        return Err(fail("not_png", format!("the file is {what}; a PNG with transparency is required")));
+    }
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut limits = png::Limits::default();
+    limits.bytes = 64 * 1024 * 1024;
+    decoder.set_limits(limits);
+    let mut reader = decoder.read_info().map_err(|e| fail("undecodable", format!("the PNG does not decode: {e}")))?;
+    let (width, height) = (reader.info().width, reader.info().height);
+    if !(MIN_SIDE..=MAX_SIDE).contains(&width) || !(MIN_SIDE..=MAX_SIDE).contains(&height) {
+        return Err(fail(
+            "dimensions",
+            format!("the image is {width}x{height} px; each side must be {MIN_SIDE} to {MAX_SIDE} px"),
+        ));
+    }
+    let size = reader.output_buffer_size().ok_or_else(|| fail("undecodable", "the PNG is too large to decode"))?;
+    let mut buf = vec![0; size];
+    let frame =
+        reader.next_frame(&mut buf).map_err(|e| fail("undecodable", format!("the PNG does not decode: {e}")))?;
+    let (color, _) = reader.output_color_type();
+    let channels = match color {
+        png::ColorType::Rgba => 4,
+        png::ColorType::GrayscaleAlpha => 2,
+        _ => {
+            return Err(fail(
+                "no_alpha",
+                "the image has no alpha channel; the seal must sit on a transparent background",
+            ));
+        }
+    };
+    let data = &buf[..frame.buffer_size()];
+    let pixel = |x: u32, y: u32| -> (u8, u8, u8, u8) {
+        let i = ((y as usize) * (width as usize) + x as usize) * channels;
+        if channels == 4 {
+            (data[i], data[i + 1], data[i + 2], data[i + 3])
+        } else {
+            (data[i], data[i], data[i], data[i + 1])
+        }
+    };
+
+    // Background: the outermost ring of pixels must be (almost all) transparent.
+    let mut border = 0u64;
+    let mut clear = 0u64;
+    for x in 0..width {
+        for y in [0, height - 1] {
+            border += 1;
+            clear += u64::from(pixel(x, y).3 < 16);
+        }
+    }
+    for y in 1..height - 1 {
+        for x in [0, width - 1] {
+            border += 1;
+            clear += u64::from(pixel(x, y).3 < 16);
+        }
+    }
+    if clear * 100 < border * 95 {
+        return Err(fail("opaque_background", "the background is not transparent: the image edges are opaque"));
+    }
+
+    // Ink: enough visible pixels, and most of them red.
+    let mut ink = 0u64;
+    let mut red = 0u64;
+    for y in 0..height {
+        for x in 0..width {
+            let (r, g, b, a) = pixel(x, y);
+            if a >= 128 {
+                ink += 1;
+                red += u64::from(is_red(r, g, b));
+            }
+        }
+    }
+    let total = u64::from(width) * u64::from(height);
+    if ink * 100 < total * 2 {
+        return Err(fail("no_ink", "the image is (almost) fully transparent: there is no seal on it"));
+    }
+    if red * 100 < ink * 70 {
+        return Err(fail("not_red", format!("only {}% of the ink is red; a seal is printed in red", red * 100 / ink)));
+    }
+    Ok(ImageFacts { width, height })
+}
+
+/// Test images, drawn in code.
+#[cfg(any(test, feature = "test-images"))]
+pub mod samples {
+    /// Encodes RGBA pixels as a PNG.
+    pub fn encode_rgba(width: u32, height: u32, pixels: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, width, height);
+            enc.set_color(png::ColorType::Rgba);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut w = enc.write_header().expect("png header");
+            w.write_image_data(pixels).expect("png data");
+        }
+        out
+    }
+
+    /// A red ring with a red centre on a transparent background, `side` px square, in `rgb`.
+    pub fn ring(side: u32, rgb: [u8; 3], background_alpha: u8) -> Vec<u8> {
+        let mut px = Vec::with_capacity((side * side * 4) as usize);
+        let c = side as f32 / 2.0;
+        for y in 0..side {
+            for x in 0..side {
+                let d = ((x as f32 + 0.5 - c).powi(2) + (y as f32 + 0.5 - c).powi(2)).sqrt();
+                let inked = (d > c * 0.80 && d < c * 0.95) || d < c * 0.25;
+                if inked {
+                    px.extend_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
+                } else {
+                    px.extend_from_slice(&[255, 255, 255, background_alpha]);
+                }
+            }
+        }
+        encode_rgba(side, side, &px)
+    }
+
+    /// A red seal that passes every check.
+    pub fn red_seal() -> Vec<u8> {
+        ring(300, [220, 20, 30], 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::samples::*;
+    use super::*;
+
+    fn code(bytes: &[u8]) -> String {
+        check(bytes).unwrap_err().code
+    }
+
+    #[test]
+    fn a_red_seal_on_transparency_passes() {
+        assert_eq!(check(&red_seal()).unwrap(), ImageFacts { width: 300, height: 300 });
+    }
+
+    #[test]
+    fn each_rule_has_its_code() {
+        assert_eq!(code(b""), "empty");
+        assert_eq!(code(b"\xFF\xD8\xFF\xE0\x00\x10JFIF"), "not_png");
+        assert_eq!(code(b"hello"), "not_png");
+        assert_eq!(code(&vec![0u8; MAX_BYTES as usize + 1]), "too_large");
+        let mut truncated = red_seal();
+        truncated.truncate(60);
+        assert_eq!(code(&truncated), "undecodable");
+        assert_eq!(code(&ring(50, [220, 20, 30], 0)), "dimensions");
+        assert_eq!(code(&ring(300, [220, 20, 30], 255)), "opaque_background");
+        assert_eq!(code(&ring(300, [20, 20, 220], 0)), "not_red");
+        assert_eq!(code(&encode_rgba(200, 200, &vec![0; 200 * 200 * 4])), "no_ink");
+        // An RGB PNG without alpha.
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, 200, 200);
+            enc.set_color(png::ColorType::Rgb);
+            enc.write_header().unwrap().write_image_data(&vec![200; 200 * 200 * 3]).unwrap();
+        }
+        assert_eq!(code(&out), "no_alpha");
+    }
+
+    #[test]
+    fn a_huge_canvas_is_refused_from_its_header() {
+        // 10,000 px wide: refused before any pixel is decoded.
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, 10_000, 100);
+            enc.set_color(png::ColorType::Rgba);
+            enc.set_compression(png::Compression::Fast);
+            enc.write_header().unwrap().write_image_data(&vec![0; 10_000 * 100 * 4]).unwrap();
+        }
+        assert_eq!(code(&out), "dimensions");
+    }
+}
