@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
-use esign_core::ports::{Condition, Key, Partition, Position, Query, Record, RecordPage, RecordStore, StoreError, Write};
+use esign_core::ports::{
+    Condition, Key, Partition, Position, Query, Record, RecordPage, RecordStore, StoreError, Write,
+};
 
 /// Name of the table's one secondary index, as the template declares it.
 pub const INDEX_NAME: &str = "GSI1";
@@ -104,6 +106,11 @@ where
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoStore { client, table: table.into() }
+    }
+
+    /// A store on `table` with a client from the SDK configuration.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self::new(Client::new(sdk), table)
     }
 
     fn transact_item(&self, w: &Write) -> Result<TransactWriteItem, StoreError> {
@@ -274,7 +281,8 @@ mod tests {
 
     #[test]
     fn records_round_trip_through_items() {
-        let mut r = Record::new(Key::new("ENT#1", "PROFILE"), serde_json::json!({"a": [1, "x", null], "b": {"c": true}}));
+        let mut r =
+            Record::new(Key::new("ENT#1", "PROFILE"), serde_json::json!({"a": [1, "x", null], "b": {"c": true}}));
         r.version = 7;
         r.index = Some(Key::new("I", "2"));
         r.expires_at = Some(1_800_000_000);

@@ -6,16 +6,23 @@
 //! Every client honours `AWS_ENDPOINT_URL` (the SDK reads it), which is how local runs reach moto
 //! or LocalStack; with an endpoint set, S3 uses path-style addressing.
 
+pub mod authority;
 pub mod dynamo;
+pub mod kms;
 pub mod provision;
 pub mod s3;
+pub mod seal_signer;
 
 use std::sync::Arc;
 
+use authority::{CaKeys, KmsAuthority};
 use aws_config::{BehaviorVersion, SdkConfig};
 use esign_core::auth::OperatorKeys;
-use esign_core::ports::SystemClock;
-use esign_core::{Config, Mode, Platform};
+use esign_core::ports::{
+    AuthorityError, IssuedCertificate, KeyAlgorithm, RecordStore, SealAuthority, SealSubject, SystemClock,
+};
+use esign_core::{Config, Mode, Platform, Ports};
+use time::OffsetDateTime;
 
 /// The records table (`!Ref RecordsTable` in the template).
 pub const ENV_TABLE: &str = "ESIGN_TABLE";
@@ -25,6 +32,12 @@ pub const ENV_FILES_BUCKET: &str = "ESIGN_FILES_BUCKET";
 pub const ENV_MODE: &str = "ESIGN_MODE";
 /// Comma-separated operator API keys.
 pub const ENV_OPERATOR_KEYS: &str = "ESIGN_OPERATOR_KEYS";
+/// KMS keys of the root CA, the issuing CA and the TSA.
+pub const ENV_ROOT_CA_KEY: &str = "ESIGN_ROOT_CA_KEY";
+pub const ENV_ISSUING_CA_KEY: &str = "ESIGN_ISSUING_CA_KEY";
+pub const ENV_TSA_KEY: &str = "ESIGN_TSA_KEY";
+/// The stack's name: names the CA and tags seal keys.
+pub const ENV_STACK_NAME: &str = "ESIGN_STACK_NAME";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,9 +60,8 @@ pub async fn emulator_sdk_config(endpoint: &str) -> SdkConfig {
         loader = loader.region(aws_config::Region::new("us-east-1"));
     }
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "emulator",
-        ));
+        loader = loader
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "emulator"));
     }
     loader.load().await
 }
@@ -76,15 +88,80 @@ pub fn config_from_env() -> Result<Config, ConfigError> {
     Ok(Config { mode, operator_keys, ..Config::default() })
 }
 
+/// The CA keys named by the environment.
+pub fn ca_keys_from_env() -> Result<CaKeys, ConfigError> {
+    Ok(CaKeys { root: var(ENV_ROOT_CA_KEY)?, issuing: var(ENV_ISSUING_CA_KEY)?, tsa: var(ENV_TSA_KEY)? })
+}
+
 /// A platform on the AWS services named by the environment.
 pub async fn platform_from_env() -> Result<Platform, ConfigError> {
     let sdk = sdk_config().await;
-    platform_with(&sdk, &var(ENV_TABLE)?, &var(ENV_FILES_BUCKET)?, config_from_env()?)
+    let stack = std::env::var(ENV_STACK_NAME).unwrap_or_else(|_| "esign".into());
+    platform_with(&sdk, &var(ENV_TABLE)?, &var(ENV_FILES_BUCKET)?, ca_keys_from_env()?, &stack, config_from_env()?)
 }
 
-/// A platform on the given table and bucket.
-pub fn platform_with(sdk: &SdkConfig, table: &str, bucket: &str, config: Config) -> Result<Platform, ConfigError> {
-    let store = dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table);
-    let blobs = s3::S3Blobs::new(s3_client(sdk), bucket);
-    Ok(Platform::new(Arc::new(store), Arc::new(blobs), Arc::new(SystemClock), config))
+/// A platform on the given table, bucket and CA keys.
+pub fn platform_with(
+    sdk: &SdkConfig,
+    table: &str,
+    bucket: &str,
+    keys: CaKeys,
+    stack: &str,
+    config: Config,
+) -> Result<Platform, ConfigError> {
+    let store: Arc<dyn RecordStore> = Arc::new(dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table));
+    let authority = LazyAuthority {
+        sdk: sdk.clone(),
+        store: store.clone(),
+        keys,
+        stack: stack.to_owned(),
+        cell: tokio::sync::OnceCell::new(),
+    };
+    let ports = Ports {
+        store,
+        blobs: Arc::new(s3::S3Blobs::new(s3_client(sdk), bucket)),
+        clock: Arc::new(SystemClock),
+        authority: Arc::new(authority),
+    };
+    Ok(Platform::new(ports, config))
+}
+
+/// Loads the KMS authority on first use, so that functions which never sign or issue do not
+/// touch KMS, and a stack whose CA is not bootstrapped yet still serves everything else.
+struct LazyAuthority {
+    sdk: SdkConfig,
+    store: Arc<dyn RecordStore>,
+    keys: CaKeys,
+    stack: String,
+    cell: tokio::sync::OnceCell<KmsAuthority>,
+}
+
+impl LazyAuthority {
+    async fn get(&self) -> Result<&KmsAuthority, AuthorityError> {
+        self.cell.get_or_try_init(|| KmsAuthority::load(&self.sdk, self.store.as_ref(), &self.keys, &self.stack)).await
+    }
+}
+
+#[async_trait::async_trait]
+impl SealAuthority for LazyAuthority {
+    async fn create_seal_key(&self, algorithm: KeyAlgorithm, description: &str) -> Result<String, AuthorityError> {
+        self.get().await?.create_seal_key(algorithm, description).await
+    }
+    async fn issue_seal_certificate(
+        &self,
+        key_id: &str,
+        subject: &SealSubject,
+        not_after: OffsetDateTime,
+    ) -> Result<IssuedCertificate, AuthorityError> {
+        self.get().await?.issue_seal_certificate(key_id, subject, not_after).await
+    }
+    async fn disable_key(&self, key_id: &str) -> Result<(), AuthorityError> {
+        self.get().await?.disable_key(key_id).await
+    }
+    async fn ca_certificates_pem(&self) -> Result<String, AuthorityError> {
+        self.get().await?.ca_certificates_pem().await
+    }
+    async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, AuthorityError> {
+        self.get().await?.timestamp(request).await
+    }
 }

@@ -60,8 +60,8 @@ fn aws_err<E: std::fmt::Debug>(what: &str) -> impl Fn(E) -> ProvisionError + '_ 
 pub async fn provision(config: &SdkConfig, template: &Path, prefix: &str) -> Result<Vec<EnvVar>, ProvisionError> {
     let text = std::fs::read_to_string(template)
         .map_err(|e| ProvisionError::Read(template.display().to_string(), e.to_string()))?;
-    let doc: Value = serde_yaml::from_str(&text)
-        .map_err(|e| ProvisionError::Read(template.display().to_string(), e.to_string()))?;
+    let doc: Value =
+        serde_yaml::from_str(&text).map_err(|e| ProvisionError::Read(template.display().to_string(), e.to_string()))?;
     let resources = get(&doc, &["Resources"])
         .and_then(Value::as_mapping)
         .ok_or_else(|| ProvisionError::Template("no Resources".into()))?;
@@ -184,9 +184,8 @@ async fn create_bucket(config: &SdkConfig, bucket: &str, res: &Value) -> Result<
     match req.send().await {
         Ok(_) => tracing::info!(bucket, "created bucket"),
         Err(e)
-            if e.as_service_error().is_some_and(|s| {
-                s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()
-            }) =>
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()) =>
         {
             tracing::info!(bucket, "bucket exists")
         }
@@ -196,7 +195,9 @@ async fn create_bucket(config: &SdkConfig, bucket: &str, res: &Value) -> Result<
         client
             .put_bucket_versioning()
             .bucket(bucket)
-            .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+            .versioning_configuration(
+                VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build(),
+            )
             .send()
             .await
             .map_err(aws_err("PutBucketVersioning"))?;

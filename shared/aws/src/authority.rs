@@ -1,0 +1,272 @@
+//! The platform's certificate authority and time-stamp authority on KMS: seal keys are created
+//! in KMS, and the root CA, issuing CA and TSA keys sign there (they never leave it). The CA
+//! certificates are made once by [`KmsAuthority::bootstrap`] and kept in the records table, from
+//! where every function loads them.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag};
+use der::{Decode, Encode, EncodePem};
+use esign_core::ports::{
+    AuthorityError, Condition, IssuedCertificate, Key, KeyAlgorithm, Record, RecordStore, SealAuthority, SealSubject,
+    StoreError, Write,
+};
+use esign_pki::KeySigner;
+use esign_pki::cert::{self, CaSubject};
+use esign_pki::tsa::TimeStampAuthority;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use x509_cert::Certificate;
+
+use crate::kms::KmsKeySigner;
+
+/// The KMS keys of the platform's trust services (the template's `RootCaKey`, `IssuingCaKey`,
+/// `TsaKey`).
+#[derive(Debug, Clone)]
+pub struct CaKeys {
+    pub root: String,
+    pub issuing: String,
+    pub tsa: String,
+}
+
+/// The tag every seal key carries, so that policies can scope `DisableKey` to this stack's keys.
+pub const STACK_TAG: &str = "esign-stack";
+
+/// The default policy under which the platform TSA issues tokens (`ESIGN_TSA_POLICY` overrides
+/// it). This is OpenSSL's example policy: a deployment should set the OID of its own registered
+/// time-stamping policy.
+pub const DEFAULT_TSA_POLICY: &str = "1.2.3.4.1";
+
+fn ca_key() -> Key {
+    Key::new("CA#PLATFORM", "CA")
+}
+
+/// What the table keeps of the CA.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CaMaterial {
+    root_pem: String,
+    issuing_pem: String,
+    tsa_pem: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created_at: OffsetDateTime,
+}
+
+fn failed(e: impl std::fmt::Display) -> AuthorityError {
+    AuthorityError::Failed(e.to_string())
+}
+
+fn store_err(e: StoreError) -> AuthorityError {
+    AuthorityError::Unavailable(e.to_string())
+}
+
+fn pem(c: &Certificate) -> Result<String, AuthorityError> {
+    c.to_pem(der::pem::LineEnding::LF).map_err(failed)
+}
+
+fn from_pem(p: &str) -> Result<Certificate, AuthorityError> {
+    let (label, der) = der::pem::decode_vec(p.as_bytes()).map_err(failed)?;
+    if label != "CERTIFICATE" {
+        return Err(AuthorityError::Failed(format!("expected a certificate, found {label}")));
+    }
+    Certificate::from_der(&der).map_err(failed)
+}
+
+async fn signer(kms: &aws_sdk_kms::Client, key_id: &str) -> Result<Arc<dyn KeySigner>, AuthorityError> {
+    let s = KmsKeySigner::connect(kms.clone(), key_id).await.map_err(|e| AuthorityError::Unavailable(e.to_string()))?;
+    Ok(Arc::new(s))
+}
+
+/// [`SealAuthority`] on KMS.
+pub struct KmsAuthority {
+    kms: aws_sdk_kms::Client,
+    issuing: Arc<dyn KeySigner>,
+    issuing_cert: Certificate,
+    chain_pem: String,
+    tsa: TimeStampAuthority,
+    stack: String,
+}
+
+impl std::fmt::Debug for KmsAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KmsAuthority").field("stack", &self.stack).finish_non_exhaustive()
+    }
+}
+
+impl KmsAuthority {
+    /// Loads the CA from the table; fails when [`KmsAuthority::bootstrap`] has not run yet.
+    pub async fn load(
+        sdk: &SdkConfig,
+        store: &dyn RecordStore,
+        keys: &CaKeys,
+        stack: &str,
+    ) -> Result<Self, AuthorityError> {
+        let record = store.get(&ca_key()).await.map_err(store_err)?.ok_or_else(|| {
+            AuthorityError::Unavailable("the platform CA has not been bootstrapped (run esign-bootstrap)".into())
+        })?;
+        let material: CaMaterial = record.decode().map_err(store_err)?;
+        Self::from_material(sdk, keys, stack, &material).await
+    }
+
+    /// Creates the root, issuing and TSA certificates with the KMS keys, once: when the table
+    /// already holds them (another bootstrap won), those are used.
+    pub async fn bootstrap(
+        sdk: &SdkConfig,
+        store: &dyn RecordStore,
+        keys: &CaKeys,
+        stack: &str,
+    ) -> Result<Self, AuthorityError> {
+        if store.get(&ca_key()).await.map_err(store_err)?.is_some() {
+            return Self::load(sdk, store, keys, stack).await;
+        }
+        let kms = aws_sdk_kms::Client::new(sdk);
+        let now = OffsetDateTime::now_utc();
+        let org = Some("esign platform".to_owned());
+        let country = Some("CN".to_owned());
+        let root_signer = signer(&kms, &keys.root).await?;
+        let root = cert::root_ca_certificate(
+            root_signer.as_ref(),
+            &CaSubject {
+                common_name: format!("esign Root CA ({stack})"),
+                organization: org.clone(),
+                country: country.clone(),
+            },
+            cert::root_validity(now).map_err(failed)?,
+        )
+        .await
+        .map_err(failed)?;
+        let issuing_signer = signer(&kms, &keys.issuing).await?;
+        let issuing = cert::issuing_ca_certificate(
+            root_signer.as_ref(),
+            &root,
+            &issuing_signer.public_key().await.map_err(failed)?,
+            &CaSubject {
+                common_name: format!("esign Seal Issuing CA ({stack})"),
+                organization: org.clone(),
+                country: country.clone(),
+            },
+            cert::issuing_validity(now, &root).map_err(failed)?,
+        )
+        .await
+        .map_err(failed)?;
+        let tsa_signer = signer(&kms, &keys.tsa).await?;
+        let tsa = cert::tsa_certificate(
+            issuing_signer.as_ref(),
+            &issuing,
+            &tsa_signer.public_key().await.map_err(failed)?,
+            &CaSubject { common_name: format!("esign Time-Stamping Authority ({stack})"), organization: org, country },
+            cert::tsa_validity(now, &issuing).map_err(failed)?,
+        )
+        .await
+        .map_err(failed)?;
+        let material =
+            CaMaterial { root_pem: pem(&root)?, issuing_pem: pem(&issuing)?, tsa_pem: pem(&tsa)?, created_at: now };
+        let record = Record::new(ca_key(), serde_json::to_value(&material).map_err(failed)?);
+        match store.write(vec![Write::Put { record, condition: Condition::NotExists }]).await {
+            Ok(()) => {
+                tracing::info!(stack, "platform CA bootstrapped");
+                Self::from_material(sdk, keys, stack, &material).await
+            }
+            Err(StoreError::Conflict) => Self::load(sdk, store, keys, stack).await,
+            Err(e) => Err(store_err(e)),
+        }
+    }
+
+    async fn from_material(
+        sdk: &SdkConfig,
+        keys: &CaKeys,
+        stack: &str,
+        m: &CaMaterial,
+    ) -> Result<Self, AuthorityError> {
+        let kms = aws_sdk_kms::Client::new(sdk);
+        let root = from_pem(&m.root_pem)?;
+        let issuing_cert = from_pem(&m.issuing_pem)?;
+        let tsa_cert = from_pem(&m.tsa_pem)?;
+        let issuing = signer(&kms, &keys.issuing).await?;
+        let policy = std::env::var("ESIGN_TSA_POLICY").unwrap_or_else(|_| DEFAULT_TSA_POLICY.to_owned());
+        // const-oid panics on arcs beyond u32 instead of failing: check them first.
+        if policy.split('.').any(|arc| arc.parse::<u32>().is_err()) {
+            return Err(AuthorityError::Failed(format!("ESIGN_TSA_POLICY {policy:?} is not an OID of 32-bit arcs")));
+        }
+        let policy = der::asn1::ObjectIdentifier::new(&policy).map_err(failed)?;
+        let tsa = TimeStampAuthority::new(signer(&kms, &keys.tsa).await?, vec![tsa_cert, issuing_cert.clone()], policy)
+            .await
+            .map_err(failed)?;
+        let chain_pem = format!("{}{}", pem(&root)?, pem(&issuing_cert)?);
+        Ok(KmsAuthority { kms, issuing, issuing_cert, chain_pem, tsa, stack: stack.to_owned() })
+    }
+}
+
+#[async_trait::async_trait]
+impl SealAuthority for KmsAuthority {
+    async fn create_seal_key(&self, algorithm: KeyAlgorithm, description: &str) -> Result<String, AuthorityError> {
+        let spec = match algorithm {
+            KeyAlgorithm::EcdsaP256 => KeySpec::EccNistP256,
+            KeyAlgorithm::Rsa2048 => KeySpec::Rsa2048,
+        };
+        let tag = Tag::builder().tag_key(STACK_TAG).tag_value(&self.stack).build().map_err(failed)?;
+        let out = self
+            .kms
+            .create_key()
+            .key_spec(spec)
+            .key_usage(KeyUsageType::SignVerify)
+            .description(description)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|e| AuthorityError::Unavailable(format!("KMS CreateKey: {e:?}")))?;
+        out.key_metadata()
+            .map(|m| m.key_id().to_owned())
+            .ok_or_else(|| AuthorityError::Failed("KMS CreateKey answered no key id".into()))
+    }
+
+    async fn issue_seal_certificate(
+        &self,
+        key_id: &str,
+        subject: &SealSubject,
+        not_after: OffsetDateTime,
+    ) -> Result<IssuedCertificate, AuthorityError> {
+        let seal_key = signer(&self.kms, key_id).await?;
+        let validity =
+            cert::seal_validity(OffsetDateTime::now_utc(), Some(not_after), &self.issuing_cert).map_err(failed)?;
+        let serial = cert::random_serial();
+        let certificate = cert::seal_certificate(
+            self.issuing.as_ref(),
+            &self.issuing_cert,
+            &seal_key.public_key().await.map_err(failed)?,
+            &esign_pki::cert::SealSubject::new(&subject.company_name, &subject.uscc, &subject.seal_name),
+            serial.clone(),
+            validity,
+        )
+        .await
+        .map_err(failed)?;
+        // Refuse to hand out a certificate whose encoding does not round-trip.
+        let der = certificate.to_der().map_err(failed)?;
+        Certificate::from_der(&der).map_err(failed)?;
+        Ok(IssuedCertificate {
+            serial: hex::encode(serial.as_bytes()),
+            not_before: validity.not_before,
+            not_after: validity.not_after,
+            pem: pem(&certificate)?,
+            chain_pem: self.chain_pem.clone(),
+        })
+    }
+
+    async fn disable_key(&self, key_id: &str) -> Result<(), AuthorityError> {
+        self.kms
+            .disable_key()
+            .key_id(key_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AuthorityError::Unavailable(format!("KMS DisableKey: {e:?}")))
+    }
+
+    async fn ca_certificates_pem(&self) -> Result<String, AuthorityError> {
+        Ok(self.chain_pem.clone())
+    }
+
+    async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, AuthorityError> {
+        Ok(self.tsa.respond(request).await)
+    }
+}
