@@ -3,7 +3,9 @@
 
 use bytes::Bytes;
 use esign_core::auth::Principal;
+use esign_core::grants::GrantRequest;
 use esign_core::idempotency::{Claim, StoredResponse};
+use esign_core::seals::SealStatus;
 use esign_core::{DomainError, FieldError, Platform};
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
@@ -100,7 +102,7 @@ async fn serve(platform: &Platform, route: &'static Route, params: Params, req: 
     if req.body.len() > MAX_BODY {
         return Problem::payload_too_large(MAX_BODY).into();
     }
-    let principal = if route.operation == Operation::RegisterEnterprise {
+    let principal = if route.operation.is_public() {
         None
     } else {
         match platform.authenticate(bearer(&req.headers)).await {
@@ -110,7 +112,8 @@ async fn serve(platform: &Platform, route: &'static Route, params: Params, req: 
     };
     let idempotency_key = match req.headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
-        Some(Ok(k)) if req.method != Method::GET => Some(k.to_owned()),
+        // RFC 3161 requests carry their own nonce and are not stored; every other write is.
+        Some(Ok(k)) if req.method != Method::GET && route.operation != Operation::Timestamp => Some(k.to_owned()),
         Some(Ok(_)) => None,
         Some(Err(_)) => return Problem::bad_request("Idempotency-Key must be visible ASCII").into(),
     };
@@ -129,10 +132,7 @@ async fn serve(platform: &Platform, route: &'static Route, params: Params, req: 
         Err(e) => Problem::from(e).into(),
         Ok(Claim::Replay(stored)) => ApiResponse {
             status: stored.status,
-            headers: vec![
-                ("content-type".into(), stored.content_type),
-                ("idempotent-replayed".into(), "true".into()),
-            ],
+            headers: vec![("content-type".into(), stored.content_type), ("idempotent-replayed".into(), "true".into())],
             body: Bytes::from(stored.body),
         },
         Ok(Claim::Proceed(ticket)) => {
@@ -218,11 +218,7 @@ async fn execute(
     req: &ApiRequest,
 ) -> ApiResponse {
     let Some(who) = principal else {
-        // Only registration runs without a principal.
-        return match json(req) {
-            Ok(input) => answer(201, p.register_enterprise(input).await),
-            Err(problem) => problem.into(),
-        };
+        return public(p, op, req).await;
     };
     let q = query(req);
     let limit = match query_limit(&q) {
@@ -239,11 +235,13 @@ async fn execute(
         };
     }
     match op {
-        Operation::RegisterEnterprise => answer(201, p.register_enterprise(body!()).await),
+        Operation::RegisterEnterprise | Operation::GetCaCertificates | Operation::Timestamp => public(p, op, req).await,
         Operation::GetEnterprise => answer(200, p.get_enterprise(who, param(params, "id")).await),
         Operation::CreateLetterUpload => answer(201, p.create_letter_upload(who, param(params, "id"), body!()).await),
         Operation::SubmitVerification => answer(202, p.submit_verification(who, param(params, "id"), body!()).await),
-        Operation::ListEnterpriseAudit => answer(200, p.enterprise_audit(who, param(params, "id"), limit, cursor).await),
+        Operation::ListEnterpriseAudit => {
+            answer(200, p.enterprise_audit(who, param(params, "id"), limit, cursor).await)
+        }
         Operation::CreateMember => answer(201, p.create_member(who, body!()).await),
         Operation::ListMembers => answer(200, p.list_members(who, limit, cursor).await),
         Operation::DeleteMember => match p.delete_member(who, param(params, "member_id")).await {
@@ -256,5 +254,71 @@ async fn execute(
         }
         Operation::GetVerification => answer(200, p.get_verification(who, param(params, "id")).await),
         Operation::DecideVerification => answer(200, p.decide_verification(who, param(params, "id"), body!()).await),
+        Operation::CreateSeal => answer(201, p.create_seal(who, body!()).await),
+        Operation::ListSeals => answer(200, p.list_seals(who, limit, cursor).await),
+        Operation::GetSeal => answer(200, p.get_seal(who, param(params, "id")).await),
+        Operation::ReplaceSealImage => answer(201, p.replace_seal_image(who, param(params, "id"), body!()).await),
+        Operation::SubmitSeal => answer(202, p.submit_seal(who, param(params, "id")).await),
+        Operation::SuspendSeal => {
+            answer(200, p.change_seal_status(who, param(params, "id"), SealStatus::Suspended).await)
+        }
+        Operation::ResumeSeal => answer(200, p.change_seal_status(who, param(params, "id"), SealStatus::Active).await),
+        Operation::RevokeSeal => answer(200, p.change_seal_status(who, param(params, "id"), SealStatus::Revoked).await),
+        Operation::ListSealAudit => answer(200, p.seal_audit(who, param(params, "id")).await),
+        Operation::PutGrant => {
+            let input = if req.body.is_empty() { GrantRequest::default() } else { body!() };
+            answer(200, p.put_grant(who, param(params, "id"), param(params, "member_id"), input).await)
+        }
+        Operation::DeleteGrant => match p.delete_grant(who, param(params, "id"), param(params, "member_id")).await {
+            Ok(()) => ApiResponse::empty(204),
+            Err(e) => Problem::from(e).into(),
+        },
+        Operation::ListGrants => answer(200, p.list_grants(who, param(params, "id"), limit, cursor).await),
+        Operation::ListSealReviews => answer(200, p.list_seals_for_review(who, limit, cursor).await),
+        Operation::DecideSeal => answer(200, p.decide_seal(who, param(params, "id"), body!()).await),
+    }
+}
+
+/// Largest RFC 3161 request accepted.
+const MAX_TIMESTAMP_QUERY: usize = 64 * 1024;
+
+/// The operations anyone may call.
+async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
+    match op {
+        Operation::GetCaCertificates => match p.ca_certificates().await {
+            Ok(pem) => ApiResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "application/x-pem-file".into())],
+                body: Bytes::from(pem),
+            },
+            Err(e) => Problem::from(e).into(),
+        },
+        Operation::Timestamp => {
+            let ct = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !ct.trim().eq_ignore_ascii_case("application/timestamp-query") {
+                return Problem::new(
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    415,
+                    "send an RFC 3161 TimeStampReq as application/timestamp-query",
+                )
+                .into();
+            }
+            if req.body.len() > MAX_TIMESTAMP_QUERY {
+                return Problem::payload_too_large(MAX_TIMESTAMP_QUERY).into();
+            }
+            match p.timestamp(&req.body).await {
+                Ok(reply) => ApiResponse {
+                    status: 200,
+                    headers: vec![("content-type".into(), "application/timestamp-reply".into())],
+                    body: Bytes::from(reply),
+                },
+                Err(e) => Problem::from(e).into(),
+            }
+        }
+        _ => match json(req) {
+            Ok(input) => answer(201, p.register_enterprise(input).await),
+            Err(problem) => problem.into(),
+        },
     }
 }

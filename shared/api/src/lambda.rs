@@ -51,3 +51,70 @@ pub async fn run(operation: Operation) -> Result<(), lambda_http::Error> {
     }))
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use esign_core::memory::{FakeAuthority, MemoryBlobs, MemoryStore};
+    use esign_core::ports::SystemClock;
+    use esign_core::{Config, Platform, Ports};
+
+    use super::*;
+
+    fn platform() -> Platform {
+        let ports = Ports {
+            store: Arc::new(MemoryStore::default()),
+            blobs: Arc::new(MemoryBlobs::default()),
+            clock: Arc::new(SystemClock),
+            authority: Arc::new(FakeAuthority::default()),
+        };
+        Platform::new(ports, Config::default())
+    }
+
+    fn event(method: &str, uri: &str, body: Body) -> Request {
+        lambda_http::http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(body)
+            .unwrap()
+    }
+
+    async fn call(op: Operation, e: Request) -> Response<Body> {
+        to_lambda(handle_operation(&platform(), op, from_lambda(e)).await)
+    }
+
+    #[tokio::test]
+    async fn a_function_serves_its_own_route_only() {
+        let body = Body::Text(
+            r#"{"name":"某某科技有限公司","contact_email":"a@example.com",
+               "admin":{"name":"张三","mobile":"13800138000","email":"z@example.com"}}"#
+                .into(),
+        );
+        let ok = call(Operation::RegisterEnterprise, event("POST", "https://api.example/v1/enterprises", body)).await;
+        assert_eq!(ok.status(), 201);
+        let Body::Text(text) = ok.body() else { panic!("JSON answers are text") };
+        assert!(text.contains("\"api_key\":\"esk_"));
+
+        let other =
+            call(Operation::RegisterEnterprise, event("GET", "https://api.example/v1/members", Body::Empty)).await;
+        assert_eq!(other.status(), 404);
+        let wrong =
+            call(Operation::GetEnterprise, event("DELETE", "https://api.example/v1/enterprises/x", Body::Empty)).await;
+        assert_eq!(wrong.status(), 405);
+        assert_eq!(wrong.headers()["allow"], "GET");
+    }
+
+    #[tokio::test]
+    async fn binary_bodies_and_query_strings_reach_the_handler() {
+        let e = event("POST", "https://api.example/v1/enterprises", Body::Binary(vec![0xff, 0xfe]));
+        let r = call(Operation::RegisterEnterprise, e).await;
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let e = event("GET", "https://api.example/v1/members?limit=5", Body::Empty);
+        let r = call(Operation::ListMembers, e).await;
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    }
+}

@@ -75,10 +75,21 @@ pub async fn local_platform(setup: &LocalSetup) -> Result<Platform, Box<dyn std:
     let sdk = esign_aws::emulator_sdk_config(&setup.endpoint).await;
     let env = esign_aws::provision::provision(&sdk, &setup.template, &setup.prefix).await?;
     let lookup = |name: &str| {
-        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).ok_or_else(|| format!("the template defines no {name}"))
+        env.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| format!("the template defines no {name}"))
     };
     let table = lookup(esign_aws::ENV_TABLE)?;
     let bucket = lookup(esign_aws::ENV_FILES_BUCKET)?;
-    tracing::info!(%table, %bucket, "local resources ready");
-    Ok(esign_aws::platform_with(&sdk, &table, &bucket, setup.config.clone())?)
+    let keys = esign_aws::authority::CaKeys {
+        root: lookup(esign_aws::ENV_ROOT_CA_KEY)?,
+        issuing: lookup(esign_aws::ENV_ISSUING_CA_KEY)?,
+        tsa: lookup(esign_aws::ENV_TSA_KEY)?,
+    };
+    // The one-time CA bootstrap (a no-op when the emulator already holds the CA).
+    let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table);
+    esign_aws::authority::KmsAuthority::bootstrap(&sdk, &store, &keys, &setup.prefix).await?;
+    tracing::info!(%table, %bucket, "local resources and CA ready");
+    Ok(esign_aws::platform_with(&sdk, &table, &bucket, keys, &setup.prefix, setup.config.clone())?)
 }

@@ -84,12 +84,9 @@ impl From<DomainError> for Problem {
             DomainError::IdempotencyInProgress => {
                 Problem::new("idempotency-in-progress", "Request in progress", 409, text)
             }
-            DomainError::Unauthorized => Problem::new(
-                "unauthorized",
-                "Unauthorized",
-                401,
-                "send a valid API key as Authorization: Bearer <key>",
-            ),
+            DomainError::Unauthorized => {
+                Problem::new("unauthorized", "Unauthorized", 401, "send a valid API key as Authorization: Bearer <key>")
+            }
             DomainError::Forbidden(d) => Problem::new("forbidden", "Forbidden", 403, d),
             DomainError::NotVerified => Problem::new(
                 "enterprise-not-verified",

@@ -31,6 +31,38 @@ pub enum Operation {
     GetVerification,
     /// `POST /v1/operator/verifications/{id}/decision`: approve or reject.
     DecideVerification,
+    /// `POST /v1/seals`: a seal draft and a presigned upload URL for its PNG.
+    CreateSeal,
+    /// `GET /v1/seals`: the enterprise's seals.
+    ListSeals,
+    /// `GET /v1/seals/{id}`: one seal, with its certificate once active.
+    GetSeal,
+    /// `POST /v1/seals/{id}/image`: a new upload URL for a draft's or rejected seal's image.
+    ReplaceSealImage,
+    /// `POST /v1/seals/{id}/submit`: check the uploaded image and send the seal to review.
+    SubmitSeal,
+    /// `POST /v1/seals/{id}/suspend`.
+    SuspendSeal,
+    /// `POST /v1/seals/{id}/resume`.
+    ResumeSeal,
+    /// `POST /v1/seals/{id}/revoke`: for good.
+    RevokeSeal,
+    /// `GET /v1/seals/{id}/audit`: the seal's hash-chained audit trail.
+    ListSealAudit,
+    /// `PUT /v1/seals/{id}/grants/{member_id}`: let a member use the seal, optionally until a time.
+    PutGrant,
+    /// `DELETE /v1/seals/{id}/grants/{member_id}`: revoke that right.
+    DeleteGrant,
+    /// `GET /v1/seals/{id}/grants`.
+    ListGrants,
+    /// `GET /v1/operator/seals`: seals waiting for review.
+    ListSealReviews,
+    /// `POST /v1/operator/seals/{id}/decision`: approve (key and certificate) or reject.
+    DecideSeal,
+    /// `GET /v1/ca/certificates`: the platform CA chain, PEM (public).
+    GetCaCertificates,
+    /// `POST /v1/tsa`: the RFC 3161 time-stamp authority (public).
+    Timestamp,
 }
 
 /// A route: an operation at a method and path template (`{name}` segments are parameters).
@@ -61,9 +93,30 @@ pub const ROUTES: &[Route] = &[
     route(Operation::ListVerifications, "GET", "/v1/operator/verifications", "list-verifications"),
     route(Operation::GetVerification, "GET", "/v1/operator/verifications/{id}", "get-verification"),
     route(Operation::DecideVerification, "POST", "/v1/operator/verifications/{id}/decision", "decide-verification"),
+    route(Operation::CreateSeal, "POST", "/v1/seals", "create-seal"),
+    route(Operation::ListSeals, "GET", "/v1/seals", "list-seals"),
+    route(Operation::GetSeal, "GET", "/v1/seals/{id}", "get-seal"),
+    route(Operation::ReplaceSealImage, "POST", "/v1/seals/{id}/image", "replace-seal-image"),
+    route(Operation::SubmitSeal, "POST", "/v1/seals/{id}/submit", "submit-seal"),
+    route(Operation::SuspendSeal, "POST", "/v1/seals/{id}/suspend", "suspend-seal"),
+    route(Operation::ResumeSeal, "POST", "/v1/seals/{id}/resume", "resume-seal"),
+    route(Operation::RevokeSeal, "POST", "/v1/seals/{id}/revoke", "revoke-seal"),
+    route(Operation::ListSealAudit, "GET", "/v1/seals/{id}/audit", "list-seal-audit"),
+    route(Operation::PutGrant, "PUT", "/v1/seals/{id}/grants/{member_id}", "put-grant"),
+    route(Operation::DeleteGrant, "DELETE", "/v1/seals/{id}/grants/{member_id}", "delete-grant"),
+    route(Operation::ListGrants, "GET", "/v1/seals/{id}/grants", "list-grants"),
+    route(Operation::ListSealReviews, "GET", "/v1/operator/seals", "list-seal-reviews"),
+    route(Operation::DecideSeal, "POST", "/v1/operator/seals/{id}/decision", "decide-seal"),
+    route(Operation::GetCaCertificates, "GET", "/v1/ca/certificates", "get-ca-certificates"),
+    route(Operation::Timestamp, "POST", "/v1/tsa", "timestamp"),
 ];
 
 impl Operation {
+    /// Whether the operation serves callers without an API key.
+    pub fn is_public(self) -> bool {
+        matches!(self, Operation::RegisterEnterprise | Operation::GetCaCertificates | Operation::Timestamp)
+    }
+
     pub fn route(self) -> &'static Route {
         ROUTES.iter().find(|r| r.operation == self).expect("every operation has a route")
     }

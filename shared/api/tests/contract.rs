@@ -45,7 +45,11 @@ fn the_template_deploys_one_function_per_route() {
         assert_eq!(res["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
         for (_, event) in res["Properties"]["Events"].as_mapping().unwrap() {
             let p = &event["Properties"];
-            deployed.insert((p["Method"].as_str().unwrap().to_ascii_uppercase(), p["Path"].as_str().unwrap().to_owned(), binary.clone()));
+            deployed.insert((
+                p["Method"].as_str().unwrap().to_ascii_uppercase(),
+                p["Path"].as_str().unwrap().to_owned(),
+                binary.clone(),
+            ));
         }
     }
     let expected: BTreeSet<_> =
