@@ -18,7 +18,8 @@ if [ "${1:-}" = "stop" ]; then
 fi
 if [ -n "${AWS_ENDPOINT_URL:-}" ]; then echo "$AWS_ENDPOINT_URL"; exit 0; fi
 
-answers() { curl -fsS -o /dev/null --max-time 2 "$URL/moto-api/data.json" 2>/dev/null; }
+# Any HTTP answer on the port will do (moto's /moto-api/data.json dumps its whole state: slow).
+answers() { [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$URL/moto-api/" 2>/dev/null)" != "000" ]; }
 if answers; then echo "$URL"; exit 0; fi
 
 if [ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]; then

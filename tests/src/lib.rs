@@ -23,21 +23,22 @@ fn emulator_endpoint() -> String {
     if let Some(url) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
         return url;
     }
-    let out = Command::new(repo_root().join("scripts/emulator.sh"))
-        .output()
-        .expect("scripts/emulator.sh runs");
+    let out = Command::new(repo_root().join("scripts/emulator.sh")).output().expect("scripts/emulator.sh runs");
     assert!(out.status.success(), "the emulator did not start: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8 endpoint").trim().to_owned()
 }
 
 struct Server {
     base: String,
+    endpoint: String,
+    prefix: String,
 }
 
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
         let endpoint = emulator_endpoint();
+        let server_endpoint = endpoint.clone();
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let setup = esign_api::local::LocalSetup {
             template: repo_root().join("infra/template.yaml"),
@@ -49,6 +50,7 @@ fn server() -> &'static Server {
             },
             endpoint,
         };
+        let prefix = setup.prefix.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -60,8 +62,19 @@ fn server() -> &'static Server {
             });
         });
         let addr = rx.recv().expect("the test server started");
-        Server { base: format!("http://{addr}") }
+        Server { base: format!("http://{addr}"), endpoint: server_endpoint, prefix }
     })
+}
+
+/// The emulator the test server uses.
+pub fn emulator() -> &'static str {
+    &server().endpoint
+}
+
+/// The test server's records table, for tests that look behind the API (e.g. at a seal's KMS
+/// key id, which the API never shows).
+pub fn records_table() -> String {
+    esign_aws::provision::local_name(&server().prefix, "RecordsTable")
 }
 
 /// An answer: status, headers and body (JSON when it parses).
@@ -85,7 +98,12 @@ impl Reply {
 
     /// Field names of a validation problem.
     pub fn fields(&self) -> Vec<String> {
-        self.body["errors"].as_array().into_iter().flatten().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect()
+        self.body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["field"].as_str().map(str::to_owned))
+            .collect()
     }
 
     /// Rule code reported for a field.
@@ -133,7 +151,8 @@ impl Call<'_> {
         self
     }
     pub fn send(self) -> Reply {
-        let url = if self.path.starts_with("http") { self.path.clone() } else { format!("{}{}", self.api.base, self.path) };
+        let url =
+            if self.path.starts_with("http") { self.path.clone() } else { format!("{}{}", self.api.base, self.path) };
         self.api.request(self.method, &url, &self.headers, self.body)
     }
 }
@@ -176,11 +195,8 @@ impl Api {
         let req = builder.body(bytes).expect("request");
         let mut resp = self.agent.run(req).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
-            .collect();
+        let headers =
+            resp.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
         let raw = resp.body_mut().with_config().limit(50 * 1024 * 1024).read_to_vec().expect("body");
         let body = serde_json::from_slice(&raw).unwrap_or(Value::Null);
         Reply { status, headers, body, raw }

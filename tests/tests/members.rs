@@ -16,9 +16,17 @@ fn members_keys_rotation_and_removal() {
     assert_eq!(r.body["member"]["role"], "member");
     let member_id = r.body["member"]["id"].as_str().unwrap().to_owned();
     let member_key = r.body["api_key"].as_str().unwrap().to_owned();
-    let r = api.post("/v1/members").key(&admin).json(&json!({"name": "赵六", "mobile": "13600136000", "email": "z@example.com", "role": "admin"})).send();
+    let r = api
+        .post("/v1/members")
+        .key(&admin)
+        .json(&json!({"name": "赵六", "mobile": "13600136000", "email": "z@example.com", "role": "admin"}))
+        .send();
     assert_eq!(r.body["member"]["role"], "admin");
-    let r = api.post("/v1/members").key(&admin).json(&json!({"name": "x", "mobile": "1", "email": "e", "role": "owner"})).send();
+    let r = api
+        .post("/v1/members")
+        .key(&admin)
+        .json(&json!({"name": "x", "mobile": "1", "email": "e", "role": "owner"}))
+        .send();
     assert_eq!(r.status, 422);
 
     // A member can read its enterprise but not manage members.
@@ -28,7 +36,14 @@ fn members_keys_rotation_and_removal() {
 
     // Paging: two pages of two, then one.
     for i in 0..3 {
-        assert_eq!(api.post("/v1/members").key(&admin).json(&new_member(&format!("员工{}", "甲乙丙".chars().nth(i).unwrap()))).send().status, 201);
+        assert_eq!(
+            api.post("/v1/members")
+                .key(&admin)
+                .json(&new_member(&format!("员工{}", "甲乙丙".chars().nth(i).unwrap())))
+                .send()
+                .status,
+            201
+        );
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;

@@ -60,11 +60,7 @@ fn another_enterprise_learns_nothing() {
         assert_eq!(r.status, 404, "{path}");
         assert_eq!(r.problem(), "not-found");
     }
-    let r = api
-        .post(&format!("/v1/enterprises/{a}/verification"))
-        .key(&b_key)
-        .json(&esign_e2e::submission())
-        .send();
+    let r = api.post(&format!("/v1/enterprises/{a}/verification")).key(&b_key).json(&esign_e2e::submission()).send();
     assert_eq!(r.status, 404);
     let r = api
         .post(&format!("/v1/enterprises/{a}/verification/letter"))

@@ -61,7 +61,8 @@ fn submit_review_approve() {
     assert_eq!(e.body["status"], "verified");
     assert_eq!(e.body["verification"]["status"], "approved");
     let trail = api.get(&format!("/v1/enterprises/{id}/audit")).key(&key).send();
-    let actions: Vec<&str> = trail.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        trail.body["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["enterprise.registered", "verification.submitted", "verification.approved"]);
     assert_eq!(trail.body["chain_intact"], true);
     assert_eq!(trail.body["items"][2]["actor"]["kind"], "operator");
@@ -202,7 +203,10 @@ fn authorization_letter_goes_to_s3_and_is_checked_on_its_bytes() {
     assert!(up.status == 200, "upload: {} {}", up.status, String::from_utf8_lossy(&up.raw));
     let mut fake = body.clone();
     fake["authorization_letter_file_id"] = t2.body["file_id"].clone();
-    assert_eq!(submit(&api, &id, &key, &fake).code_of("authorization_letter_file_id").as_deref(), Some("type_mismatch"));
+    assert_eq!(
+        submit(&api, &id, &key, &fake).code_of("authorization_letter_file_id").as_deref(),
+        Some("type_mismatch")
+    );
 
     // The real letter.
     let up = api.put(url).raw("application/pdf", letter.clone()).send();
