@@ -140,7 +140,7 @@ impl DynamoStore {
     }
 
     async fn write_one(&self, w: &Write) -> Result<(), StoreError> {
-        let result = match w {
+        match w {
             Write::Put { record, condition: c } => {
                 let mut req = self.client.put_item().table_name(&self.table).set_item(Some(to_item(record)?));
                 if let Some((expr, names, values)) = condition(*c) {
@@ -173,8 +173,7 @@ impl DynamoStore {
                     }
                 })
             }
-        };
-        result
+        }
     }
 }
 

@@ -17,6 +17,7 @@ pub mod platform;
 pub mod ports;
 pub mod seal_image;
 pub mod seals;
+pub mod uploads;
 pub mod verification;
 
 #[cfg(test)]

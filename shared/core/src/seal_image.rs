@@ -48,9 +48,7 @@ pub fn check(bytes: &[u8]) -> Result<ImageFacts, FieldError> {
     }
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut limits = png::Limits::default();
-    limits.bytes = 64 * 1024 * 1024;
-    decoder.set_limits(limits);
+    decoder.set_limits(png::Limits { bytes: 64 * 1024 * 1024 });
     let mut reader = decoder.read_info().map_err(|e| fail("undecodable", format!("the PNG does not decode: {e}")))?;
     let (width, height) = (reader.info().width, reader.info().height);
     if !(MIN_SIDE..=MAX_SIDE).contains(&width) || !(MIN_SIDE..=MAX_SIDE).contains(&height) {

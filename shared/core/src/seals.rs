@@ -10,11 +10,11 @@ use crate::audit::{self, Head};
 use crate::auth::Principal;
 use crate::enterprises::{AuditPage, internal};
 use crate::error::{DomainError, Violations};
-use crate::model::{Page, Upload, Verification, new_id};
+use crate::model::{Page, Verification, new_id};
 use crate::platform::{Platform, admin_of, operator, own_enterprise, require_verified};
 use crate::ports::{Condition, IssuedCertificate, Key, KeyAlgorithm, Partition, Record, SealSubject, Write};
 use crate::seal_image;
-use crate::verification::UploadTicket;
+use crate::uploads::{UploadSpec, UploadTicket};
 
 /// What a seal is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,14 +147,8 @@ pub struct SealDraft {
     pub upload: UploadTicket,
 }
 
-/// `POST /v1/operator/seals/{id}/decision`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SealDecision {
-    pub decision: crate::verification::DecisionKind,
-    #[serde(default)]
-    pub reason: Option<String>,
-}
+/// `POST /v1/operator/seals/{id}/decision`: the same shape as a verification decision.
+pub type SealDecision = crate::verification::Decision;
 
 /// A seal in the operator's review queue, with a link to its image.
 #[derive(Debug, Clone, Serialize)]
@@ -173,10 +167,6 @@ pub(crate) fn seal_key(id: &str) -> Key {
 
 pub(crate) fn seal_subject(id: &str) -> String {
     format!("SEAL#{id}")
-}
-
-fn upload_key(id: &str) -> Key {
-    Key::new(format!("UPLOAD#{id}"), "UPLOAD")
 }
 
 fn seal_record(s: &SealData, version: u64) -> Result<Record, DomainError> {
@@ -235,33 +225,15 @@ impl Platform {
         size: u64,
         writes: &mut Vec<Write>,
     ) -> Result<(String, UploadTicket), DomainError> {
-        let now = self.clock.now();
-        let id = new_id("file");
-        let upload = Upload {
-            blob_key: format!("uploads/{enterprise_id}/seals/{seal_id}/{id}.png"),
-            id: id.clone(),
-            enterprise_id: enterprise_id.to_owned(),
-            purpose: "seal_image".into(),
-            content_type: "image/png".into(),
-            declared_size: size,
-            created_at: now,
+        let spec = UploadSpec {
+            purpose: "seal_image",
+            content_type: "image/png",
+            size,
+            max_bytes: seal_image::MAX_BYTES,
+            blob_key: &|id| format!("uploads/{enterprise_id}/seals/{seal_id}/{id}.png"),
         };
-        let presigned = self.blobs.presign_put(&upload.blob_key, "image/png", size, self.config.presign_expiry).await?;
-        writes.push(Write::Put {
-            record: Record::new(upload_key(&id), serde_json::to_value(&upload).map_err(internal)?),
-            condition: Condition::NotExists,
-        });
-        Ok((
-            id.clone(),
-            UploadTicket {
-                file_id: id,
-                upload_url: presigned.url,
-                method: presigned.method,
-                headers: presigned.headers.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
-                expires_at: now + self.config.presign_expiry,
-                max_bytes: seal_image::MAX_BYTES,
-            },
-        ))
+        let ticket = self.upload_ticket(enterprise_id, spec, writes).await?;
+        Ok((ticket.file_id.clone(), ticket))
     }
 
     /// Creates a seal draft and a presigned URL for its PNG (administrators of verified
@@ -350,11 +322,8 @@ impl Platform {
         let file_id = data.seal.pending_image_file_id.clone().ok_or_else(|| {
             DomainError::invalid("image", "missing", "upload an image first (POST /v1/seals/{id}/image)")
         })?;
-        let upload: Upload = self
-            .load(&upload_key(&file_id))
-            .await?
-            .ok_or(DomainError::Internal("seal upload record missing".into()))?
-            .value;
+        let upload =
+            self.load_upload(&file_id).await?.ok_or(DomainError::Internal("seal upload record missing".into()))?;
         let bytes = self
             .blobs
             .read_prefix(&upload.blob_key, seal_image::MAX_BYTES + 1)
@@ -420,8 +389,8 @@ impl Platform {
             let Some(seal) = self.load::<SealData>(&seal_key(id)).await? else { continue };
             let seal = seal.value.seal;
             let image_url = match &seal.pending_image_file_id {
-                Some(f) => match self.load::<Upload>(&upload_key(f)).await? {
-                    Some(u) => Some(self.blobs.presign_get(&u.value.blob_key, self.config.presign_expiry).await?.url),
+                Some(f) => match self.load_upload(f).await? {
+                    Some(u) => Some(self.blobs.presign_get(&u.blob_key, self.config.presign_expiry).await?.url),
                     None => None,
                 },
                 None => None,
@@ -439,21 +408,8 @@ impl Platform {
         decision: SealDecision,
     ) -> Result<Seal, DomainError> {
         let operator_id = operator(principal)?.to_owned();
-        let reason = decision.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+        let reason = decision.checked_reason()?;
         use crate::verification::DecisionKind;
-        match (decision.decision, &reason) {
-            (DecisionKind::Reject, None) => {
-                return Err(DomainError::invalid(
-                    "reason",
-                    "required",
-                    "a rejection needs a reason the enterprise can read",
-                ));
-            }
-            (_, Some(r)) if r.chars().count() > 500 => {
-                return Err(DomainError::invalid("reason", "length", "the reason is at most 500 characters"));
-            }
-            _ => {}
-        }
         let loaded = self.load_seal(id).await?;
         let mut data = loaded.value;
         if data.seal.status != SealStatus::PendingReview {
@@ -487,7 +443,7 @@ impl Platform {
                         }
                     };
                 let file_id = data.seal.pending_image_file_id.take().unwrap_or_default();
-                let upload: Option<Upload> = self.load(&upload_key(&file_id)).await?.map(|u| u.value);
+                let upload = self.load_upload(&file_id).await?;
                 let facts = match &upload {
                     Some(u) => self.blobs.read_prefix(&u.blob_key, seal_image::MAX_BYTES + 1).await?,
                     None => None,
@@ -691,7 +647,7 @@ mod tests {
         t.authority.fail_issuance.store(true, std::sync::atomic::Ordering::SeqCst);
         assert!(matches!(p.decide_seal(&operator(), &draft.seal.id, approve()).await, Err(DomainError::Dependency(_))));
         assert_eq!(p.get_seal(&admin, &draft.seal.id).await.unwrap().status, SealStatus::PendingReview);
-        assert_eq!(t.authority.keys()[0].2, true, "the orphan key is disabled");
+        assert!(t.authority.keys()[0].2, "the orphan key is disabled");
         t.authority.fail_issuance.store(false, std::sync::atomic::Ordering::SeqCst);
         assert_eq!(p.decide_seal(&operator(), &draft.seal.id, approve()).await.unwrap().status, SealStatus::Active);
     }

@@ -2,7 +2,6 @@
 //! approves or rejects it. Every transition is one conditional write with its audit event.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 use crate::audit::Head;
 use crate::auth::Principal;
@@ -13,7 +12,9 @@ use crate::model::{
     Administrator, EnterpriseStatus, IdentifiedPerson, Page, Upload, Verification, VerificationStatus, new_id,
 };
 use crate::platform::{Platform, admin_of, enterprise_key, enterprise_subject, operator};
-use crate::ports::{Condition, Key, Partition, PresignedRequest, Record, Write};
+use crate::ports::{Condition, Key, Partition, Record, Write};
+pub use crate::uploads::UploadTicket;
+use crate::uploads::UploadSpec;
 
 /// Largest authorization letter accepted.
 pub const MAX_LETTER_BYTES: u64 = 10 * 1024 * 1024;
@@ -25,18 +26,6 @@ const LETTER_TYPES: [&str; 3] = ["application/pdf", "image/png", "image/jpeg"];
 pub struct LetterUploadRequest {
     pub content_type: String,
     pub size: u64,
-}
-
-/// Where and how to upload a file.
-#[derive(Debug, Clone, Serialize)]
-pub struct UploadTicket {
-    pub file_id: String,
-    pub upload_url: String,
-    pub method: String,
-    pub headers: serde_json::Map<String, serde_json::Value>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    pub max_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +66,23 @@ pub struct Decision {
     pub reason: Option<String>,
 }
 
+impl Decision {
+    /// The trimmed reason; a rejection must have one (the enterprise reads it), of at most 500
+    /// characters.
+    pub fn checked_reason(&self) -> Result<Option<String>, DomainError> {
+        let reason = self.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+        match (self.decision, &reason) {
+            (DecisionKind::Reject, None) => {
+                Err(DomainError::invalid("reason", "required", "a rejection needs a reason the enterprise can read"))
+            }
+            (_, Some(r)) if r.chars().count() > 500 => {
+                Err(DomainError::invalid("reason", "length", "the reason is at most 500 characters"))
+            }
+            _ => Ok(reason),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionKind {
@@ -94,10 +100,6 @@ pub struct VerificationDetail {
 
 fn verification_key(id: &str) -> Key {
     Key::new(format!("VERIF#{id}"), "VERIF")
-}
-
-fn upload_key(id: &str) -> Key {
-    Key::new(format!("UPLOAD#{id}"), "UPLOAD")
 }
 
 fn review_index(v: &Verification) -> Key {
@@ -146,35 +148,17 @@ impl Platform {
         if enterprise.status == EnterpriseStatus::Verified {
             return Err(DomainError::Conflict("the enterprise is already verified".into()));
         }
-        let now = self.clock.now();
-        let id = new_id("file");
-        let upload = Upload {
-            blob_key: format!("uploads/{enterprise_id}/letters/{id}"),
-            id,
-            enterprise_id: enterprise_id.to_owned(),
-            purpose: "authorization_letter".into(),
-            content_type: req.content_type.clone(),
-            declared_size: req.size,
-            created_at: now,
-        };
-        let presigned: PresignedRequest = self
-            .blobs
-            .presign_put(&upload.blob_key, &upload.content_type, upload.declared_size, self.config.presign_expiry)
-            .await?;
-        self.store
-            .write(vec![Write::Put {
-                record: Record::new(upload_key(&upload.id), serde_json::to_value(&upload).map_err(internal)?),
-                condition: Condition::NotExists,
-            }])
-            .await?;
-        Ok(UploadTicket {
-            file_id: upload.id,
-            upload_url: presigned.url,
-            method: presigned.method,
-            headers: presigned.headers.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
-            expires_at: now + self.config.presign_expiry,
+        let mut writes = Vec::new();
+        let spec = UploadSpec {
+            purpose: "authorization_letter",
+            content_type: &req.content_type,
+            size: req.size,
             max_bytes: MAX_LETTER_BYTES,
-        })
+            blob_key: &|id| format!("uploads/{enterprise_id}/letters/{id}"),
+        };
+        let ticket = self.upload_ticket(enterprise_id, spec, &mut writes).await?;
+        self.store.write(writes).await?;
+        Ok(ticket)
     }
 
     /// Checks a submission for real and sends it to review.
@@ -299,7 +283,7 @@ impl Platform {
 
     async fn check_letter(&self, v: &mut Violations, enterprise_id: &str, file_id: &str) -> Result<(), DomainError> {
         const FIELD: &str = "authorization_letter_file_id";
-        let upload: Option<Upload> = self.load(&upload_key(file_id)).await?.map(|u| u.value);
+        let upload: Option<Upload> = self.load_upload(file_id).await?;
         let Some(upload) = upload.filter(|u| u.enterprise_id == enterprise_id && u.purpose == "authorization_letter")
         else {
             v.add(FIELD, "unknown_file", "no authorization letter upload with this id");
@@ -357,9 +341,9 @@ impl Platform {
             self.load(&verification_key(id)).await?.ok_or(DomainError::NotFound("verification"))?.value;
         let mut authorization_letter_url = None;
         if let Some(file_id) = &verification.authorization_letter_file_id
-            && let Some(upload) = self.load::<Upload>(&upload_key(file_id)).await?
+            && let Some(upload) = self.load_upload(file_id).await?
         {
-            let get = self.blobs.presign_get(&upload.value.blob_key, self.config.presign_expiry).await?;
+            let get = self.blobs.presign_get(&upload.blob_key, self.config.presign_expiry).await?;
             authorization_letter_url = Some(get.url);
         }
         Ok(VerificationDetail { verification, authorization_letter_url })
@@ -374,20 +358,7 @@ impl Platform {
         decision: Decision,
     ) -> Result<Verification, DomainError> {
         let operator_id = operator(principal)?.to_owned();
-        let reason = decision.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
-        match (decision.decision, &reason) {
-            (DecisionKind::Reject, None) => {
-                return Err(DomainError::invalid(
-                    "reason",
-                    "required",
-                    "a rejection needs a reason the enterprise can read",
-                ));
-            }
-            (_, Some(r)) if r.chars().count() > 500 => {
-                return Err(DomainError::invalid("reason", "length", "the reason is at most 500 characters"));
-            }
-            _ => {}
-        }
+        let reason = decision.checked_reason()?;
         let loaded =
             self.load::<Verification>(&verification_key(id)).await?.ok_or(DomainError::NotFound("verification"))?;
         let mut verification = loaded.value;

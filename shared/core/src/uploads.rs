@@ -1,0 +1,80 @@
+//! Files that clients upload straight to the blob store through presigned URLs: the record of
+//! each upload (whose enterprise, for what, declared type and size) and the ticket a client gets.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::enterprises::internal;
+use crate::error::DomainError;
+use crate::model::{Upload, new_id};
+use crate::platform::Platform;
+use crate::ports::{Condition, Key, Record, Write};
+
+/// Where and how to upload a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadTicket {
+    pub file_id: String,
+    pub upload_url: String,
+    pub method: String,
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub max_bytes: u64,
+}
+
+/// What an upload is for, and its limits.
+pub(crate) struct UploadSpec<'a> {
+    pub purpose: &'static str,
+    pub content_type: &'a str,
+    pub size: u64,
+    pub max_bytes: u64,
+    /// The object key, from the new file id.
+    pub blob_key: &'a (dyn Fn(&str) -> String + Sync),
+}
+
+pub(crate) fn upload_key(id: &str) -> Key {
+    Key::new(format!("UPLOAD#{id}"), "UPLOAD")
+}
+
+impl Platform {
+    /// Presigns an upload bound to the declared type and size, and adds its record to `writes`.
+    pub(crate) async fn upload_ticket(
+        &self,
+        enterprise_id: &str,
+        spec: UploadSpec<'_>,
+        writes: &mut Vec<Write>,
+    ) -> Result<UploadTicket, DomainError> {
+        let now = self.clock.now();
+        let id = new_id("file");
+        let upload = Upload {
+            blob_key: (spec.blob_key)(&id),
+            id,
+            enterprise_id: enterprise_id.to_owned(),
+            purpose: spec.purpose.into(),
+            content_type: spec.content_type.into(),
+            declared_size: spec.size,
+            created_at: now,
+        };
+        let presigned = self
+            .blobs
+            .presign_put(&upload.blob_key, &upload.content_type, upload.declared_size, self.config.presign_expiry)
+            .await?;
+        writes.push(Write::Put {
+            record: Record::new(upload_key(&upload.id), serde_json::to_value(&upload).map_err(internal)?),
+            condition: Condition::NotExists,
+        });
+        Ok(UploadTicket {
+            file_id: upload.id,
+            upload_url: presigned.url,
+            method: presigned.method,
+            headers: presigned.headers.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect(),
+            expires_at: now + self.config.presign_expiry,
+            max_bytes: spec.max_bytes,
+        })
+    }
+
+    /// The upload record of `file_id`, if it exists.
+    pub(crate) async fn load_upload(&self, file_id: &str) -> Result<Option<Upload>, DomainError> {
+        Ok(self.load::<Upload>(&upload_key(file_id)).await?.map(|u| u.value))
+    }
+}
