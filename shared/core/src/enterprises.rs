@@ -7,10 +7,8 @@ use crate::auth::{NewApiKey, Principal, Role};
 use crate::error::{DomainError, Violations};
 use crate::kyb;
 use crate::model::{Enterprise, EnterpriseStatus, Member, Registration, new_id};
-use crate::platform::{
-    ApiKeyData, MemberData, Platform, api_key_key, enterprise_key, enterprise_subject, member_key, member_of,
-};
-use crate::ports::{Condition, Record, Write};
+use crate::platform::{Platform, enterprise_key, enterprise_subject, key_record, member_of, member_record};
+use crate::ports::{Record, Write};
 
 /// A person to be made a member.
 #[derive(Debug, Clone, Deserialize)]
@@ -112,32 +110,12 @@ impl Platform {
         };
         let key = NewApiKey::generate();
         let mut writes = vec![
-            Write::Put {
-                record: Record::new(
-                    enterprise_key(&enterprise.id),
-                    serde_json::to_value(&enterprise).map_err(internal)?,
-                ),
-                condition: Condition::NotExists,
-            },
-            Write::Put {
-                record: Record::new(
-                    member_key(&enterprise.id, &admin.id),
-                    serde_json::to_value(MemberData { member: admin.clone(), key_hash: key.hash.clone() })
-                        .map_err(internal)?,
-                ),
-                condition: Condition::NotExists,
-            },
-            Write::Put {
-                record: Record::new(
-                    api_key_key(&key.hash),
-                    serde_json::to_value(ApiKeyData {
-                        enterprise_id: enterprise.id.clone(),
-                        member_id: admin.id.clone(),
-                    })
-                    .map_err(internal)?,
-                ),
-                condition: Condition::NotExists,
-            },
+            Write::create(Record::new(
+                enterprise_key(&enterprise.id),
+                serde_json::to_value(&enterprise).map_err(internal)?,
+            )),
+            Write::create(member_record(&admin, &key.hash)?),
+            Write::create(key_record(&admin, &key.hash)?),
         ];
         Head::empty(&enterprise_subject(&enterprise.id)).append(
             &mut writes,

@@ -70,13 +70,12 @@ impl Platform {
             granted_by: admin_id,
             granted_at: now,
         };
-        let (condition, version, action) = match &existing {
-            None => (Condition::NotExists, 1, "seal.grant.created"),
-            Some(r) => (Condition::Version(r.version), r.version + 1, "seal.grant.changed"),
+        let record = Record::new(key, serde_json::to_value(&grant).map_err(internal)?);
+        let (write, action) = match &existing {
+            None => (Write::create(record), "seal.grant.created"),
+            Some(r) => (Write::replace(record, r.version), "seal.grant.changed"),
         };
-        let mut record = Record::new(key, serde_json::to_value(&grant).map_err(internal)?);
-        record.version = version;
-        let mut writes = vec![Write::Put { record, condition }];
+        let mut writes = vec![write];
         let head = Head::load(self.store.as_ref(), &seal_subject(seal_id)).await?;
         head.append(
             &mut writes,

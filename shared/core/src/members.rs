@@ -4,14 +4,14 @@ use serde::Deserialize;
 
 use crate::audit::Head;
 use crate::auth::{NewApiKey, Principal, Role};
-use crate::enterprises::{NewPerson, check_person, internal};
+use crate::enterprises::{NewPerson, check_person};
 use crate::error::{DomainError, Violations};
 use crate::model::{Member, MemberWithKey, Page, new_id};
 use crate::platform::{
-    ApiKeyData, MemberData, Platform, admin_of, api_key_key, enterprise_subject, member_key, own_enterprise,
-    require_verified,
+    MemberData, Platform, admin_of, api_key_key, enterprise_subject, key_record, member_key, member_record,
+    own_enterprise, require_verified,
 };
-use crate::ports::{Condition, Partition, Record, Write};
+use crate::ports::{Condition, Partition, Write};
 
 /// `POST /v1/members`.
 #[derive(Debug, Clone, Deserialize)]
@@ -22,18 +22,6 @@ pub struct CreateMember {
     pub email: String,
     #[serde(default)]
     pub role: Option<Role>,
-}
-
-fn member_record(m: &Member, key_hash: &str, version: u64) -> Result<Record, DomainError> {
-    let data = MemberData { member: m.clone(), key_hash: key_hash.to_owned() };
-    let mut r = Record::new(member_key(&m.enterprise_id, &m.id), serde_json::to_value(data).map_err(internal)?);
-    r.version = version;
-    Ok(r)
-}
-
-fn key_record(m: &Member, key_hash: &str) -> Result<Record, DomainError> {
-    let data = ApiKeyData { enterprise_id: m.enterprise_id.clone(), member_id: m.id.clone() };
-    Ok(Record::new(api_key_key(key_hash), serde_json::to_value(data).map_err(internal)?))
 }
 
 impl Platform {
@@ -64,10 +52,8 @@ impl Platform {
             created_at: now,
         };
         let key = NewApiKey::generate();
-        let mut writes = vec![
-            Write::Put { record: member_record(&member, &key.hash, 1)?, condition: Condition::NotExists },
-            Write::Put { record: key_record(&member, &key.hash)?, condition: Condition::NotExists },
-        ];
+        let mut writes =
+            vec![Write::create(member_record(&member, &key.hash)?), Write::create(key_record(&member, &key.hash)?)];
         let head = Head::load(self.store.as_ref(), &enterprise_subject(enterprise_id)).await?;
         head.append(
             &mut writes,
@@ -135,12 +121,9 @@ impl Platform {
         let member = loaded.value.member;
         let new_key = NewApiKey::generate();
         let mut writes = vec![
-            Write::Put {
-                record: member_record(&member, &new_key.hash, loaded.version + 1)?,
-                condition: Condition::Version(loaded.version),
-            },
+            Write::replace(member_record(&member, &new_key.hash)?, loaded.version),
             Write::Delete { key: api_key_key(&loaded.value.key_hash), condition: Condition::Always },
-            Write::Put { record: key_record(&member, &new_key.hash)?, condition: Condition::NotExists },
+            Write::create(key_record(&member, &new_key.hash)?),
         ];
         let head = Head::load(self.store.as_ref(), &enterprise_subject(enterprise_id)).await?;
         head.append(

@@ -10,9 +10,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::de::DeserializeOwned;
 
 use crate::auth::{OperatorKeys, Principal, Role, hash_key};
+use crate::enterprises::internal;
 use crate::error::DomainError;
 use crate::model::{Enterprise, EnterpriseStatus, Member, Page};
-use crate::ports::{BlobStore, Clock, Key, Partition, Position, Query, RecordStore, SealAuthority};
+use crate::ports::{BlobStore, Clock, Key, Partition, Position, Query, Record, RecordStore, SealAuthority};
 
 /// Whether development-only conveniences are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +89,18 @@ pub(crate) struct MemberData {
     #[serde(flatten)]
     pub member: Member,
     pub key_hash: String,
+}
+
+/// A member's record with the hash of its current key.
+pub(crate) fn member_record(m: &Member, key_hash: &str) -> Result<Record, DomainError> {
+    let data = MemberData { member: m.clone(), key_hash: key_hash.to_owned() };
+    Ok(Record::new(member_key(&m.enterprise_id, &m.id), serde_json::to_value(data).map_err(internal)?))
+}
+
+/// The record under an API key's hash.
+pub(crate) fn key_record(m: &Member, key_hash: &str) -> Result<Record, DomainError> {
+    let data = ApiKeyData { enterprise_id: m.enterprise_id.clone(), member_id: m.id.clone() };
+    Ok(Record::new(api_key_key(key_hash), serde_json::to_value(data).map_err(internal)?))
 }
 
 /// A loaded record of type `T` and the version it had.

@@ -46,6 +46,20 @@ impl Record {
     }
 }
 
+impl Write {
+    /// Replaces a record that was read at `stored_version`: writes it as the next version, and
+    /// only if nobody changed it in between.
+    pub fn replace(mut record: Record, stored_version: u64) -> Write {
+        record.version = stored_version + 1;
+        Write::Put { record, condition: Condition::Version(stored_version) }
+    }
+
+    /// Creates a record that must not exist yet.
+    pub fn create(record: Record) -> Write {
+        Write::Put { record, condition: Condition::NotExists }
+    }
+}
+
 /// When a write may happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Condition {

@@ -34,16 +34,14 @@ pub fn check(bytes: &[u8]) -> Result<ImageFacts, FieldError> {
     if bytes.len() as u64 > MAX_BYTES {
         return Err(fail("too_large", format!("the image is {} bytes; at most {MAX_BYTES} are accepted", bytes.len())));
     }
-    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        let what = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            "a JPEG"
-        } else if bytes.starts_with(b"GIF8") {
-            "a GIF"
-        } else if bytes.starts_with(b"%PDF") {
-            "a PDF"
-        } else {
-            "not an image this service reads"
-        };
+    let what = match crate::uploads::sniff(bytes) {
+        Some("image/png") => None,
+        Some("image/jpeg") => Some("a JPEG"),
+        Some("image/gif") => Some("a GIF"),
+        Some("application/pdf") => Some("a PDF"),
+        _ => Some("not an image this service reads"),
+    };
+    if let Some(what) = what {
         return Err(fail("not_png", format!("the file is {what}; a PNG with transparency is required")));
     }
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));

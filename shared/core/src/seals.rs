@@ -169,9 +169,8 @@ pub(crate) fn seal_subject(id: &str) -> String {
     format!("SEAL#{id}")
 }
 
-fn seal_record(s: &SealData, version: u64) -> Result<Record, DomainError> {
+fn seal_record(s: &SealData) -> Result<Record, DomainError> {
     let mut r = Record::new(seal_key(&s.seal.id), serde_json::to_value(s).map_err(internal)?);
-    r.version = version;
     // Listed per enterprise, and per status for the operators' queue.
     r.index = Some(Key::new(format!("SEALS#{}", s.seal.enterprise_id), format!("SEAL#{}", s.seal.id)));
     Ok(r)
@@ -267,7 +266,7 @@ impl Platform {
             updated_at: now,
         };
         let data = SealData { seal: seal.clone(), key_id: None };
-        writes.push(Write::Put { record: seal_record(&data, 1)?, condition: Condition::NotExists });
+        writes.push(Write::create(seal_record(&data)?));
         Head::empty(&seal_subject(&seal.id)).append(
             &mut writes,
             now,
@@ -303,10 +302,7 @@ impl Platform {
             self.seal_image_ticket(&data.seal.enterprise_id, id, input.image_size, &mut writes).await?;
         data.seal.pending_image_file_id = Some(file_id);
         data.seal.updated_at = self.clock.now();
-        writes.push(Write::Put {
-            record: seal_record(&data, loaded.version + 1)?,
-            condition: Condition::Version(loaded.version),
-        });
+        writes.push(Write::replace(seal_record(&data)?, loaded.version));
         self.store.write(writes).await?;
         Ok(SealDraft { seal: data.seal, upload })
     }
@@ -335,10 +331,7 @@ impl Platform {
         data.seal.status = SealStatus::PendingReview;
         data.seal.updated_at = now;
         let mut writes = vec![
-            Write::Put {
-                record: seal_record(&data, loaded.version + 1)?,
-                condition: Condition::Version(loaded.version),
-            },
+            Write::replace(seal_record(&data)?, loaded.version),
             Write::Put { record: review_record(&data.seal)?, condition: Condition::Always },
         ];
         let head = Head::load(self.store.as_ref(), &seal_subject(id)).await?;
@@ -474,10 +467,7 @@ impl Platform {
         });
         data.seal.updated_at = now;
         let mut writes = vec![
-            Write::Put {
-                record: seal_record(&data, loaded.version + 1)?,
-                condition: Condition::Version(loaded.version),
-            },
+            Write::replace(seal_record(&data)?, loaded.version),
             Write::Delete { key: Key::new(format!("SEALREVIEW#{id}"), "REVIEW"), condition: Condition::Always },
         ];
         let head = Head::load(self.store.as_ref(), &seal_subject(id)).await?;
@@ -542,10 +532,7 @@ impl Platform {
         let now = self.clock.now();
         data.seal.status = to;
         data.seal.updated_at = now;
-        let mut writes = vec![Write::Put {
-            record: seal_record(&data, loaded.version + 1)?,
-            condition: Condition::Version(loaded.version),
-        }];
+        let mut writes = vec![Write::replace(seal_record(&data)?, loaded.version)];
         let head = Head::load(self.store.as_ref(), &seal_subject(id)).await?;
         head.append(&mut writes, now, principal.actor(), action, serde_json::json!({ "from": from.as_str() }));
         self.store.write(writes).await?;

@@ -8,7 +8,7 @@ use crate::enterprises::internal;
 use crate::error::DomainError;
 use crate::model::{Upload, new_id};
 use crate::platform::Platform;
-use crate::ports::{Condition, Key, Record, Write};
+use crate::ports::{Key, Record, Write};
 
 /// Where and how to upload a file.
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +30,21 @@ pub(crate) struct UploadSpec<'a> {
     pub max_bytes: u64,
     /// The object key, from the new file id.
     pub blob_key: &'a (dyn Fn(&str) -> String + Sync),
+}
+
+/// What a file's first bytes say it is (its signature, whatever name or type it was sent with).
+pub fn sniff(prefix: &[u8]) -> Option<&'static str> {
+    if prefix.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if prefix.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if prefix.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if prefix.starts_with(b"GIF8") {
+        Some("image/gif")
+    } else {
+        None
+    }
 }
 
 pub(crate) fn upload_key(id: &str) -> Key {
@@ -59,10 +74,8 @@ impl Platform {
             .blobs
             .presign_put(&upload.blob_key, &upload.content_type, upload.declared_size, self.config.presign_expiry)
             .await?;
-        writes.push(Write::Put {
-            record: Record::new(upload_key(&upload.id), serde_json::to_value(&upload).map_err(internal)?),
-            condition: Condition::NotExists,
-        });
+        writes
+            .push(Write::create(Record::new(upload_key(&upload.id), serde_json::to_value(&upload).map_err(internal)?)));
         Ok(UploadTicket {
             file_id: upload.id,
             upload_url: presigned.url,

@@ -12,9 +12,9 @@ use crate::model::{
     Administrator, EnterpriseStatus, IdentifiedPerson, Page, Upload, Verification, VerificationStatus, new_id,
 };
 use crate::platform::{Platform, admin_of, enterprise_key, enterprise_subject, operator};
-use crate::ports::{Condition, Key, Partition, Record, Write};
+use crate::ports::{Key, Partition, Record, Write};
 pub use crate::uploads::UploadTicket;
-use crate::uploads::UploadSpec;
+use crate::uploads::{UploadSpec, sniff};
 
 /// Largest authorization letter accepted.
 pub const MAX_LETTER_BYTES: u64 = 10 * 1024 * 1024;
@@ -106,24 +106,10 @@ fn review_index(v: &Verification) -> Key {
     Key::new(format!("VERIFS#{}", v.status.as_str()), format!("{:020}#{}", v.submitted_at.unix_timestamp_nanos(), v.id))
 }
 
-fn verification_record(v: &Verification, version: u64) -> Result<Record, DomainError> {
+fn verification_record(v: &Verification) -> Result<Record, DomainError> {
     let mut r = Record::new(verification_key(&v.id), serde_json::to_value(v).map_err(internal)?);
-    r.version = version;
     r.index = Some(review_index(v));
     Ok(r)
-}
-
-/// What the first bytes say the file is.
-fn sniff(prefix: &[u8]) -> Option<&'static str> {
-    if prefix.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else if prefix.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if prefix.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else {
-        None
-    }
 }
 
 impl Platform {
@@ -262,7 +248,7 @@ impl Platform {
 
         let mut writes = vec![
             self.enterprise_write(&enterprise, loaded.version)?,
-            Write::Put { record: verification_record(&verification, 1)?, condition: Condition::NotExists },
+            Write::create(verification_record(&verification)?),
         ];
         let head = Head::load(self.store.as_ref(), &enterprise_subject(enterprise_id)).await?;
         head.append(
@@ -298,7 +284,7 @@ impl Platform {
             return Ok(());
         }
         let prefix = self.blobs.read_prefix(&upload.blob_key, 8).await?.unwrap_or_default();
-        match sniff(&prefix) {
+        match sniff(&prefix).filter(|t| LETTER_TYPES.contains(t)) {
             Some(t) if t == upload.content_type => {}
             Some(t) => v.add(FIELD, "type_mismatch", format!("declared {} but the file is {t}", upload.content_type)),
             None => v.add(FIELD, "unsupported_file_type", "the letter is not a PDF, PNG or JPEG file"),
@@ -307,9 +293,7 @@ impl Platform {
     }
 
     fn enterprise_write(&self, e: &crate::model::Enterprise, version: u64) -> Result<Write, DomainError> {
-        let mut record = Record::new(enterprise_key(&e.id), serde_json::to_value(e).map_err(internal)?);
-        record.version = version + 1;
-        Ok(Write::Put { record, condition: Condition::Version(version) })
+        Ok(Write::replace(Record::new(enterprise_key(&e.id), serde_json::to_value(e).map_err(internal)?), version))
     }
 
     /// Submissions in a review state, oldest first (operators).
@@ -391,10 +375,7 @@ impl Platform {
         enterprise.updated_at = now;
 
         let mut writes = vec![
-            Write::Put {
-                record: verification_record(&verification, loaded.version + 1)?,
-                condition: Condition::Version(loaded.version),
-            },
+            Write::replace(verification_record(&verification)?, loaded.version),
             self.enterprise_write(&enterprise, ent.version)?,
         ];
         let head = Head::load(self.store.as_ref(), &enterprise_subject(&enterprise.id)).await?;
