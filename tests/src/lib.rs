@@ -229,6 +229,32 @@ impl Api {
     }
 }
 
+/// An active `合同专用章` seal of a fresh verified enterprise named `company`: its image uploaded
+/// through the presigned URL, submitted and approved. Returns (seal id, admin key, admin member
+/// id, the approved seal as the operator's answer shows it).
+pub fn active_seal(api: &Api, company: &str, algorithm: &str) -> (String, String, String, Value) {
+    let (_, key, admin) = api.verified_enterprise(company);
+    let image = esign_core::seal_image::samples::red_seal();
+    let draft = api
+        .post("/v1/seals")
+        .key(&key)
+        .json(&json!({"name": "合同专用章", "kind": "contract", "key_algorithm": algorithm, "image_size": image.len()}))
+        .send();
+    assert_eq!(draft.status, 201, "{:?}", draft.body);
+    let id = draft.body["seal"]["id"].as_str().expect("seal id").to_owned();
+    let upload =
+        api.put(draft.body["upload"]["upload_url"].as_str().expect("upload url")).raw("image/png", image).send();
+    assert_eq!(upload.status, 200, "upload: {}", String::from_utf8_lossy(&upload.raw));
+    assert_eq!(api.post(&format!("/v1/seals/{id}/submit")).key(&key).send().status, 202);
+    let seal = api
+        .post(&format!("/v1/operator/seals/{id}/decision"))
+        .key(OPERATOR_KEY)
+        .json(&json!({"decision": "approve"}))
+        .send();
+    assert_eq!(seal.status, 200, "{:?}", seal.body);
+    (id, key, admin, seal.body)
+}
+
 /// A valid registration body.
 pub fn registration(name: &str) -> Value {
     json!({

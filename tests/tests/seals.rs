@@ -5,7 +5,7 @@
 use std::process::Command;
 
 use esign_core::seal_image::samples;
-use esign_e2e::{Api, OPERATOR_KEY, Reply};
+use esign_e2e::{Api, OPERATOR_KEY, Reply, active_seal};
 use serde_json::{Value, json};
 
 fn create(api: &Api, key: &str, size: usize) -> Reply {
@@ -24,24 +24,6 @@ fn submit(api: &Api, key: &str, id: &str) -> Reply {
 
 fn decide(api: &Api, id: &str, body: Value) -> Reply {
     api.post(&format!("/v1/operator/seals/{id}/decision")).key(OPERATOR_KEY).json(&body).send()
-}
-
-/// An active seal of a fresh verified enterprise: (seal id, admin key, admin id, the seal).
-fn active_seal(api: &Api, name: &str, algorithm: &str) -> (String, String, String, Value) {
-    let (_, key, admin) = api.verified_enterprise(name);
-    let image = samples::red_seal();
-    let draft = api
-        .post("/v1/seals")
-        .key(&key)
-        .json(&json!({"name": "公章", "kind": "official", "key_algorithm": algorithm, "image_size": image.len()}))
-        .send();
-    assert_eq!(draft.status, 201, "{:?}", draft.body);
-    let id = draft.body["seal"]["id"].as_str().unwrap().to_owned();
-    upload(api, &draft, image);
-    assert_eq!(submit(api, &key, &id).status, 202);
-    let r = decide(api, &id, json!({"decision": "approve"}));
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    (id, key, admin, r.body)
 }
 
 fn openssl(args: &[&str]) -> (bool, String) {

@@ -6,37 +6,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use esign_core::ports::{Key, RecordStore};
-use esign_core::seal_image::samples;
-use esign_e2e::{Api, OPERATOR_KEY, repo_root};
+use esign_e2e::{Api, repo_root};
 use esign_pades::{HttpTsa, Placement, PlacementKind, SignRequest};
-use serde_json::json;
 
 fn kit() -> PathBuf {
     repo_root().join("../shared/pdfcheck")
 }
 
-/// Makes an active seal; returns (its KMS key id, its certificate chain PEM).
-fn active_seal(api: &Api, company: &str, algorithm: &str) -> (String, String) {
-    let (_, key, _) = api.verified_enterprise(company);
-    let image = samples::red_seal();
-    let draft = api
-        .post("/v1/seals")
-        .key(&key)
-        .json(&json!({"name": "合同专用章", "kind": "contract", "key_algorithm": algorithm, "image_size": image.len()}))
-        .send();
-    let id = draft.body["seal"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        api.put(draft.body["upload"]["upload_url"].as_str().unwrap()).raw("image/png", image).send().status,
-        200
-    );
-    assert_eq!(api.post(&format!("/v1/seals/{id}/submit")).key(&key).send().status, 202);
-    let seal = api
-        .post(&format!("/v1/operator/seals/{id}/decision"))
-        .key(OPERATOR_KEY)
-        .json(&json!({"decision": "approve"}))
-        .send();
-    assert_eq!(seal.status, 200, "{:?}", seal.body);
-    let cert = &seal.body["certificate"];
+/// An active seal's KMS key id and certificate chain PEM.
+fn seal_key(api: &Api, company: &str, algorithm: &str) -> (String, String) {
+    let (id, _, _, seal) = esign_e2e::active_seal(api, company, algorithm);
+    let cert = &seal["certificate"];
     let chain = format!("{}{}", cert["pem"].as_str().unwrap(), cert["chain_pem"].as_str().unwrap());
     // The key id is not part of the API: read it where the platform keeps it.
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -106,8 +86,8 @@ fn pdfs_signed_with_kms_seals_and_the_platform_tsa_pass_every_judge() {
     let root = &pems[..pems.find("-----END CERTIFICATE-----").unwrap() + 26];
     std::fs::write(dir.join("root.pem"), root).unwrap();
 
-    let (ec_key, ec_chain) = active_seal(&api, "甲方签约有限公司", "ecdsa_p256");
-    let (rsa_key, rsa_chain) = active_seal(&api, "乙方签约有限公司", "rsa_2048");
+    let (ec_key, ec_chain) = seal_key(&api, "甲方签约有限公司", "ecdsa_p256");
+    let (rsa_key, rsa_chain) = seal_key(&api, "乙方签约有限公司", "rsa_2048");
     let first = sign(&api, &std::fs::read(&unsigned).unwrap(), &ec_key, &ec_chain, 80.0);
     std::fs::write(dir.join("party-a.pdf"), &first).unwrap();
     judge(&dir.join("party-a.pdf"), &dir.join("root.pem"), 1);
