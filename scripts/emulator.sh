@@ -27,8 +27,9 @@ if [ "$("$VENV/bin/python" -c 'import moto; print(moto.__version__)' 2>/dev/null
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" >&2
 fi
-# setsid: the server outlives this script and the shell that called it.
-setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$CACHE/moto.log" 2>&1 < /dev/null &
+# setsid: the server outlives this script and the shell that called it. moto_serial.py is moto's
+# server with its (not thread-safe) backends called one request at a time.
+setsid "$VENV/bin/python" "$(dirname "$0")/moto_serial.py" 127.0.0.1 "$PORT" >"$CACHE/moto.log" 2>&1 < /dev/null &
 echo $! > "$CACHE/moto.pid"
 for _ in $(seq 1 100); do
   if answers; then echo "$URL"; exit 0; fi
