@@ -2,8 +2,10 @@
 # The seal platform's flow over plain HTTP with curl, against a running server:
 #   scripts/demo.sh BASE_URL OPERATOR_KEY
 # Registers an enterprise, submits its real-name authentication, has the operator approve it,
-# adds a member, makes a seal (image upload, review, KMS key and certificate), grants it, and
-# shows the CA chain and the audit trail. Exits non-zero at the first unexpected answer.
+# adds a member, makes a seal (image upload, review, KMS key and certificate), grants it, shows
+# the CA chain and the audit trail; then a second enterprise does the same and the two sign a
+# contract in turn with one-time codes, download it and verify it. Exits non-zero at the first
+# unexpected answer.
 set -euo pipefail
 BASE="${1:?usage: demo.sh BASE_URL OPERATOR_KEY}"; OP="${2:?usage: demo.sh BASE_URL OPERATOR_KEY}"
 RESP=""
@@ -85,4 +87,88 @@ echo "   the platform CA chain: $(grep -c 'BEGIN CERTIFICATE' <<<"$RESP") certif
 echo "== 7. the audit trail, hash-chained"
 call GET "/v1/enterprises/$ENT/audit" "$KEY" 200
 python3 -c "import json,sys; d=json.load(sys.stdin); [print('  ', e['seq'], e['action'], e['hash'][:16]) for e in d['items']]; print('   chain intact:', d['chain_intact'])" <<<"$RESP"
+
+echo "== 8. a second enterprise, verified, with its own seal granted to its administrator"
+call POST /v1/enterprises "" 201 '{"name":"上海乙方贸易有限公司","contact_email":"legal@example.org",
+  "admin":{"name":"王五","mobile":"13700137000","email":"wang@example.org"}}'
+ENT_B="$(field '["enterprise"]["id"]')"; KEY_B="$(field '["api_key"]')"; ADMIN_B="$(field '["admin"]["id"]')"
+call POST "/v1/enterprises/$ENT_B/verification" "$KEY_B" 202 '{"company_name":"深圳市腾讯计算机系统有限公司",
+  "uscc":"9144030071526726XG","organization_code":"71526726-X",
+  "legal_representative":{"name":"马化腾","id_number":"11010519491231002X"},
+  "administrator":{"name":"马化腾","id_number":"11010519491231002X","mobile":"13700137000","is_legal_representative":true}}'
+call POST "/v1/operator/verifications/$(field '["verification"]["id"]')/decision" "$OP" 200 '{"decision":"approve"}'
+IMG=/tmp/esign-demo-seal-b.$$.png
+python3 - "$IMG" <<'PY'
+import math, struct, sys, zlib
+n = 240; rows = []
+for y in range(n):
+    row = bytearray([0])
+    for x in range(n):
+        d = math.hypot(x + 0.5 - n / 2, y + 0.5 - n / 2)
+        row += bytes([200, 20, 40, 255]) if (0.82 * n / 2 < d < 0.95 * n / 2 or d < 0.3 * n / 2) else bytes(4)
+    rows.append(bytes(row))
+chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", n, n, 8, 6, 0, 0, 0))
+    + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b""))
+PY
+call POST /v1/seals "$KEY_B" 201 "{\"name\":\"合同专用章\",\"kind\":\"contract\",\"key_algorithm\":\"rsa_2048\",\"image_size\":$(stat -c %s "$IMG")}"
+SEAL_B="$(field '["seal"]["id"]')"
+[ "$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: image/png' --data-binary @"$IMG" "$(field '["upload"]["upload_url"]')")" = 200 ]
+rm -f "$IMG"
+call POST "/v1/seals/$SEAL_B/submit" "$KEY_B" 202
+call POST "/v1/operator/seals/$SEAL_B/decision" "$OP" 200 '{"decision":"approve"}'
+call PUT "/v1/seals/$SEAL_B/grants/$ADMIN_B" "$KEY_B" 200
+
+echo "== 9. a contract between the two: PDF upload, parties in order, placements, open"
+PDF=/tmp/esign-demo-contract.$$.pdf
+python3 "$(dirname "$0")/sample_contract.py" "$PDF" 2
+call POST /v1/contracts "$KEY" 201 "{\"title\":\"采购合同 demo $$\",\"document_size\":$(stat -c %s "$PDF")}"
+CTR="$(field '["contract"]["id"]')"
+[ "$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/pdf' --data-binary @"$PDF" "$(field '["upload"]["upload_url"]')")" = 200 ]
+call PUT "/v1/contracts/$CTR/parties" "$KEY" 200 "{\"order\":\"sequential\",\"parties\":[{\"enterprise_id\":\"$ENT\"},{\"enterprise_id\":\"$ENT_B\"}]}"
+call PUT "/v1/contracts/$CTR/placements" "$KEY" 200 "{\"placements\":[
+  {\"kind\":\"signature\",\"party\":\"$ENT\",\"page\":2,\"x\":70,\"y\":560,\"width\":120,\"height\":120},
+  {\"kind\":\"signing_date\",\"party\":\"$ENT\",\"page\":2,\"x\":70,\"y\":690,\"width\":120,\"height\":18},
+  {\"kind\":\"signature\",\"party\":\"$ENT_B\",\"page\":2,\"x\":380,\"y\":560,\"width\":120,\"height\":120},
+  {\"kind\":\"signing_date\",\"party\":\"$ENT_B\",\"page\":2,\"x\":380,\"y\":690,\"width\":120,\"height\":18}]}"
+call POST "/v1/contracts/$CTR/open" "$KEY" 200
+echo "   contract $CTR: $(field '["status"]'), $(field '["page_count"]') pages"
+
+# sign_as KEY SEAL MOBILE: a one-time code to the member's phone (the dev outbox), then the signature.
+sign_as() {
+  call POST "/v1/contracts/$CTR/otp" "$1" 201
+  local otp; otp="$(field '["otp_id"]')"; echo "   code sent to $(field '["sent_to"]')"
+  call GET "/v1/dev/outbox?recipient=%2B86$3&limit=1" "" 200
+  local code; code="$(python3 -c "import json,re,sys; print(re.search(r'\\b(\\d{6})\\b', json.load(sys.stdin)['items'][0]['body']).group(1))" <<<"$RESP")"
+  call POST "/v1/contracts/$CTR/sign" "$1" 200 "{\"seal_id\":\"$2\",\"otp_id\":\"$otp\",\"code\":\"$code\"}"
+  echo "   status $(field '["status"]'), signatures $(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["signatures"]))' <<<"$RESP")"
+}
+echo "== 10. party A signs, then party B (each confirmed by a one-time code)"
+call POST "/v1/contracts/$CTR/otp" "$KEY_B" 409
+sign_as "$KEY" "$SEAL" 13800138000
+sign_as "$KEY_B" "$SEAL_B" 13700137000
+
+echo "== 11. download, verify, and the contract's audit trail"
+call GET "/v1/contracts/$CTR/document" "$KEY_B" 200
+OUT="${ESIGN_DEMO_OUT:-/tmp/esign-demo-signed.pdf}"
+curl -sS -o "$OUT" "$(field '["url"]')"
+echo "   signed PDF: $OUT ($(stat -c %s "$OUT") bytes)"
+curl -sS -o /tmp/esign-demo-verify.$$ -H 'Content-Type: application/pdf' --data-binary @"$OUT" "$BASE/v1/verify"
+python3 -c "
+import json,sys; d=json.load(open(sys.argv[1]))
+for s in d['signatures']: print('  ', s['field'], s['seal']['enterprise_name'], s['seal']['seal_name'], s['signing_time'], s['time_source'], 'intact' if s['intact'] else 'BROKEN', 'trusted' if s['trusted'] else 'untrusted')
+print('   valid:', d['valid']); sys.exit(0 if d['valid'] else 1)" /tmp/esign-demo-verify.$$
+rm -f /tmp/esign-demo-verify.$$ "$PDF"
+call GET "/v1/contracts/$CTR" "$KEY" 200
+python3 -c "import json,sys; d=json.load(sys.stdin)['audit']; [print('  ', e['seq'], e['action']) for e in d['events']]; print('   chain intact:', d['chain_intact'])" <<<"$RESP"
+call GET /v1/usage "$KEY" 200
+echo "   usage: $RESP"
+KIT="$(dirname "$0")/../../shared/pdfcheck"
+if [ -x "$KIT/check_signed_pdf.sh" ] && [ -d "${PDFCHECK_VENV:-$HOME/.cache/pdfcheck/venv}" ]; then
+  curl -sS "$BASE/v1/ca/certificates" | python3 -c "import sys; t=sys.stdin.read(); e='-----END CERTIFICATE-----'; print(t[:t.index(e)+len(e)])" > /tmp/esign-demo-root.$$.pem
+  "$KIT/check_signed_pdf.sh" --expect 2 "$OUT" /tmp/esign-demo-root.$$.pem | tail -1
+  rm -f /tmp/esign-demo-root.$$.pem
+else
+  echo "   (install ../shared/pdfcheck to have the independent judges check $OUT)"
+fi
 echo "demo: OK"

@@ -52,10 +52,19 @@ fn server() -> &'static Server {
         };
         let prefix = setup.prefix.clone();
         let (tx, rx) = std::sync::mpsc::channel();
+        if std::env::var_os("RUST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+                .with_test_writer()
+                .try_init();
+        }
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
-                let platform = esign_api::local::local_platform(&setup).await.expect("local platform");
+                let mut ports = esign_api::local::local_ports(&setup).await.expect("local ports");
+                ports.authority = std::sync::Arc::new(faults::Faulty(ports.authority.clone()));
+                ports.clock = std::sync::Arc::new(faults::SkewedClock);
+                let platform = esign_core::Platform::new(ports, setup.config.clone());
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 tx.send(listener.local_addr().expect("addr")).expect("send addr");
                 esign_api::local::serve(listener, platform).await.expect("serve");
@@ -64,6 +73,93 @@ fn server() -> &'static Server {
         let addr = rx.recv().expect("the test server started");
         Server { base: format!("http://{addr}"), endpoint: server_endpoint, prefix }
     })
+}
+
+/// Failures and time travel the test server can be told to have.
+pub mod faults {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use esign_core::ports::*;
+    use time::OffsetDateTime;
+
+    static FAILING_KEYS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    static SKEW_SECS: AtomicI64 = AtomicI64::new(0);
+
+    /// Makes every signature with this KMS key fail (as if KMS went down), or work again.
+    pub fn fail_key(key_id: &str, failing: bool) {
+        let mut keys = FAILING_KEYS.lock().expect("fault lock");
+        keys.retain(|k| k != key_id);
+        if failing {
+            keys.push(key_id.to_owned());
+        }
+    }
+
+    /// Moves the server's clock (not KMS's or the TSA's) by `secs` from now on.
+    pub fn skew_clock(secs: i64) {
+        SKEW_SECS.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    pub(crate) struct SkewedClock;
+
+    impl Clock for SkewedClock {
+        fn now(&self) -> OffsetDateTime {
+            OffsetDateTime::now_utc() + time::Duration::seconds(SKEW_SECS.load(Ordering::SeqCst))
+        }
+    }
+
+    /// The real authority, whose seal signers fail for the keys named in [`fail_key`].
+    pub(crate) struct Faulty(pub std::sync::Arc<dyn SealAuthority>);
+
+    #[async_trait::async_trait]
+    impl SealAuthority for Faulty {
+        async fn create_seal_key(&self, a: KeyAlgorithm, d: &str) -> Result<String, AuthorityError> {
+            self.0.create_seal_key(a, d).await
+        }
+        async fn issue_seal_certificate(
+            &self,
+            key_id: &str,
+            subject: &SealSubject,
+            not_after: OffsetDateTime,
+        ) -> Result<IssuedCertificate, AuthorityError> {
+            self.0.issue_seal_certificate(key_id, subject, not_after).await
+        }
+        async fn disable_key(&self, key_id: &str) -> Result<(), AuthorityError> {
+            self.0.disable_key(key_id).await
+        }
+        async fn ca_certificates_pem(&self) -> Result<String, AuthorityError> {
+            self.0.ca_certificates_pem().await
+        }
+        async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, AuthorityError> {
+            self.0.timestamp(request).await
+        }
+        async fn seal_signer(
+            &self,
+            key_id: &str,
+            chain_pem: &str,
+        ) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
+            let signer = self.0.seal_signer(key_id, chain_pem).await?;
+            if FAILING_KEYS.lock().expect("fault lock").iter().any(|k| k == key_id) {
+                return Ok(Box::new(Failing(signer)));
+            }
+            Ok(signer)
+        }
+    }
+
+    struct Failing(Box<dyn esign_pades::Signer>);
+
+    #[async_trait::async_trait]
+    impl esign_pades::Signer for Failing {
+        fn algorithm(&self) -> esign_pades::SignatureAlgorithm {
+            self.0.algorithm()
+        }
+        fn certificate_chain(&self) -> &[esign_pki::Certificate] {
+            self.0.certificate_chain()
+        }
+        async fn sign(&self, _der: &[u8]) -> Result<Vec<u8>, esign_pades::PadesError> {
+            Err(esign_pades::PadesError::Signer("KMS Sign failed (injected by the test)".into()))
+        }
+    }
 }
 
 /// The emulator the test server uses.
@@ -255,13 +351,22 @@ pub fn active_seal(api: &Api, company: &str, algorithm: &str) -> (String, String
     (id, key, admin, seal.body)
 }
 
+/// A mainland mobile number no other enterprise of this run has, so one-time codes in the
+/// outbox are told apart.
+pub fn unique_mobile() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0) as u64;
+    format!("139{:08}", (u64::from(std::process::id()) * 7919 + nanos / 1000 + n * 104_729) % 100_000_000)
+}
+
 /// A valid registration body.
 pub fn registration(name: &str) -> Value {
     json!({
         "name": name,
         "contact_email": "legal@example.com",
         "contact_phone": "+86 755 8601 3388",
-        "admin": {"name": "张三", "mobile": "13800138000", "email": "zhang@example.com"}
+        "admin": {"name": "张三", "mobile": unique_mobile(), "email": "zhang@example.com"}
     })
 }
 

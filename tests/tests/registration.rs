@@ -6,14 +6,16 @@ use serde_json::json;
 #[test]
 fn registration_returns_a_key_that_works_once_shown() {
     let api = Api::new();
-    let r = api.post("/v1/enterprises").json(&registration("杭州测试科技有限公司")).send();
+    let body = registration("杭州测试科技有限公司");
+    let r = api.post("/v1/enterprises").json(&body).send();
     assert_eq!(r.status, 201, "{:?}", r.body);
     assert_eq!(r.header("cache-control"), Some("no-store"));
     let id = r.body["enterprise"]["id"].as_str().unwrap();
     let key = r.body["api_key"].as_str().unwrap();
     assert_eq!(r.body["enterprise"]["status"], "registered");
     assert_eq!(r.body["admin"]["role"], "admin");
-    assert_eq!(r.body["admin"]["mobile"], "+8613800138000");
+    // Stored in E.164 form.
+    assert_eq!(r.body["admin"]["mobile"], format!("+86{}", body["admin"]["mobile"].as_str().unwrap()));
     assert!(key.starts_with("esk_") && key.len() > 40);
 
     let e = api.get(&format!("/v1/enterprises/{id}")).key(key).send();

@@ -5,7 +5,10 @@ use bytes::Bytes;
 use esign_core::auth::Principal;
 use esign_core::grants::GrantRequest;
 use esign_core::idempotency::{Claim, StoredResponse};
+use esign_core::otp::SendCode;
 use esign_core::seals::SealStatus;
+use esign_core::verify::MAX_VERIFY_BYTES;
+use esign_core::verify::VerifyContract;
 use esign_core::{DomainError, FieldError, Platform};
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
@@ -58,9 +61,7 @@ impl From<Problem> for ApiResponse {
         if p.status == 401 {
             headers.push(("www-authenticate".into(), "Bearer".into()));
         }
-        if !p.allow.is_empty() {
-            headers.push(("allow".into(), p.allow.join(", ")));
-        }
+        headers.extend(p.headers.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         ApiResponse { status: p.status, headers, body: Bytes::from(p.to_json()) }
     }
 }
@@ -99,8 +100,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn serve(platform: &Platform, route: &'static Route, params: Params, req: &ApiRequest) -> ApiResponse {
-    if req.body.len() > MAX_BODY {
-        return Problem::payload_too_large(MAX_BODY).into();
+    let limit = if route.operation == Operation::Verify { MAX_VERIFY_BYTES } else { MAX_BODY };
+    if req.body.len() > limit {
+        return Problem::payload_too_large(limit).into();
     }
     let principal = if route.operation.is_public() {
         None
@@ -235,7 +237,11 @@ async fn execute(
         };
     }
     match op {
-        Operation::RegisterEnterprise | Operation::GetCaCertificates | Operation::Timestamp => public(p, op, req).await,
+        Operation::RegisterEnterprise
+        | Operation::GetCaCertificates
+        | Operation::Timestamp
+        | Operation::Verify
+        | Operation::DevOutbox => public(p, op, req).await,
         Operation::GetEnterprise => answer(200, p.get_enterprise(who, param(params, "id")).await),
         Operation::CreateLetterUpload => answer(201, p.create_letter_upload(who, param(params, "id"), body!()).await),
         Operation::SubmitVerification => answer(202, p.submit_verification(who, param(params, "id"), body!()).await),
@@ -276,6 +282,18 @@ async fn execute(
         Operation::ListGrants => answer(200, p.list_grants(who, param(params, "id"), limit, cursor).await),
         Operation::ListSealReviews => answer(200, p.list_seals_for_review(who, limit, cursor).await),
         Operation::DecideSeal => answer(200, p.decide_seal(who, param(params, "id"), body!()).await),
+        Operation::CreateContract => answer(201, p.create_contract(who, body!()).await),
+        Operation::GetContract => answer(200, p.get_contract(who, param(params, "id")).await),
+        Operation::SetParties => answer(200, p.set_parties(who, param(params, "id"), body!()).await),
+        Operation::SetPlacements => answer(200, p.set_placements(who, param(params, "id"), body!()).await),
+        Operation::OpenContract => answer(200, p.open_contract(who, param(params, "id")).await),
+        Operation::SendOtp => {
+            let input = if req.body.is_empty() { SendCode::default() } else { body!() };
+            answer(201, p.send_signing_code(who, param(params, "id"), input).await)
+        }
+        Operation::SignContract => answer(200, p.sign_contract(who, param(params, "id"), body!()).await),
+        Operation::GetContractDocument => answer(200, p.contract_document(who, param(params, "id")).await),
+        Operation::GetUsage => answer(200, p.usage(who, query_str(&q, "month")).await),
     }
 }
 
@@ -316,9 +334,51 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
                 Err(e) => Problem::from(e).into(),
             }
         }
+        Operation::Verify => verify(p, req).await,
+        Operation::DevOutbox => {
+            let q = query(req);
+            let limit = match query_limit(&q) {
+                Ok(l) => l,
+                Err(problem) => return problem.into(),
+            };
+            answer(
+                200,
+                p.dev_outbox(query_str(&q, "recipient"), limit)
+                    .await
+                    .map(|items| serde_json::json!({ "items": items })),
+            )
+        }
         _ => match json(req) {
             Ok(input) => answer(201, p.register_enterprise(input).await),
             Err(problem) => problem.into(),
         },
+    }
+}
+
+/// `POST /v1/verify`: a PDF in the body (anyone), or `{"contract_id"}` for a contract's latest
+/// revision (its parties, with their key).
+async fn verify(p: &Platform, req: &ApiRequest) -> ApiResponse {
+    let ct = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/pdf" => answer(200, p.verify_document(&req.body).await),
+        "application/json" => {
+            let who = match p.authenticate(bearer(&req.headers)).await {
+                Ok(w) => w,
+                Err(e) => return Problem::from(e).into(),
+            };
+            let input: VerifyContract = match json(req) {
+                Ok(v) => v,
+                Err(problem) => return problem.into(),
+            };
+            answer(200, p.verify_contract(&who, &input.contract_id).await)
+        }
+        _ => Problem::new(
+            "unsupported-media-type",
+            "Unsupported media type",
+            415,
+            "send the PDF as application/pdf, or {\"contract_id\": ...} as application/json",
+        )
+        .into(),
     }
 }

@@ -56,7 +56,7 @@ pub async fn run(operation: Operation) -> Result<(), lambda_http::Error> {
 mod tests {
     use std::sync::Arc;
 
-    use esign_core::memory::{FakeAuthority, MemoryBlobs, MemoryStore};
+    use esign_core::memory::{FakeAuthority, MemoryBlobs, MemoryNotifier, MemoryStore};
     use esign_core::ports::SystemClock;
     use esign_core::{Config, Platform, Ports};
 
@@ -68,6 +68,7 @@ mod tests {
             blobs: Arc::new(MemoryBlobs::default()),
             clock: Arc::new(SystemClock),
             authority: Arc::new(FakeAuthority::default()),
+            notifier: Arc::new(MemoryNotifier::default()),
         };
         Platform::new(ports, Config::default())
     }

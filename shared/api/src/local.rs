@@ -72,6 +72,11 @@ pub struct LocalSetup {
 
 /// Provisions the template's resources in the emulator and wires a platform on them.
 pub async fn local_platform(setup: &LocalSetup) -> Result<Platform, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(Platform::new(local_ports(setup).await?, setup.config.clone()))
+}
+
+/// Provisions the template's resources in the emulator and returns the ports on them.
+pub async fn local_ports(setup: &LocalSetup) -> Result<esign_core::Ports, Box<dyn std::error::Error + Send + Sync>> {
     let sdk = esign_aws::emulator_sdk_config(&setup.endpoint).await;
     let env = esign_aws::provision::provision(&sdk, &setup.template, &setup.prefix).await?;
     let lookup = |name: &str| {
@@ -91,5 +96,5 @@ pub async fn local_platform(setup: &LocalSetup) -> Result<Platform, Box<dyn std:
     let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table);
     esign_aws::authority::KmsAuthority::bootstrap(&sdk, &store, &keys, &setup.prefix).await?;
     tracing::info!(%table, %bucket, "local resources and CA ready");
-    Ok(esign_aws::platform_with(&sdk, &table, &bucket, keys, &setup.prefix, setup.config.clone())?)
+    Ok(esign_aws::ports_with(&sdk, &table, &bucket, keys, &setup.prefix, &setup.config))
 }

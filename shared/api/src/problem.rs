@@ -14,9 +14,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// `Allow` header for 405 answers.
+    /// Headers of the answer besides the content type: `Allow` (405), `Retry-After` (429).
     #[serde(skip)]
-    pub allow: Vec<&'static str>,
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Problem {
@@ -27,7 +27,7 @@ impl Problem {
             status,
             detail: detail.into(),
             errors: Vec::new(),
-            allow: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -46,7 +46,7 @@ impl Problem {
             405,
             format!("this resource accepts {}", allow.join(", ")),
         );
-        p.allow = allow;
+        p.headers.push(("allow", allow.join(", ")));
         p
     }
 
@@ -96,6 +96,10 @@ impl From<DomainError> for Problem {
             ),
             DomainError::NotFound(what) => Problem::new("not-found", "Not found", 404, format!("{what} not found")),
             DomainError::Conflict(d) => Problem::new("conflict", "Conflict", 409, d),
+            DomainError::RateLimited { message, retry_after_secs } => Problem {
+                headers: vec![("retry-after", retry_after_secs.to_string())],
+                ..Problem::new("rate-limited", "Too many requests", 429, message)
+            },
             DomainError::Dependency(d) => {
                 tracing::error!(detail = %d, "dependency failed");
                 Problem::new("dependency-failed", "Service unavailable", 503, "a backing service failed; retry later")

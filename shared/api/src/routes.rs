@@ -63,6 +63,28 @@ pub enum Operation {
     GetCaCertificates,
     /// `POST /v1/tsa`: the RFC 3161 time-stamp authority (public).
     Timestamp,
+    /// `POST /v1/contracts`: a contract draft and a presigned upload URL for its PDF.
+    CreateContract,
+    /// `GET /v1/contracts/{id}`: status, parties, placements, signatures and the audit trail.
+    GetContract,
+    /// `PUT /v1/contracts/{id}/parties`: the enterprises that sign, in order or in parallel.
+    SetParties,
+    /// `PUT /v1/contracts/{id}/placements`: where each party's seal and signing date go.
+    SetPlacements,
+    /// `POST /v1/contracts/{id}/open`: check the uploaded PDF and open the contract for signing.
+    OpenContract,
+    /// `POST /v1/contracts/{id}/otp`: send the signing member a one-time code.
+    SendOtp,
+    /// `POST /v1/contracts/{id}/sign`: apply the caller's party's signature.
+    SignContract,
+    /// `GET /v1/contracts/{id}/document`: presigned download of the latest revision.
+    GetContractDocument,
+    /// `POST /v1/verify`: verification report of a signed PDF (public for a PDF body).
+    Verify,
+    /// `GET /v1/usage`: metered usage of a month.
+    GetUsage,
+    /// `GET /v1/dev/outbox`: notices the notifier would have sent (development mode only).
+    DevOutbox,
 }
 
 /// A route: an operation at a method and path template (`{name}` segments are parameters).
@@ -109,12 +131,30 @@ pub const ROUTES: &[Route] = &[
     route(Operation::DecideSeal, "POST", "/v1/operator/seals/{id}/decision", "decide-seal"),
     route(Operation::GetCaCertificates, "GET", "/v1/ca/certificates", "get-ca-certificates"),
     route(Operation::Timestamp, "POST", "/v1/tsa", "timestamp"),
+    route(Operation::CreateContract, "POST", "/v1/contracts", "create-contract"),
+    route(Operation::GetContract, "GET", "/v1/contracts/{id}", "get-contract"),
+    route(Operation::SetParties, "PUT", "/v1/contracts/{id}/parties", "set-parties"),
+    route(Operation::SetPlacements, "PUT", "/v1/contracts/{id}/placements", "set-placements"),
+    route(Operation::OpenContract, "POST", "/v1/contracts/{id}/open", "open-contract"),
+    route(Operation::SendOtp, "POST", "/v1/contracts/{id}/otp", "send-otp"),
+    route(Operation::SignContract, "POST", "/v1/contracts/{id}/sign", "sign-contract"),
+    route(Operation::GetContractDocument, "GET", "/v1/contracts/{id}/document", "get-contract-document"),
+    route(Operation::Verify, "POST", "/v1/verify", "verify"),
+    route(Operation::GetUsage, "GET", "/v1/usage", "get-usage"),
+    route(Operation::DevOutbox, "GET", "/v1/dev/outbox", "dev-outbox"),
 ];
 
 impl Operation {
     /// Whether the operation serves callers without an API key.
     pub fn is_public(self) -> bool {
-        matches!(self, Operation::RegisterEnterprise | Operation::GetCaCertificates | Operation::Timestamp)
+        matches!(
+            self,
+            Operation::RegisterEnterprise
+                | Operation::GetCaCertificates
+                | Operation::Timestamp
+                | Operation::Verify
+                | Operation::DevOutbox
+        )
     }
 
     pub fn route(self) -> &'static Route {

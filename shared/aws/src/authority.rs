@@ -269,4 +269,11 @@ impl SealAuthority for KmsAuthority {
     async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, AuthorityError> {
         Ok(self.tsa.respond(request).await)
     }
+
+    async fn seal_signer(&self, key_id: &str, chain_pem: &str) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
+        let signer = crate::seal_signer::KmsSealSigner::connect(self.kms.clone(), key_id, chain_pem)
+            .await
+            .map_err(|e| AuthorityError::Unavailable(e.to_string()))?;
+        Ok(Box::new(signer))
+    }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use esign_core::ports::{
     Condition, Key, Partition, Position, Query, Record, RecordPage, RecordStore, StoreError, Write,
 };
@@ -93,6 +93,20 @@ fn condition(c: Condition) -> Option<(String, HashMap<String, String>, Item)> {
     }
 }
 
+/// `d.<field> += amount` for each pair on an existing item (fields start at 0), leaving the
+/// version alone.
+fn increment(by: &[(String, i64)]) -> (String, HashMap<String, String>, Item) {
+    let mut names = HashMap::from([("#d".to_owned(), "d".to_owned()), ("#pk".to_owned(), "PK".to_owned())]);
+    let mut values = HashMap::from([(":zero".to_owned(), AttributeValue::N("0".into()))]);
+    let mut sets = Vec::new();
+    for (i, (field, amount)) in by.iter().enumerate() {
+        names.insert(format!("#f{i}"), field.clone());
+        values.insert(format!(":by{i}"), AttributeValue::N(amount.to_string()));
+        sets.push(format!("#d.#f{i} = if_not_exists(#d.#f{i}, :zero) + :by{i}"));
+    }
+    (format!("SET {}", sets.join(", ")), names, values)
+}
+
 fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
 where
     SdkError<E, R>: ProvideErrorMetadata + std::fmt::Debug,
@@ -136,6 +150,17 @@ impl DynamoStore {
                 }
                 TransactWriteItem::builder().delete(del.build().map_err(built)?).build()
             }
+            Write::Increment { key, by } => {
+                let (expr, names, values) = increment(by);
+                let update = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(key)))
+                    .update_expression(expr)
+                    .condition_expression("attribute_exists(#pk)")
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(Some(values));
+                TransactWriteItem::builder().update(update.build().map_err(built)?).build()
+            }
         })
     }
 
@@ -156,6 +181,21 @@ impl DynamoStore {
                         unavailable(e)
                     }
                 })
+            }
+            Write::Increment { key, by } => {
+                let (expr, names, values) = increment(by);
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(key)))
+                    .update_expression(expr)
+                    .condition_expression("attribute_exists(#pk)")
+                    .set_expression_attribute_names(Some(names))
+                    .set_expression_attribute_values(Some(values))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(unavailable)
             }
             Write::Delete { key, condition: c } => {
                 let mut req = self.client.delete_item().table_name(&self.table).set_key(Some(key_item(key)));

@@ -85,7 +85,8 @@ pub fn config_from_env() -> Result<Config, ConfigError> {
     };
     let operator_keys = OperatorKeys::from_list(&std::env::var(ENV_OPERATOR_KEYS).unwrap_or_default())
         .map_err(|e| ConfigError::Invalid(ENV_OPERATOR_KEYS, e))?;
-    Ok(Config { mode, operator_keys, ..Config::default() })
+    let tsa_url = std::env::var("ESIGN_TSA_URL").ok().filter(|u| !u.trim().is_empty());
+    Ok(Config { mode, operator_keys, tsa_url, ..Config::default() })
 }
 
 /// The CA keys named by the environment.
@@ -109,6 +110,12 @@ pub fn platform_with(
     stack: &str,
     config: Config,
 ) -> Result<Platform, ConfigError> {
+    let ports = ports_with(sdk, table, bucket, keys, stack, &config);
+    Ok(Platform::new(ports, config))
+}
+
+/// The AWS ports on the given table, bucket and CA keys (tests wrap some of them).
+pub fn ports_with(sdk: &SdkConfig, table: &str, bucket: &str, keys: CaKeys, stack: &str, config: &Config) -> Ports {
     let store: Arc<dyn RecordStore> = Arc::new(dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table));
     let authority = LazyAuthority {
         sdk: sdk.clone(),
@@ -117,13 +124,30 @@ pub fn platform_with(
         stack: stack.to_owned(),
         cell: tokio::sync::OnceCell::new(),
     };
-    let ports = Ports {
+    let clock: Arc<dyn esign_core::ports::Clock> = Arc::new(SystemClock);
+    // Development reads codes from the outbox; production needs a real SMS/email sender.
+    let notifier: Arc<dyn esign_core::ports::Notifier> = match config.mode {
+        esign_core::Mode::Development => Arc::new(esign_core::outbox::RecordOutbox::new(store.clone(), clock.clone())),
+        esign_core::Mode::Production => Arc::new(NoNotifier),
+    };
+    Ports {
         store,
         blobs: Arc::new(s3::S3Blobs::new(s3_client(sdk), bucket)),
-        clock: Arc::new(SystemClock),
+        clock,
         authority: Arc::new(authority),
-    };
-    Ok(Platform::new(ports, config))
+        notifier,
+    }
+}
+
+/// Production without an SMS/email adapter: codes cannot be delivered, so sending fails loudly
+/// rather than pretending.
+struct NoNotifier;
+
+#[async_trait::async_trait]
+impl esign_core::ports::Notifier for NoNotifier {
+    async fn send(&self, _notice: &esign_core::ports::Notice) -> Result<(), esign_core::ports::NotifyError> {
+        Err(esign_core::ports::NotifyError::Unavailable("no SMS/email sender is configured in production mode".into()))
+    }
 }
 
 /// Loads the KMS authority on first use, so that functions which never sign or issue do not
@@ -163,5 +187,8 @@ impl SealAuthority for LazyAuthority {
     }
     async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, AuthorityError> {
         self.get().await?.timestamp(request).await
+    }
+    async fn seal_signer(&self, key_id: &str, chain_pem: &str) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
+        self.get().await?.seal_signer(key_id, chain_pem).await
     }
 }

@@ -118,4 +118,27 @@ impl BlobStore for S3Blobs {
         bytes.truncate(usize::try_from(len).unwrap_or(usize::MAX));
         Ok(Some(bytes))
     }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if is_absent(e.raw_response().map(|r| r.status().as_u16())) => return Ok(None),
+            Err(e) => return Err(unavailable("GET", e)),
+        };
+        let bytes = out.body.collect().await.map_err(|e| BlobError::Unavailable(format!("S3 body: {e}")))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("PUT", e))
+    }
 }

@@ -38,6 +38,8 @@ pub enum DomainError {
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still in progress; retry shortly")]
     IdempotencyInProgress,
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_secs: u64 },
     #[error("{0}")]
     Dependency(String),
     #[error("{0}")]

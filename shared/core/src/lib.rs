@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod contracts;
 pub mod enterprises;
 pub mod error;
 pub mod grants;
@@ -13,12 +14,16 @@ pub mod kyb;
 pub mod members;
 pub mod memory;
 pub mod model;
+pub mod otp;
+pub mod outbox;
 pub mod platform;
 pub mod ports;
 pub mod seal_image;
 pub mod seals;
 pub mod uploads;
+pub mod usage;
 pub mod verification;
+pub mod verify;
 
 #[cfg(test)]
 pub(crate) mod testing;

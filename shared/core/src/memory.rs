@@ -64,10 +64,25 @@ impl RecordStore for MemoryStore {
 
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let mut records = self.records.lock().expect("store lock");
+        let mut seen = std::collections::HashSet::new();
+        for w in &writes {
+            let key = match w {
+                Write::Put { record, .. } => &record.key,
+                Write::Delete { key, .. } | Write::Increment { key, .. } => key,
+            };
+            if !seen.insert(key.clone()) {
+                return Err(StoreError::Unavailable(format!("a batch writes {}/{} twice", key.pk, key.sk)));
+            }
+        }
         for w in &writes {
             let (key, cond) = match w {
                 Write::Put { record, condition } => (&record.key, *condition),
                 Write::Delete { key, condition } => (key, *condition),
+                // As in DynamoDB, a counter's record must exist (its data map holds the field).
+                Write::Increment { key, .. } => match records.get(key) {
+                    Some(r) if r.data.is_object() => continue,
+                    _ => return Err(StoreError::Unavailable(format!("no record {}/{} to increment", key.pk, key.sk))),
+                },
             };
             if !holds(cond, records.get(key)) {
                 return Err(StoreError::Conflict);
@@ -81,6 +96,14 @@ impl RecordStore for MemoryStore {
                 Write::Delete { key, .. } => {
                     records.remove(&key);
                 }
+                Write::Increment { key, by } => {
+                    if let Some(serde_json::Value::Object(data)) = records.get_mut(&key).map(|r| &mut r.data) {
+                        for (field, amount) in by {
+                            let now = data.get(&field).and_then(serde_json::Value::as_i64).unwrap_or(0);
+                            data.insert(field, serde_json::Value::from(now + amount));
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -91,6 +114,8 @@ impl RecordStore for MemoryStore {
 #[derive(Debug, Default)]
 pub struct MemoryBlobs {
     objects: Mutex<HashMap<String, (Vec<u8>, String)>>,
+    /// When set, [`BlobStore::put`] fails (to test what a failed store leaves behind).
+    pub fail_puts: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryBlobs {
@@ -135,6 +160,48 @@ impl BlobStore for MemoryBlobs {
     async fn read_prefix(&self, key: &str, len: u64) -> Result<Option<Vec<u8>>, BlobError> {
         Ok(self.objects.lock().expect("blob lock").get(key).map(|(b, _)| b[..b.len().min(len as usize)].to_vec()))
     }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        Ok(self.objects.lock().expect("blob lock").get(key).map(|(b, _)| b.clone()))
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
+        if self.fail_puts.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(BlobError::Unavailable("injected failure".into()));
+        }
+        MemoryBlobs::put(self, key, bytes, content_type);
+        Ok(())
+    }
+}
+
+impl MemoryBlobs {
+    /// Keys of every stored object.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.objects.lock().expect("blob lock").keys().cloned().collect();
+        keys.sort();
+        keys
+    }
+}
+
+/// Notices kept in memory, newest last.
+#[derive(Debug, Default)]
+pub struct MemoryNotifier {
+    pub sent: Mutex<Vec<Notice>>,
+}
+
+impl MemoryNotifier {
+    /// The newest notice to `recipient`.
+    pub fn last_to(&self, recipient: &str) -> Option<Notice> {
+        self.sent.lock().expect("notifier lock").iter().rev().find(|n| n.recipient == recipient).cloned()
+    }
+}
+
+#[async_trait]
+impl Notifier for MemoryNotifier {
+    async fn send(&self, notice: &Notice) -> Result<(), NotifyError> {
+        self.sent.lock().expect("notifier lock").push(notice.clone());
+        Ok(())
+    }
 }
 
 /// A clock that stands still until told to move.
@@ -156,29 +223,125 @@ impl Clock for FixedClock {
     }
 }
 
-/// A stand-in for the key service and CA in unit tests of the use cases: it hands out key ids
-/// and records what it was asked, with placeholder certificates. Real certificates come from the
-/// KMS-backed CA in `esign-aws`, tested against the emulator and openssl.
-#[derive(Debug, Default)]
+/// The key service and CA in memory, with real keys and certificates (esign-pki on local keys):
+/// a root, an issuing CA and a TSA made on first use, seal keys generated on request. Failures
+/// can be injected.
+#[derive(Default)]
 pub struct FakeAuthority {
     keys: Mutex<Vec<(String, KeyAlgorithm, bool)>>,
-    /// When set, certificate issuance fails (to test that nothing half-done remains).
+    /// PKCS#8 PEM of each seal key, by key id.
+    secrets: Mutex<HashMap<String, String>>,
+    ca: tokio::sync::OnceCell<LocalCa>,
     pub fail_issuance: std::sync::atomic::AtomicBool,
+    /// When set, every signature made with a seal key fails (a KMS outage mid-signing).
+    pub fail_signing: std::sync::atomic::AtomicBool,
+}
+
+struct LocalCa {
+    issuing: esign_pki::LocalKeySigner,
+    issuing_cert: esign_pki::Certificate,
+    /// Issuing CA then root.
+    chain_pem: String,
+    /// Root then issuing CA.
+    ca_pem: String,
+    tsa: esign_pki::TimeStampAuthority,
+}
+
+impl std::fmt::Debug for FakeAuthority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeAuthority").field("keys", &self.keys()).finish_non_exhaustive()
+    }
+}
+
+fn pki_err(e: impl std::fmt::Display) -> AuthorityError {
+    AuthorityError::Failed(e.to_string())
+}
+
+fn to_pem(c: &esign_pki::Certificate) -> Result<String, AuthorityError> {
+    use esign_pki::der::EncodePem as _;
+    c.to_pem(esign_pki::der::pem::LineEnding::LF).map_err(pki_err)
+}
+
+impl LocalCa {
+    async fn new() -> Result<Self, AuthorityError> {
+        use esign_pki::cert::{self, CaSubject};
+        use esign_pki::{KeySigner as _, LocalKeySigner};
+        let now = OffsetDateTime::now_utc();
+        let subject = |cn: &str| CaSubject {
+            common_name: cn.into(),
+            organization: Some("Test Seal Platform".into()),
+            country: Some("CN".into()),
+        };
+        let root_key = LocalKeySigner::generate_p256().map_err(pki_err)?;
+        let root =
+            cert::root_ca_certificate(&root_key, &subject("Test Root CA"), cert::root_validity(now).map_err(pki_err)?)
+                .await
+                .map_err(pki_err)?;
+        let issuing = LocalKeySigner::generate_p256().map_err(pki_err)?;
+        let issuing_cert = cert::issuing_ca_certificate(
+            &root_key,
+            &root,
+            &issuing.public_key().await.map_err(pki_err)?,
+            &subject("Test Issuing CA"),
+            cert::issuing_validity(now, &root).map_err(pki_err)?,
+        )
+        .await
+        .map_err(pki_err)?;
+        let tsa_key = std::sync::Arc::new(LocalKeySigner::generate_p256().map_err(pki_err)?);
+        let tsa_cert = cert::tsa_certificate(
+            &issuing,
+            &issuing_cert,
+            &tsa_key.public_key().await.map_err(pki_err)?,
+            &subject("Test TSA"),
+            cert::tsa_validity(now, &issuing_cert).map_err(pki_err)?,
+        )
+        .await
+        .map_err(pki_err)?;
+        let policy = esign_pki::const_oid::ObjectIdentifier::new_unwrap("1.2.3.4.1");
+        let tsa = esign_pki::TimeStampAuthority::new(tsa_key, vec![tsa_cert, issuing_cert.clone()], policy)
+            .await
+            .map_err(pki_err)?;
+        Ok(LocalCa {
+            chain_pem: to_pem(&issuing_cert)? + &to_pem(&root)?,
+            ca_pem: to_pem(&root)? + &to_pem(&issuing_cert)?,
+            issuing,
+            issuing_cert,
+            tsa,
+        })
+    }
 }
 
 impl FakeAuthority {
-    /// Keys created so far: (id, algorithm, disabled).
     pub fn keys(&self) -> Vec<(String, KeyAlgorithm, bool)> {
         self.keys.lock().expect("authority lock").clone()
+    }
+
+    async fn ca(&self) -> Result<&LocalCa, AuthorityError> {
+        self.ca.get_or_try_init(LocalCa::new).await
+    }
+
+    fn secret(&self, key_id: &str) -> Result<String, AuthorityError> {
+        self.secrets
+            .lock()
+            .expect("authority lock")
+            .get(key_id)
+            .cloned()
+            .ok_or_else(|| AuthorityError::Failed(format!("no key {key_id}")))
     }
 }
 
 #[async_trait]
 impl SealAuthority for FakeAuthority {
     async fn create_seal_key(&self, algorithm: KeyAlgorithm, _description: &str) -> Result<String, AuthorityError> {
+        let key = match algorithm {
+            KeyAlgorithm::EcdsaP256 => esign_pki::LocalKeySigner::generate_p256(),
+            KeyAlgorithm::Rsa2048 => esign_pki::LocalKeySigner::generate_rsa(2048),
+        }
+        .map_err(pki_err)?;
         let mut keys = self.keys.lock().expect("authority lock");
         let id = format!("fake-key-{}", keys.len() + 1);
         keys.push((id.clone(), algorithm, false));
+        self.secrets.lock().expect("authority lock").insert(id.clone(), key.to_pkcs8_pem().map_err(pki_err)?);
         Ok(id)
     }
 
@@ -188,24 +351,40 @@ impl SealAuthority for FakeAuthority {
         subject: &SealSubject,
         not_after: OffsetDateTime,
     ) -> Result<IssuedCertificate, AuthorityError> {
+        use esign_pki::KeySigner as _;
         if self.fail_issuance.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(AuthorityError::Unavailable("injected failure".into()));
         }
+        let ca = self.ca().await?;
+        let key = esign_pki::LocalKeySigner::from_pkcs8_pem(&self.secret(key_id)?).map_err(pki_err)?;
+        let validity = esign_pki::cert::seal_validity(OffsetDateTime::now_utc(), Some(not_after), &ca.issuing_cert)
+            .map_err(pki_err)?;
+        let serial = esign_pki::cert::random_serial();
+        let cert = esign_pki::cert::seal_certificate(
+            &ca.issuing,
+            &ca.issuing_cert,
+            &key.public_key().await.map_err(pki_err)?,
+            &esign_pki::cert::SealSubject::new(&subject.company_name, &subject.uscc, &subject.seal_name),
+            serial.clone(),
+            validity,
+        )
+        .await
+        .map_err(pki_err)?;
         Ok(IssuedCertificate {
-            serial: format!("{:x}", key_id.len()),
-            not_before: not_after - time::Duration::days(730),
-            not_after,
-            pem: format!("fake certificate for {} / {} / {}", subject.company_name, subject.uscc, subject.seal_name),
-            chain_pem: String::new(),
+            serial: hex::encode(serial.as_bytes()),
+            not_before: validity.not_before,
+            not_after: validity.not_after,
+            pem: to_pem(&cert)?,
+            chain_pem: ca.chain_pem.clone(),
         })
     }
 
     async fn ca_certificates_pem(&self) -> Result<String, AuthorityError> {
-        Ok(String::new())
+        Ok(self.ca().await?.ca_pem.clone())
     }
 
-    async fn timestamp(&self, _request: &[u8]) -> Result<Vec<u8>, AuthorityError> {
-        Err(AuthorityError::Unavailable("the fake authority has no TSA".into()))
+    async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, AuthorityError> {
+        Ok(self.ca().await?.tsa.respond(request).await)
     }
 
     async fn disable_key(&self, key_id: &str) -> Result<(), AuthorityError> {
@@ -215,5 +394,32 @@ impl SealAuthority for FakeAuthority {
             }
         }
         Ok(())
+    }
+
+    async fn seal_signer(&self, key_id: &str, chain_pem: &str) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
+        if self.keys().iter().any(|k| k.0 == key_id && k.2) {
+            return Err(AuthorityError::Failed(format!("key {key_id} is disabled")));
+        }
+        let signer = esign_pades::LocalSigner::from_pem(&self.secret(key_id)?, chain_pem, None).map_err(pki_err)?;
+        if self.fail_signing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(Box::new(FailingSigner(signer)));
+        }
+        Ok(Box::new(signer))
+    }
+}
+
+/// A signer whose key service is down: it knows its certificates but every signature fails.
+pub struct FailingSigner<S>(pub S);
+
+#[async_trait]
+impl<S: esign_pades::Signer> esign_pades::Signer for FailingSigner<S> {
+    fn algorithm(&self) -> esign_pades::SignatureAlgorithm {
+        self.0.algorithm()
+    }
+    fn certificate_chain(&self) -> &[esign_pki::Certificate] {
+        self.0.certificate_chain()
+    }
+    async fn sign(&self, _signed_attributes_der: &[u8]) -> Result<Vec<u8>, esign_pades::PadesError> {
+        Err(esign_pades::PadesError::Signer("the key service is unavailable (injected failure)".into()))
     }
 }

@@ -13,7 +13,7 @@ use crate::auth::{OperatorKeys, Principal, Role, hash_key};
 use crate::enterprises::internal;
 use crate::error::DomainError;
 use crate::model::{Enterprise, EnterpriseStatus, Member, Page};
-use crate::ports::{BlobStore, Clock, Key, Partition, Position, Query, Record, RecordStore, SealAuthority};
+use crate::ports::{BlobStore, Clock, Key, Notifier, Partition, Position, Query, Record, RecordStore, SealAuthority};
 
 /// Whether development-only conveniences are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,8 @@ pub struct Config {
     pub operator_keys: OperatorKeys,
     /// How long presigned upload and download URLs stay valid.
     pub presign_expiry: Duration,
+    /// The RFC 3161 TSA that time-stamps contract signatures; `None` uses the platform's own.
+    pub tsa_url: Option<String>,
 }
 
 impl Default for Config {
@@ -37,6 +39,7 @@ impl Default for Config {
             mode: Mode::Development,
             operator_keys: OperatorKeys::default(),
             presign_expiry: Duration::from_secs(900),
+            tsa_url: None,
         }
     }
 }
@@ -48,6 +51,7 @@ pub struct Platform {
     pub(crate) blobs: Arc<dyn BlobStore>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) authority: Arc<dyn SealAuthority>,
+    pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) config: Config,
 }
 
@@ -57,6 +61,7 @@ pub struct Ports {
     pub blobs: Arc<dyn BlobStore>,
     pub clock: Arc<dyn Clock>,
     pub authority: Arc<dyn SealAuthority>,
+    pub notifier: Arc<dyn Notifier>,
 }
 
 pub(crate) fn enterprise_key(id: &str) -> Key {
@@ -111,8 +116,8 @@ pub struct Versioned<T> {
 
 impl Platform {
     pub fn new(ports: Ports, config: Config) -> Self {
-        let Ports { store, blobs, clock, authority } = ports;
-        Platform { store, blobs, clock, authority, config }
+        let Ports { store, blobs, clock, authority, notifier } = ports;
+        Platform { store, blobs, clock, authority, notifier, config }
     }
 
     pub fn config(&self) -> &Config {

@@ -78,6 +78,10 @@ pub enum Write {
     Put { record: Record, condition: Condition },
     /// Remove the record.
     Delete { key: Key, condition: Condition },
+    /// Add to numbers of an existing record's data (`(field, amount)`; a missing field counts as
+    /// 0), atomically with the rest of the batch and without a version condition: counters that
+    /// many writers bump at once never conflict. The record's version is left as it is.
+    Increment { key: Key, by: Vec<(String, i64)> },
 }
 
 /// Which ordered collection a query reads.
@@ -132,7 +136,8 @@ pub enum StoreError {
 pub trait RecordStore: Send + Sync {
     async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError>;
     async fn query(&self, query: &Query) -> Result<RecordPage, StoreError>;
-    /// Applies every write or none; [`StoreError::Conflict`] when any condition fails.
+    /// Applies every write or none; [`StoreError::Conflict`] when any condition fails. A batch
+    /// touches each key at most once (as in DynamoDB transactions).
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 }
 
@@ -175,6 +180,11 @@ pub trait BlobStore: Send + Sync {
     async fn head(&self, key: &str) -> Result<Option<BlobMeta>, BlobError>;
     /// The first `len` bytes of the object (fewer if it is shorter), or `None` when missing.
     async fn read_prefix(&self, key: &str, len: u64) -> Result<Option<Vec<u8>>, BlobError>;
+    /// The whole object, or `None` when missing.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError>;
+    /// Stores a new object. Callers use a fresh key for every object they write, so nothing
+    /// stored is ever overwritten.
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError>;
 }
 
 /// The time, injectable so tests can move it.
@@ -257,4 +267,42 @@ pub trait SealAuthority: Send + Sync {
     /// Answers an RFC 3161 time-stamp request (DER) with a time-stamp response (DER); a
     /// malformed request gets a rejection response, not an error.
     async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, AuthorityError>;
+    /// The signing engine's signer on a seal's key; `chain_pem` is the seal certificate followed
+    /// by its issuing CA. Fails when the key is not the certificate's.
+    async fn seal_signer(&self, key_id: &str, chain_pem: &str) -> Result<Box<dyn esign_pades::Signer>, AuthorityError>;
+}
+
+/// How a notice travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A text message to a mobile number (SNS in production).
+    Sms,
+    /// An email (SES in production).
+    Email,
+}
+
+/// A message for one person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub channel: Channel,
+    /// E.164 mobile number or email address.
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NotifyError {
+    #[error("the notification service is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the notification service refused the message: {0}")]
+    Refused(String),
+}
+
+/// Sends notices (one-time codes) to people: SNS and SES in production, a readable outbox in
+/// development.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn send(&self, notice: &Notice) -> Result<(), NotifyError>;
 }

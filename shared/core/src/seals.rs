@@ -165,6 +165,17 @@ pub(crate) fn seal_key(id: &str) -> Key {
     Key::new(format!("SEAL#{id}"), "SEAL")
 }
 
+/// Which seal a certificate (by serial, lowercase hex) was issued to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CertIndex {
+    pub seal_id: String,
+    pub enterprise_id: String,
+}
+
+pub(crate) fn cert_index_key(serial: &str) -> Key {
+    Key::new(format!("CERT#{serial}"), "CERT")
+}
+
 pub(crate) fn seal_subject(id: &str) -> String {
     format!("SEAL#{id}")
 }
@@ -470,6 +481,14 @@ impl Platform {
             Write::replace(seal_record(&data)?, loaded.version),
             Write::Delete { key: Key::new(format!("SEALREVIEW#{id}"), "REVIEW"), condition: Condition::Always },
         ];
+        if let Some(c) = &data.seal.certificate {
+            // Lets verification name the seal behind a signature's certificate.
+            let index = CertIndex { seal_id: data.seal.id.clone(), enterprise_id: data.seal.enterprise_id.clone() };
+            writes.push(Write::create(Record::new(
+                cert_index_key(&c.serial),
+                serde_json::to_value(index).map_err(internal)?,
+            )));
+        }
         let head = Head::load(self.store.as_ref(), &seal_subject(id)).await?;
         head.append(
             &mut writes,
@@ -587,7 +606,13 @@ mod tests {
         let active = p.decide_seal(&operator(), &draft.seal.id, approve()).await.unwrap();
         assert_eq!(active.status, SealStatus::Active);
         let cert = active.certificate.unwrap();
-        assert!(cert.pem.contains("深圳市腾讯计算机系统有限公司") && cert.pem.contains("9144030071526726XG"));
+        let parsed = esign_pades::cms_sig::certs_from_pem(cert.pem.as_bytes()).unwrap();
+        let subject = parsed[0].tbs_certificate.subject.to_string();
+        assert!(
+            subject.contains("深圳市腾讯计算机系统有限公司")
+                && subject.contains(&hex::encode("NTRCN-9144030071526726XG")),
+            "{subject}"
+        );
         assert_eq!(t.authority.keys(), vec![("fake-key-1".into(), KeyAlgorithm::EcdsaP256, false)]);
         assert!(p.list_seals_for_review(&operator(), None, None).await.unwrap().items.is_empty());
         // Deciding twice is a conflict.

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::auth::{OperatorKeys, Principal, hash_key};
 use crate::enterprises::{NewPerson, RegisterEnterprise};
-use crate::memory::{FakeAuthority, FixedClock, MemoryBlobs, MemoryStore};
+use crate::memory::{FakeAuthority, FixedClock, MemoryBlobs, MemoryNotifier, MemoryStore};
 use crate::platform::{Config, Platform, Ports};
 use crate::verification::{AdministratorInput, PersonInput, SubmitVerification};
 
@@ -25,11 +25,13 @@ pub struct TestPlatform {
     pub blobs: Arc<MemoryBlobs>,
     pub authority: Arc<FakeAuthority>,
     pub clock: Arc<FixedClock>,
+    pub notifier: Arc<MemoryNotifier>,
 }
 
 pub fn full() -> TestPlatform {
     let blobs = Arc::new(MemoryBlobs::default());
     let authority = Arc::new(FakeAuthority::default());
+    let notifier = Arc::new(MemoryNotifier::default());
     let clock = Arc::new(FixedClock::new(OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("valid time")));
     let config = Config {
         operator_keys: OperatorKeys::from_list(OPERATOR_KEY).expect("valid operator key"),
@@ -40,8 +42,9 @@ pub fn full() -> TestPlatform {
         blobs: blobs.clone(),
         clock: clock.clone(),
         authority: authority.clone(),
+        notifier: notifier.clone(),
     };
-    TestPlatform { platform: Platform::new(ports, config), blobs, authority, clock }
+    TestPlatform { platform: Platform::new(ports, config), blobs, authority, clock, notifier }
 }
 
 /// Registers and verifies an enterprise; returns its id and its administrator.
@@ -87,4 +90,65 @@ pub(crate) fn submission() -> SubmitVerification {
         },
         authorization_letter_file_id: None,
     }
+}
+
+/// A small valid PDF of A4 pages with a line of text each (classic xref).
+pub fn sample_pdf(pages: usize) -> Vec<u8> {
+    let mut objects: Vec<String> = Vec::new();
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {pages} >>", kids.join(" ")));
+    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".into());
+    for i in 0..pages {
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+            5 + 2 * i
+        ));
+        let text = format!("BT /F1 14 Tf 72 770 Td (Contract page {}) Tj ET", i + 1);
+        objects.push(format!("<< /Length {} >>\nstream\n{text}\nendstream", text.len()));
+    }
+    let mut out = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+/// An approved seal of the admin's enterprise, granted to the admin; returns its id.
+pub async fn active_seal(t: &TestPlatform, admin: &Principal) -> String {
+    use crate::grants::GrantRequest;
+    use crate::seals::{CreateSeal, SealDecision, SealKind};
+    use crate::verification::DecisionKind;
+    let p = &t.platform;
+    let draft = p
+        .create_seal(
+            admin,
+            CreateSeal {
+                name: "合同专用章".into(), kind: SealKind::Contract, key_algorithm: None, image_size: 10
+            },
+        )
+        .await
+        .expect("seal draft");
+    t.blobs.put(
+        draft.upload.upload_url.trim_start_matches("memory://"),
+        crate::seal_image::samples::red_seal(),
+        "image/png",
+    );
+    p.submit_seal(admin, &draft.seal.id).await.expect("submitted");
+    p.decide_seal(&operator(), &draft.seal.id, SealDecision { decision: DecisionKind::Approve, reason: None })
+        .await
+        .expect("approved");
+    let Principal::Member { member_id, .. } = admin else { panic!("a member") };
+    p.put_grant(admin, &draft.seal.id, member_id, GrantRequest::default()).await.expect("granted");
+    draft.seal.id
 }

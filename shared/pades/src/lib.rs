@@ -19,7 +19,7 @@ pub mod tsa;
 pub mod verify;
 
 pub use cms_sig::{LocalSigner, SignatureAlgorithm, Signer};
-pub use sign::{Placement, PlacementKind, SignRequest, sign_pdf, sign_pdf_update};
+pub use sign::{Placement, PlacementKind, SignRequest, check_placements, sign_pdf, sign_pdf_update};
 pub use tsa::{HttpTsa, TimestampSource};
 pub use verify::{Report, SignatureReport, verify_pdf, verify_pdf_with_trust};
 

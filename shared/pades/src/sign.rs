@@ -126,6 +126,54 @@ fn docmdp_level(doc: &Document, catalog: &Dict) -> Option<i64> {
     Some(level)
 }
 
+/// Loads `pdf` and checks every placement against its page (range, visible box, rotation)
+/// without signing anything; returns the document's page count.
+pub fn check_placements(pdf: &[u8], placements: &[Placement]) -> Result<usize, PadesError> {
+    let doc = Document::load(pdf)?;
+    let count = doc.page_count()?;
+    resolve(&doc, placements, count)?;
+    Ok(count)
+}
+
+/// Each placement in user space on its page, and the pages involved.
+fn resolve(
+    doc: &Document,
+    placements: &[Placement],
+    count: usize,
+) -> Result<(BTreeMap<usize, PageInfo>, Vec<Resolved>), PadesError> {
+    let mut pages: BTreeMap<usize, PageInfo> = BTreeMap::new();
+    let mut resolved = Vec::new();
+    for (i, p) in placements.iter().enumerate() {
+        if p.page == 0 || p.page as usize > count {
+            return Err(PadesError::PageOutOfRange { page: p.page, count });
+        }
+        let idx = p.page as usize - 1;
+        if let std::collections::btree_map::Entry::Vacant(e) = pages.entry(idx) {
+            let info = doc.find_page(idx)?.ok_or(PadesError::PageOutOfRange { page: p.page, count })?;
+            e.insert(info);
+        }
+        let info = &pages[&idx];
+        let vb = info.visible_box();
+        let rot = info.rotation();
+        let geo = place(vb, rot, p.x, p.y, p.width, p.height).ok_or_else(|| {
+            let (w, h) =
+                if rot == 90 || rot == 270 { (vb[3] - vb[1], vb[2] - vb[0]) } else { (vb[2] - vb[0], vb[3] - vb[1]) };
+            PadesError::OffPage {
+                index: i,
+                page: p.page,
+                x: p.x,
+                y: p.y,
+                width: p.width,
+                height: p.height,
+                page_width: w,
+                page_height: h,
+            }
+        })?;
+        resolved.push(Resolved { kind: p.kind, page_idx: idx, geo });
+    }
+    Ok((pages, resolved))
+}
+
 /// Signs `input` and returns the signed PDF (input bytes + one incremental update).
 pub async fn sign_pdf(
     input: &[u8],
@@ -166,36 +214,7 @@ pub async fn sign_pdf_update(
 
     // ---- resolve placements against their pages
     let count = doc.page_count()?;
-    let mut pages: BTreeMap<usize, PageInfo> = BTreeMap::new();
-    let mut resolved = Vec::new();
-    for (i, p) in request.placements.iter().enumerate() {
-        if p.page == 0 || p.page as usize > count {
-            return Err(PadesError::PageOutOfRange { page: p.page, count });
-        }
-        let idx = p.page as usize - 1;
-        if let std::collections::btree_map::Entry::Vacant(e) = pages.entry(idx) {
-            let info = doc.find_page(idx)?.ok_or(PadesError::PageOutOfRange { page: p.page, count })?;
-            e.insert(info);
-        }
-        let info = &pages[&idx];
-        let vb = info.visible_box();
-        let rot = info.rotation();
-        let geo = place(vb, rot, p.x, p.y, p.width, p.height).ok_or_else(|| {
-            let (w, h) =
-                if rot == 90 || rot == 270 { (vb[3] - vb[1], vb[2] - vb[0]) } else { (vb[2] - vb[0], vb[3] - vb[1]) };
-            PadesError::OffPage {
-                index: i,
-                page: p.page,
-                x: p.x,
-                y: p.y,
-                width: p.width,
-                height: p.height,
-                page_width: w,
-                page_height: h,
-            }
-        })?;
-        resolved.push(Resolved { kind: p.kind, page_idx: idx, geo });
-    }
+    let (mut pages, resolved) = resolve(&doc, &request.placements, count)?;
     if resolved.iter().any(|r| r.page_idx != resolved[0].page_idx) {
         return Err(PadesError::InvalidPlacement(
             "all placements of one signing act must be on the same page (one signature widget per act)".into(),

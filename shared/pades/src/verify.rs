@@ -26,6 +26,8 @@ pub struct SignatureReport {
     pub field: String,
     pub sub_filter: String,
     pub signer: Option<String>,
+    /// serial number of the signer's certificate, lowercase hex
+    pub signer_serial: Option<String>,
     /// subjects, signer first
     pub chain: Vec<String>,
     pub signature_algorithm: Option<String>,
@@ -194,6 +196,7 @@ fn check_one(
         field,
         sub_filter: name_str(v, "SubFilter"),
         signer: None,
+        signer_serial: None,
         chain: vec![],
         signature_algorithm: None,
         signing_time: None,
@@ -296,6 +299,7 @@ fn check_one(
         return r;
     };
     r.signer = Some(signer_cert.tbs_certificate.subject.to_string());
+    r.signer_serial = Some(hex::encode(signer_cert.tbs_certificate.serial_number.as_bytes()));
     r.signature_algorithm = Some(si.signature_algorithm.oid.to_string());
     if si.digest_alg.oid != OID_SHA256 {
         r.problems.push(format!("digest algorithm {} not supported (SHA-256 only)", si.digest_alg.oid));

@@ -4,10 +4,9 @@
 
 use super::object::*;
 use crate::PadesError;
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum XrefEntry {
@@ -63,7 +62,7 @@ pub struct Document<'a> {
     pub recovered: bool,
     /// next free object number
     pub size: u32,
-    objstms: RefCell<HashMap<u32, Rc<ObjStm>>>,
+    objstms: Mutex<HashMap<u32, Arc<ObjStm>>>,
 }
 
 fn mal(msg: impl Into<String>) -> PadesError {
@@ -200,7 +199,7 @@ impl<'a> Document<'a> {
             style: XrefStyle::Table,
             recovered: false,
             size: 0,
-            objstms: RefCell::new(HashMap::new()),
+            objstms: Mutex::new(HashMap::new()),
         };
         let ok = match doc.read_xref_chain() {
             Ok(()) => doc.check_root().is_ok(),
@@ -492,8 +491,8 @@ impl<'a> Document<'a> {
         Ok(())
     }
 
-    fn objstm(&self, num: u32) -> Result<Rc<ObjStm>, PadesError> {
-        if let Some(s) = self.objstms.borrow().get(&num) {
+    fn objstm(&self, num: u32) -> Result<Arc<ObjStm>, PadesError> {
+        if let Some(s) = self.objstms.lock().unwrap_or_else(|e| e.into_inner()).get(&num) {
             return Ok(s.clone());
         }
         let off = match self.xref.get(&num) {
@@ -516,8 +515,8 @@ impl<'a> Document<'a> {
             offsets.push((on.min(u32::MAX as u64) as u32, oo as usize));
             p = e2;
         }
-        let st = Rc::new(ObjStm { data, first, offsets });
-        self.objstms.borrow_mut().insert(num, st.clone());
+        let st = Arc::new(ObjStm { data, first, offsets });
+        self.objstms.lock().unwrap_or_else(|e| e.into_inner()).insert(num, st.clone());
         Ok(st)
     }
 

@@ -1,0 +1,1213 @@
+//! Contracts: a PDF, the enterprises that must sign it (in order or in parallel), where each one's
+//! seal and signing date go, and the signing itself. Every signature is one or more PAdES signing
+//! acts appended to the latest revision (one act per page that carries the party's placements),
+//! stored as a new object, and recorded with a conditional write; a lost race re-signs on top of
+//! the winner's revision, so parties signing at once both end up in the document.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use esign_pades::{PadesError, Placement, PlacementKind, TimestampSource};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::audit::{self, AuditEvent, Head};
+use crate::auth::Principal;
+use crate::enterprises::internal;
+use crate::error::{DomainError, Violations};
+use crate::model::new_id;
+use crate::otp::{self, CodeSent, SendCode};
+use crate::platform::{MemberData, Platform, member_key, require_verified};
+use crate::ports::{Channel, Key, Notice, Record, SealAuthority, StoreError, Write};
+use crate::uploads::{UploadSpec, UploadTicket};
+use crate::usage::Meter;
+
+/// Largest contract PDF accepted.
+pub const MAX_PDF_BYTES: u64 = 32 * 1024 * 1024;
+/// Most parties and placements per contract.
+pub const MAX_PARTIES: usize = 20;
+pub const MAX_PLACEMENTS: usize = 100;
+/// How the signing date is drawn: China Standard Time, ISO date.
+const DATE_FORMAT: &str = "[year]-[month]-[day]";
+const CHINA_OFFSET_HOURS: i8 = 8;
+/// Attempts at recording a signature when other parties keep winning the race.
+const SIGNING_ROUNDS: usize = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractStatus {
+    /// Created; the document, parties and placements are being prepared.
+    Draft,
+    /// Opened: parties sign.
+    Signing,
+    /// Every party signed.
+    Completed,
+    /// The expiry passed before every party signed (shown, never stored).
+    Expired,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SigningOrder {
+    /// Each party signs after the one before it.
+    Sequential,
+    /// Any party may sign at any time.
+    Parallel,
+}
+
+/// An enterprise that must sign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Party {
+    pub enterprise_id: String,
+    pub enterprise_name: String,
+    pub signed: bool,
+}
+
+/// A widget of one party: a seal (`signature`) or the date (`signing_date`) on a page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContractPlacement {
+    /// The party's enterprise id.
+    pub party: String,
+    #[serde(flatten)]
+    pub placement: Placement,
+}
+
+/// A stored revision of the document: 0 is the original, each signature adds one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    pub number: u32,
+    pub size: u64,
+    pub sha256: String,
+    /// The party whose signature made it (none for the original).
+    pub party: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// A party's signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContractSignature {
+    pub party: String,
+    pub enterprise_name: String,
+    pub member_id: String,
+    pub seal_id: String,
+    pub seal_name: String,
+    pub certificate_serial: String,
+    /// The trusted time of the signature (its RFC 3161 time stamp).
+    pub signed_at: String,
+    /// The revision that carries it.
+    pub revision: u32,
+    /// Signing acts (one per page with this party's placements).
+    pub acts: u32,
+}
+
+/// A contract as clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contract {
+    pub id: String,
+    pub title: String,
+    pub initiator_id: String,
+    pub created_by: String,
+    pub status: ContractStatus,
+    pub order: SigningOrder,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    pub parties: Vec<Party>,
+    pub placements: Vec<ContractPlacement>,
+    /// Pages of the document, once checked.
+    pub page_count: Option<u32>,
+    pub revisions: Vec<Revision>,
+    pub signatures: Vec<ContractSignature>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// A contract as stored: with where its files are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ContractData {
+    #[serde(flatten)]
+    pub contract: Contract,
+    /// The upload record of the original PDF.
+    pub upload_file_id: String,
+    /// Object key of each revision, by number.
+    pub revision_keys: Vec<String>,
+}
+
+/// `POST /v1/contracts`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContract {
+    pub title: String,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Size of the PDF to upload, bytes (the upload URL accepts exactly this length).
+    pub document_size: u64,
+}
+
+/// A new contract and where to upload its PDF.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractDraft {
+    pub contract: Contract,
+    pub upload: UploadTicket,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartyInput {
+    pub enterprise_id: String,
+}
+
+/// `PUT /v1/contracts/{id}/parties`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetParties {
+    pub order: SigningOrder,
+    pub parties: Vec<PartyInput>,
+}
+
+/// `PUT /v1/contracts/{id}/placements`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPlacements {
+    pub placements: Vec<ContractPlacement>,
+}
+
+/// `POST /v1/contracts/{id}/sign`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignContract {
+    pub seal_id: String,
+    pub otp_id: String,
+    pub code: String,
+}
+
+/// `GET /v1/contracts/{id}`: the contract and its audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractView {
+    #[serde(flatten)]
+    pub contract: Contract,
+    pub audit: ContractAudit,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractAudit {
+    pub events: Vec<AuditEvent>,
+    pub chain_intact: bool,
+}
+
+/// A presigned download of the latest revision.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentDownload {
+    pub url: String,
+    pub method: String,
+    pub revision: u32,
+    pub size: u64,
+    pub sha256: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+pub(crate) fn contract_key(id: &str) -> Key {
+    Key::new(format!("CONTRACT#{id}"), "CONTRACT")
+}
+
+fn contract_subject(id: &str) -> String {
+    format!("CONTRACT#{id}")
+}
+
+fn contract_record(d: &ContractData) -> Result<Record, DomainError> {
+    Ok(Record::new(contract_key(&d.contract.id), serde_json::to_value(d).map_err(internal)?))
+}
+
+fn conflict(m: impl Into<String>) -> DomainError {
+    DomainError::Conflict(m.into())
+}
+
+/// The platform's own TSA (the authority's KMS-backed time-stamp key), called in-process.
+struct PlatformTsa<'a>(&'a dyn SealAuthority);
+
+#[async_trait]
+impl TimestampSource for PlatformTsa<'_> {
+    async fn timestamp(&self, imprint: &[u8; 32]) -> Result<Vec<u8>, PadesError> {
+        let (request, nonce) = esign_pades::tsa::build_request(imprint)?;
+        let response = self.0.timestamp(&request).await.map_err(|e| PadesError::Tsa(e.to_string()))?;
+        esign_pades::tsa::check_response(&response, imprint, &nonce)
+    }
+}
+
+/// A document problem as a 422 on `document`, or on the placement it concerns.
+fn document_error(e: PadesError, placements: &[ContractPlacement]) -> DomainError {
+    let (field, code) = match &e {
+        PadesError::Empty => ("document".to_owned(), "empty"),
+        PadesError::NotPdf => ("document".to_owned(), "not_pdf"),
+        PadesError::Encrypted => ("document".to_owned(), "encrypted"),
+        PadesError::Malformed(_) => ("document".to_owned(), "malformed"),
+        PadesError::PageOutOfRange { page, .. } => {
+            let i = placements.iter().position(|p| p.placement.page == *page).unwrap_or(0);
+            (format!("placements[{i}].page"), "page_out_of_range")
+        }
+        PadesError::OffPage { index, .. } => (format!("placements[{index}]"), "off_page"),
+        PadesError::InvalidPlacement(_) => ("placements".to_owned(), "invalid"),
+        PadesError::NotAllowed(_) => ("document".to_owned(), "signing_not_allowed"),
+        _ => ("document".to_owned(), "unreadable"),
+    };
+    DomainError::invalid(&field, code, e.to_string())
+}
+
+/// Checks `placements` against the document; returns its page count.
+fn check_against_document(pdf: &[u8], placements: &[ContractPlacement]) -> Result<u32, DomainError> {
+    let plain: Vec<Placement> = placements.iter().map(|p| p.placement.clone()).collect();
+    let count = esign_pades::check_placements(pdf, &plain).map_err(|e| document_error(e, placements))?;
+    u32::try_from(count).map_err(|e| DomainError::Internal(e.to_string()))
+}
+
+fn check_rects(v: &mut Violations, placements: &[ContractPlacement]) {
+    for (i, p) in placements.iter().enumerate() {
+        let r = &p.placement;
+        let finite = [r.x, r.y, r.width, r.height].iter().all(|n| n.is_finite());
+        if !finite || r.x < 0.0 || r.y < 0.0 || r.width <= 0.0 || r.height <= 0.0 {
+            v.add(
+                &format!("placements[{i}]"),
+                "invalid_rect",
+                "x and y must be 0 or more, width and height more than 0 (points from the top-left)",
+            );
+        } else if r.width < 8.0 || r.height < 8.0 || r.width > 1000.0 || r.height > 1000.0 {
+            v.add(&format!("placements[{i}]"), "size", "width and height must be 8 to 1000 points");
+        }
+    }
+}
+
+impl ContractData {
+    fn party_index(&self, enterprise_id: &str) -> Option<usize> {
+        self.contract.parties.iter().position(|p| p.enterprise_id == enterprise_id)
+    }
+
+    fn expired(&self, now: OffsetDateTime) -> bool {
+        self.contract.status != ContractStatus::Completed && self.contract.expires_at.is_some_and(|t| now >= t)
+    }
+
+    /// The contract as the client sees it at `now`.
+    fn view(&self, now: OffsetDateTime) -> Contract {
+        let mut c = self.contract.clone();
+        if self.expired(now) {
+            c.status = ContractStatus::Expired;
+        }
+        c
+    }
+
+    /// Parties and placements may change until the first signature.
+    fn editable(&self) -> Result<(), DomainError> {
+        match self.contract.status {
+            ContractStatus::Draft | ContractStatus::Signing if self.contract.signatures.is_empty() => Ok(()),
+            _ => Err(conflict("parties and placements are frozen once anyone has signed")),
+        }
+    }
+
+    /// Whether the party at `index` may sign now; the reason when not.
+    fn may_sign(&self, index: usize, now: OffsetDateTime) -> Result<(), DomainError> {
+        match self.contract.status {
+            ContractStatus::Signing => {}
+            ContractStatus::Draft => return Err(conflict("the contract is not open for signing yet")),
+            ContractStatus::Completed | ContractStatus::Expired => {
+                return Err(conflict("the contract is already completed"));
+            }
+        }
+        if self.expired(now) {
+            return Err(conflict("the contract has expired"));
+        }
+        if self.contract.parties[index].signed {
+            return Err(conflict("this party has already signed"));
+        }
+        if self.contract.order == SigningOrder::Sequential
+            && let Some(waiting) = self.contract.parties[..index].iter().find(|p| !p.signed)
+        {
+            return Err(conflict(format!(
+                "not this party's turn: {} ({}) signs first",
+                waiting.enterprise_name, waiting.enterprise_id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Every party has at least one seal placement.
+    fn check_complete_placements(&self) -> Result<(), DomainError> {
+        let mut v = Violations::new();
+        for (i, p) in self.contract.parties.iter().enumerate() {
+            let has_seal = self
+                .contract
+                .placements
+                .iter()
+                .any(|pl| pl.party == p.enterprise_id && pl.placement.kind == PlacementKind::Signature);
+            if !has_seal {
+                v.add(&format!("parties[{i}]"), "no_signature_placement", "every party needs a signature placement");
+            }
+        }
+        v.finish()
+    }
+}
+
+impl Platform {
+    async fn load_contract(&self, id: &str) -> Result<crate::platform::Versioned<ContractData>, DomainError> {
+        self.load(&contract_key(id)).await?.ok_or(DomainError::NotFound("contract"))
+    }
+
+    /// The contract if the caller's enterprise initiated it or is a party; otherwise it does not
+    /// exist for them (404).
+    async fn visible_contract(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<(crate::platform::Versioned<ContractData>, String, String), DomainError> {
+        let Principal::Member { enterprise_id, member_id, .. } = principal else {
+            return Err(DomainError::NotFound("contract"));
+        };
+        let loaded = self.load_contract(id).await?;
+        let c = &loaded.value.contract;
+        if c.initiator_id != *enterprise_id && !c.parties.iter().any(|p| &p.enterprise_id == enterprise_id) {
+            return Err(DomainError::NotFound("contract"));
+        }
+        Ok((loaded, enterprise_id.clone(), member_id.clone()))
+    }
+
+    /// Like [`Self::visible_contract`], for changes only the initiator may make.
+    async fn initiated_contract(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<crate::platform::Versioned<ContractData>, DomainError> {
+        let (loaded, enterprise_id, _) = self.visible_contract(principal, id).await?;
+        if loaded.value.contract.initiator_id != enterprise_id {
+            return Err(DomainError::Forbidden("only the initiating enterprise changes the contract".into()));
+        }
+        Ok(loaded)
+    }
+
+    /// Writes the contract and one audit event, conditional on the version read.
+    async fn save_contract(
+        &self,
+        data: &ContractData,
+        version: u64,
+        principal: &Principal,
+        events: &[(&str, serde_json::Value)],
+        mut extra: Vec<Write>,
+    ) -> Result<(), DomainError> {
+        extra.push(Write::replace(contract_record(data)?, version));
+        let mut head = Head::load(self.store.as_ref(), &contract_subject(&data.contract.id)).await?;
+        for (action, details) in events {
+            head = head.append(&mut extra, data.contract.updated_at, principal.actor(), action, details.clone()).0;
+        }
+        self.store.write(extra).await?;
+        Ok(())
+    }
+
+    /// Creates a contract of the caller's enterprise and presigns the upload of its PDF.
+    pub async fn create_contract(
+        &self,
+        principal: &Principal,
+        input: CreateContract,
+    ) -> Result<ContractDraft, DomainError> {
+        let (enterprise_id, member_id, _) = crate::platform::own_enterprise(principal)?;
+        require_verified(&self.load_enterprise(enterprise_id).await?.value)?;
+        let now = self.clock.now();
+        let mut v = Violations::new();
+        let title = input.title.trim().to_owned();
+        if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
+            v.add("title", "invalid", "the title must be 1 to 200 characters, without control characters");
+        }
+        if input.expires_at.is_some_and(|t| t <= now) {
+            v.add("expires_at", "past", "the expiry must be in the future");
+        }
+        if input.document_size == 0 || input.document_size > MAX_PDF_BYTES {
+            v.add("document_size", "range", format!("the PDF must be 1 to {MAX_PDF_BYTES} bytes"));
+        }
+        v.finish()?;
+        let id = new_id("ctr");
+        let mut writes = Vec::new();
+        let blob_key = |file: &str| format!("contracts/{id}/uploads/{file}.pdf");
+        let upload = self
+            .upload_ticket(
+                enterprise_id,
+                UploadSpec {
+                    purpose: "contract",
+                    content_type: "application/pdf",
+                    size: input.document_size,
+                    max_bytes: MAX_PDF_BYTES,
+                    blob_key: &blob_key,
+                },
+                &mut writes,
+            )
+            .await?;
+        let contract = Contract {
+            id: id.clone(),
+            title,
+            initiator_id: enterprise_id.to_owned(),
+            created_by: member_id.to_owned(),
+            status: ContractStatus::Draft,
+            order: SigningOrder::Sequential,
+            expires_at: input.expires_at,
+            parties: Vec::new(),
+            placements: Vec::new(),
+            page_count: None,
+            revisions: Vec::new(),
+            signatures: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        let data = ContractData { contract, upload_file_id: upload.file_id.clone(), revision_keys: Vec::new() };
+        writes.push(Write::create(contract_record(&data)?));
+        Head::empty(&contract_subject(&id)).append(
+            &mut writes,
+            now,
+            principal.actor(),
+            "contract.created",
+            serde_json::json!({ "title": data.contract.title, "document_size": input.document_size }),
+        );
+        self.store.write(writes).await?;
+        Ok(ContractDraft { contract: data.contract, upload })
+    }
+
+    /// The contract, its parties, signatures and audit trail (its parties and initiator only).
+    pub async fn get_contract(&self, principal: &Principal, id: &str) -> Result<ContractView, DomainError> {
+        let (loaded, _, _) = self.visible_contract(principal, id).await?;
+        let events = audit::load_all(self.store.as_ref(), &contract_subject(id)).await?;
+        Ok(ContractView {
+            contract: loaded.value.view(self.clock.now()),
+            audit: ContractAudit { chain_intact: audit::chain_intact(&events), events },
+        })
+    }
+
+    /// Sets who signs, and in which order (the initiator, until the first signature).
+    pub async fn set_parties(
+        &self,
+        principal: &Principal,
+        id: &str,
+        input: SetParties,
+    ) -> Result<Contract, DomainError> {
+        let loaded = self.initiated_contract(principal, id).await?;
+        let mut data = loaded.value;
+        data.editable()?;
+        let mut v = Violations::new();
+        if input.parties.is_empty() || input.parties.len() > MAX_PARTIES {
+            v.add("parties", "count", format!("1 to {MAX_PARTIES} parties"));
+        }
+        let mut parties = Vec::new();
+        for (i, p) in input.parties.iter().enumerate() {
+            let field = format!("parties[{i}].enterprise_id");
+            if input.parties[..i].iter().any(|q| q.enterprise_id == p.enterprise_id) {
+                v.add(&field, "duplicate", "each enterprise is a party once");
+                continue;
+            }
+            let enterprise = match self
+                .load::<crate::model::Enterprise>(&crate::platform::enterprise_key(&p.enterprise_id))
+                .await?
+            {
+                Some(e) => e.value,
+                None => {
+                    v.add(&field, "unknown", "no enterprise with this id");
+                    continue;
+                }
+            };
+            if require_verified(&enterprise).is_err() {
+                v.add(&field, "not_verified", "the enterprise has not passed real-name authentication");
+                continue;
+            }
+            parties.push(Party { enterprise_id: enterprise.id, enterprise_name: enterprise.name, signed: false });
+        }
+        for (i, pl) in data.contract.placements.iter().enumerate() {
+            if !input.parties.iter().any(|p| p.enterprise_id == pl.party) {
+                v.add(
+                    "parties",
+                    "has_placements",
+                    format!("placements[{i}] belongs to {}; change the placements first", pl.party),
+                );
+            }
+        }
+        v.finish()?;
+        if data.contract.status == ContractStatus::Signing {
+            // Every party of an open contract keeps a seal placement.
+            let mut check = data.clone();
+            check.contract.parties = parties.clone();
+            check.check_complete_placements()?;
+        }
+        data.contract.parties = parties;
+        data.contract.order = input.order;
+        data.contract.updated_at = self.clock.now();
+        let details = serde_json::json!({
+            "order": input.order,
+            "parties": data.contract.parties.iter().map(|p| p.enterprise_id.clone()).collect::<Vec<_>>(),
+        });
+        self.save_contract(&data, loaded.version, principal, &[("contract.parties_set", details)], vec![]).await?;
+        Ok(data.view(self.clock.now()))
+    }
+
+    /// The uploaded original, checked for size (before it is read).
+    async fn uploaded_original(&self, data: &ContractData) -> Result<Vec<u8>, DomainError> {
+        let missing = || DomainError::invalid("document", "missing", "the PDF has not been uploaded yet");
+        let upload = self.load_upload(&data.upload_file_id).await?.ok_or_else(missing)?;
+        let meta = self.blobs.head(&upload.blob_key).await?.ok_or_else(missing)?;
+        if meta.size > MAX_PDF_BYTES {
+            return Err(DomainError::invalid(
+                "document",
+                "too_large",
+                format!("the PDF is {} bytes; at most {MAX_PDF_BYTES} are accepted", meta.size),
+            ));
+        }
+        self.blobs.get(&upload.blob_key).await?.ok_or_else(missing)
+    }
+
+    /// The newest revision's bytes.
+    async fn latest_revision(&self, data: &ContractData) -> Result<Vec<u8>, DomainError> {
+        let key = data.revision_keys.last().ok_or_else(|| conflict("the contract has no document yet"))?;
+        self.blobs.get(key).await?.ok_or_else(|| DomainError::Internal(format!("revision {key} is missing")))
+    }
+
+    /// Sets the widgets, checked against the document's real pages (the initiator, until the
+    /// first signature).
+    pub async fn set_placements(
+        &self,
+        principal: &Principal,
+        id: &str,
+        input: SetPlacements,
+    ) -> Result<Contract, DomainError> {
+        let loaded = self.initiated_contract(principal, id).await?;
+        let mut data = loaded.value;
+        data.editable()?;
+        let mut v = Violations::new();
+        if input.placements.is_empty() || input.placements.len() > MAX_PLACEMENTS {
+            v.add("placements", "count", format!("1 to {MAX_PLACEMENTS} placements"));
+        }
+        for (i, p) in input.placements.iter().enumerate() {
+            if data.party_index(&p.party).is_none() {
+                v.add(
+                    &format!("placements[{i}].party"),
+                    "not_a_party",
+                    "set the parties first; this enterprise is not one",
+                );
+            }
+        }
+        check_rects(&mut v, &input.placements);
+        // One signing act per party carries all its widgets, and one act's widgets share a page:
+        // a second act with the same certificate is misread by Poppler's checker (see the README).
+        for (i, p) in input.placements.iter().enumerate() {
+            if let Some(first) = input.placements[..i].iter().find(|q| q.party == p.party)
+                && first.placement.page != p.placement.page
+            {
+                v.add(
+                    &format!("placements[{i}].page"),
+                    "one_page_per_party",
+                    format!(
+                        "all placements of one party must be on one page (this party's first is on page {})",
+                        first.placement.page
+                    ),
+                );
+            }
+        }
+        v.finish()?;
+        let pdf = match data.revision_keys.first() {
+            Some(_) => self.latest_revision(&data).await?,
+            None => self.uploaded_original(&data).await?,
+        };
+        let pages = check_against_document(&pdf, &input.placements)?;
+        data.contract.placements = input.placements;
+        data.contract.page_count = Some(pages);
+        if data.contract.status == ContractStatus::Signing {
+            data.check_complete_placements()?;
+        }
+        data.contract.updated_at = self.clock.now();
+        let details = serde_json::json!({ "placements": data.contract.placements.len(), "pages": pages });
+        self.save_contract(&data, loaded.version, principal, &[("contract.placements_set", details)], vec![]).await?;
+        Ok(data.view(self.clock.now()))
+    }
+
+    /// Opens the contract for signing: the uploaded PDF is checked (loadable, not encrypted,
+    /// within the size limit, placements on its pages) and kept as revision 0.
+    pub async fn open_contract(&self, principal: &Principal, id: &str) -> Result<Contract, DomainError> {
+        let loaded = self.initiated_contract(principal, id).await?;
+        let mut data = loaded.value;
+        if data.contract.status != ContractStatus::Draft {
+            return Err(conflict("the contract is already open"));
+        }
+        let now = self.clock.now();
+        if data.expired(now) {
+            return Err(conflict("the contract has expired"));
+        }
+        if data.contract.parties.is_empty() {
+            return Err(DomainError::invalid("parties", "missing", "set the parties before opening the contract"));
+        }
+        data.check_complete_placements()?;
+        let pdf = self.uploaded_original(&data).await?;
+        let pages = check_against_document(&pdf, &data.contract.placements)?;
+        let sha256 = hex::encode(Sha256::digest(&pdf));
+        let size = pdf.len() as u64;
+        // The original is copied to a key of ours: the upload URL cannot replace it any more.
+        let key = format!("contracts/{id}/revisions/0000-{}.pdf", uuid::Uuid::now_v7().simple());
+        self.blobs.put(&key, pdf, "application/pdf").await?;
+        data.revision_keys.push(key);
+        data.contract.revisions.push(Revision {
+            number: 0,
+            size,
+            sha256: sha256.clone(),
+            party: None,
+            created_at: now,
+        });
+        data.contract.page_count = Some(pages);
+        data.contract.status = ContractStatus::Signing;
+        data.contract.updated_at = now;
+        let usage = self.ensure_usage(&data.contract.initiator_id, now).await?;
+        let events = [
+            ("contract.uploaded", serde_json::json!({ "sha256": sha256, "size": size, "pages": pages })),
+            ("contract.opened", serde_json::json!({ "parties": data.contract.parties.len() })),
+        ];
+        let meter = vec![Self::meter(&usage, &[(Meter::BytesStored, size as i64)])];
+        self.save_contract(&data, loaded.version, principal, &events, meter).await?;
+        Ok(data.view(now))
+    }
+
+    /// Sends the calling member a one-time code for signing this contract.
+    pub async fn send_signing_code(
+        &self,
+        principal: &Principal,
+        id: &str,
+        input: SendCode,
+    ) -> Result<CodeSent, DomainError> {
+        let (loaded, enterprise_id, member_id) = self.visible_contract(principal, id).await?;
+        let data = loaded.value;
+        let now = self.clock.now();
+        let index = data
+            .party_index(&enterprise_id)
+            .ok_or_else(|| DomainError::Forbidden("the caller's enterprise is not a party of this contract".into()))?;
+        data.may_sign(index, now)?;
+        let member: MemberData =
+            self.load(&member_key(&enterprise_id, &member_id)).await?.ok_or(DomainError::Unauthorized)?.value;
+        let channel = input.channel.unwrap_or(Channel::Sms);
+        let to = match channel {
+            Channel::Sms => member.member.mobile.clone(),
+            Channel::Email => member.member.email.clone(),
+        };
+        let (window, window_end) = otp::window_key(&member_id, now);
+        let existing = self.store.get(&window).await?;
+        let mut writes = vec![otp::count_send(existing.as_ref(), window, window_end, now)?];
+        let otp_id = new_id("otp");
+        let (code, stored) = otp::new_code(&otp_id, id, &member.member, channel, now);
+        writes.push(Write::create(otp::code_record(&stored)?));
+        let usage = self.ensure_usage(&enterprise_id, now).await?;
+        writes.push(Self::meter(&usage, &[(Meter::CodesSent, 1)]));
+        let head = Head::load(self.store.as_ref(), &contract_subject(id)).await?;
+        head.append(
+            &mut writes,
+            now,
+            principal.actor(),
+            "otp.sent",
+            serde_json::json!({ "otp_id": otp_id, "channel": channel, "to": otp::mask(channel, &to) }),
+        );
+        self.store.write(writes).await?;
+        let notice = Notice {
+            channel,
+            recipient: to.clone(),
+            subject: "签署验证码 / Signing code".into(),
+            body: format!(
+                "您正在签署《{}》，验证码 {code}，5分钟内有效。Your code to sign \"{}\": {code} (valid for 5 minutes).",
+                data.contract.title, data.contract.title
+            ),
+        };
+        self.notifier.send(&notice).await.map_err(|e| DomainError::Dependency(e.to_string()))?;
+        Ok(CodeSent { otp_id, channel, sent_to: otp::mask(channel, &to), expires_at: stored.expires_at })
+    }
+
+    /// Applies the caller's enterprise's signature with `seal_id`, confirmed by a one-time code.
+    pub async fn sign_contract(
+        &self,
+        principal: &Principal,
+        id: &str,
+        input: SignContract,
+    ) -> Result<Contract, DomainError> {
+        let (_, enterprise_id, member_id) = self.visible_contract(principal, id).await?;
+        // Grant, seal state and verified enterprise, checked against the clock.
+        self.check_seal_use(principal, &input.seal_id).await?;
+        let seal_data = self.load_seal(&input.seal_id).await?.value;
+        let seal = &seal_data.seal;
+        let (Some(key_id), Some(certificate), Some(image)) = (&seal_data.key_id, &seal.certificate, &seal.image) else {
+            return Err(conflict("the seal has no key, certificate or image"));
+        };
+        let seal_png = {
+            let upload = self.load_upload(&image.file_id).await?.ok_or(DomainError::NotFound("seal image"))?;
+            self.blobs.get(&upload.blob_key).await?.ok_or(DomainError::NotFound("seal image"))?
+        };
+        let code_key = otp::code_key(&input.otp_id);
+        for round in 0..SIGNING_ROUNDS {
+            let loaded = self.load_contract(id).await?;
+            let mut data = loaded.value;
+            let now = self.clock.now();
+            let index = data.party_index(&enterprise_id).ok_or_else(|| {
+                DomainError::Forbidden("the caller's enterprise is not a party of this contract".into())
+            })?;
+            data.may_sign(index, now)?;
+            let code_record = self
+                .store
+                .get(&code_key)
+                .await?
+                .ok_or_else(|| DomainError::invalid("otp_id", "unknown", "no such code"))?;
+            let mut code: otp::StoredCode = code_record.decode()?;
+            if code.member_id != member_id || code.contract_id != id {
+                return Err(DomainError::invalid("otp_id", "unknown", "no such code for this member and contract"));
+            }
+            otp::check_usable(&code, now)?;
+            if !otp::matches(&code, &input.code) {
+                code.failed_attempts += 1;
+                let mut writes = vec![Write::replace(otp::code_record(&code)?, code_record.version)];
+                Head::load(self.store.as_ref(), &contract_subject(id)).await?.append(
+                    &mut writes,
+                    now,
+                    principal.actor(),
+                    "otp.failed",
+                    serde_json::json!({ "otp_id": code.id, "failed_attempts": code.failed_attempts }),
+                );
+                self.store.write(writes).await?;
+                return Err(otp::mismatch(&code));
+            }
+
+            // Sign every page that carries this party's placements, one act per page.
+            let mut pages: BTreeMap<u32, Vec<Placement>> = BTreeMap::new();
+            for p in data.contract.placements.iter().filter(|p| p.party == enterprise_id) {
+                pages.entry(p.placement.page).or_default().push(p.placement.clone());
+            }
+            let mut pdf = self.latest_revision(&data).await?;
+            let chain = format!("{}{}", certificate.pem, certificate.chain_pem);
+            let signer =
+                self.authority.seal_signer(key_id, &chain).await.map_err(|e| DomainError::Dependency(e.to_string()))?;
+            let http_tsa = self.config.tsa_url.as_ref().map(esign_pades::HttpTsa::new);
+            let platform_tsa = PlatformTsa(self.authority.as_ref());
+            let tsa: &dyn TimestampSource = match &http_tsa {
+                Some(t) => t,
+                None => &platform_tsa,
+            };
+            let offset = time::UtcOffset::from_hms(CHINA_OFFSET_HOURS, 0, 0)
+                .map_err(|e| DomainError::Internal(e.to_string()))?;
+            let before = esign_pades::verify::revision_ends(&pdf).len();
+            for placements in pages.into_values() {
+                let request = esign_pades::SignRequest {
+                    placements,
+                    seal_png: Some(seal_png.clone()),
+                    date_format: DATE_FORMAT.into(),
+                    utc_offset: offset,
+                    signing_time: Some(now),
+                    reason: Some(format!("Contract {id}")),
+                    ..Default::default()
+                };
+                let update = esign_pades::sign_pdf_update(&pdf, request, signer.as_ref(), Some(tsa))
+                    .await
+                    .map_err(signing_error)?;
+                pdf.extend_from_slice(&update);
+            }
+            // Never store what does not verify.
+            let report = esign_pades::verify_pdf(&pdf).map_err(|e| DomainError::Internal(e.to_string()))?;
+            if report.signatures.iter().any(|s| !s.intact) {
+                return Err(DomainError::Internal("a signature of the new revision does not verify".into()));
+            }
+            let acts = (esign_pades::verify::revision_ends(&pdf).len() - before) as u32;
+            let signed_at = report.signatures.last().and_then(|s| s.signing_time.clone()).unwrap_or_default();
+            let number = data.contract.revisions.len() as u32;
+            let sha256 = hex::encode(Sha256::digest(&pdf));
+            let size = pdf.len() as u64;
+            let key = format!("contracts/{id}/revisions/{number:04}-{}.pdf", uuid::Uuid::now_v7().simple());
+            self.blobs.put(&key, pdf, "application/pdf").await?;
+
+            data.revision_keys.push(key);
+            data.contract.revisions.push(Revision {
+                number,
+                size,
+                sha256: sha256.clone(),
+                party: Some(enterprise_id.clone()),
+                created_at: now,
+            });
+            data.contract.parties[index].signed = true;
+            let signature = ContractSignature {
+                party: enterprise_id.clone(),
+                enterprise_name: data.contract.parties[index].enterprise_name.clone(),
+                member_id: member_id.clone(),
+                seal_id: seal.id.clone(),
+                seal_name: seal.name.clone(),
+                certificate_serial: certificate.serial.clone(),
+                signed_at,
+                revision: number,
+                acts,
+            };
+            data.contract.signatures.push(signature.clone());
+            let completed = data.contract.parties.iter().all(|p| p.signed);
+            if completed {
+                data.contract.status = ContractStatus::Completed;
+            }
+            data.contract.updated_at = now;
+            code.used = true;
+            let usage = self.ensure_usage(&enterprise_id, now).await?;
+            let writes = vec![
+                Write::replace(otp::code_record(&code)?, code_record.version),
+                Self::meter(&usage, &[(Meter::Signatures, i64::from(acts)), (Meter::BytesStored, size as i64)]),
+            ];
+            let mut events = vec![(
+                "contract.signed",
+                serde_json::json!({ "signature": signature, "sha256": sha256, "otp_id": code.id }),
+            )];
+            if completed {
+                events.push(("contract.completed", serde_json::json!({ "revision": number })));
+            }
+            match self.save_contract(&data, loaded.version, principal, &events, writes).await {
+                Ok(()) => {
+                    tracing::info!(contract_id = id, party = %enterprise_id, revision = number, "contract signed");
+                    return Ok(data.view(now));
+                }
+                // Another party (or a duplicate request) won: start again from what it wrote.
+                Err(DomainError::Conflict(_)) if round + 1 < SIGNING_ROUNDS => {
+                    tracing::info!(contract_id = id, round, "signing lost a race; re-signing on the newer revision");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(conflict("the contract kept changing while signing; retry"))
+    }
+
+    /// A presigned download of the newest revision (parties and initiator).
+    pub async fn contract_document(&self, principal: &Principal, id: &str) -> Result<DocumentDownload, DomainError> {
+        let (loaded, _, _) = self.visible_contract(principal, id).await?;
+        let data = loaded.value;
+        let (Some(key), Some(revision)) = (data.revision_keys.last(), data.contract.revisions.last()) else {
+            return Err(conflict("the contract has no document yet: open it first"));
+        };
+        let now = self.clock.now();
+        let presigned = self.blobs.presign_get(key, self.config.presign_expiry).await?;
+        let mut writes = Vec::new();
+        Head::load(self.store.as_ref(), &contract_subject(id)).await?.append(
+            &mut writes,
+            now,
+            principal.actor(),
+            "contract.downloaded",
+            serde_json::json!({ "revision": revision.number }),
+        );
+        // The trail's head moves with every download; a racing download retries once.
+        if let Err(StoreError::Conflict) = self.store.write(writes).await {
+            let mut writes = Vec::new();
+            Head::load(self.store.as_ref(), &contract_subject(id)).await?.append(
+                &mut writes,
+                now,
+                principal.actor(),
+                "contract.downloaded",
+                serde_json::json!({ "revision": revision.number }),
+            );
+            self.store.write(writes).await?;
+        }
+        Ok(DocumentDownload {
+            url: presigned.url,
+            method: presigned.method,
+            revision: revision.number,
+            size: revision.size,
+            sha256: revision.sha256.clone(),
+            expires_at: now + self.config.presign_expiry,
+        })
+    }
+}
+
+impl Platform {
+    /// The verification report of a contract's latest revision (its parties and initiator).
+    pub async fn verify_contract(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<crate::verify::VerificationReport, DomainError> {
+        let (loaded, _, _) = self.visible_contract(principal, id).await?;
+        let pdf = self.latest_revision(&loaded.value).await?;
+        self.verify_document(&pdf).await
+    }
+}
+
+/// Engine failures while signing: outages of the key service or TSA are retryable (502).
+fn signing_error(e: PadesError) -> DomainError {
+    match e {
+        PadesError::Signer(m) => DomainError::Dependency(format!("the seal's key service failed: {m}")),
+        PadesError::Tsa(m) => DomainError::Dependency(format!("the time-stamp authority failed: {m}")),
+        PadesError::NotAllowed(m) => conflict(format!("the document does not allow another signature: {m}")),
+        other => DomainError::Internal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{BlobStore as _, Clock as _};
+    use crate::testing::{TestPlatform, active_seal, full, sample_pdf, verified};
+
+    struct Setup {
+        t: TestPlatform,
+        a: (String, Principal, String),
+        b: (String, Principal, String),
+        contract: String,
+    }
+
+    fn place(party: &str, kind: PlacementKind, page: u32, x: f64, y: f64) -> ContractPlacement {
+        let (width, height) = if kind == PlacementKind::Signature { (120.0, 120.0) } else { (120.0, 18.0) };
+        ContractPlacement { party: party.into(), placement: Placement { kind, page, x, y, width, height } }
+    }
+
+    /// Two verified enterprises with granted seals and an open contract between them.
+    async fn setup(order: SigningOrder) -> Setup {
+        let t = full();
+        let p = &t.platform;
+        let (ea, admin_a) = verified(p).await;
+        let (eb, admin_b) = verified(p).await;
+        let seal_a = active_seal(&t, &admin_a).await;
+        let seal_b = active_seal(&t, &admin_b).await;
+        let pdf = sample_pdf(2);
+        let draft = p
+            .create_contract(
+                &admin_a,
+                CreateContract { title: "采购合同".into(), expires_at: None, document_size: pdf.len() as u64 },
+            )
+            .await
+            .unwrap();
+        let id = draft.contract.id.clone();
+        t.blobs.put(draft.upload.upload_url.trim_start_matches("memory://"), pdf, "application/pdf");
+        let parties = vec![PartyInput { enterprise_id: ea.clone() }, PartyInput { enterprise_id: eb.clone() }];
+        p.set_parties(&admin_a, &id, SetParties { order, parties }).await.unwrap();
+        let placements = vec![
+            place(&ea, PlacementKind::Signature, 1, 60.0, 600.0),
+            place(&ea, PlacementKind::SigningDate, 1, 60.0, 725.0),
+            place(&eb, PlacementKind::Signature, 1, 380.0, 600.0),
+            place(&eb, PlacementKind::SigningDate, 1, 380.0, 725.0),
+        ];
+        p.set_placements(&admin_a, &id, SetPlacements { placements }).await.unwrap();
+        p.open_contract(&admin_a, &id).await.unwrap();
+        Setup { t, a: (ea, admin_a, seal_a), b: (eb, admin_b, seal_b), contract: id }
+    }
+
+    /// Sends a code to the member and reads it from the notifier, as the phone would.
+    async fn get_code(s: &Setup, who: &Principal) -> (String, String) {
+        let sent = s.t.platform.send_signing_code(who, &s.contract, SendCode::default()).await.unwrap();
+        let notice = s.t.notifier.sent.lock().unwrap().last().cloned().unwrap();
+        let code = notice.body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned();
+        (sent.otp_id, code)
+    }
+
+    fn sign(seal: &str, otp: &str, code: &str) -> SignContract {
+        SignContract { seal_id: seal.into(), otp_id: otp.into(), code: code.into() }
+    }
+
+    fn field_code(e: &DomainError) -> String {
+        match e {
+            DomainError::Validation(f) => f[0].code.clone(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn two_parties_sign_in_turn_and_the_result_verifies() {
+        let s = setup(SigningOrder::Sequential).await;
+        let p = &s.t.platform;
+        let (ea, admin_a, seal_a) = &s.a;
+        let (_, admin_b, seal_b) = &s.b;
+        // Party B waits for A.
+        let early = p.send_signing_code(admin_b, &s.contract, SendCode::default()).await;
+        assert!(matches!(early, Err(DomainError::Conflict(ref m)) if m.contains("turn")), "{early:?}");
+        let (otp, code) = get_code(&s, admin_a).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, wrong)).await.unwrap_err();
+        assert_eq!(field_code(&e), "mismatch");
+        // B cannot use A's seal.
+        assert!(matches!(
+            p.sign_contract(admin_b, &s.contract, sign(seal_a, &otp, &code)).await,
+            Err(DomainError::NotFound(_))
+        ));
+        let c = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap();
+        assert_eq!(c.signatures.len(), 1);
+        assert_eq!(c.signatures[0].acts, 1);
+        assert_eq!(&c.signatures[0].party, ea);
+        // The code is spent; A has signed.
+        let again = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap_err();
+        assert!(matches!(again, DomainError::Conflict(_)), "{again:?}");
+        // Placements are frozen now.
+        let frozen = p.set_placements(admin_a, &s.contract, SetPlacements { placements: c.placements.clone() }).await;
+        assert!(matches!(frozen, Err(DomainError::Conflict(_))));
+
+        let (otp_b, code_b) = get_code(&s, admin_b).await;
+        let done = p.sign_contract(admin_b, &s.contract, sign(seal_b, &otp_b, &code_b)).await.unwrap();
+        assert_eq!(done.status, ContractStatus::Completed);
+        assert_eq!(done.revisions.len(), 3);
+
+        let key = s.t.blobs.keys().into_iter().filter(|k| k.contains("/revisions/")).max().unwrap();
+        let pdf = s.t.blobs.get(&key).await.unwrap().unwrap();
+        let original =
+            s.t.blobs
+                .get(&s.t.blobs.keys().into_iter().find(|k| k.contains("/revisions/0000")).unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+        assert!(pdf.starts_with(&original), "signing only appends");
+        let report = p.verify_document(&pdf).await.unwrap();
+        assert!(report.valid, "{report:?}");
+        assert_eq!(report.signatures.len(), 2);
+        let sealed: Vec<_> = report.signatures.iter().map(|s| s.seal.as_ref().unwrap().seal_id.clone()).collect();
+        assert_eq!(sealed, [seal_a.clone(), seal_b.clone()]);
+        assert!(report.signatures.iter().all(|s| s.report.time_source == "timestamp"));
+
+        let view = p.get_contract(admin_b, &s.contract).await.unwrap();
+        assert!(view.audit.chain_intact);
+        let actions: Vec<_> = view.audit.events.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "contract.created",
+                "contract.parties_set",
+                "contract.placements_set",
+                "contract.uploaded",
+                "contract.opened",
+                "otp.sent",
+                "otp.failed",
+                "contract.signed",
+                "otp.sent",
+                "contract.signed",
+                "contract.completed"
+            ]
+        );
+        let usage = p.usage(admin_a, None).await.unwrap();
+        assert_eq!((usage.signatures, usage.codes_sent), (1, 1));
+        assert!(usage.bytes_stored > original.len() as i64);
+        let dl = p.contract_document(admin_b, &s.contract).await.unwrap();
+        assert_eq!(dl.revision, 2);
+        // An outsider learns nothing.
+        let (_, outsider) = verified(p).await;
+        assert!(matches!(p.get_contract(&outsider, &s.contract).await, Err(DomainError::NotFound(_))));
+        assert!(matches!(p.contract_document(&outsider, &s.contract).await, Err(DomainError::NotFound(_))));
+    }
+
+    #[tokio::test]
+    async fn codes_expire_wear_out_and_are_rate_limited() {
+        let s = setup(SigningOrder::Parallel).await;
+        let p = &s.t.platform;
+        let (_, admin_a, seal_a) = &s.a;
+        let (otp, code) = get_code(&s, admin_a).await;
+        s.t.clock.advance(otp::CODE_TTL);
+        let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap_err();
+        assert_eq!(field_code(&e), "expired");
+        let (otp, code) = get_code(&s, admin_a).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..otp::MAX_ATTEMPTS {
+            let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, wrong)).await.unwrap_err();
+            assert_eq!(field_code(&e), "mismatch");
+        }
+        // The sixth attempt is refused even with the right code.
+        let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap_err();
+        assert_eq!(field_code(&e), "attempts_exhausted");
+        // A fresh window: five sends, then no more.
+        s.t.clock.advance(otp::RATE_WINDOW);
+        for _ in 0..otp::MAX_SENDS_PER_WINDOW {
+            p.send_signing_code(admin_a, &s.contract, SendCode::default()).await.unwrap();
+        }
+        let limited = p.send_signing_code(admin_a, &s.contract, SendCode::default()).await;
+        assert!(matches!(limited, Err(DomainError::RateLimited { .. })), "{limited:?}");
+        s.t.clock.advance(otp::RATE_WINDOW);
+        p.send_signing_code(admin_a, &s.contract, SendCode { channel: Some(Channel::Email) }).await.unwrap();
+        assert_eq!(s.t.notifier.sent.lock().unwrap().last().unwrap().channel, Channel::Email);
+    }
+
+    #[tokio::test]
+    async fn a_key_service_failure_midway_records_nothing_and_a_retry_signs() {
+        let s = setup(SigningOrder::Sequential).await;
+        let p = &s.t.platform;
+        let (_, admin_a, seal_a) = &s.a;
+        let (otp, code) = get_code(&s, admin_a).await;
+        let before = s.t.blobs.keys();
+        s.t.authority.fail_signing.store(true, std::sync::atomic::Ordering::SeqCst);
+        let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap_err();
+        assert!(matches!(e, DomainError::Dependency(_)), "{e:?}");
+        assert_eq!(s.t.blobs.keys(), before, "no revision stored");
+        let c = p.get_contract(admin_a, &s.contract).await.unwrap();
+        assert!(c.contract.signatures.is_empty() && !c.contract.parties[0].signed);
+        // S3 failing after the signatures were made leaves nothing either.
+        s.t.authority.fail_signing.store(false, std::sync::atomic::Ordering::SeqCst);
+        s.t.blobs.fail_puts.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(matches!(
+            p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await,
+            Err(DomainError::Dependency(_))
+        ));
+        s.t.blobs.fail_puts.store(false, std::sync::atomic::Ordering::SeqCst);
+        // The same code still works: nothing consumed it.
+        let c = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap();
+        assert_eq!(c.signatures.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn parallel_parties_signing_at_once_both_end_up_in_the_document() {
+        let s = setup(SigningOrder::Parallel).await;
+        let p = &s.t.platform;
+        let (_, admin_a, seal_a) = &s.a;
+        let (_, admin_b, seal_b) = &s.b;
+        let (otp_a, code_a) = get_code(&s, admin_a).await;
+        let (otp_b, code_b) = get_code(&s, admin_b).await;
+        let (ra, rb) = tokio::join!(
+            p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp_a, &code_a)),
+            p.sign_contract(admin_b, &s.contract, sign(seal_b, &otp_b, &code_b)),
+        );
+        ra.unwrap();
+        rb.unwrap();
+        let c = p.get_contract(admin_a, &s.contract).await.unwrap().contract;
+        assert_eq!(c.status, ContractStatus::Completed);
+        assert_eq!(c.signatures.len(), 2);
+        let dl = p.contract_document(admin_a, &s.contract).await.unwrap();
+        let pdf = s.t.blobs.get(dl.url.trim_start_matches("memory://")).await.unwrap().unwrap();
+        let report = p.verify_document(&pdf).await.unwrap();
+        assert!(report.valid);
+        assert_eq!(report.signatures.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn bad_documents_and_placements_are_named() {
+        let t = full();
+        let p = &t.platform;
+        let (ea, admin) = verified(p).await;
+        let mk = |size: u64| CreateContract { title: "合同".into(), expires_at: None, document_size: size };
+        assert!(matches!(p.create_contract(&admin, mk(0)).await, Err(DomainError::Validation(_))));
+        assert!(matches!(p.create_contract(&admin, mk(MAX_PDF_BYTES + 1)).await, Err(DomainError::Validation(_))));
+        let d = p.create_contract(&admin, mk(100)).await.unwrap();
+        let id = d.contract.id;
+        let parties = vec![PartyInput { enterprise_id: ea.clone() }];
+        p.set_parties(&admin, &id, SetParties { order: SigningOrder::Sequential, parties }).await.unwrap();
+        let one = |page, x, y| SetPlacements { placements: vec![place(&ea, PlacementKind::Signature, page, x, y)] };
+        // Nothing uploaded yet.
+        assert_eq!(field_code(&p.set_placements(&admin, &id, one(1, 10.0, 10.0)).await.unwrap_err()), "missing");
+        let key = d.upload.upload_url.trim_start_matches("memory://").to_owned();
+        t.blobs.put(&key, b"\xff\xd8\xff\xe0 a JPEG".to_vec(), "application/pdf");
+        assert_eq!(field_code(&p.set_placements(&admin, &id, one(1, 10.0, 10.0)).await.unwrap_err()), "not_pdf");
+        t.blobs.put(&key, sample_pdf(1), "application/pdf");
+        let e = p.set_placements(&admin, &id, one(99, 10.0, 10.0)).await.unwrap_err();
+        assert!(
+            matches!(&e, DomainError::Validation(f) if f[0].field == "placements[0].page" && f[0].code == "page_out_of_range"),
+            "{e:?}"
+        );
+        let e = p.set_placements(&admin, &id, one(1, 500.0, 10.0)).await.unwrap_err();
+        assert_eq!(field_code(&e), "off_page");
+        let e = p.set_placements(&admin, &id, one(1, -5.0, 10.0)).await.unwrap_err();
+        assert_eq!(field_code(&e), "invalid_rect");
+        let two_pages = SetPlacements {
+            placements: vec![
+                place(&ea, PlacementKind::Signature, 1, 10.0, 10.0),
+                place(&ea, PlacementKind::SigningDate, 2, 10.0, 10.0),
+            ],
+        };
+        assert_eq!(field_code(&p.set_placements(&admin, &id, two_pages).await.unwrap_err()), "one_page_per_party");
+        let stranger = SetPlacements { placements: vec![place("ent_x", PlacementKind::Signature, 1, 10.0, 10.0)] };
+        assert_eq!(field_code(&p.set_placements(&admin, &id, stranger).await.unwrap_err()), "not_a_party");
+        // Not open without a seal placement; then open.
+        assert_eq!(field_code(&p.open_contract(&admin, &id).await.unwrap_err()), "no_signature_placement");
+        p.set_placements(&admin, &id, one(1, 10.0, 10.0)).await.unwrap();
+        let c = p.open_contract(&admin, &id).await.unwrap();
+        assert_eq!(c.status, ContractStatus::Signing);
+        assert_eq!(c.page_count, Some(1));
+        // An unverified enterprise is no party.
+        let r = p.register_enterprise(crate::testing::registration()).await.unwrap();
+        let parties = vec![PartyInput { enterprise_id: ea.clone() }, PartyInput { enterprise_id: r.enterprise.id }];
+        let e = p.set_parties(&admin, &id, SetParties { order: SigningOrder::Parallel, parties }).await.unwrap_err();
+        assert_eq!(field_code(&e), "not_verified");
+        assert!(t.clock.now() > OffsetDateTime::UNIX_EPOCH);
+    }
+}
