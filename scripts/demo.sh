@@ -88,33 +88,18 @@ echo "== 7. the audit trail, hash-chained"
 call GET "/v1/enterprises/$ENT/audit" "$KEY" 200
 python3 -c "import json,sys; d=json.load(sys.stdin); [print('  ', e['seq'], e['action'], e['hash'][:16]) for e in d['items']]; print('   chain intact:', d['chain_intact'])" <<<"$RESP"
 
-echo "== 8. a second enterprise, verified, with its own seal granted to its administrator"
+echo "== 8. a second enterprise, verified, with a seal the platform draws for it, granted to its administrator"
 call POST /v1/enterprises "" 201 '{"name":"上海乙方贸易有限公司","contact_email":"legal@example.org",
   "admin":{"name":"王五","mobile":"13700137000","email":"wang@example.org"}}'
 ENT_B="$(field '["enterprise"]["id"]')"; KEY_B="$(field '["api_key"]')"; ADMIN_B="$(field '["admin"]["id"]')"
-call POST "/v1/enterprises/$ENT_B/verification" "$KEY_B" 202 '{"company_name":"深圳市腾讯计算机系统有限公司",
-  "uscc":"9144030071526726XG","organization_code":"71526726-X",
-  "legal_representative":{"name":"马化腾","id_number":"11010519491231002X"},
-  "administrator":{"name":"马化腾","id_number":"11010519491231002X","mobile":"13700137000","is_legal_representative":true}}'
+call POST "/v1/enterprises/$ENT_B/verification" "$KEY_B" 202 '{"company_name":"上海乙方贸易有限公司",
+  "uscc":"91310115MA1FL2Q32K","organization_code":"MA1FL2Q3-2",
+  "legal_representative":{"name":"王五","id_number":"11010519491231002X"},
+  "administrator":{"name":"王五","id_number":"11010519491231002X","mobile":"13700137000","is_legal_representative":true}}'
 call POST "/v1/operator/verifications/$(field '["verification"]["id"]')/decision" "$OP" 200 '{"decision":"approve"}'
-IMG=/tmp/esign-demo-seal-b.$$.png
-python3 - "$IMG" <<'PY'
-import math, struct, sys, zlib
-n = 240; rows = []
-for y in range(n):
-    row = bytearray([0])
-    for x in range(n):
-        d = math.hypot(x + 0.5 - n / 2, y + 0.5 - n / 2)
-        row += bytes([200, 20, 40, 255]) if (0.82 * n / 2 < d < 0.95 * n / 2 or d < 0.3 * n / 2) else bytes(4)
-    rows.append(bytes(row))
-chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
-open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", n, n, 8, 6, 0, 0, 0))
-    + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b""))
-PY
-call POST /v1/seals "$KEY_B" 201 "{\"name\":\"合同专用章\",\"kind\":\"contract\",\"key_algorithm\":\"rsa_2048\",\"image_size\":$(stat -c %s "$IMG")}"
+# This one is drawn by the platform: the verified company name on the rim, a star, the type below.
+call POST /v1/seals "$KEY_B" 201 '{"name":"合同专用章","kind":"contract","key_algorithm":"rsa_2048","generate":true}'
 SEAL_B="$(field '["seal"]["id"]')"
-[ "$(curl -sS -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: image/png' --data-binary @"$IMG" "$(field '["upload"]["upload_url"]')")" = 200 ]
-rm -f "$IMG"
 call POST "/v1/seals/$SEAL_B/submit" "$KEY_B" 202
 call POST "/v1/operator/seals/$SEAL_B/decision" "$OP" 200 '{"decision":"approve"}'
 call PUT "/v1/seals/$SEAL_B/grants/$ADMIN_B" "$KEY_B" 200

@@ -208,3 +208,32 @@ fn grants_suspension_and_revocation() {
     );
     assert_eq!(trail.body["chain_intact"], true);
 }
+
+#[test]
+fn a_generated_seal_is_drawn_by_the_platform_and_reviewed_like_an_upload() {
+    let api = Api::new();
+    let (_, key, _) = api.verified_enterprise("生成印章有限公司");
+    let both = api
+        .post("/v1/seals")
+        .key(&key)
+        .json(&json!({"name": "合同专用章", "kind": "contract", "image_size": 100, "generate": true}))
+        .send();
+    assert_eq!((both.status, both.code_of("generate").as_deref()), (422, Some("conflict")), "{:?}", both.body);
+    let draft = api
+        .post("/v1/seals")
+        .key(&key)
+        .json(&json!({"name": "合同专用章", "kind": "contract", "generate": true}))
+        .send();
+    assert_eq!(draft.status, 201, "{:?}", draft.body);
+    assert!(draft.body["upload"].is_null());
+    let id = draft.body["seal"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(submit(&api, &key, &id).status, 202);
+    // The reviewer sees the drawn image: a 600 px RGBA PNG that passes the platform's own checks.
+    let queue = api.get("/v1/operator/seals?limit=100").key(OPERATOR_KEY).send();
+    let item = queue.body["items"].as_array().unwrap().iter().find(|s| s["id"] == id.as_str()).expect("in review");
+    let png = api.get(item["image_url"].as_str().unwrap()).send().raw;
+    let facts = esign_core::seal_image::check(&png).expect("a valid seal image");
+    assert_eq!((facts.width, facts.height), (600, 600));
+    let approved = decide(&api, &id, json!({"decision": "approve"}));
+    assert_eq!(approved.body["status"], "active", "{:?}", approved.body);
+}

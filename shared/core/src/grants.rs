@@ -160,11 +160,21 @@ mod tests {
         let draft = p
             .create_seal(
                 admin,
-                CreateSeal { name: "公章".into(), kind: SealKind::Official, key_algorithm: None, image_size: 10 },
+                CreateSeal {
+                    name: "公章".into(),
+                    kind: SealKind::Official,
+                    key_algorithm: None,
+                    image_size: Some(10),
+                    generate: false,
+                },
             )
             .await
             .unwrap();
-        t.blobs.put(draft.upload.upload_url.trim_start_matches("memory://"), samples::red_seal(), "image/png");
+        t.blobs.put(
+            draft.upload.as_ref().unwrap().upload_url.trim_start_matches("memory://"),
+            samples::red_seal(),
+            "image/png",
+        );
         p.submit_seal(admin, &draft.seal.id).await.unwrap();
         p.decide_seal(&operator(), &draft.seal.id, SealDecision { decision: DecisionKind::Approve, reason: None })
             .await

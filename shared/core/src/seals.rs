@@ -129,22 +129,36 @@ pub struct CreateSeal {
     pub kind: SealKind,
     #[serde(default)]
     pub key_algorithm: Option<KeyAlgorithm>,
-    /// The PNG's size in bytes, to bind the upload URL to it.
-    pub image_size: u64,
+    /// The PNG's size in bytes, to bind the upload URL to it (when uploading an image).
+    #[serde(default)]
+    pub image_size: Option<u64>,
+    /// Have the platform draw the seal (round, red, the company name along the rim, a star,
+    /// the seal type below) instead of uploading an image.
+    #[serde(default)]
+    pub generate: bool,
 }
 
-/// `POST /v1/seals/{id}/image`.
+/// `POST /v1/seals/{id}/image`: a new upload URL, or a generated image.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewSealImage {
-    pub image_size: u64,
+    #[serde(default)]
+    pub image_size: Option<u64>,
+    #[serde(default)]
+    pub generate: bool,
 }
 
-/// A new seal draft and where to upload its image.
+/// A new seal draft and where to upload its image (none when the platform drew it).
 #[derive(Debug, Clone, Serialize)]
 pub struct SealDraft {
     pub seal: Seal,
-    pub upload: UploadTicket,
+    pub upload: Option<UploadTicket>,
+}
+
+/// Where a seal's image comes from.
+enum ImageSource {
+    Upload(u64),
+    Generate,
 }
 
 /// `POST /v1/operator/seals/{id}/decision`: the same shape as a verification decision.
@@ -203,9 +217,22 @@ fn check_name(v: &mut Violations, name: &str) -> Option<String> {
     }
 }
 
-fn check_image_size(v: &mut Violations, size: u64) {
-    if size == 0 || size > seal_image::MAX_BYTES {
-        v.add("image_size", "range", format!("the image must be 1 to {} bytes", seal_image::MAX_BYTES));
+fn check_image_source(v: &mut Violations, image_size: Option<u64>, generate: bool) -> Option<ImageSource> {
+    match (image_size, generate) {
+        (Some(_), true) => {
+            v.add("generate", "conflict", "either upload an image (image_size) or have it generated, not both");
+            None
+        }
+        (None, false) => {
+            v.add("image_size", "missing", "give the PNG's size to upload it, or set generate to true");
+            None
+        }
+        (None, true) => Some(ImageSource::Generate),
+        (Some(size), false) if size == 0 || size > seal_image::MAX_BYTES => {
+            v.add("image_size", "range", format!("the image must be 1 to {} bytes", seal_image::MAX_BYTES));
+            None
+        }
+        (Some(size), false) => Some(ImageSource::Upload(size)),
     }
 }
 
@@ -246,6 +273,49 @@ impl Platform {
         Ok((ticket.file_id.clone(), ticket))
     }
 
+    /// The seal's image: a presigned upload, or drawn by the platform from the company name the
+    /// enterprise was verified under and stored as if uploaded.
+    async fn seal_image(
+        &self,
+        enterprise_id: &str,
+        seal_id: &str,
+        kind: SealKind,
+        source: ImageSource,
+        writes: &mut Vec<Write>,
+    ) -> Result<(String, Option<UploadTicket>), DomainError> {
+        let size = match source {
+            ImageSource::Upload(size) => {
+                let (file_id, ticket) = self.seal_image_ticket(enterprise_id, seal_id, size, writes).await?;
+                return Ok((file_id, Some(ticket)));
+            }
+            ImageSource::Generate => esign_sealgen::DEFAULT_SIZE_PX,
+        };
+        let enterprise = self.load_enterprise(enterprise_id).await?.value;
+        let company = self.current_verification(&enterprise).await?.company_name;
+        let png =
+            esign_sealgen::render(&esign_sealgen::SealSpec { company: &company, label: kind.label(), size_px: size })
+                .map_err(|e| {
+                DomainError::invalid("generate", "unsupported_name", format!("the seal cannot be drawn: {e}"))
+            })?;
+        let now = self.clock.now();
+        let file_id = new_id("file");
+        let upload = crate::model::Upload {
+            blob_key: format!("uploads/{enterprise_id}/seals/{seal_id}/{file_id}.png"),
+            id: file_id.clone(),
+            enterprise_id: enterprise_id.to_owned(),
+            purpose: "seal_image".into(),
+            content_type: "image/png".into(),
+            declared_size: png.len() as u64,
+            created_at: now,
+        };
+        self.blobs.put(&upload.blob_key, png, "image/png").await?;
+        writes.push(Write::create(Record::new(
+            crate::uploads::upload_key(&file_id),
+            serde_json::to_value(&upload).map_err(internal)?,
+        )));
+        Ok((file_id, None))
+    }
+
     /// Creates a seal draft and a presigned URL for its PNG (administrators of verified
     /// enterprises).
     pub async fn create_seal(&self, principal: &Principal, input: CreateSeal) -> Result<SealDraft, DomainError> {
@@ -253,15 +323,16 @@ impl Platform {
         admin_of(principal, enterprise_id)?;
         let mut v = Violations::new();
         let name = check_name(&mut v, &input.name);
-        check_image_size(&mut v, input.image_size);
+        let source = check_image_source(&mut v, input.image_size, input.generate);
         v.finish()?;
         let name = name.ok_or_else(|| DomainError::Internal("validation passed without a name".into()))?;
+        let source = source.ok_or_else(|| DomainError::Internal("validation passed without an image".into()))?;
         require_verified(&self.load_enterprise(enterprise_id).await?.value)?;
 
         let now = self.clock.now();
         let seal_id = new_id("seal");
         let mut writes = Vec::new();
-        let (file_id, upload) = self.seal_image_ticket(enterprise_id, &seal_id, input.image_size, &mut writes).await?;
+        let (file_id, upload) = self.seal_image(enterprise_id, &seal_id, input.kind, source, &mut writes).await?;
         let seal = Seal {
             id: seal_id,
             enterprise_id: enterprise_id.to_owned(),
@@ -299,8 +370,9 @@ impl Platform {
         let loaded = self.own_seal(principal, id).await?;
         admin_of(principal, &loaded.value.seal.enterprise_id)?;
         let mut v = Violations::new();
-        check_image_size(&mut v, input.image_size);
+        let source = check_image_source(&mut v, input.image_size, input.generate);
         v.finish()?;
+        let source = source.ok_or_else(|| DomainError::Internal("validation passed without an image".into()))?;
         let mut data = loaded.value;
         if !matches!(data.seal.status, SealStatus::Draft | SealStatus::Rejected) {
             return Err(DomainError::Conflict(format!(
@@ -310,7 +382,7 @@ impl Platform {
         }
         let mut writes = Vec::new();
         let (file_id, upload) =
-            self.seal_image_ticket(&data.seal.enterprise_id, id, input.image_size, &mut writes).await?;
+            self.seal_image(&data.seal.enterprise_id, id, data.seal.kind, source, &mut writes).await?;
         data.seal.pending_image_file_id = Some(file_id);
         data.seal.updated_at = self.clock.now();
         writes.push(Write::replace(seal_record(&data)?, loaded.version));
@@ -575,16 +647,52 @@ mod tests {
     use crate::verification::DecisionKind;
 
     fn create() -> CreateSeal {
-        CreateSeal { name: "合同专用章".into(), kind: SealKind::Contract, key_algorithm: None, image_size: 1000 }
+        CreateSeal {
+            name: "合同专用章".into(),
+            kind: SealKind::Contract,
+            key_algorithm: None,
+            image_size: Some(1000),
+            generate: false,
+        }
     }
 
     fn upload(blobs: &MemoryBlobs, draft: &SealDraft, bytes: Vec<u8>) {
-        let key = draft.upload.upload_url.trim_start_matches("memory://");
+        let key = draft.upload.as_ref().unwrap().upload_url.trim_start_matches("memory://");
         blobs.put(key, bytes, "image/png");
     }
 
     fn approve() -> SealDecision {
         SealDecision { decision: DecisionKind::Approve, reason: None }
+    }
+
+    #[tokio::test]
+    async fn a_generated_seal_is_drawn_from_the_verified_name_and_reviewed_like_an_upload() {
+        let t = full();
+        let p = &t.platform;
+        let (_, admin) = verified(p).await;
+        let mut input = create();
+        input.image_size = None;
+        input.generate = true;
+        let draft = p.create_seal(&admin, input).await.unwrap();
+        assert!(draft.upload.is_none(), "nothing to upload");
+        let png_key = t.blobs.keys().into_iter().find(|k| k.ends_with(".png")).unwrap();
+        let png = crate::ports::BlobStore::get(t.blobs.as_ref(), &png_key).await.unwrap().unwrap();
+        let facts = seal_image::check(&png).unwrap();
+        assert_eq!((facts.width, facts.height), (600, 600));
+        assert_eq!(p.submit_seal(&admin, &draft.seal.id).await.unwrap().status, SealStatus::PendingReview);
+        let active = p.decide_seal(&operator(), &draft.seal.id, approve()).await.unwrap();
+        assert_eq!(active.status, SealStatus::Active);
+        // Either an upload or a drawing, not both, not neither.
+        let mut both = create();
+        both.generate = true;
+        assert!(
+            matches!(p.create_seal(&admin, both).await, Err(DomainError::Validation(ref e)) if e[0].code == "conflict")
+        );
+        let mut neither = create();
+        neither.image_size = None;
+        assert!(
+            matches!(p.create_seal(&admin, neither).await, Err(DomainError::Validation(ref e)) if e[0].code == "missing")
+        );
     }
 
     #[tokio::test]
@@ -636,7 +744,10 @@ mod tests {
         let e = p.submit_seal(&admin, &draft.seal.id).await.unwrap_err();
         assert!(matches!(e, DomainError::Validation(ref f) if f[0].code == "not_red"), "{e:?}");
         assert_eq!(p.get_seal(&admin, &draft.seal.id).await.unwrap().status, SealStatus::Draft);
-        let again = p.replace_seal_image(&admin, &draft.seal.id, NewSealImage { image_size: 900 }).await.unwrap();
+        let again = p
+            .replace_seal_image(&admin, &draft.seal.id, NewSealImage { image_size: Some(900), generate: false })
+            .await
+            .unwrap();
         upload(&t.blobs, &again, samples::red_seal());
         p.submit_seal(&admin, &draft.seal.id).await.unwrap();
         let reject = SealDecision { decision: DecisionKind::Reject, reason: Some("印章名称不规范".into()) };
@@ -695,7 +806,7 @@ mod tests {
         let admin = p.authenticate(Some(&r.api_key)).await.unwrap();
         assert_eq!(p.create_seal(&admin, create()).await.unwrap_err(), DomainError::NotVerified);
         let mut bad = create();
-        bad.image_size = 0;
+        bad.image_size = Some(0);
         bad.name = "x".into();
         let Err(DomainError::Validation(f)) = p.create_seal(&admin, bad).await else { panic!() };
         assert_eq!(f.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["name", "image_size"]);

@@ -134,13 +134,17 @@ pub async fn active_seal(t: &TestPlatform, admin: &Principal) -> String {
         .create_seal(
             admin,
             CreateSeal {
-                name: "合同专用章".into(), kind: SealKind::Contract, key_algorithm: None, image_size: 10
+                name: "合同专用章".into(),
+                kind: SealKind::Contract,
+                key_algorithm: None,
+                image_size: Some(10),
+                generate: false,
             },
         )
         .await
         .expect("seal draft");
     t.blobs.put(
-        draft.upload.upload_url.trim_start_matches("memory://"),
+        draft.upload.as_ref().unwrap().upload_url.trim_start_matches("memory://"),
         crate::seal_image::samples::red_seal(),
         "image/png",
     );
