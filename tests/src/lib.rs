@@ -46,6 +46,14 @@ fn server() -> &'static Server {
             config: esign_core::Config {
                 mode: esign_core::Mode::Development,
                 operator_keys: esign_core::auth::OperatorKeys::from_list(OPERATOR_KEY).expect("operator key"),
+                // Webhook retries within a second or two, not minutes.
+                webhooks: esign_core::WebhookConfig {
+                    backoff_base: std::time::Duration::from_millis(200),
+                    backoff_max: std::time::Duration::from_secs(1),
+                    timeout: std::time::Duration::from_secs(2),
+                    sweep_after: std::time::Duration::from_secs(2),
+                    ..esign_core::WebhookConfig::default()
+                },
                 ..esign_core::Config::default()
             },
             endpoint,
@@ -61,10 +69,11 @@ fn server() -> &'static Server {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
-                let mut ports = esign_api::local::local_ports(&setup).await.expect("local ports");
+                let (mut ports, queue) = esign_api::local::local_ports(&setup).await.expect("local ports");
                 ports.authority = std::sync::Arc::new(faults::Faulty(ports.authority.clone()));
                 ports.clock = std::sync::Arc::new(faults::SkewedClock);
                 let platform = esign_core::Platform::new(ports, setup.config.clone());
+                esign_api::local::spawn_webhook_worker(platform.clone(), queue);
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 tx.send(listener.local_addr().expect("addr")).expect("send addr");
                 esign_api::local::serve(listener, platform).await.expect("serve");

@@ -294,6 +294,19 @@ async fn execute(
         Operation::SignContract => answer(200, p.sign_contract(who, param(params, "id"), body!()).await),
         Operation::GetContractDocument => answer(200, p.contract_document(who, param(params, "id")).await),
         Operation::GetUsage => answer(200, p.usage(who, query_str(&q, "month")).await),
+        Operation::CreateWebhook => answer(201, p.create_webhook(who, body!()).await),
+        Operation::ListWebhooks => answer(200, p.list_webhooks(who, limit, cursor).await),
+        Operation::DeleteWebhook => match p.delete_webhook(who, param(params, "id")).await {
+            Ok(()) => ApiResponse::empty(204),
+            Err(e) => Problem::from(e).into(),
+        },
+        Operation::RotateWebhookSecret => answer(200, p.rotate_webhook_secret(who, param(params, "id")).await),
+        Operation::ListWebhookDeliveries => {
+            answer(200, p.list_webhook_deliveries(who, param(params, "id"), limit, cursor).await)
+        }
+        Operation::RedeliverWebhook => {
+            answer(202, p.redeliver_webhook(who, param(params, "id"), param(params, "delivery_id")).await)
+        }
     }
 }
 

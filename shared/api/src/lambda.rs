@@ -52,11 +52,47 @@ pub async fn run(operation: Operation) -> Result<(), lambda_http::Error> {
     .await
 }
 
+/// Runs the `deliver-webhooks` function: an SQS batch of webhook work (fan-outs and delivery
+/// attempts), or a scheduled sweep of the outbox.
+pub async fn run_webhook_deliverer() -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime;
+    crate::init_tracing();
+    let platform = esign_aws::platform_from_env().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let platform = platform.clone();
+        async move { deliver_webhooks(&platform, event.payload).await }
+    }))
+    .await
+}
+
+/// Handles one invocation of `deliver-webhooks`. An SQS batch answers the messages that failed
+/// (`batchItemFailures`, so only those are received again); anything else is the schedule's
+/// tick, which sweeps the outbox.
+pub async fn deliver_webhooks(
+    platform: &esign_core::Platform,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    let Some(records) = payload.get("Records").and_then(serde_json::Value::as_array) else {
+        let queued = platform.sweep_webhook_outbox().await?;
+        return Ok(serde_json::json!({ "swept": queued }));
+    };
+    let mut failures = Vec::new();
+    for r in records {
+        let id = r.get("messageId").and_then(serde_json::Value::as_str).unwrap_or_default();
+        let body = r.get("body").and_then(serde_json::Value::as_str).unwrap_or_default();
+        if let Err(e) = platform.handle_webhook_message(body).await {
+            tracing::warn!(message_id = id, error = %e, "webhook message failed; SQS will deliver it again");
+            failures.push(serde_json::json!({ "itemIdentifier": id }));
+        }
+    }
+    Ok(serde_json::json!({ "batchItemFailures": failures }))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use esign_core::memory::{FakeAuthority, MemoryBlobs, MemoryNotifier, MemoryStore};
+    use esign_core::memory::{FakeAuthority, FakeSender, MemoryBlobs, MemoryNotifier, MemoryQueue, MemoryStore};
     use esign_core::ports::SystemClock;
     use esign_core::{Config, Platform, Ports};
 
@@ -69,6 +105,8 @@ mod tests {
             clock: Arc::new(SystemClock),
             authority: Arc::new(FakeAuthority::default()),
             notifier: Arc::new(MemoryNotifier::default()),
+            queue: Arc::new(MemoryQueue::default()),
+            webhook_sender: Arc::new(FakeSender::default()),
         };
         Platform::new(ports, Config::default())
     }
@@ -105,6 +143,19 @@ mod tests {
             call(Operation::GetEnterprise, event("DELETE", "https://api.example/v1/enterprises/x", Body::Empty)).await;
         assert_eq!(wrong.status(), 405);
         assert_eq!(wrong.headers()["allow"], "GET");
+    }
+
+    #[tokio::test]
+    async fn the_deliverer_reports_only_failed_messages_and_sweeps_on_schedule() {
+        let p = platform();
+        let batch = serde_json::json!({"Records": [
+            {"messageId": "m1", "body": "{\"kind\":\"event\",\"event_id\":\"evt_none\"}"},
+            {"messageId": "m2", "body": "not json: dropped, not retried"}
+        ]});
+        let out = deliver_webhooks(&p, batch).await.unwrap();
+        assert_eq!(out, serde_json::json!({"batchItemFailures": []}));
+        let out = deliver_webhooks(&p, serde_json::json!({"source": "aws.scheduler"})).await.unwrap();
+        assert_eq!(out, serde_json::json!({"swept": 0}));
     }
 
     #[tokio::test]

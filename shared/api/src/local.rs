@@ -70,13 +70,26 @@ pub struct LocalSetup {
     pub endpoint: String,
 }
 
-/// Provisions the template's resources in the emulator and wires a platform on them.
+/// Provisions the template's resources in the emulator, wires a platform on them and starts
+/// the webhook worker (what Lambda's SQS event source does when deployed).
 pub async fn local_platform(setup: &LocalSetup) -> Result<Platform, Box<dyn std::error::Error + Send + Sync>> {
-    Ok(Platform::new(local_ports(setup).await?, setup.config.clone()))
+    let (ports, queue) = local_ports(setup).await?;
+    let platform = Platform::new(ports, setup.config.clone());
+    spawn_webhook_worker(platform.clone(), queue);
+    Ok(platform)
 }
 
-/// Provisions the template's resources in the emulator and returns the ports on them.
-pub async fn local_ports(setup: &LocalSetup) -> Result<esign_core::Ports, Box<dyn std::error::Error + Send + Sync>> {
+/// Polls the webhook queue on the emulator and does its work in the background, as the
+/// `deliver-webhooks` function does in AWS.
+pub fn spawn_webhook_worker(platform: Platform, queue: esign_aws::sqs::SqsQueue) {
+    tokio::spawn(esign_aws::sqs::run_local_worker(platform, queue, std::time::Duration::from_millis(200)));
+}
+
+/// Provisions the template's resources in the emulator and returns the ports on them (the
+/// webhook queue among them) and the queue, for [`spawn_webhook_worker`].
+pub async fn local_ports(
+    setup: &LocalSetup,
+) -> Result<(esign_core::Ports, esign_aws::sqs::SqsQueue), Box<dyn std::error::Error + Send + Sync>> {
     let sdk = esign_aws::emulator_sdk_config(&setup.endpoint).await;
     let env = esign_aws::provision::provision(&sdk, &setup.template, &setup.prefix).await?;
     let lookup = |name: &str| {
@@ -95,6 +108,9 @@ pub async fn local_ports(setup: &LocalSetup) -> Result<esign_core::Ports, Box<dy
     // The one-time CA bootstrap (a no-op when the emulator already holds the CA).
     let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table);
     esign_aws::authority::KmsAuthority::bootstrap(&sdk, &store, &keys, &setup.prefix).await?;
+    let queue = esign_aws::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &lookup(esign_aws::ENV_WEBHOOK_QUEUE)?);
     tracing::info!(%table, %bucket, "local resources and CA ready");
-    Ok(esign_aws::ports_with(&sdk, &table, &bucket, keys, &setup.prefix, &setup.config))
+    let mut ports = esign_aws::ports_with(&sdk, &table, &bucket, keys, &setup.prefix, &setup.config);
+    ports.queue = std::sync::Arc::new(queue.clone());
+    Ok((ports, queue))
 }

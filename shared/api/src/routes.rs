@@ -85,6 +85,18 @@ pub enum Operation {
     GetUsage,
     /// `GET /v1/dev/outbox`: notices the notifier would have sent (development mode only).
     DevOutbox,
+    /// `POST /v1/webhooks`: register an endpoint; the answer carries its signing secret, once.
+    CreateWebhook,
+    /// `GET /v1/webhooks`: the enterprise's endpoints.
+    ListWebhooks,
+    /// `DELETE /v1/webhooks/{id}`: remove an endpoint.
+    DeleteWebhook,
+    /// `POST /v1/webhooks/{id}/rotate`: a new secret; the old one signs too for a grace period.
+    RotateWebhookSecret,
+    /// `GET /v1/webhooks/{id}/deliveries`: deliveries with their attempts and outcomes.
+    ListWebhookDeliveries,
+    /// `POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`: attempt a finished delivery again.
+    RedeliverWebhook,
 }
 
 /// A route: an operation at a method and path template (`{name}` segments are parameters).
@@ -142,6 +154,17 @@ pub const ROUTES: &[Route] = &[
     route(Operation::Verify, "POST", "/v1/verify", "verify"),
     route(Operation::GetUsage, "GET", "/v1/usage", "get-usage"),
     route(Operation::DevOutbox, "GET", "/v1/dev/outbox", "dev-outbox"),
+    route(Operation::CreateWebhook, "POST", "/v1/webhooks", "create-webhook"),
+    route(Operation::ListWebhooks, "GET", "/v1/webhooks", "list-webhooks"),
+    route(Operation::DeleteWebhook, "DELETE", "/v1/webhooks/{id}", "delete-webhook"),
+    route(Operation::RotateWebhookSecret, "POST", "/v1/webhooks/{id}/rotate", "rotate-webhook-secret"),
+    route(Operation::ListWebhookDeliveries, "GET", "/v1/webhooks/{id}/deliveries", "list-webhook-deliveries"),
+    route(
+        Operation::RedeliverWebhook,
+        "POST",
+        "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        "redeliver-webhook",
+    ),
 ];
 
 impl Operation {

@@ -44,6 +44,9 @@ fn the_template_deploys_one_function_per_route() {
         let binary = res["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
         assert_eq!(res["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
         for (_, event) in res["Properties"]["Events"].as_mapping().unwrap() {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue; // the webhook worker's queue and schedule
+            }
             let p = &event["Properties"];
             deployed.insert((
                 p["Method"].as_str().unwrap().to_ascii_uppercase(),
@@ -60,4 +63,16 @@ fn the_template_deploys_one_function_per_route() {
         let text = std::fs::read_to_string(&main).unwrap_or_else(|_| panic!("{} is missing", main.display()));
         assert!(text.contains(&format!("Operation::{:?}", r.operation)), "{} serves another operation", r.function);
     }
+}
+
+#[test]
+fn the_webhook_worker_is_deployed_on_its_queue() {
+    let doc = yaml("infra/template.yaml");
+    let f = &doc["Resources"]["DeliverWebhooksFunction"];
+    assert_eq!(f["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("deliver-webhooks"));
+    assert_eq!(f["Properties"]["Events"]["Queue"]["Type"].as_str(), Some("SQS"));
+    assert!(root().join("functions/deliver-webhooks/src/main.rs").exists());
+    let q = &doc["Resources"]["WebhookQueue"];
+    assert_eq!(q["Type"].as_str(), Some("AWS::SQS::Queue"));
+    assert!(!q["Properties"]["RedrivePolicy"].is_null(), "the queue has a dead-letter queue");
 }

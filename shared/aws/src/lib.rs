@@ -8,10 +8,12 @@
 
 pub mod authority;
 pub mod dynamo;
+pub mod http;
 pub mod kms;
 pub mod provision;
 pub mod s3;
 pub mod seal_signer;
+pub mod sqs;
 
 use std::sync::Arc;
 
@@ -38,6 +40,8 @@ pub const ENV_ISSUING_CA_KEY: &str = "ESIGN_ISSUING_CA_KEY";
 pub const ENV_TSA_KEY: &str = "ESIGN_TSA_KEY";
 /// The stack's name: names the CA and tags seal keys.
 pub const ENV_STACK_NAME: &str = "ESIGN_STACK_NAME";
+/// The webhook queue's URL (`!Ref WebhookQueue`).
+pub const ENV_WEBHOOK_QUEUE: &str = "ESIGN_WEBHOOK_QUEUE";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -86,7 +90,34 @@ pub fn config_from_env() -> Result<Config, ConfigError> {
     let operator_keys = OperatorKeys::from_list(&std::env::var(ENV_OPERATOR_KEYS).unwrap_or_default())
         .map_err(|e| ConfigError::Invalid(ENV_OPERATOR_KEYS, e))?;
     let tsa_url = std::env::var("ESIGN_TSA_URL").ok().filter(|u| !u.trim().is_empty());
-    Ok(Config { mode, operator_keys, tsa_url, ..Config::default() })
+    let mut webhooks = esign_core::WebhookConfig::default();
+    if let Some(secs) = seconds_var("ESIGN_WEBHOOK_BACKOFF_BASE_SECS")? {
+        webhooks.backoff_base = secs;
+    }
+    if let Some(secs) = seconds_var("ESIGN_WEBHOOK_RETRY_WINDOW_SECS")? {
+        webhooks.retry_window = secs;
+    }
+    if let Some(secs) = seconds_var("ESIGN_WEBHOOK_TIMEOUT_SECS")? {
+        webhooks.timeout = secs;
+    }
+    if let Some(secs) = seconds_var("ESIGN_WEBHOOK_SECRET_GRACE_SECS")? {
+        webhooks.secret_grace = secs;
+    }
+    Ok(Config { mode, operator_keys, tsa_url, webhooks, ..Config::default() })
+}
+
+/// An optional duration variable in (possibly fractional) seconds.
+fn seconds_var(name: &'static str) -> Result<Option<std::time::Duration>, ConfigError> {
+    match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+            .map(Some)
+            .ok_or_else(|| ConfigError::Invalid(name, format!("{v:?} is not a number of seconds"))),
+    }
 }
 
 /// The CA keys named by the environment.
@@ -98,7 +129,19 @@ pub fn ca_keys_from_env() -> Result<CaKeys, ConfigError> {
 pub async fn platform_from_env() -> Result<Platform, ConfigError> {
     let sdk = sdk_config().await;
     let stack = std::env::var(ENV_STACK_NAME).unwrap_or_else(|_| "esign".into());
-    platform_with(&sdk, &var(ENV_TABLE)?, &var(ENV_FILES_BUCKET)?, ca_keys_from_env()?, &stack, config_from_env()?)
+    let queue = std::env::var(ENV_WEBHOOK_QUEUE).ok().filter(|q| !q.trim().is_empty());
+    let mut ports =
+        ports_with(&sdk, &var(ENV_TABLE)?, &var(ENV_FILES_BUCKET)?, ca_keys_from_env()?, &stack, &config_from_env()?);
+    if let Some(url) = queue {
+        ports.queue = Arc::new(sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &url));
+    }
+    Ok(Platform::new(ports, config_from_env()?))
+}
+
+/// The webhook queue named by the environment, for the delivery function.
+pub async fn webhook_queue_from_env() -> Result<sqs::SqsQueue, ConfigError> {
+    let sdk = sdk_config().await;
+    Ok(sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &var(ENV_WEBHOOK_QUEUE)?))
 }
 
 /// A platform on the given table, bucket and CA keys.
@@ -136,6 +179,9 @@ pub fn ports_with(sdk: &SdkConfig, table: &str, bucket: &str, keys: CaKeys, stac
         clock,
         authority: Arc::new(authority),
         notifier,
+        // Set by the caller that knows the queue (the environment, or the local server).
+        queue: Arc::new(sqs::NoQueue),
+        webhook_sender: Arc::new(http::HttpSender),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Creates the stack's stateful resources in an emulator (moto, LocalStack) from the SAM template
-//! itself, so local runs and the deployed stack share one definition: the tables, buckets and KMS
-//! keys the template declares, with their key schemas, indexes, TTL, versioning and key specs.
-//! It answers with the environment the functions would get: every `Globals.Function.Environment`
+//! itself, so local runs and the deployed stack share one definition: the tables, buckets, queues
+//! (with their dead-letter redrive) and KMS keys the template declares, with their key schemas,
+//! indexes, TTL, versioning and key specs. It answers with the environment the functions would get: every `Globals.Function.Environment`
 //! variable whose value is `!Ref <resource>`, mapped to the local resource's name or id.
 //! Idempotent: resources that already exist are reused.
 
@@ -67,6 +67,7 @@ pub async fn provision(config: &SdkConfig, template: &Path, prefix: &str) -> Res
         .ok_or_else(|| ProvisionError::Template("no Resources".into()))?;
 
     let mut ids = Vec::new();
+    let mut queues = Vec::new();
     for (name, res) in resources {
         let Some(logical) = name.as_str() else { continue };
         let value = match get(res, &["Type"]).and_then(Value::as_str) {
@@ -81,9 +82,21 @@ pub async fn provision(config: &SdkConfig, template: &Path, prefix: &str) -> Res
                 bucket
             }
             Some("AWS::KMS::Key") => create_key(config, &local_name(prefix, logical), res).await?,
+            Some("AWS::SQS::Queue") => {
+                queues.push((logical, res));
+                continue;
+            }
             _ => continue,
         };
         ids.push((logical.to_owned(), value));
+    }
+    // Queues without a redrive policy first: the others name them as dead-letter targets.
+    queues.sort_by_key(|(_, res)| get(res, &["Properties", "RedrivePolicy"]).is_some());
+    let mut arns: Vec<(String, String)> = Vec::new();
+    for (logical, res) in queues {
+        let (url, arn) = create_queue(config, &local_name(prefix, logical), res, &arns).await?;
+        arns.push((logical.to_owned(), arn));
+        ids.push((logical.to_owned(), url));
     }
 
     let vars = get(&doc, &["Globals", "Function", "Environment", "Variables"])
@@ -205,6 +218,74 @@ async fn create_bucket(config: &SdkConfig, bucket: &str, res: &Value) -> Result<
     Ok(())
 }
 
+/// The logical id a `!GetAtt X.Arn` (or `{Fn::GetAtt: [X, Arn]}`) names.
+fn get_att_arn(v: &Value) -> Option<&str> {
+    match v {
+        Value::Tagged(t) if t.tag == "!GetAtt" || t.tag == "GetAtt" => t.value.as_str()?.strip_suffix(".Arn"),
+        Value::Mapping(m) if m.len() == 1 => {
+            let parts = m.get("Fn::GetAtt")?.as_sequence()?;
+            (parts.get(1)?.as_str()? == "Arn").then_some(parts.first()?.as_str()?)
+        }
+        _ => None,
+    }
+}
+
+/// Creates (or finds) a queue with the template's attributes; answers its URL and ARN.
+async fn create_queue(
+    config: &SdkConfig,
+    name: &str,
+    res: &Value,
+    arns: &[(String, String)],
+) -> Result<(String, String), ProvisionError> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let client = aws_sdk_sqs::Client::new(config);
+    let mut req = client.create_queue().queue_name(name);
+    for (prop, attr) in [
+        ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
+        ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
+        ("DelaySeconds", QueueAttributeName::DelaySeconds),
+        ("ReceiveMessageWaitTimeSeconds", QueueAttributeName::ReceiveMessageWaitTimeSeconds),
+    ] {
+        if let Some(v) = get(res, &["Properties", prop]).and_then(Value::as_u64) {
+            req = req.attributes(attr, v.to_string());
+        }
+    }
+    if let Some(redrive) = get(res, &["Properties", "RedrivePolicy"]) {
+        let target = get(redrive, &["deadLetterTargetArn"])
+            .and_then(get_att_arn)
+            .ok_or_else(|| ProvisionError::Template(format!("{name}: RedrivePolicy needs !GetAtt <queue>.Arn")))?;
+        let arn = arns
+            .iter()
+            .find(|(l, _)| l == target)
+            .map(|(_, a)| a.clone())
+            .ok_or_else(|| ProvisionError::Template(format!("{name}: no queue {target} for its RedrivePolicy")))?;
+        let max = get(redrive, &["maxReceiveCount"]).and_then(Value::as_u64).unwrap_or(5);
+        let policy = serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max }).to_string();
+        req = req.attributes(QueueAttributeName::RedrivePolicy, policy);
+    }
+    let url = req
+        .send()
+        .await
+        .map_err(aws_err("CreateQueue"))?
+        .queue_url()
+        .map(str::to_owned)
+        .ok_or_else(|| ProvisionError::Aws("CreateQueue".into(), "no queue URL".into()))?;
+    let attrs = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(aws_err("GetQueueAttributes"))?;
+    let arn = attrs
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| ProvisionError::Aws("GetQueueAttributes".into(), "no queue ARN".into()))?;
+    tracing::info!(queue = name, "queue ready");
+    Ok((url, arn))
+}
+
 /// Finds the key behind `alias/<name>` or creates one with the template's spec and usage.
 async fn create_key(config: &SdkConfig, name: &str, res: &Value) -> Result<String, ProvisionError> {
     let client = aws_sdk_kms::Client::new(config);
@@ -249,6 +330,10 @@ mod tests {
         assert_eq!(ref_target(&long), Some("FilesBucket"));
         let plain: Value = serde_yaml::from_str("production").unwrap();
         assert_eq!(ref_target(&plain), None);
+        let att: Value = serde_yaml::from_str("!GetAtt WebhookDeadLetterQueue.Arn").unwrap();
+        assert_eq!(get_att_arn(&att), Some("WebhookDeadLetterQueue"));
+        let long: Value = serde_yaml::from_str("Fn::GetAtt: [WebhookDeadLetterQueue, Arn]").unwrap();
+        assert_eq!(get_att_arn(&long), Some("WebhookDeadLetterQueue"));
     }
 
     #[test]

@@ -843,10 +843,48 @@ impl Platform {
             data.contract.updated_at = now;
             code.used = true;
             let usage = self.ensure_usage(&enterprise_id, now).await?;
-            let writes = vec![
+            let mut writes = vec![
                 Write::replace(otp::code_record(&code)?, code_record.version),
                 Self::meter(&usage, &[(Meter::Signatures, i64::from(acts)), (Meter::BytesStored, size as i64)]),
             ];
+            // Webhooks: the initiator and every party hear of it.
+            let mut recipients: Vec<&str> = vec![data.contract.initiator_id.as_str()];
+            recipients.extend(data.contract.parties.iter().map(|p| p.enterprise_id.as_str()));
+            let mut webhook_events = vec![self.record_webhook_event(
+                &mut writes,
+                "contract.signed",
+                now,
+                &recipients,
+                serde_json::json!({
+                    "contract_id": id,
+                    "title": data.contract.title,
+                    "party": signature.party,
+                    "enterprise_name": signature.enterprise_name,
+                    "member_id": signature.member_id,
+                    "seal_id": signature.seal_id,
+                    "seal_name": signature.seal_name,
+                    "certificate_serial": signature.certificate_serial,
+                    "revision": number,
+                    "sha256": sha256,
+                    "signed_at": signature.signed_at,
+                    "status": if completed { "completed" } else { "signing" },
+                }),
+            )?];
+            if completed {
+                webhook_events.push(self.record_webhook_event(
+                    &mut writes,
+                    "contract.completed",
+                    now,
+                    &recipients,
+                    serde_json::json!({
+                        "contract_id": id,
+                        "title": data.contract.title,
+                        "revision": number,
+                        "sha256": sha256,
+                        "parties": data.contract.parties.iter().map(|p| &p.enterprise_id).collect::<Vec<_>>(),
+                    }),
+                )?);
+            }
             let mut events = vec![(
                 "contract.signed",
                 serde_json::json!({ "signature": signature, "sha256": sha256, "otp_id": code.id }),
@@ -856,6 +894,7 @@ impl Platform {
             }
             match self.save_contract(&data, loaded.version, principal, &events, writes).await {
                 Ok(()) => {
+                    self.dispatch_webhook_events(&webhook_events).await;
                     tracing::info!(contract_id = id, party = %enterprise_id, revision = number, "contract signed");
                     return Ok(data.view(now));
                 }

@@ -84,7 +84,25 @@ impl Platform {
             action,
             serde_json::json!({ "member_id": member_id, "expires_at": grant.expires_at.map(|t| t.unix_timestamp()) }),
         );
+        let event = if existing.is_none() {
+            Some(self.record_webhook_event(
+                &mut writes,
+                "seal.grant.created",
+                now,
+                &[&seal.enterprise_id],
+                serde_json::json!({
+                    "seal_id": seal_id,
+                    "enterprise_id": seal.enterprise_id,
+                    "member_id": member_id,
+                    "expires_at": grant.expires_at.and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()),
+                    "granted_by": grant.granted_by,
+                }),
+            )?)
+        } else {
+            None
+        };
         self.store.write(writes).await?;
+        self.dispatch_webhook_events(&event.into_iter().collect::<Vec<_>>()).await;
         Ok(grant)
     }
 
@@ -96,14 +114,23 @@ impl Platform {
         let existing = self.store.get(&key).await?.ok_or(DomainError::NotFound("grant"))?;
         let mut writes = vec![Write::Delete { key, condition: Condition::Version(existing.version) }];
         let head = Head::load(self.store.as_ref(), &seal_subject(seal_id)).await?;
+        let now = self.clock.now();
         head.append(
             &mut writes,
-            self.clock.now(),
+            now,
             principal.actor(),
             "seal.grant.revoked",
             serde_json::json!({ "member_id": member_id }),
         );
+        let event = self.record_webhook_event(
+            &mut writes,
+            "seal.grant.revoked",
+            now,
+            &[&seal.enterprise_id],
+            serde_json::json!({ "seal_id": seal_id, "enterprise_id": seal.enterprise_id, "member_id": member_id }),
+        )?;
         self.store.write(writes).await?;
+        self.dispatch_webhook_events(&[event]).await;
         Ok(())
     }
 

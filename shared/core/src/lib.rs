@@ -24,9 +24,10 @@ pub mod uploads;
 pub mod usage;
 pub mod verification;
 pub mod verify;
+pub mod webhooks;
 
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use error::{DomainError, FieldError};
-pub use platform::{Config, Mode, Platform, Ports};
+pub use platform::{Config, Mode, Platform, Ports, WebhookConfig};

@@ -423,3 +423,80 @@ impl<S: esign_pades::Signer> esign_pades::Signer for FailingSigner<S> {
         Err(esign_pades::PadesError::Signer("the key service is unavailable (injected failure)".into()))
     }
 }
+
+/// A [`Queue`] in memory: messages with their delays, taken by tests in order.
+#[derive(Debug, Default)]
+pub struct MemoryQueue {
+    pub messages: Mutex<std::collections::VecDeque<(String, Duration)>>,
+    /// When set, [`Queue::send`] fails.
+    pub fail_sends: std::sync::atomic::AtomicBool,
+}
+
+impl MemoryQueue {
+    /// Takes the oldest message.
+    pub fn pop(&self) -> Option<(String, Duration)> {
+        self.messages.lock().expect("queue lock").pop_front()
+    }
+    pub fn len(&self) -> usize {
+        self.messages.lock().expect("queue lock").len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[async_trait]
+impl Queue for MemoryQueue {
+    async fn send(&self, body: &str, delay: Duration) -> Result<(), QueueError> {
+        if self.fail_sends.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(QueueError::Unavailable("injected failure".into()));
+        }
+        self.messages.lock().expect("queue lock").push_back((body.to_owned(), delay));
+        Ok(())
+    }
+}
+
+/// A [`WebhookSender`] that records every POST and answers from a script (200 when it runs
+/// out); host names resolve from a table (unknown names: 93.184.216.34, a public address).
+#[derive(Debug, Default)]
+pub struct FakeSender {
+    pub sent: Mutex<Vec<OutgoingPost>>,
+    /// Answers to give, first first: a status, or `None` for a timeout.
+    pub script: Mutex<std::collections::VecDeque<Option<u16>>>,
+    pub hosts: Mutex<HashMap<String, Vec<std::net::IpAddr>>>,
+}
+
+impl FakeSender {
+    pub fn answer(&self, answers: &[Option<u16>]) {
+        self.script.lock().expect("sender lock").extend(answers.iter().copied());
+    }
+    pub fn resolve_to(&self, host: &str, addrs: &[&str]) {
+        let ips = addrs.iter().filter_map(|a| a.parse().ok()).collect();
+        self.hosts.lock().expect("sender lock").insert(host.to_owned(), ips);
+    }
+    pub fn sent(&self) -> Vec<OutgoingPost> {
+        self.sent.lock().expect("sender lock").clone()
+    }
+}
+
+#[async_trait]
+impl WebhookSender for FakeSender {
+    async fn resolve(&self, host: &str, _port: u16) -> Result<Vec<std::net::IpAddr>, SendError> {
+        Ok(self
+            .hosts
+            .lock()
+            .expect("sender lock")
+            .get(host)
+            .cloned()
+            .unwrap_or_else(|| vec![std::net::IpAddr::from([93, 184, 216, 34])]))
+    }
+
+    async fn post(&self, request: &OutgoingPost) -> Result<u16, SendError> {
+        self.sent.lock().expect("sender lock").push(request.clone());
+        match self.script.lock().expect("sender lock").pop_front() {
+            None => Ok(200),
+            Some(Some(status)) => Ok(status),
+            Some(None) => Err(SendError::Timeout),
+        }
+    }
+}

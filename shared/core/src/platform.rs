@@ -13,7 +13,10 @@ use crate::auth::{OperatorKeys, Principal, Role, hash_key};
 use crate::enterprises::internal;
 use crate::error::DomainError;
 use crate::model::{Enterprise, EnterpriseStatus, Member, Page};
-use crate::ports::{BlobStore, Clock, Key, Notifier, Partition, Position, Query, Record, RecordStore, SealAuthority};
+use crate::ports::{
+    BlobStore, Clock, Key, Notifier, Partition, Position, Query, Queue, Record, RecordStore, SealAuthority,
+    WebhookSender,
+};
 
 /// Whether development-only conveniences are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +34,38 @@ pub struct Config {
     pub presign_expiry: Duration,
     /// The RFC 3161 TSA that time-stamps contract signatures; `None` uses the platform's own.
     pub tsa_url: Option<String>,
+    /// Webhook delivery: retries, timeouts and secret rotation.
+    pub webhooks: WebhookConfig,
+}
+
+/// How webhook deliveries are retried.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Wait before the first retry; each later retry waits twice as long (with jitter).
+    pub backoff_base: Duration,
+    /// Longest wait between two attempts.
+    pub backoff_max: Duration,
+    /// How long a failing delivery keeps being retried before it is marked failed.
+    pub retry_window: Duration,
+    /// How long the receiver has to answer one attempt.
+    pub timeout: Duration,
+    /// How long the previous secret stays valid (deliveries are signed with both) after a rotation.
+    pub secret_grace: Duration,
+    /// Events still in the outbox after this long are queued again by the sweep.
+    pub sweep_after: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig {
+            backoff_base: Duration::from_secs(30),
+            backoff_max: Duration::from_secs(3600),
+            retry_window: Duration::from_secs(24 * 3600),
+            timeout: Duration::from_secs(10),
+            secret_grace: Duration::from_secs(24 * 3600),
+            sweep_after: Duration::from_secs(60),
+        }
+    }
 }
 
 impl Default for Config {
@@ -40,6 +75,7 @@ impl Default for Config {
             operator_keys: OperatorKeys::default(),
             presign_expiry: Duration::from_secs(900),
             tsa_url: None,
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -52,6 +88,8 @@ pub struct Platform {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) authority: Arc<dyn SealAuthority>,
     pub(crate) notifier: Arc<dyn Notifier>,
+    pub(crate) queue: Arc<dyn Queue>,
+    pub(crate) webhook_sender: Arc<dyn WebhookSender>,
     pub(crate) config: Config,
 }
 
@@ -62,6 +100,10 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub authority: Arc<dyn SealAuthority>,
     pub notifier: Arc<dyn Notifier>,
+    /// Carries webhook work (fan-out and delivery attempts) to the delivery function.
+    pub queue: Arc<dyn Queue>,
+    /// Makes the webhook POSTs.
+    pub webhook_sender: Arc<dyn WebhookSender>,
 }
 
 pub(crate) fn enterprise_key(id: &str) -> Key {
@@ -116,8 +158,8 @@ pub struct Versioned<T> {
 
 impl Platform {
     pub fn new(ports: Ports, config: Config) -> Self {
-        let Ports { store, blobs, clock, authority, notifier } = ports;
-        Platform { store, blobs, clock, authority, notifier, config }
+        let Ports { store, blobs, clock, authority, notifier, queue, webhook_sender } = ports;
+        Platform { store, blobs, clock, authority, notifier, queue, webhook_sender, config }
     }
 
     pub fn config(&self) -> &Config {
@@ -159,14 +201,25 @@ impl Platform {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<Page<T>, DomainError> {
+        self.page_ordered(partition, prefix, limit, cursor, false).await
+    }
+
+    /// Like [`Self::page`], in either order.
+    pub(crate) async fn page_ordered<T: DeserializeOwned>(
+        &self,
+        partition: Partition,
+        prefix: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+        descending: bool,
+    ) -> Result<Page<T>, DomainError> {
         let limit = match limit {
             None => 20,
             Some(l @ 1..=100) => l as usize,
             Some(_) => return Err(DomainError::invalid("limit", "range", "limit must be between 1 and 100")),
         };
         let after = cursor.map(|c| decode_cursor(c, &partition)).transpose()?;
-        let page =
-            self.store.query(&Query { partition, prefix: prefix.to_owned(), after, limit, descending: false }).await?;
+        let page = self.store.query(&Query { partition, prefix: prefix.to_owned(), after, limit, descending }).await?;
         let items = page.records.iter().map(|r| r.decode()).collect::<Result<Vec<T>, _>>()?;
         Ok(Page { items, next_cursor: page.next.map(|p| encode_cursor(&p)) })
     }

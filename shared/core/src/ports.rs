@@ -306,3 +306,53 @@ pub enum NotifyError {
 pub trait Notifier: Send + Sync {
     async fn send(&self, notice: &Notice) -> Result<(), NotifyError>;
 }
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QueueError {
+    #[error("the queue is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A message queue with delayed delivery (SQS in production): at-least-once, so a message may
+/// arrive more than once.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Longest delay [`Queue::send`] honours; a longer wait is made of several sends.
+    fn max_delay(&self) -> Duration {
+        Duration::from_secs(900)
+    }
+    /// Enqueues `body`, to be received no earlier than `delay` from now (at most
+    /// [`Queue::max_delay`]).
+    async fn send(&self, body: &str, delay: Duration) -> Result<(), QueueError>;
+}
+
+/// One outgoing webhook POST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingPost {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The addresses the URL's host was resolved to and checked against the address policy:
+    /// the request connects only to these (no second lookup that DNS could answer otherwise).
+    pub addrs: Vec<std::net::SocketAddr>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SendError {
+    #[error("the host name did not resolve: {0}")]
+    Resolve(String),
+    #[error("no answer within the timeout")]
+    Timeout,
+    #[error("the request failed: {0}")]
+    Failed(String),
+}
+
+/// Outgoing HTTP for webhook deliveries: name resolution (so the domain can refuse private
+/// addresses) and a POST pinned to the checked addresses, never following redirects.
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<std::net::IpAddr>, SendError>;
+    /// The response's status code.
+    async fn post(&self, request: &OutgoingPost) -> Result<u16, SendError>;
+}

@@ -572,12 +572,28 @@ impl Platform {
                 "certificate_serial": data.seal.certificate.as_ref().map(|c| c.serial.clone()),
             }),
         );
+        let event = self.record_webhook_event(
+            &mut writes,
+            if action == "seal.approved" { "seal.approved" } else { "seal.rejected" },
+            now,
+            &[&data.seal.enterprise_id],
+            serde_json::json!({
+                "seal_id": data.seal.id,
+                "enterprise_id": data.seal.enterprise_id,
+                "name": data.seal.name,
+                "kind": data.seal.kind,
+                "status": data.seal.status.as_str(),
+                "reason": data.seal.review.as_ref().and_then(|r| r.reason.clone()),
+                "certificate_serial": data.seal.certificate.as_ref().map(|c| c.serial.clone()),
+            }),
+        )?;
         if let Err(e) = self.store.write(writes).await {
             if let Some(k) = &data.key_id {
                 let _ = self.authority.disable_key(k).await;
             }
             return Err(e.into());
         }
+        self.dispatch_webhook_events(&[event]).await;
         tracing::info!(seal_id = id, decision = action, "seal decided");
         Ok(data.seal)
     }
@@ -626,7 +642,26 @@ impl Platform {
         let mut writes = vec![Write::replace(seal_record(&data)?, loaded.version)];
         let head = Head::load(self.store.as_ref(), &seal_subject(id)).await?;
         head.append(&mut writes, now, principal.actor(), action, serde_json::json!({ "from": from.as_str() }));
+        let event = if to == SealStatus::Revoked {
+            Some(self.record_webhook_event(
+                &mut writes,
+                "seal.revoked",
+                now,
+                &[&data.seal.enterprise_id],
+                serde_json::json!({
+                    "seal_id": data.seal.id,
+                    "enterprise_id": data.seal.enterprise_id,
+                    "name": data.seal.name,
+                    "kind": data.seal.kind,
+                    "status": data.seal.status.as_str(),
+                    "previous_status": from.as_str(),
+                }),
+            )?)
+        } else {
+            None
+        };
         self.store.write(writes).await?;
+        self.dispatch_webhook_events(&event.into_iter().collect::<Vec<_>>()).await;
         if to == SealStatus::Revoked
             && let Some(k) = &data.key_id
             && let Err(e) = self.authority.disable_key(k).await

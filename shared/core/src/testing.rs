@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::auth::{OperatorKeys, Principal, hash_key};
 use crate::enterprises::{NewPerson, RegisterEnterprise};
-use crate::memory::{FakeAuthority, FixedClock, MemoryBlobs, MemoryNotifier, MemoryStore};
+use crate::memory::{FakeAuthority, FakeSender, FixedClock, MemoryBlobs, MemoryNotifier, MemoryQueue, MemoryStore};
 use crate::platform::{Config, Platform, Ports};
 use crate::verification::{AdministratorInput, PersonInput, SubmitVerification};
 
@@ -26,12 +26,16 @@ pub struct TestPlatform {
     pub authority: Arc<FakeAuthority>,
     pub clock: Arc<FixedClock>,
     pub notifier: Arc<MemoryNotifier>,
+    pub queue: Arc<MemoryQueue>,
+    pub sender: Arc<FakeSender>,
 }
 
 pub fn full() -> TestPlatform {
     let blobs = Arc::new(MemoryBlobs::default());
     let authority = Arc::new(FakeAuthority::default());
     let notifier = Arc::new(MemoryNotifier::default());
+    let queue = Arc::new(MemoryQueue::default());
+    let sender = Arc::new(FakeSender::default());
     let clock = Arc::new(FixedClock::new(OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("valid time")));
     let config = Config {
         operator_keys: OperatorKeys::from_list(OPERATOR_KEY).expect("valid operator key"),
@@ -43,8 +47,10 @@ pub fn full() -> TestPlatform {
         clock: clock.clone(),
         authority: authority.clone(),
         notifier: notifier.clone(),
+        queue: queue.clone(),
+        webhook_sender: sender.clone(),
     };
-    TestPlatform { platform: Platform::new(ports, config), blobs, authority, clock, notifier }
+    TestPlatform { platform: Platform::new(ports, config), blobs, authority, clock, notifier, queue, sender }
 }
 
 /// Registers and verifies an enterprise; returns its id and its administrator.

@@ -386,12 +386,29 @@ impl Platform {
             action,
             serde_json::json!({ "verification_id": id, "reason": verification.reason }),
         );
+        let event_type = match verification.status {
+            VerificationStatus::Approved => "enterprise.verification.approved",
+            _ => "enterprise.verification.rejected",
+        };
+        let event = self.record_webhook_event(
+            &mut writes,
+            event_type,
+            now,
+            &[&enterprise.id],
+            serde_json::json!({
+                "enterprise_id": enterprise.id,
+                "verification_id": id,
+                "status": verification.status.as_str(),
+                "reason": verification.reason,
+            }),
+        )?;
         self.store.write(writes).await.map_err(|e| match e {
             crate::ports::StoreError::Conflict => {
                 DomainError::Conflict("the verification was decided or changed concurrently".into())
             }
             other => other.into(),
         })?;
+        self.dispatch_webhook_events(&[event]).await;
         tracing::info!(verification_id = id, decision = action, "verification decided");
         Ok(verification)
     }
