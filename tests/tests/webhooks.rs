@@ -33,7 +33,7 @@ impl Received {
         mac.update(format!("{}.{}.", self.id, self.timestamp).as_bytes());
         mac.update(&self.body);
         let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
-        self.signatures.iter().any(|s| *s == expected)
+        self.signatures.contains(&expected)
     }
 
     fn json(&self) -> Value {

@@ -130,12 +130,12 @@ pub async fn platform_from_env() -> Result<Platform, ConfigError> {
     let sdk = sdk_config().await;
     let stack = std::env::var(ENV_STACK_NAME).unwrap_or_else(|_| "esign".into());
     let queue = std::env::var(ENV_WEBHOOK_QUEUE).ok().filter(|q| !q.trim().is_empty());
-    let mut ports =
-        ports_with(&sdk, &var(ENV_TABLE)?, &var(ENV_FILES_BUCKET)?, ca_keys_from_env()?, &stack, &config_from_env()?);
+    let config = config_from_env()?;
+    let mut ports = ports_with(&sdk, &var(ENV_TABLE)?, &var(ENV_FILES_BUCKET)?, ca_keys_from_env()?, &stack, &config);
     if let Some(url) = queue {
         ports.queue = Arc::new(sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &url));
     }
-    Ok(Platform::new(ports, config_from_env()?))
+    Ok(Platform::new(ports, config))
 }
 
 /// The webhook queue named by the environment, for the delivery function.

@@ -654,7 +654,7 @@ impl Platform {
                 for r in &page.records {
                     let endpoint: EndpointData = r.decode()?;
                     let e = &endpoint.endpoint;
-                    if e.created_at <= event.timestamp && e.event_types.iter().any(|t| *t == event.event_type) {
+                    if e.created_at <= event.timestamp && e.event_types.contains(&event.event_type) {
                         self.create_delivery(event, e).await?;
                     }
                 }
