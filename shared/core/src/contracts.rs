@@ -1040,6 +1040,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn signing_tells_the_initiator_and_every_party_by_webhook_and_nobody_else() {
+        use crate::webhooks::CreateWebhook;
+        let s = setup(SigningOrder::Sequential).await;
+        let p = &s.t.platform;
+        let (_, outsider) = verified(p).await;
+        let hook = |url: &str| CreateWebhook {
+            url: url.into(),
+            event_types: vec!["contract.signed".into(), "contract.completed".into()],
+            description: None,
+        };
+        p.create_webhook(&s.a.1, hook("https://a.example.com/h")).await.unwrap();
+        p.create_webhook(&s.b.1, hook("https://b.example.com/h")).await.unwrap();
+        p.create_webhook(&outsider, hook("https://c.example.com/h")).await.unwrap();
+        crate::testing::drain_webhooks(&s.t).await;
+        for who in [&s.a, &s.b] {
+            let (otp, code) = get_code(&s, &who.1).await;
+            p.sign_contract(&who.1, &s.contract, sign(&who.2, &otp, &code)).await.unwrap();
+        }
+        crate::testing::drain_webhooks(&s.t).await;
+        let sent = s.t.sender.sent();
+        let seen = |host: &str| -> Vec<serde_json::Value> {
+            sent.iter().filter(|r| r.url.contains(host)).map(|r| serde_json::from_slice(&r.body).unwrap()).collect()
+        };
+        assert!(seen("c.example.com").is_empty(), "an enterprise outside the contract hears nothing");
+        for host in ["a.example.com", "b.example.com"] {
+            let events = seen(host);
+            let types: Vec<_> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+            assert_eq!(types, ["contract.signed", "contract.signed", "contract.completed"], "{host}");
+            let first = &events[0]["data"];
+            assert_eq!(first["contract_id"], s.contract.as_str());
+            assert_eq!(first["party"], s.a.0.as_str());
+            assert_eq!(first["seal_id"], s.a.2.as_str());
+            assert_eq!(first["revision"], 1);
+            assert_eq!(first["status"], "signing");
+            assert_eq!(events[1]["data"]["party"], s.b.0.as_str());
+            assert_eq!(events[1]["data"]["revision"], 2);
+            assert_eq!(events[2]["data"]["revision"], 2);
+        }
+    }
+
+    #[tokio::test]
     async fn two_parties_sign_in_turn_and_the_result_verifies() {
         let s = setup(SigningOrder::Sequential).await;
         let p = &s.t.platform;

@@ -162,3 +162,15 @@ pub async fn active_seal(t: &TestPlatform, admin: &Principal) -> String {
     p.put_grant(admin, &draft.seal.id, member_id, GrantRequest::default()).await.expect("granted");
     draft.seal.id
 }
+
+/// Does the webhook queue's work until it is empty, moving the clock over each message's delay.
+pub async fn drain_webhooks(t: &TestPlatform) {
+    for _ in 0..500 {
+        let Some((body, delay)) = t.queue.pop() else { return };
+        if !delay.is_zero() {
+            t.clock.advance(time::Duration::try_from(delay).expect("a short delay"));
+        }
+        t.platform.handle_webhook_message(&body).await.expect("queue message handled");
+    }
+    panic!("the webhook queue never emptied");
+}
