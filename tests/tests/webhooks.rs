@@ -317,3 +317,97 @@ fn another_enterprise_never_receives_this_ones_events() {
     assert_eq!(r.status, 404);
     assert_eq!(api.delete(&format!("/v1/webhooks/{a_hook}")).key(&b_key).send().status, 404);
 }
+
+/// A one-page PDF from the project's sample generator.
+fn sample_pdf() -> Vec<u8> {
+    let path = std::env::temp_dir().join(format!("esign-webhooks-{}.pdf", std::process::id()));
+    let ok = std::process::Command::new("python3")
+        .arg(esign_e2e::repo_root().join("scripts/sample_contract.py"))
+        .arg(&path)
+        .arg("1")
+        .status()
+        .expect("python3 runs");
+    assert!(ok.success());
+    std::fs::read(&path).unwrap()
+}
+
+#[test]
+fn grants_contracts_and_revocation_reach_the_enterprise_with_their_details() {
+    let api = Api::new();
+    let (seal, key, admin, approved) = esign_e2e::active_seal(&api, "钩子合同有限公司", "ecdsa_p256");
+    let ent = approved["enterprise_id"].as_str().unwrap().to_owned();
+    let receiver = Receiver::start(&[]);
+    let outsider = Receiver::start(&[]);
+    let types = ["seal.revoked", "seal.grant.created", "seal.grant.revoked", "contract.signed", "contract.completed"];
+    let r = api.post("/v1/webhooks").key(&key).json(&json!({"url": receiver.url(), "event_types": types})).send();
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let secret = r.body["secret"].as_str().unwrap().to_owned();
+    let (_, other_key, _) = api.verified_enterprise("钩子旁观有限公司");
+    let r = api.post("/v1/webhooks").key(&other_key).json(&json!({"url": outsider.url(), "event_types": types})).send();
+    assert_eq!(r.status, 201, "{:?}", r.body);
+
+    // Granted, then a one-party contract signed with the seal.
+    assert_eq!(api.put(&format!("/v1/seals/{seal}/grants/{admin}")).key(&key).send().status, 200);
+    let pdf = sample_pdf();
+    let title = format!("钩子合同 {}", std::process::id());
+    let r = api.post("/v1/contracts").key(&key).json(&json!({"title": title, "document_size": pdf.len()})).send();
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let contract = r.body["contract"]["id"].as_str().unwrap().to_owned();
+    let up = api.put(r.body["upload"]["upload_url"].as_str().unwrap()).raw("application/pdf", pdf).send();
+    assert_eq!(up.status, 200);
+    let r = api
+        .put(&format!("/v1/contracts/{contract}/parties"))
+        .key(&key)
+        .json(&json!({"order": "sequential", "parties": [{"enterprise_id": ent}]}))
+        .send();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let placements = json!({"placements": [
+        {"kind": "signature", "party": ent, "page": 1, "x": 60.0, "y": 600.0, "width": 110.0, "height": 110.0},
+        {"kind": "signing_date", "party": ent, "page": 1, "x": 60.0, "y": 720.0, "width": 110.0, "height": 16.0}
+    ]});
+    assert_eq!(api.put(&format!("/v1/contracts/{contract}/placements")).key(&key).json(&placements).send().status, 200);
+    assert_eq!(api.post(&format!("/v1/contracts/{contract}/open")).key(&key).send().status, 200);
+    let r = api.post(&format!("/v1/contracts/{contract}/otp")).key(&key).send();
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let otp = r.body["otp_id"].as_str().unwrap().to_owned();
+    let outbox = api.get("/v1/dev/outbox?limit=100").send();
+    let body = outbox.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["body"].as_str().unwrap_or(""))
+        .find(|b| b.contains(&title))
+        .expect("the code reached the outbox")
+        .to_owned();
+    let code = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned();
+    let r = api
+        .post(&format!("/v1/contracts/{contract}/sign"))
+        .key(&key)
+        .json(&json!({"seal_id": seal, "otp_id": otp, "code": code}))
+        .send();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "completed");
+
+    // The grant and the seal revoked.
+    assert_eq!(api.delete(&format!("/v1/seals/{seal}/grants/{admin}")).key(&key).send().status, 204);
+    assert_eq!(api.post(&format!("/v1/seals/{seal}/revoke")).key(&key).send().status, 200);
+
+    let got = wait_for("five events", || (receiver.received().len() >= 5).then(|| receiver.received()));
+    let mut seen: Vec<String> = got.iter().map(|r| r.json()["type"].as_str().unwrap().to_owned()).collect();
+    seen.sort();
+    seen.dedup();
+    let mut expected: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+    assert!(got.iter().all(|r| r.verifies_with(&secret)));
+    let event = |t: &str| got.iter().map(Received::json).find(|e| e["type"] == t).unwrap();
+    let signed = event("contract.signed");
+    assert_eq!(signed["data"]["contract_id"], contract.as_str());
+    assert_eq!(signed["data"]["party"], ent.as_str());
+    assert_eq!(signed["data"]["seal_id"], seal.as_str());
+    assert_eq!(signed["data"]["revision"], 1);
+    assert_eq!(event("contract.completed")["data"]["parties"], json!([ent]));
+    assert_eq!(event("seal.grant.created")["data"]["member_id"], admin.as_str());
+    assert_eq!(event("seal.revoked")["data"]["seal_id"], seal.as_str());
+    assert!(outsider.received().is_empty(), "an enterprise outside the contract hears nothing");
+}
