@@ -401,3 +401,24 @@ fn kms_failing_midway_leaves_nothing_signed_and_the_code_still_works() {
     assert_eq!(r.status, 200, "{:?}", r.body);
     judge(&api, &download(&api, &a, &id), 1, "after-failure");
 }
+
+#[test]
+fn code_sending_is_rate_limited_per_member() {
+    let api = Api::new();
+    let a = party(&api, "限流测试有限公司", "ecdsa_p256");
+    let title = format!("限流合同-{}", std::process::id());
+    let id =
+        contract(&api, &a, &title, sample_pdf(1), &[&a], "sequential", vec![place(&a, "signature", 1, 300.0, 500.0)]);
+    // Five codes per member per 15-minute window. Eleven sends span at most two windows, so one
+    // window gets a sixth, whenever the boundary falls.
+    let replies: Vec<Reply> =
+        (0..11).map(|_| api.post(&format!("/v1/contracts/{id}/otp")).key(&a.key).send()).collect();
+    assert!(replies[..5].iter().all(|r| r.status == 201));
+    let refused: Vec<&Reply> = replies.iter().filter(|r| r.status == 429).collect();
+    assert!(!refused.is_empty() && replies.iter().filter(|r| r.status == 201).count() <= 10);
+    for r in refused {
+        assert_eq!(r.problem(), "rate-limited");
+        let wait = r.header("retry-after").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        assert!((1..=900).contains(&wait), "{wait}");
+    }
+}

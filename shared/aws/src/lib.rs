@@ -9,6 +9,7 @@
 pub mod authority;
 pub mod dynamo;
 pub mod kms;
+pub mod notify;
 pub mod provision;
 pub mod s3;
 pub mod seal_signer;
@@ -85,8 +86,14 @@ pub fn config_from_env() -> Result<Config, ConfigError> {
     };
     let operator_keys = OperatorKeys::from_list(&std::env::var(ENV_OPERATOR_KEYS).unwrap_or_default())
         .map_err(|e| ConfigError::Invalid(ENV_OPERATOR_KEYS, e))?;
-    let tsa_url = std::env::var("ESIGN_TSA_URL").ok().filter(|u| !u.trim().is_empty());
-    Ok(Config { mode, operator_keys, tsa_url, ..Config::default() })
+    let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    Ok(Config {
+        mode,
+        operator_keys,
+        tsa_url: optional("ESIGN_TSA_URL"),
+        email_sender: optional("ESIGN_EMAIL_SENDER"),
+        ..Config::default()
+    })
 }
 
 /// The CA keys named by the environment.
@@ -125,10 +132,10 @@ pub fn ports_with(sdk: &SdkConfig, table: &str, bucket: &str, keys: CaKeys, stac
         cell: tokio::sync::OnceCell::new(),
     };
     let clock: Arc<dyn esign_core::ports::Clock> = Arc::new(SystemClock);
-    // Development reads codes from the outbox; production needs a real SMS/email sender.
+    // Development keeps codes in the readable outbox; production sends them through SNS and SES.
     let notifier: Arc<dyn esign_core::ports::Notifier> = match config.mode {
         esign_core::Mode::Development => Arc::new(esign_core::outbox::RecordOutbox::new(store.clone(), clock.clone())),
-        esign_core::Mode::Production => Arc::new(NoNotifier),
+        esign_core::Mode::Production => Arc::new(notify::AwsNotifier::new(sdk, config.email_sender.clone())),
     };
     Ports {
         store,
@@ -136,17 +143,6 @@ pub fn ports_with(sdk: &SdkConfig, table: &str, bucket: &str, keys: CaKeys, stac
         clock,
         authority: Arc::new(authority),
         notifier,
-    }
-}
-
-/// Production without an SMS/email adapter: codes cannot be delivered, so sending fails loudly
-/// rather than pretending.
-struct NoNotifier;
-
-#[async_trait::async_trait]
-impl esign_core::ports::Notifier for NoNotifier {
-    async fn send(&self, _notice: &esign_core::ports::Notice) -> Result<(), esign_core::ports::NotifyError> {
-        Err(esign_core::ports::NotifyError::Unavailable("no SMS/email sender is configured in production mode".into()))
     }
 }
 

@@ -31,6 +31,8 @@ pub struct Config {
     pub presign_expiry: Duration,
     /// The RFC 3161 TSA that time-stamps contract signatures; `None` uses the platform's own.
     pub tsa_url: Option<String>,
+    /// The verified email identity one-time codes are sent from (SES, production).
+    pub email_sender: Option<String>,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
             operator_keys: OperatorKeys::default(),
             presign_expiry: Duration::from_secs(900),
             tsa_url: None,
+            email_sender: None,
         }
     }
 }
