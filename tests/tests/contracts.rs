@@ -207,6 +207,14 @@ fn two_parties_sign_in_turn_and_every_judge_passes() {
     assert_eq!(seals, [a.seal.as_str(), b.seal.as_str()]);
     let by_id = api.post("/v1/verify").key(&a.key).json(&json!({"contract_id": id})).send();
     assert_eq!(by_id.body["valid"], true);
+    // A PDF too large for a request body goes through an upload first.
+    let up = api.post("/v1/verify/uploads").key(&b.key).json(&json!({"size": pdf.len()})).send();
+    assert_eq!(up.status, 201, "{:?}", up.body);
+    assert_eq!(api.put(up.body["upload_url"].as_str().unwrap()).raw("application/pdf", pdf.clone()).send().status, 200);
+    let file = up.body["file_id"].as_str().unwrap();
+    let by_file = api.post("/v1/verify").key(&b.key).json(&json!({"file_id": file})).send();
+    assert_eq!(by_file.body["valid"], true, "{:?}", by_file.body);
+    assert_eq!(api.post("/v1/verify").key(&a.key).json(&json!({"file_id": file})).send().status, 404);
     // A tampered copy is caught.
     let mut tampered = pdf.clone();
     let at = tampered.len() / 3;
