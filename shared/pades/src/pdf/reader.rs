@@ -202,7 +202,7 @@ impl<'a> Document<'a> {
             objstms: Mutex::new(HashMap::new()),
         };
         let ok = match doc.read_xref_chain() {
-            Ok(()) => doc.check_root().is_ok(),
+            Ok(()) => doc.check_root().is_ok() && doc.offsets_point_at_their_objects(),
             Err(_) => false,
         };
         if !ok {
@@ -216,6 +216,18 @@ impl<'a> Document<'a> {
         let tsize = doc.trailer.get("Size").and_then(|o| o.as_int()).unwrap_or(0).clamp(0, u32::MAX as i64 / 2) as u32;
         doc.size = tsize.max(maxnum.saturating_add(1));
         Ok(doc)
+    }
+
+    /// Whether every in-use entry of the cross-reference data points at the header of its own
+    /// object. When one does not, the file is damaged (readers such as qpdf then rebuild the
+    /// table); recovering here makes the update carry a complete, correct table.
+    fn offsets_point_at_their_objects(&self) -> bool {
+        self.xref.iter().all(|(num, e)| match e {
+            XrefEntry::Offset(off, _) => {
+                *off < self.data.len() && parse_obj_header(self.data, *off).is_some_and(|(n, _, _)| n == *num)
+            }
+            _ => true,
+        })
     }
 
     fn check_root(&self) -> Result<(), PadesError> {
