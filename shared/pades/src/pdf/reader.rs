@@ -222,11 +222,27 @@ impl<'a> Document<'a> {
     /// object. When one does not, the file is damaged (readers such as qpdf then rebuild the
     /// table); recovering here makes the update carry a complete, correct table.
     fn offsets_point_at_their_objects(&self) -> bool {
-        self.xref.iter().all(|(num, e)| match e {
-            XrefEntry::Offset(off, _) => {
-                *off < self.data.len() && parse_obj_header(self.data, *off).is_some_and(|(n, _, _)| n == *num)
+        let b = self.data;
+        // A byte comparison per entry (files with 200,000 objects are common): skip white space,
+        // then the object number's digits must follow, then white space.
+        let mut digits = [0u8; 10];
+        self.xref.iter().all(|(num, e)| {
+            let XrefEntry::Offset(off, _) = e else { return true };
+            let mut p = *off;
+            while p < b.len() && p < off + 4 && b[p].is_ascii_whitespace() {
+                p += 1;
             }
-            _ => true,
+            let mut n = *num;
+            let mut len = 0;
+            loop {
+                digits[9 - len] = b'0' + (n % 10) as u8;
+                len += 1;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            b.get(p..p + len) == Some(&digits[10 - len..]) && b.get(p + len).is_some_and(|c| c.is_ascii_whitespace())
         })
     }
 
