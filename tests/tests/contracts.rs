@@ -207,6 +207,14 @@ fn two_parties_sign_in_turn_and_every_judge_passes() {
     assert_eq!(seals, [a.seal.as_str(), b.seal.as_str()]);
     let by_id = api.post("/v1/verify").key(&a.key).json(&json!({"contract_id": id})).send();
     assert_eq!(by_id.body["valid"], true);
+    // A PDF too large for a request body goes through an upload first.
+    let up = api.post("/v1/verify/uploads").key(&b.key).json(&json!({"size": pdf.len()})).send();
+    assert_eq!(up.status, 201, "{:?}", up.body);
+    assert_eq!(api.put(up.body["upload_url"].as_str().unwrap()).raw("application/pdf", pdf.clone()).send().status, 200);
+    let file = up.body["file_id"].as_str().unwrap();
+    let by_file = api.post("/v1/verify").key(&b.key).json(&json!({"file_id": file})).send();
+    assert_eq!(by_file.body["valid"], true, "{:?}", by_file.body);
+    assert_eq!(api.post("/v1/verify").key(&a.key).json(&json!({"file_id": file})).send().status, 404);
     // A tampered copy is caught.
     let mut tampered = pdf.clone();
     let at = tampered.len() / 3;
@@ -323,6 +331,33 @@ fn bad_documents_and_placements_get_named_422s() {
     let r = set(vec![place(&a, "signature", 1, 10.0, 10.0)]);
     assert_eq!((r.status, r.code_of("document").as_deref()), (422, Some("not_pdf")), "{:?}", r.body);
     assert_eq!(api.post(&format!("/v1/contracts/{id}/open")).key(&a.key).send().status, 422);
+    // An encrypted PDF (qpdf, installed with the judges) is refused by name.
+    let dir = std::env::temp_dir().join(format!("esign-encrypted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("plain.pdf"), sample_pdf(1)).unwrap();
+    let enc = Command::new("qpdf")
+        .args(["--encrypt", "user", "owner", "256", "--"])
+        .arg(dir.join("plain.pdf"))
+        .arg(dir.join("enc.pdf"))
+        .status()
+        .expect("qpdf runs");
+    assert!(enc.success());
+    let encrypted = std::fs::read(dir.join("enc.pdf")).unwrap();
+    let r =
+        api.post("/v1/contracts").key(&a.key).json(&json!({"title": "加密", "document_size": encrypted.len()})).send();
+    let eid = r.body["contract"]["id"].as_str().unwrap().to_owned();
+    api.put(r.body["upload"]["upload_url"].as_str().unwrap()).raw("application/pdf", encrypted).send();
+    api.put(&format!("/v1/contracts/{eid}/parties"))
+        .key(&a.key)
+        .json(&json!({"order": "sequential", "parties": [{"enterprise_id": a.enterprise}]}))
+        .send();
+    let r = api
+        .put(&format!("/v1/contracts/{eid}/placements"))
+        .key(&a.key)
+        .json(&json!({"placements": [place(&a, "signature", 1, 10.0, 10.0)]}))
+        .send();
+    assert_eq!((r.status, r.code_of("document").as_deref()), (422, Some("encrypted")), "{:?}", r.body);
+    let _ = std::fs::remove_dir_all(&dir);
     let big = api.post("/v1/contracts").key(&a.key).json(&json!({"title": "大", "document_size": 40_000_000})).send();
     assert_eq!((big.status, big.code_of("document_size").as_deref()), (422, Some("range")));
 
@@ -400,4 +435,25 @@ fn kms_failing_midway_leaves_nothing_signed_and_the_code_still_works() {
     let r = sign(&api, &a, &id, &otp, &c);
     assert_eq!(r.status, 200, "{:?}", r.body);
     judge(&api, &download(&api, &a, &id), 1, "after-failure");
+}
+
+#[test]
+fn code_sending_is_rate_limited_per_member() {
+    let api = Api::new();
+    let a = party(&api, "限流测试有限公司", "ecdsa_p256");
+    let title = format!("限流合同-{}", std::process::id());
+    let id =
+        contract(&api, &a, &title, sample_pdf(1), &[&a], "sequential", vec![place(&a, "signature", 1, 300.0, 500.0)]);
+    // Five codes per member per 15-minute window. Eleven sends span at most two windows, so one
+    // window gets a sixth, whenever the boundary falls.
+    let replies: Vec<Reply> =
+        (0..11).map(|_| api.post(&format!("/v1/contracts/{id}/otp")).key(&a.key).send()).collect();
+    assert!(replies[..5].iter().all(|r| r.status == 201));
+    let refused: Vec<&Reply> = replies.iter().filter(|r| r.status == 429).collect();
+    assert!(!refused.is_empty() && replies.iter().filter(|r| r.status == 201).count() <= 10);
+    for r in refused {
+        assert_eq!(r.problem(), "rate-limited");
+        let wait = r.header("retry-after").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        assert!((1..=900).contains(&wait), "{wait}");
+    }
 }

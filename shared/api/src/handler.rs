@@ -8,7 +8,7 @@ use esign_core::idempotency::{Claim, StoredResponse};
 use esign_core::otp::SendCode;
 use esign_core::seals::SealStatus;
 use esign_core::verify::MAX_VERIFY_BYTES;
-use esign_core::verify::VerifyContract;
+use esign_core::verify::VerifyStored;
 use esign_core::{DomainError, FieldError, Platform};
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
@@ -294,6 +294,7 @@ async fn execute(
         Operation::SignContract => answer(200, p.sign_contract(who, param(params, "id"), body!()).await),
         Operation::GetContractDocument => answer(200, p.contract_document(who, param(params, "id")).await),
         Operation::GetUsage => answer(200, p.usage(who, query_str(&q, "month")).await),
+        Operation::CreateVerifyUpload => answer(201, p.create_verify_upload(who, body!()).await),
         Operation::CreateWebhook => answer(201, p.create_webhook(who, body!()).await),
         Operation::ListWebhooks => answer(200, p.list_webhooks(who, limit, cursor).await),
         Operation::DeleteWebhook => match p.delete_webhook(who, param(params, "id")).await {
@@ -380,17 +381,17 @@ async fn verify(p: &Platform, req: &ApiRequest) -> ApiResponse {
                 Ok(w) => w,
                 Err(e) => return Problem::from(e).into(),
             };
-            let input: VerifyContract = match json(req) {
+            let input: VerifyStored = match json(req) {
                 Ok(v) => v,
                 Err(problem) => return problem.into(),
             };
-            answer(200, p.verify_contract(&who, &input.contract_id).await)
+            answer(200, p.verify_stored(&who, input).await)
         }
         _ => Problem::new(
             "unsupported-media-type",
             "Unsupported media type",
             415,
-            "send the PDF as application/pdf, or {\"contract_id\": ...} as application/json",
+            "send the PDF as application/pdf, or {\"contract_id\"} or {\"file_id\"} as application/json",
         )
         .into(),
     }

@@ -81,6 +81,8 @@ pub enum Operation {
     GetContractDocument,
     /// `POST /v1/verify`: verification report of a signed PDF (public for a PDF body).
     Verify,
+    /// `POST /v1/verify/uploads`: a presigned upload of a PDF too large for the request body.
+    CreateVerifyUpload,
     /// `GET /v1/usage`: metered usage of a month.
     GetUsage,
     /// `GET /v1/dev/outbox`: notices the notifier would have sent (development mode only).
@@ -152,6 +154,7 @@ pub const ROUTES: &[Route] = &[
     route(Operation::SignContract, "POST", "/v1/contracts/{id}/sign", "sign-contract"),
     route(Operation::GetContractDocument, "GET", "/v1/contracts/{id}/document", "get-contract-document"),
     route(Operation::Verify, "POST", "/v1/verify", "verify"),
+    route(Operation::CreateVerifyUpload, "POST", "/v1/verify/uploads", "create-verify-upload"),
     route(Operation::GetUsage, "GET", "/v1/usage", "get-usage"),
     route(Operation::DevOutbox, "GET", "/v1/dev/outbox", "dev-outbox"),
     route(Operation::CreateWebhook, "POST", "/v1/webhooks", "create-webhook"),

@@ -10,6 +10,7 @@ pub mod authority;
 pub mod dynamo;
 pub mod http;
 pub mod kms;
+pub mod notify;
 pub mod provision;
 pub mod s3;
 pub mod seal_signer;
@@ -89,7 +90,6 @@ pub fn config_from_env() -> Result<Config, ConfigError> {
     };
     let operator_keys = OperatorKeys::from_list(&std::env::var(ENV_OPERATOR_KEYS).unwrap_or_default())
         .map_err(|e| ConfigError::Invalid(ENV_OPERATOR_KEYS, e))?;
-    let tsa_url = std::env::var("ESIGN_TSA_URL").ok().filter(|u| !u.trim().is_empty());
     let mut webhooks = esign_core::WebhookConfig::default();
     if let Some(secs) = seconds_var("ESIGN_WEBHOOK_BACKOFF_BASE_SECS")? {
         webhooks.backoff_base = secs;
@@ -103,7 +103,15 @@ pub fn config_from_env() -> Result<Config, ConfigError> {
     if let Some(secs) = seconds_var("ESIGN_WEBHOOK_SECRET_GRACE_SECS")? {
         webhooks.secret_grace = secs;
     }
-    Ok(Config { mode, operator_keys, tsa_url, webhooks, ..Config::default() })
+    let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    Ok(Config {
+        mode,
+        operator_keys,
+        tsa_url: optional("ESIGN_TSA_URL"),
+        email_sender: optional("ESIGN_EMAIL_SENDER"),
+        webhooks,
+        ..Config::default()
+    })
 }
 
 /// An optional duration variable in (possibly fractional) seconds.
@@ -168,10 +176,10 @@ pub fn ports_with(sdk: &SdkConfig, table: &str, bucket: &str, keys: CaKeys, stac
         cell: tokio::sync::OnceCell::new(),
     };
     let clock: Arc<dyn esign_core::ports::Clock> = Arc::new(SystemClock);
-    // Development reads codes from the outbox; production needs a real SMS/email sender.
+    // Development keeps codes in the readable outbox; production sends them through SNS and SES.
     let notifier: Arc<dyn esign_core::ports::Notifier> = match config.mode {
         esign_core::Mode::Development => Arc::new(esign_core::outbox::RecordOutbox::new(store.clone(), clock.clone())),
-        esign_core::Mode::Production => Arc::new(NoNotifier),
+        esign_core::Mode::Production => Arc::new(notify::AwsNotifier::new(sdk, config.email_sender.clone())),
     };
     Ports {
         store,
@@ -182,17 +190,6 @@ pub fn ports_with(sdk: &SdkConfig, table: &str, bucket: &str, keys: CaKeys, stac
         // Set by the caller that knows the queue (the environment, or the local server).
         queue: Arc::new(sqs::NoQueue),
         webhook_sender: Arc::new(http::HttpSender),
-    }
-}
-
-/// Production without an SMS/email adapter: codes cannot be delivered, so sending fails loudly
-/// rather than pretending.
-struct NoNotifier;
-
-#[async_trait::async_trait]
-impl esign_core::ports::Notifier for NoNotifier {
-    async fn send(&self, _notice: &esign_core::ports::Notice) -> Result<(), esign_core::ports::NotifyError> {
-        Err(esign_core::ports::NotifyError::Unavailable("no SMS/email sender is configured in production mode".into()))
     }
 }
 

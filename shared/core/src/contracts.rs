@@ -1203,6 +1203,12 @@ mod tests {
         assert_eq!(s.t.blobs.keys(), before, "no revision stored");
         let c = p.get_contract(admin_a, &s.contract).await.unwrap();
         assert!(c.contract.signatures.is_empty() && !c.contract.parties[0].signed);
+        // Nor does the TSA failing after KMS signed.
+        s.t.authority.fail_timestamps.store(true, std::sync::atomic::Ordering::SeqCst);
+        let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap_err();
+        assert!(matches!(e, DomainError::Dependency(ref m) if m.contains("time-stamp")), "{e:?}");
+        s.t.authority.fail_timestamps.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(s.t.blobs.keys(), before);
         // S3 failing after the signatures were made leaves nothing either.
         s.t.authority.fail_signing.store(false, std::sync::atomic::Ordering::SeqCst);
         s.t.blobs.fail_puts.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -1238,6 +1244,25 @@ mod tests {
         let report = p.verify_document(&pdf).await.unwrap();
         assert!(report.valid);
         assert_eq!(report.signatures.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_expired_contract_takes_no_more_signatures() {
+        let s = setup(SigningOrder::Parallel).await;
+        let p = &s.t.platform;
+        let (_, admin_a, _) = &s.a;
+        let past = CreateContract { title: "过期".into(), expires_at: Some(s.t.clock.now()), document_size: 10 };
+        assert!(matches!(p.create_contract(admin_a, past).await, Err(DomainError::Validation(_))));
+        let soon = CreateContract {
+            title: "即将过期".into(),
+            expires_at: Some(s.t.clock.now() + time::Duration::hours(1)),
+            document_size: 10,
+        };
+        let d = p.create_contract(admin_a, soon).await.unwrap();
+        s.t.clock.advance(time::Duration::hours(2));
+        let c = p.get_contract(admin_a, &d.contract.id).await.unwrap();
+        assert_eq!(c.contract.status, ContractStatus::Expired);
+        assert!(matches!(p.open_contract(admin_a, &d.contract.id).await, Err(DomainError::Conflict(_))));
     }
 
     #[tokio::test]

@@ -235,6 +235,8 @@ pub struct FakeAuthority {
     pub fail_issuance: std::sync::atomic::AtomicBool,
     /// When set, every signature made with a seal key fails (a KMS outage mid-signing).
     pub fail_signing: std::sync::atomic::AtomicBool,
+    /// When set, the time-stamp authority is down.
+    pub fail_timestamps: std::sync::atomic::AtomicBool,
 }
 
 struct LocalCa {
@@ -384,6 +386,9 @@ impl SealAuthority for FakeAuthority {
     }
 
     async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, AuthorityError> {
+        if self.fail_timestamps.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(AuthorityError::Unavailable("injected TSA failure".into()));
+        }
         Ok(self.ca().await?.tsa.respond(request).await)
     }
 

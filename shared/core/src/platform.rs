@@ -35,6 +35,8 @@ pub struct Config {
     /// The RFC 3161 TSA that time-stamps contract signatures; `None` uses the platform's own.
     pub tsa_url: Option<String>,
     /// Webhook delivery: retries, timeouts and secret rotation.
+    /// The verified email identity one-time codes are sent from (SES, production).
+    pub email_sender: Option<String>,
     pub webhooks: WebhookConfig,
 }
 
@@ -76,6 +78,7 @@ impl Default for Config {
             presign_expiry: Duration::from_secs(900),
             tsa_url: None,
             webhooks: WebhookConfig::default(),
+            email_sender: None,
         }
     }
 }

@@ -3,8 +3,9 @@
 
 use serde::Serialize;
 
+use crate::auth::Principal;
 use crate::error::DomainError;
-use crate::platform::Platform;
+use crate::platform::{Platform, own_enterprise};
 use crate::seals::{CertIndex, cert_index_key};
 
 /// Largest PDF accepted directly in the request body.
@@ -83,9 +84,73 @@ impl Platform {
     }
 }
 
-/// `POST /v1/verify` with a JSON body: a contract's latest revision.
+/// `POST /v1/verify` with a JSON body: a contract's latest revision, or a PDF uploaded through
+/// `POST /v1/verify/uploads`.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct VerifyContract {
-    pub contract_id: String,
+pub struct VerifyStored {
+    #[serde(default)]
+    pub contract_id: Option<String>,
+    #[serde(default)]
+    pub file_id: Option<String>,
+}
+
+/// `POST /v1/verify/uploads`: the size of the PDF to upload for verification.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyUpload {
+    pub size: u64,
+}
+
+impl Platform {
+    /// A presigned upload for a PDF too large to send in the request (members).
+    pub async fn create_verify_upload(
+        &self,
+        principal: &Principal,
+        input: VerifyUpload,
+    ) -> Result<crate::uploads::UploadTicket, DomainError> {
+        let (enterprise_id, _, _) = own_enterprise(principal)?;
+        let max = crate::contracts::MAX_PDF_BYTES;
+        if input.size == 0 || input.size > max {
+            return Err(DomainError::invalid("size", "range", format!("the PDF must be 1 to {max} bytes")));
+        }
+        let mut writes = Vec::new();
+        let spec = crate::uploads::UploadSpec {
+            purpose: "verification",
+            content_type: "application/pdf",
+            size: input.size,
+            max_bytes: max,
+            blob_key: &|id| format!("uploads/{enterprise_id}/verify/{id}.pdf"),
+        };
+        let ticket = self.upload_ticket(enterprise_id, spec, &mut writes).await?;
+        self.store.write(writes).await?;
+        Ok(ticket)
+    }
+
+    /// The report on a stored PDF: a contract's latest revision (its parties) or a PDF the
+    /// caller's enterprise uploaded for verification.
+    pub async fn verify_stored(
+        &self,
+        principal: &Principal,
+        input: VerifyStored,
+    ) -> Result<VerificationReport, DomainError> {
+        match (input.contract_id, input.file_id) {
+            (Some(contract), None) => self.verify_contract(principal, &contract).await,
+            (None, Some(file)) => {
+                let (enterprise_id, _, _) = own_enterprise(principal)?;
+                let upload = self
+                    .load_upload(&file)
+                    .await?
+                    .filter(|u| u.enterprise_id == enterprise_id && u.purpose == "verification")
+                    .ok_or(DomainError::NotFound("file"))?;
+                let pdf = self
+                    .blobs
+                    .get(&upload.blob_key)
+                    .await?
+                    .ok_or_else(|| DomainError::invalid("file_id", "not_uploaded", "nothing was uploaded yet"))?;
+                self.verify_document(&pdf).await
+            }
+            _ => Err(DomainError::invalid("body", "one_of", "give exactly one of contract_id and file_id")),
+        }
+    }
 }

@@ -196,7 +196,15 @@ pub async fn sign_pdf_update(
     signer: &dyn Signer,
     tsa: Option<&dyn TimestampSource>,
 ) -> Result<Vec<u8>, PadesError> {
-    let doc = Document::load(input)?;
+    // The input is hashed once, on a second thread, while its cross-reference data is read:
+    // the digest covers all of it, and hashing is the one cost that grows with every byte.
+    let (doc, input_hash) = std::thread::scope(|s| {
+        let hashing = s.spawn(|| Sha256::new().chain_update(input));
+        let doc = Document::load(input);
+        (doc, hashing.join())
+    });
+    let doc = doc?;
+    let input_hash = input_hash.map_err(|_| PadesError::Cms("internal: the hashing thread failed".into()))?;
     let catalog = doc.catalog()?;
     match docmdp_level(&doc, &catalog) {
         Some(1) => return Err(PadesError::NotAllowed("it is certified with no changes permitted (DocMDP P=1)".into())),
@@ -509,8 +517,7 @@ pub async fn sign_pdf_update(
         out[br_pos..br_pos + BR_PLACEHOLDER.len()]
             .copy_from_slice(format!("{br:<width$}", width = BR_PLACEHOLDER.len()).as_bytes());
         // hash once: everything but the /Contents hex string
-        let mut h = Sha256::new();
-        h.update(input);
+        let mut h = input_hash.clone();
         h.update(&out[..a - input.len()]);
         h.update(&out[b - input.len()..]);
         let digest = h.finalize();

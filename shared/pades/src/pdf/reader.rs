@@ -202,7 +202,7 @@ impl<'a> Document<'a> {
             objstms: Mutex::new(HashMap::new()),
         };
         let ok = match doc.read_xref_chain() {
-            Ok(()) => doc.check_root().is_ok(),
+            Ok(()) => doc.check_root().is_ok() && doc.offsets_point_at_their_objects(),
             Err(_) => false,
         };
         if !ok {
@@ -216,6 +216,34 @@ impl<'a> Document<'a> {
         let tsize = doc.trailer.get("Size").and_then(|o| o.as_int()).unwrap_or(0).clamp(0, u32::MAX as i64 / 2) as u32;
         doc.size = tsize.max(maxnum.saturating_add(1));
         Ok(doc)
+    }
+
+    /// Whether every in-use entry of the cross-reference data points at the header of its own
+    /// object. When one does not, the file is damaged (readers such as qpdf then rebuild the
+    /// table); recovering here makes the update carry a complete, correct table.
+    fn offsets_point_at_their_objects(&self) -> bool {
+        let b = self.data;
+        // A byte comparison per entry (files with 200,000 objects are common): skip white space,
+        // then the object number's digits must follow, then white space.
+        let mut digits = [0u8; 10];
+        self.xref.iter().all(|(num, e)| {
+            let XrefEntry::Offset(off, _) = e else { return true };
+            let mut p = *off;
+            while p < b.len() && p < off + 4 && b[p].is_ascii_whitespace() {
+                p += 1;
+            }
+            let mut n = *num;
+            let mut len = 0;
+            loop {
+                digits[9 - len] = b'0' + (n % 10) as u8;
+                len += 1;
+                n /= 10;
+                if n == 0 {
+                    break;
+                }
+            }
+            b.get(p..p + len) == Some(&digits[10 - len..]) && b.get(p + len).is_some_and(|c| c.is_ascii_whitespace())
+        })
     }
 
     fn check_root(&self) -> Result<(), PadesError> {
