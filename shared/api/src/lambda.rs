@@ -76,15 +76,27 @@ pub async fn deliver_webhooks(
         let queued = platform.sweep_webhook_outbox().await?;
         return Ok(serde_json::json!({ "swept": queued }));
     };
-    let mut failures = Vec::new();
+    // The batch's messages at once: each attempt may wait for its receiver's timeout.
+    let mut tasks = tokio::task::JoinSet::new();
     for r in records {
-        let id = r.get("messageId").and_then(serde_json::Value::as_str).unwrap_or_default();
-        let body = r.get("body").and_then(serde_json::Value::as_str).unwrap_or_default();
-        if let Err(e) = platform.handle_webhook_message(body).await {
-            tracing::warn!(message_id = id, error = %e, "webhook message failed; SQS will deliver it again");
-            failures.push(serde_json::json!({ "itemIdentifier": id }));
+        let id = r.get("messageId").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+        let body = r.get("body").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+        let platform = platform.clone();
+        tasks.spawn(async move { (platform.handle_webhook_message(&body).await, id) });
+    }
+    let mut failures = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((Ok(()), _)) => {}
+            Ok((Err(e), id)) => {
+                tracing::warn!(message_id = %id, error = %e, "webhook message failed; SQS will deliver it again");
+                failures.push(serde_json::json!({ "itemIdentifier": id }));
+            }
+            // A panicked task: its message id is unknown, so the whole batch is retried.
+            Err(e) => return Err(e.into()),
         }
     }
+    failures.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
     Ok(serde_json::json!({ "batchItemFailures": failures }))
 }
 
