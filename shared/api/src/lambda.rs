@@ -96,7 +96,7 @@ pub async fn deliver_webhooks(
             Err(e) => return Err(e.into()),
         }
     }
-    failures.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    failures.sort_by_key(|f| f.to_string());
     Ok(serde_json::json!({ "batchItemFailures": failures }))
 }
 

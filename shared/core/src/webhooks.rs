@@ -30,7 +30,7 @@ use crate::enterprises::internal;
 use crate::error::{DomainError, Violations};
 use crate::model::{Page, new_id};
 use crate::platform::{Mode, Platform, admin_of, own_enterprise};
-use crate::ports::{Key, OutgoingPost, Partition, Query, Record, SendError, StoreError, Write};
+use crate::ports::{Condition, Key, OutgoingPost, Partition, Query, Record, SendError, StoreError, Write};
 
 /// Every event type an endpoint can subscribe to.
 pub const EVENT_TYPES: &[&str] = &[
@@ -53,6 +53,8 @@ const MAX_URL_LEN: usize = 2048;
 const MAX_ATTEMPTS_KEPT: usize = 50;
 /// Index partition of events waiting for their fan-out.
 const OUTBOX_PARTITION: &str = "WHOUTBOX";
+/// Partition of the pending deliveries' markers.
+const PENDING_PARTITION: &str = "WHPENDING";
 
 /// A registered endpoint as clients see it (never with its secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -511,6 +513,7 @@ impl Platform {
             return Err(DomainError::Conflict("the delivery is still being attempted".into()));
         }
         let now = self.clock.now();
+        let old_due = None; // a finished delivery has no pending marker
         data.delivery.status = DeliveryStatus::Pending;
         data.delivery.next_attempt_at = Some(now);
         data.delivery.updated_at = now;
@@ -520,7 +523,7 @@ impl Platform {
             Duration::ZERO,
         )
         .await?;
-        self.store.write(vec![Write::replace(delivery_record(&data)?, loaded.version)]).await?;
+        self.store.write(delivery_writes(&data, Some(loaded.version), old_due)?).await?;
         Ok(data.delivery)
     }
 
@@ -581,7 +584,8 @@ impl Platform {
     }
 
     /// Queues again every event still in the outbox after the configured wait (its first queueing
-    /// failed or its fan-out did not finish). Answers how many it queued.
+    /// failed or its fan-out did not finish), and the next attempt of every pending delivery well
+    /// past its due time (its message was lost). Answers how many messages it queued.
     pub async fn sweep_webhook_outbox(&self) -> Result<usize, DomainError> {
         let cutoff = self.clock.now() - span(self.config.webhooks.sweep_after);
         let page = self
@@ -603,8 +607,39 @@ impl Platform {
             self.enqueue(&QueueMessage::Event { event_id: e.event.id.clone() }, Duration::ZERO).await?;
             queued += 1;
         }
+        // Pending deliveries well past their due time: their queue message was lost (moved to
+        // the dead-letter queue after repeated failures). A duplicate message is harmless: only
+        // the one for the current attempt number acts.
+        let stuck_before = self.clock.now() - span(self.config.webhooks.sweep_after) * 5;
+        let markers = self
+            .store
+            .query(&Query {
+                partition: Partition::Table(PENDING_PARTITION.into()),
+                prefix: String::new(),
+                after: None,
+                limit: 100,
+                descending: false,
+            })
+            .await?;
+        for m in &markers.records {
+            let Some(id) = m.data.get("delivery_id").and_then(serde_json::Value::as_str) else { continue };
+            let Some(d) = self.load::<DeliveryData>(&delivery_key(id)).await? else { continue };
+            let d = d.value.delivery;
+            match d.next_attempt_at {
+                Some(due) if d.status == DeliveryStatus::Pending && due < stuck_before => {
+                    self.enqueue(
+                        &QueueMessage::Attempt { delivery_id: d.id, attempt: d.attempt_count },
+                        Duration::ZERO,
+                    )
+                    .await?;
+                    queued += 1;
+                }
+                Some(due) if due >= stuck_before => break, // ordered by due time: the rest are fine
+                _ => {}
+            }
+        }
         if queued > 0 {
-            tracing::info!(queued, "re-queued webhook events from the outbox");
+            tracing::info!(queued, "re-queued webhook events and deliveries");
         }
         Ok(queued)
     }
@@ -691,7 +726,7 @@ impl Platform {
             enterprise_id: endpoint.enterprise_id.clone(),
             retry_from: now,
         };
-        match self.store.write(vec![Write::create(delivery_record(&data)?)]).await {
+        match self.store.write(delivery_writes(&data, None, None)?).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => {
                 // Fanned out before: queue the first attempt again only if it never happened.
@@ -716,6 +751,7 @@ impl Platform {
         };
         let version = loaded.version;
         let mut data = loaded.value;
+        let old_due = data.delivery.next_attempt_at;
         if data.delivery.status != DeliveryStatus::Pending || data.delivery.attempt_count != attempt {
             return Ok(()); // done, or a stale duplicate
         }
@@ -733,7 +769,7 @@ impl Platform {
             data.delivery.status = DeliveryStatus::Failed;
             data.delivery.next_attempt_at = None;
             data.delivery.updated_at = now;
-            return match self.store.write(vec![Write::replace(delivery_record(&data)?, version)]).await {
+            return match self.store.write(delivery_writes(&data, Some(version), old_due)?).await {
                 Ok(()) | Err(StoreError::Conflict) => Ok(()),
                 Err(e) => Err(e.into()),
             };
@@ -785,7 +821,7 @@ impl Platform {
             )
             .await?;
         }
-        match self.store.write(vec![Write::replace(delivery_record(&data)?, version)]).await {
+        match self.store.write(delivery_writes(&data, Some(version), old_due)?).await {
             Ok(()) | Err(StoreError::Conflict) => Ok(()),
             Err(e) => Err(e.into()),
         }
@@ -826,6 +862,43 @@ impl Platform {
             other => other.to_string(),
         })
     }
+}
+
+/// Marker of a pending delivery, ordered by when its next attempt is due: the sweep finds
+/// deliveries whose queue message was lost (e.g. moved to the dead-letter queue) by it.
+fn pending_key(due: OffsetDateTime, delivery_id: &str) -> Key {
+    Key::new(PENDING_PARTITION, format!("{}#{delivery_id}", nanos(due)))
+}
+
+/// The writes that store a delivery (created when `version` is `None`) and move its pending
+/// marker from `old_due` to its current due time.
+fn delivery_writes(
+    d: &DeliveryData,
+    version: Option<u64>,
+    old_due: Option<OffsetDateTime>,
+) -> Result<Vec<Write>, DomainError> {
+    let record = delivery_record(d)?;
+    let mut writes = vec![match version {
+        None => Write::create(record),
+        Some(v) => Write::replace(record, v),
+    }];
+    let new_due = match d.delivery.status {
+        DeliveryStatus::Pending => d.delivery.next_attempt_at,
+        _ => None,
+    };
+    if old_due != new_due {
+        if let Some(t) = old_due {
+            writes.push(Write::Delete { key: pending_key(t, &d.delivery.id), condition: Condition::Always });
+        }
+        if let Some(t) = new_due {
+            let marker = serde_json::json!({ "delivery_id": d.delivery.id });
+            writes.push(Write::Put {
+                record: Record::new(pending_key(t, &d.delivery.id), marker),
+                condition: Condition::Always,
+            });
+        }
+    }
+    Ok(writes)
 }
 
 fn delivery_record(d: &DeliveryData) -> Result<Record, DomainError> {
@@ -1100,6 +1173,41 @@ mod tests {
         assert_eq!(t.sender.sent().len(), 1);
         // Fanned out: the outbox is empty, and a duplicate message delivers nothing new.
         assert_eq!(t.platform.sweep_webhook_outbox().await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_lost_attempt_message_is_found_by_the_sweep() {
+        let t = full();
+        let (ent, admin, hook) = registered_with_endpoint(&t, "https://a.example.com/hook").await;
+        approve(&t, &ent, &admin).await;
+        let (fan_out, _) = t.queue.pop().unwrap();
+        t.platform.handle_webhook_message(&fan_out).await.unwrap();
+        let (lost, _) = t.queue.pop().unwrap(); // the first attempt's message, gone to the DLQ
+        assert!(lost.contains("attempt"));
+        assert!(t.queue.is_empty());
+        assert_eq!(t.platform.sweep_webhook_outbox().await.unwrap(), 0, "not overdue yet");
+        t.clock.advance(time::Duration::minutes(10));
+        assert_eq!(t.platform.sweep_webhook_outbox().await.unwrap(), 1);
+        drain(&t).await;
+        assert_eq!(t.sender.sent().len(), 1);
+        let d = &t.platform.list_webhook_deliveries(&admin, &hook.webhook.id, None, None).await.unwrap().items[0];
+        assert_eq!(d.status, DeliveryStatus::Delivered);
+        // Nothing is pending any more: the marker went with the delivery.
+        t.clock.advance(time::Duration::hours(1));
+        assert_eq!(t.platform.sweep_webhook_outbox().await.unwrap(), 0);
+        let markers = t
+            .platform
+            .store
+            .query(&Query {
+                partition: Partition::Table(PENDING_PARTITION.into()),
+                prefix: String::new(),
+                after: None,
+                limit: 10,
+                descending: false,
+            })
+            .await
+            .unwrap();
+        assert!(markers.records.is_empty());
     }
 
     #[tokio::test]
