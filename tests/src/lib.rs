@@ -14,9 +14,10 @@ use ureq::Agent;
 /// The operator key the test server accepts.
 pub const OPERATOR_KEY: &str = "op-e2e-key-0123456789abcdefghij";
 
-/// The repository's root.
+/// The repository's root (read at run time: a target directory shared between clones may hold a
+/// binary compiled in another clone).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())).join("..")
 }
 
 fn emulator_endpoint() -> String {

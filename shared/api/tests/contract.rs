@@ -6,8 +6,9 @@ use std::path::Path;
 use esign_api::ROUTES;
 use serde_yaml::Value;
 
-fn root() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+/// Read at run time: a target directory shared between clones may hold a binary built in another.
+fn root() -> std::path::PathBuf {
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())).join("../..")
 }
 
 fn yaml(rel: &str) -> Value {

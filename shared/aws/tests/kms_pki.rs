@@ -17,7 +17,8 @@ use esign_pki::{KeyAlgorithm, KeySigner, PkiError, cert};
 use time::OffsetDateTime;
 
 async fn kms() -> aws_sdk_kms::Client {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/emulator.sh");
+    let script = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()))
+        .join("../../scripts/emulator.sh");
     let out = Command::new(&script).output().expect("scripts/emulator.sh runs");
     assert!(out.status.success(), "emulator.sh: {}", String::from_utf8_lossy(&out.stderr));
     let endpoint = String::from_utf8(out.stdout).unwrap().trim().to_owned();

@@ -8,7 +8,8 @@ use esign_aws::notify::AwsNotifier;
 use esign_core::ports::{Channel, Notice, Notifier, NotifyError};
 
 async fn sdk() -> aws_config::SdkConfig {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/emulator.sh");
+    let script = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()))
+        .join("../../scripts/emulator.sh");
     let out = Command::new(&script).output().expect("scripts/emulator.sh runs");
     assert!(out.status.success(), "emulator.sh: {}", String::from_utf8_lossy(&out.stderr));
     esign_aws::emulator_sdk_config(String::from_utf8(out.stdout).unwrap().trim()).await

@@ -27,7 +27,10 @@ fn display_size(pdf: &[u8]) -> (f64, f64) {
 #[test]
 #[ignore]
 fn corpus_two_parties() {
-    let fetch = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/fetch.sh");
+    let fetch = std::path::Path::new(
+        &std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../../shared/corpus/fetch.sh");
     let out = Command::new(&fetch).output().expect("run corpus/fetch.sh");
     assert!(out.status.success(), "fetch.sh failed");
     let dir = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().to_string());

@@ -8,7 +8,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 pub fn kit() -> PathBuf {
-    let k = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/pdfcheck");
+    // The run-time value first: a shared target directory may hold a binary built in another clone.
+    let k = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()))
+        .join("../../../shared/pdfcheck");
     assert!(
         k.join("check_signed_pdf.sh").exists(),
         "the pdfcheck kit is missing at {} (run ../shared/pdfcheck/install.sh once per machine)",
