@@ -11,6 +11,8 @@ VENV="$CACHE/moto-venv"
 PORT="${ESIGN_MOTO_PORT:-4599}"
 URL="http://127.0.0.1:$PORT"
 mkdir -p "$CACHE"
+# curl drives the local flow and the health checks; a fresh Debian machine may lack it.
+command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; } >&2
 
 if [ "${1:-}" = "stop" ]; then
   if [ -f "$CACHE/moto.pid" ]; then kill "$(cat "$CACHE/moto.pid")" 2>/dev/null || true; rm -f "$CACHE/moto.pid"; fi
