@@ -19,7 +19,7 @@ use crate::error::{DomainError, Violations};
 use crate::model::new_id;
 use crate::otp::{self, CodeSent, SendCode};
 use crate::platform::{MemberData, Platform, member_key, require_verified};
-use crate::ports::{Channel, Key, Notice, Record, SealAuthority, StoreError, Write};
+use crate::ports::{Channel, Condition, Key, Notice, Record, SealAuthority, StoreError, Write};
 use crate::uploads::{UploadSpec, UploadTicket};
 use crate::usage::Meter;
 
@@ -713,7 +713,26 @@ impl Platform {
                 data.contract.title, data.contract.title
             ),
         };
-        self.notifier.send(&notice).await.map_err(|e| DomainError::Dependency(e.to_string()))?;
+        if let Err(e) = self.notifier.send(&notice).await {
+            // The code never reached anyone: it must not be usable nor billed. The send still
+            // counts against the rate limit (a failing channel is no way around it).
+            let mut undo = vec![
+                Write::Delete { key: otp::code_key(&otp_id), condition: Condition::Always },
+                Self::meter(&usage, &[(Meter::CodesSent, -1)]),
+            ];
+            let head = Head::load(self.store.as_ref(), &contract_subject(id)).await?;
+            head.append(
+                &mut undo,
+                self.clock.now(),
+                principal.actor(),
+                "otp.send_failed",
+                serde_json::json!({ "otp_id": otp_id, "channel": channel, "error": e.to_string() }),
+            );
+            if let Err(w) = self.store.write(undo).await {
+                tracing::error!(otp_id, error = %w, "could not withdraw a code whose notice failed");
+            }
+            return Err(DomainError::Dependency(e.to_string()));
+        }
         Ok(CodeSent { otp_id, channel, sent_to: otp::mask(channel, &to), expires_at: stored.expires_at })
     }
 
@@ -1188,6 +1207,30 @@ mod tests {
         s.t.clock.advance(otp::RATE_WINDOW);
         p.send_signing_code(admin_a, &s.contract, SendCode { channel: Some(Channel::Email) }).await.unwrap();
         assert_eq!(s.t.notifier.sent.lock().unwrap().last().unwrap().channel, Channel::Email);
+    }
+
+    #[tokio::test]
+    async fn a_code_that_could_not_be_sent_is_neither_usable_nor_billed() {
+        let s = setup(SigningOrder::Parallel).await;
+        let p = &s.t.platform;
+        let (_, admin_a, seal_a) = &s.a;
+        let codes_before = p.usage(admin_a, None).await.unwrap().codes_sent;
+        s.t.notifier.fail_sends.store(true, std::sync::atomic::Ordering::SeqCst);
+        let e = p.send_signing_code(admin_a, &s.contract, SendCode::default()).await.unwrap_err();
+        assert!(matches!(e, DomainError::Dependency(_)), "{e:?}");
+        s.t.notifier.fail_sends.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(p.usage(admin_a, None).await.unwrap().codes_sent, codes_before);
+        let view = p.get_contract(admin_a, &s.contract).await.unwrap();
+        assert!(view.audit.chain_intact);
+        let failed = view.audit.events.iter().find(|e| e.action == "otp.send_failed").expect("audited");
+        let otp_id = failed.details["otp_id"].as_str().unwrap().to_owned();
+        // The withdrawn code cannot sign, whatever the guess.
+        let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp_id, "123456")).await.unwrap_err();
+        assert_eq!(field_code(&e), "unknown");
+        // A new code works as usual.
+        let (otp, code) = get_code(&s, admin_a).await;
+        p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap();
+        assert_eq!(p.usage(admin_a, None).await.unwrap().codes_sent, codes_before + 1);
     }
 
     #[tokio::test]

@@ -187,6 +187,8 @@ impl MemoryBlobs {
 #[derive(Debug, Default)]
 pub struct MemoryNotifier {
     pub sent: Mutex<Vec<Notice>>,
+    /// While set, every send fails as an unavailable service would.
+    pub fail_sends: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryNotifier {
@@ -199,6 +201,9 @@ impl MemoryNotifier {
 #[async_trait]
 impl Notifier for MemoryNotifier {
     async fn send(&self, notice: &Notice) -> Result<(), NotifyError> {
+        if self.fail_sends.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(NotifyError::Unavailable("injected failure".into()));
+        }
         self.sent.lock().expect("notifier lock").push(notice.clone());
         Ok(())
     }
