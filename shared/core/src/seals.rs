@@ -236,6 +236,21 @@ fn check_image_source(v: &mut Violations, image_size: Option<u64>, generate: boo
     }
 }
 
+/// The payload of a seal's webhook events: the seal as the change left it, plus `extra`'s fields.
+fn seal_event(seal: &Seal, extra: serde_json::Value) -> serde_json::Value {
+    let mut data = serde_json::json!({
+        "seal_id": seal.id,
+        "enterprise_id": seal.enterprise_id,
+        "name": seal.name,
+        "kind": seal.kind,
+        "status": seal.status.as_str(),
+    });
+    if let (Some(fields), serde_json::Value::Object(more)) = (data.as_object_mut(), extra) {
+        fields.extend(more);
+    }
+    data
+}
+
 impl Platform {
     pub(crate) async fn load_seal(&self, id: &str) -> Result<crate::platform::Versioned<SealData>, DomainError> {
         self.load(&seal_key(id)).await?.ok_or(DomainError::NotFound("seal"))
@@ -577,15 +592,13 @@ impl Platform {
             if action == "seal.approved" { "seal.approved" } else { "seal.rejected" },
             now,
             &[&data.seal.enterprise_id],
-            serde_json::json!({
-                "seal_id": data.seal.id,
-                "enterprise_id": data.seal.enterprise_id,
-                "name": data.seal.name,
-                "kind": data.seal.kind,
-                "status": data.seal.status.as_str(),
-                "reason": data.seal.review.as_ref().and_then(|r| r.reason.clone()),
-                "certificate_serial": data.seal.certificate.as_ref().map(|c| c.serial.clone()),
-            }),
+            seal_event(
+                &data.seal,
+                serde_json::json!({
+                    "reason": data.seal.review.as_ref().and_then(|r| r.reason.clone()),
+                    "certificate_serial": data.seal.certificate.as_ref().map(|c| c.serial.clone()),
+                }),
+            ),
         )?;
         if let Err(e) = self.store.write(writes).await {
             if let Some(k) = &data.key_id {
@@ -648,14 +661,7 @@ impl Platform {
                 "seal.revoked",
                 now,
                 &[&data.seal.enterprise_id],
-                serde_json::json!({
-                    "seal_id": data.seal.id,
-                    "enterprise_id": data.seal.enterprise_id,
-                    "name": data.seal.name,
-                    "kind": data.seal.kind,
-                    "status": data.seal.status.as_str(),
-                    "previous_status": from.as_str(),
-                }),
+                seal_event(&data.seal, serde_json::json!({ "previous_status": from.as_str() })),
             )?)
         } else {
             None

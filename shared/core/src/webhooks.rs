@@ -487,7 +487,7 @@ impl Platform {
         admin_of(principal, enterprise_id)?;
         self.load_endpoint(enterprise_id, id).await?;
         let page: Page<DeliveryData> =
-            self.page_desc(Partition::Index(deliveries_partition(id)), "DELIVERY#", limit, cursor).await?;
+            self.page_ordered(Partition::Index(deliveries_partition(id)), "DELIVERY#", limit, cursor, true).await?;
         Ok(Page { items: page.items.into_iter().map(|d| d.delivery).collect(), next_cursor: page.next_cursor })
     }
 
@@ -525,16 +525,6 @@ impl Platform {
         .await?;
         self.store.write(delivery_writes(&data, Some(loaded.version), old_due)?).await?;
         Ok(data.delivery)
-    }
-
-    async fn page_desc<T: serde::de::DeserializeOwned>(
-        &self,
-        partition: Partition,
-        prefix: &str,
-        limit: Option<u32>,
-        cursor: Option<&str>,
-    ) -> Result<Page<T>, DomainError> {
-        self.page_ordered(partition, prefix, limit, cursor, true).await
     }
 
     /// Records an event for the enterprises in `recipients`: adds its outbox record to `writes`
