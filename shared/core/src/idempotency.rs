@@ -1,10 +1,22 @@
 //! `Idempotency-Key` support for writes: the first request with a key claims it, runs, and
 //! stores its answer; a retry with the same key and the same request gets that answer again
 //! instead of acting twice; the same key with a different request is refused.
+//!
+//! Answers can carry one-time secrets (a new API key, a webhook signing secret), which the
+//! platform otherwise keeps only as hashes. So the client's key is not stored: the record is
+//! found by a hash of it, and the answer is sealed with AES-256-GCM under a key derived from it.
+//! Reading the table reveals no answer; presenting the same Idempotency-Key again does.
 
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::enterprises::internal;
 use crate::error::DomainError;
 use crate::platform::Platform;
 use crate::ports::{Condition, Key, Record, StoreError, Write};
@@ -20,10 +32,17 @@ pub struct StoredResponse {
     pub body: String,
 }
 
+/// An answer as stored: AES-256-GCM, base64.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    nonce: String,
+    ciphertext: String,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Entry {
     fingerprint: String,
-    response: Option<StoredResponse>,
+    response: Option<Sealed>,
 }
 
 /// What to do with a request that carries a key.
@@ -36,10 +55,16 @@ pub enum Claim {
 }
 
 /// A claimed key.
-#[derive(Debug)]
 pub struct Ticket {
     key: Key,
     fingerprint: String,
+    sealing_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Ticket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticket").field("key", &self.key).finish_non_exhaustive()
+    }
 }
 
 /// Checks a client's key: 1 to 255 visible ASCII characters.
@@ -47,29 +72,65 @@ pub fn valid_key(k: &str) -> bool {
     (1..=255).contains(&k.len()) && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
+/// Where the record of `key` lives: a hash of the scope and the key.
+fn record_key(scope: &str, key: &str) -> Key {
+    let id = Sha256::new().chain_update(scope).chain_update([0]).chain_update(key).finalize();
+    Key::new(format!("IDEM#{}", hex::encode(id)), "IDEM")
+}
+
+/// The AES-256 key that seals the answer of `key`: an HMAC of the scope under the client's key,
+/// which nothing stored reveals (the record key is a plain hash of other input).
+fn sealing_key(scope: &str, key: &str) -> Result<[u8; 32], DomainError> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes())
+        .map_err(|e| DomainError::Internal(format!("idempotency key derivation: {e}")))?;
+    mac.update(b"esign idempotent answer v1\0");
+    mac.update(scope.as_bytes());
+    Ok(mac.finalize().into_bytes().into())
+}
+
+fn seal(key: &[u8; 32], response: &StoredResponse) -> Result<Sealed, DomainError> {
+    let mut nonce = [0u8; 12];
+    rand::rng().fill(&mut nonce);
+    let plain = serde_json::to_vec(response).map_err(internal)?;
+    let ciphertext = Aes256Gcm::new(key.into())
+        .encrypt(&Nonce::from(nonce), plain.as_slice())
+        .map_err(|e| DomainError::Internal(format!("sealing an idempotent answer: {e}")))?;
+    Ok(Sealed { nonce: STANDARD.encode(nonce), ciphertext: STANDARD.encode(ciphertext) })
+}
+
+fn open(key: &[u8; 32], sealed: &Sealed) -> Result<StoredResponse, DomainError> {
+    let broken = |what: &str| DomainError::Internal(format!("a stored idempotent answer is unreadable: {what}"));
+    let nonce: [u8; 12] =
+        STANDARD.decode(&sealed.nonce).ok().and_then(|n| n.try_into().ok()).ok_or_else(|| broken("nonce"))?;
+    let ciphertext = STANDARD.decode(&sealed.ciphertext).map_err(|_| broken("ciphertext"))?;
+    let plain =
+        Aes256Gcm::new(key.into()).decrypt(&Nonce::from(nonce), ciphertext.as_slice()).map_err(|_| broken("seal"))?;
+    serde_json::from_slice(&plain).map_err(|_| broken("content"))
+}
+
 impl Platform {
     /// Claims `key` for this request. `scope` separates callers (a member id, or for anonymous
-    /// calls a value derived from the request); `fingerprint` identifies the request's content.
+    /// calls a value derived from the request); `request` is what identifies the request's content.
     pub async fn idempotency_claim(&self, scope: &str, key: &str, request: &[u8]) -> Result<Claim, DomainError> {
         if !valid_key(key) {
             return Err(DomainError::invalid("Idempotency-Key", "invalid", "1 to 255 visible ASCII characters"));
         }
         let fingerprint = hex::encode(Sha256::digest(request));
-        let rkey = Key::new(format!("IDEM#{scope}#{key}"), "IDEM");
+        let rkey = record_key(scope, key);
+        let sealing_key = sealing_key(scope, key)?;
         let mut record = Record::new(
             rkey.clone(),
-            serde_json::to_value(Entry { fingerprint: fingerprint.clone(), response: None })
-                .map_err(crate::enterprises::internal)?,
+            serde_json::to_value(Entry { fingerprint: fingerprint.clone(), response: None }).map_err(internal)?,
         );
         record.expires_at = Some(self.clock.now().unix_timestamp() + RETENTION_SECS);
         match self.store.write(vec![Write::Put { record, condition: Condition::NotExists }]).await {
-            Ok(()) => Ok(Claim::Proceed(Ticket { key: rkey, fingerprint })),
+            Ok(()) => Ok(Claim::Proceed(Ticket { key: rkey, fingerprint, sealing_key })),
             Err(StoreError::Conflict) => {
                 let existing = self.store.get(&rkey).await?;
                 let entry: Option<Entry> = existing.map(|r| r.decode()).transpose()?;
                 match entry {
                     Some(e) if e.fingerprint != fingerprint => Err(DomainError::IdempotencyKeyReused),
-                    Some(Entry { response: Some(r), .. }) => Ok(Claim::Replay(r)),
+                    Some(Entry { response: Some(sealed), .. }) => Ok(Claim::Replay(open(&sealing_key, &sealed)?)),
                     _ => Err(DomainError::IdempotencyInProgress),
                 }
             }
@@ -77,17 +138,18 @@ impl Platform {
         }
     }
 
-    /// Stores the answer of a claimed request. Answers that say the server failed are not kept:
-    /// the key is released so the client can retry.
+    /// Stores the answer of a claimed request, sealed. Answers that say the server failed are not
+    /// kept: the key is released so the client can retry.
     pub async fn idempotency_finish(&self, ticket: Ticket, response: StoredResponse) -> Result<(), DomainError> {
         if response.status >= 500 {
             self.store.write(vec![Write::Delete { key: ticket.key, condition: Condition::Always }]).await?;
             return Ok(());
         }
+        let sealed = seal(&ticket.sealing_key, &response)?;
         let mut record = Record::new(
             ticket.key,
-            serde_json::to_value(Entry { fingerprint: ticket.fingerprint, response: Some(response) })
-                .map_err(crate::enterprises::internal)?,
+            serde_json::to_value(Entry { fingerprint: ticket.fingerprint, response: Some(sealed) })
+                .map_err(internal)?,
         );
         record.expires_at = Some(self.clock.now().unix_timestamp() + RETENTION_SECS);
         self.store.write(vec![Write::Put { record, condition: Condition::Always }]).await?;
@@ -129,5 +191,29 @@ mod tests {
         assert!(matches!(p.idempotency_claim("m1", "k", b"r").await.unwrap(), Claim::Proceed(_)));
         assert!(!valid_key(""));
         assert!(!valid_key("has space"));
+    }
+
+    #[tokio::test]
+    async fn the_table_holds_neither_the_key_nor_the_answer() {
+        let (p, _) = platform();
+        let (key, secret) = ("0b9a3c1e-7f0d-4c55-9d1e-2f3a4b5c6d7e", "esk_live_THE-ONE-TIME-SECRET");
+        let Claim::Proceed(t) = p.idempotency_claim("m1", key, b"req").await.unwrap() else { panic!() };
+        p.idempotency_finish(t, ok(&format!("{{\"api_key\":\"{secret}\"}}"))).await.unwrap();
+        let stored = p.store.get(&record_key("m1", key)).await.unwrap().expect("recorded");
+        let dump = format!("{:?} {}", stored.key, stored.data);
+        assert!(!dump.contains(key) && !dump.contains(secret) && !dump.contains("api_key"), "{dump}");
+        // The same key opens it; the answer is intact.
+        let Claim::Replay(r) = p.idempotency_claim("m1", key, b"req").await.unwrap() else { panic!() };
+        assert!(r.body.contains(secret));
+        // A record altered in the table is an error, never a forged answer.
+        let mut tampered = stored.clone();
+        let ct = tampered.data["response"]["ciphertext"].as_str().unwrap().to_owned();
+        let flipped = match ct.strip_prefix('A') {
+            Some(rest) => format!("B{rest}"),
+            None => format!("A{}", &ct[1..]),
+        };
+        tampered.data["response"]["ciphertext"] = serde_json::Value::String(flipped);
+        p.store.write(vec![Write::Put { record: tampered, condition: Condition::Always }]).await.unwrap();
+        assert!(matches!(p.idempotency_claim("m1", key, b"req").await, Err(DomainError::Internal(_))));
     }
 }
