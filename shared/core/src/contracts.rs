@@ -714,26 +714,40 @@ impl Platform {
             ),
         };
         if let Err(e) = self.notifier.send(&notice).await {
-            // The code never reached anyone: it must not be usable nor billed. The send still
-            // counts against the rate limit (a failing channel is no way around it).
-            let mut undo = vec![
-                Write::Delete { key: otp::code_key(&otp_id), condition: Condition::Always },
-                Self::meter(&usage, &[(Meter::CodesSent, -1)]),
-            ];
-            let head = Head::load(self.store.as_ref(), &contract_subject(id)).await?;
-            head.append(
-                &mut undo,
-                self.clock.now(),
-                principal.actor(),
-                "otp.send_failed",
-                serde_json::json!({ "otp_id": otp_id, "channel": channel, "error": e.to_string() }),
-            );
-            if let Err(w) = self.store.write(undo).await {
+            let error = e.to_string();
+            if let Err(w) = self.withdraw_unsent_code(principal, id, &otp_id, channel, &usage, &error).await {
                 tracing::error!(otp_id, error = %w, "could not withdraw a code whose notice failed");
             }
-            return Err(DomainError::Dependency(e.to_string()));
+            return Err(DomainError::Dependency(error));
         }
         Ok(CodeSent { otp_id, channel, sent_to: otp::mask(channel, &to), expires_at: stored.expires_at })
+    }
+
+    /// A code whose notice failed never reached anyone: it must be neither usable nor billed.
+    /// Its send still counts against the rate limit (a failing channel is no way around it).
+    async fn withdraw_unsent_code(
+        &self,
+        principal: &Principal,
+        contract_id: &str,
+        otp_id: &str,
+        channel: Channel,
+        usage: &Key,
+        error: &str,
+    ) -> Result<(), DomainError> {
+        let mut undo = vec![
+            Write::Delete { key: otp::code_key(otp_id), condition: Condition::Always },
+            Self::meter(usage, &[(Meter::CodesSent, -1)]),
+        ];
+        let head = Head::load(self.store.as_ref(), &contract_subject(contract_id)).await?;
+        head.append(
+            &mut undo,
+            self.clock.now(),
+            principal.actor(),
+            "otp.send_failed",
+            serde_json::json!({ "otp_id": otp_id, "channel": channel, "error": error }),
+        );
+        self.store.write(undo).await?;
+        Ok(())
     }
 
     /// Applies the caller's enterprise's signature with `seal_id`, confirmed by a one-time code.
