@@ -260,6 +260,44 @@ fn two_parties_sign_in_turn_and_every_judge_passes() {
 }
 
 #[test]
+fn a_party_stamping_several_pages_signs_each_page_and_every_judge_passes() {
+    let api = Api::new();
+    let a = party(&api, "多页盖章有限公司", "rsa_2048");
+    let b = party(&api, "对方盖章有限公司", "ecdsa_p256");
+    let title = format!("多页合同-{}", std::process::id());
+    let placements = vec![
+        place(&a, "signature", 1, 60.0, 560.0),
+        place(&a, "signature", 3, 60.0, 560.0),
+        place(&a, "signing_date", 3, 60.0, 680.0),
+        place(&b, "signature", 3, 400.0, 560.0),
+    ];
+    let id = contract(&api, &a, &title, sample_pdf(3), &[&a, &b], "parallel", placements);
+    let (otp, c) = code(&api, &a, &id, &title);
+    let signed = sign(&api, &a, &id, &otp, &c);
+    assert_eq!(signed.status, 200, "{:?}", signed.body);
+    let mine = &signed.body["signatures"][0];
+    assert_eq!(mine["acts"], 2);
+    let serials: Vec<&str> =
+        mine["certificate_serials"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(serials.len(), 2);
+    assert_eq!(serials[0], mine["certificate_serial"].as_str().unwrap());
+    assert_ne!(serials[0], serials[1]);
+    let (otp_b, c_b) = code(&api, &b, &id, &title);
+    let done = sign(&api, &b, &id, &otp_b, &c_b);
+    assert_eq!(done.body["status"], "completed", "{:?}", done.body);
+
+    let pdf = download(&api, &b, &id);
+    judge(&api, &pdf, 3, "pages");
+    let report = api.post("/v1/verify").raw("application/pdf", pdf).send();
+    assert_eq!(report.body["valid"], true, "{:?}", report.body);
+    let seals: Vec<&str> =
+        report.body["signatures"].as_array().unwrap().iter().map(|s| s["seal"]["seal_id"].as_str().unwrap()).collect();
+    assert_eq!(seals, [a.seal.as_str(), a.seal.as_str(), b.seal.as_str()]);
+    let usage = api.get("/v1/usage").key(&a.key).send();
+    assert_eq!(usage.body["signatures"], 2, "{:?}", usage.body);
+}
+
+#[test]
 fn codes_grants_and_seal_states_are_enforced() {
     let api = Api::new();
     let a = party(&api, "规则检查有限公司", "ecdsa_p256");

@@ -190,6 +190,12 @@ pub(crate) fn cert_index_key(serial: &str) -> Key {
     Key::new(format!("CERT#{serial}"), "CERT")
 }
 
+/// Records which seal the certificate `serial` belongs to, so verification can name it.
+pub(crate) fn cert_index_write(seal: &Seal, serial: &str) -> Result<Write, DomainError> {
+    let index = CertIndex { seal_id: seal.id.clone(), enterprise_id: seal.enterprise_id.clone() };
+    Ok(Write::create(Record::new(cert_index_key(serial), serde_json::to_value(index).map_err(internal)?)))
+}
+
 pub(crate) fn seal_subject(id: &str) -> String {
     format!("SEAL#{id}")
 }
@@ -569,12 +575,7 @@ impl Platform {
             Write::Delete { key: Key::new(format!("SEALREVIEW#{id}"), "REVIEW"), condition: Condition::Always },
         ];
         if let Some(c) = &data.seal.certificate {
-            // Lets verification name the seal behind a signature's certificate.
-            let index = CertIndex { seal_id: data.seal.id.clone(), enterprise_id: data.seal.enterprise_id.clone() };
-            writes.push(Write::create(Record::new(
-                cert_index_key(&c.serial),
-                serde_json::to_value(index).map_err(internal)?,
-            )));
+            writes.push(cert_index_write(&data.seal, &c.serial)?);
         }
         let head = Head::load(self.store.as_ref(), &seal_subject(id)).await?;
         head.append(
@@ -619,6 +620,26 @@ impl Platform {
     /// The platform's RFC 3161 time-stamp authority.
     pub async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, DomainError> {
         self.authority.timestamp(request).await.map_err(|e| DomainError::Dependency(e.to_string()))
+    }
+
+    /// A further certificate for an active seal's key, with the seal certificate's subject and
+    /// end of validity, for a signing act after the first in one document (see
+    /// `sign_contract`: Poppler misreads a second signature by the same certificate).
+    pub(crate) async fn issue_act_certificate(&self, data: &SealData) -> Result<IssuedCertificate, DomainError> {
+        let (Some(key_id), Some(certificate)) = (&data.key_id, &data.seal.certificate) else {
+            return Err(DomainError::Conflict("the seal has no key or certificate".into()));
+        };
+        let enterprise = self.load_enterprise(&data.seal.enterprise_id).await?.value;
+        let verification = self.current_verification(&enterprise).await?;
+        let subject = SealSubject {
+            company_name: verification.company_name,
+            uscc: verification.uscc,
+            seal_name: data.seal.name.clone(),
+        };
+        self.authority
+            .issue_seal_certificate(key_id, &subject, certificate.not_after)
+            .await
+            .map_err(|e| DomainError::Dependency(e.to_string()))
     }
 
     async fn current_verification(&self, e: &crate::model::Enterprise) -> Result<Verification, DomainError> {
