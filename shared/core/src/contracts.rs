@@ -903,9 +903,6 @@ impl Platform {
                 Write::replace(otp::code_record(&code)?, code_record.version),
                 Self::meter(&usage, &[(Meter::Signatures, i64::from(acts)), (Meter::BytesStored, size as i64)]),
             ];
-            for c in &certificates[1..] {
-                writes.push(crate::seals::cert_index_write(seal, &c.serial)?);
-            }
             // Webhooks: the initiator and every party hear of it.
             let mut recipients: Vec<&str> = vec![data.contract.initiator_id.as_str()];
             recipients.extend(data.contract.parties.iter().map(|p| p.enterprise_id.as_str()));

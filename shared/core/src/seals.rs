@@ -636,10 +636,14 @@ impl Platform {
             uscc: verification.uscc,
             seal_name: data.seal.name.clone(),
         };
-        self.authority
+        let issued = self
+            .authority
             .issue_seal_certificate(key_id, &subject, certificate.not_after)
             .await
-            .map_err(|e| DomainError::Dependency(e.to_string()))
+            .map_err(|e| DomainError::Dependency(e.to_string()))?;
+        // Indexed at once, used or not: every certificate of the seal's key names the seal.
+        self.store.write(vec![cert_index_write(&data.seal, &issued.serial)?]).await?;
+        Ok(issued)
     }
 
     async fn current_verification(&self, e: &crate::model::Enterprise) -> Result<Verification, DomainError> {
