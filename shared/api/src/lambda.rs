@@ -104,7 +104,9 @@ pub async fn deliver_webhooks(
 mod tests {
     use std::sync::Arc;
 
-    use esign_core::memory::{FakeAuthority, FakeSender, MemoryBlobs, MemoryNotifier, MemoryQueue, MemoryStore};
+    use esign_core::memory::{
+        FakeAuthority, FakeSender, MemoryBlobs, MemoryNotifier, MemoryQueue, MemorySecretBox, MemoryStore,
+    };
     use esign_core::ports::SystemClock;
     use esign_core::{Config, Platform, Ports};
 
@@ -119,6 +121,7 @@ mod tests {
             notifier: Arc::new(MemoryNotifier::default()),
             queue: Arc::new(MemoryQueue::default()),
             webhook_sender: Arc::new(FakeSender::default()),
+            secrets: Arc::new(MemorySecretBox::default()),
         };
         Platform::new(ports, Config::default())
     }

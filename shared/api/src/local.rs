@@ -110,7 +110,8 @@ pub async fn local_ports(
     esign_aws::authority::KmsAuthority::bootstrap(&sdk, &store, &keys, &setup.prefix).await?;
     let queue = esign_aws::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &lookup(esign_aws::ENV_WEBHOOK_QUEUE)?);
     tracing::info!(%table, %bucket, "local resources and CA ready");
-    let mut ports = esign_aws::ports_with(&sdk, &table, &bucket, keys, &setup.prefix, &setup.config);
+    let secrets_key = lookup(esign_aws::ENV_SECRETS_KEY)?;
+    let mut ports = esign_aws::ports_with(&sdk, &table, &bucket, keys, &secrets_key, &setup.prefix, &setup.config);
     ports.queue = std::sync::Arc::new(queue.clone());
     Ok((ports, queue))
 }

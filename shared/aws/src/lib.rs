@@ -14,6 +14,7 @@ pub mod notify;
 pub mod provision;
 pub mod s3;
 pub mod seal_signer;
+pub mod secrets;
 pub mod sqs;
 
 use std::sync::Arc;
@@ -43,6 +44,8 @@ pub const ENV_TSA_KEY: &str = "ESIGN_TSA_KEY";
 pub const ENV_STACK_NAME: &str = "ESIGN_STACK_NAME";
 /// The webhook queue's URL (`!Ref WebhookQueue`).
 pub const ENV_WEBHOOK_QUEUE: &str = "ESIGN_WEBHOOK_QUEUE";
+/// The symmetric KMS key that seals webhook signing secrets (`!Ref SecretsKey`).
+pub const ENV_SECRETS_KEY: &str = "ESIGN_SECRETS_KEY";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -139,7 +142,15 @@ pub async fn platform_from_env() -> Result<Platform, ConfigError> {
     let stack = std::env::var(ENV_STACK_NAME).unwrap_or_else(|_| "esign".into());
     let queue = std::env::var(ENV_WEBHOOK_QUEUE).ok().filter(|q| !q.trim().is_empty());
     let config = config_from_env()?;
-    let mut ports = ports_with(&sdk, &var(ENV_TABLE)?, &var(ENV_FILES_BUCKET)?, ca_keys_from_env()?, &stack, &config);
+    let mut ports = ports_with(
+        &sdk,
+        &var(ENV_TABLE)?,
+        &var(ENV_FILES_BUCKET)?,
+        ca_keys_from_env()?,
+        &var(ENV_SECRETS_KEY)?,
+        &stack,
+        &config,
+    );
     if let Some(url) = queue {
         ports.queue = Arc::new(sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &url));
     }
@@ -152,21 +163,16 @@ pub async fn webhook_queue_from_env() -> Result<sqs::SqsQueue, ConfigError> {
     Ok(sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &var(ENV_WEBHOOK_QUEUE)?))
 }
 
-/// A platform on the given table, bucket and CA keys.
-pub fn platform_with(
+/// The AWS ports on the given table, bucket, CA keys and secrets key (tests wrap some of them).
+pub fn ports_with(
     sdk: &SdkConfig,
     table: &str,
     bucket: &str,
     keys: CaKeys,
+    secrets_key: &str,
     stack: &str,
-    config: Config,
-) -> Result<Platform, ConfigError> {
-    let ports = ports_with(sdk, table, bucket, keys, stack, &config);
-    Ok(Platform::new(ports, config))
-}
-
-/// The AWS ports on the given table, bucket and CA keys (tests wrap some of them).
-pub fn ports_with(sdk: &SdkConfig, table: &str, bucket: &str, keys: CaKeys, stack: &str, config: &Config) -> Ports {
+    config: &Config,
+) -> Ports {
     let store: Arc<dyn RecordStore> = Arc::new(dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table));
     let authority = LazyAuthority {
         sdk: sdk.clone(),
@@ -190,6 +196,7 @@ pub fn ports_with(sdk: &SdkConfig, table: &str, bucket: &str, keys: CaKeys, stac
         // Set by the caller that knows the queue (the environment, or the local server).
         queue: Arc::new(sqs::NoQueue),
         webhook_sender: Arc::new(http::HttpSender),
+        secrets: Arc::new(secrets::KmsSecretBox::new(aws_sdk_kms::Client::new(sdk), secrets_key)),
     }
 }
 

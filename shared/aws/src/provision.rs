@@ -343,7 +343,15 @@ mod tests {
                 .join("../../infra/template.yaml");
         let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let vars = get(&doc, &["Globals", "Function", "Environment", "Variables"]).unwrap();
-        for var in [crate::ENV_TABLE, crate::ENV_FILES_BUCKET] {
+        for var in [
+            crate::ENV_TABLE,
+            crate::ENV_FILES_BUCKET,
+            crate::ENV_ROOT_CA_KEY,
+            crate::ENV_ISSUING_CA_KEY,
+            crate::ENV_TSA_KEY,
+            crate::ENV_WEBHOOK_QUEUE,
+            crate::ENV_SECRETS_KEY,
+        ] {
             let target = ref_target(vars.get(var).unwrap()).unwrap();
             assert!(get(&doc, &["Resources", target]).is_some(), "{var} refers to a missing resource");
         }

@@ -14,7 +14,7 @@ use crate::enterprises::internal;
 use crate::error::DomainError;
 use crate::model::{Enterprise, EnterpriseStatus, Member, Page};
 use crate::ports::{
-    BlobStore, Clock, Key, Notifier, Partition, Position, Query, Queue, Record, RecordStore, SealAuthority,
+    BlobStore, Clock, Key, Notifier, Partition, Position, Query, Queue, Record, RecordStore, SealAuthority, SecretBox,
     WebhookSender,
 };
 
@@ -93,6 +93,7 @@ pub struct Platform {
     pub(crate) notifier: Arc<dyn Notifier>,
     pub(crate) queue: Arc<dyn Queue>,
     pub(crate) webhook_sender: Arc<dyn WebhookSender>,
+    pub(crate) secrets: Arc<dyn SecretBox>,
     pub(crate) config: Config,
 }
 
@@ -107,6 +108,8 @@ pub struct Ports {
     pub queue: Arc<dyn Queue>,
     /// Makes the webhook POSTs.
     pub webhook_sender: Arc<dyn WebhookSender>,
+    /// Keeps webhook signing secrets encrypted at rest.
+    pub secrets: Arc<dyn SecretBox>,
 }
 
 pub(crate) fn enterprise_key(id: &str) -> Key {
@@ -161,8 +164,8 @@ pub struct Versioned<T> {
 
 impl Platform {
     pub fn new(ports: Ports, config: Config) -> Self {
-        let Ports { store, blobs, clock, authority, notifier, queue, webhook_sender } = ports;
-        Platform { store, blobs, clock, authority, notifier, queue, webhook_sender, config }
+        let Ports { store, blobs, clock, authority, notifier, queue, webhook_sender, secrets } = ports;
+        Platform { store, blobs, clock, authority, notifier, queue, webhook_sender, secrets, config }
     }
 
     pub fn config(&self) -> &Config {

@@ -348,6 +348,22 @@ pub enum SendError {
     Failed(String),
 }
 
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SecretError {
+    #[error("the key service is unavailable: {0}")]
+    Unavailable(String),
+    #[error("a sealed secret does not open: {0}")]
+    Corrupt(String),
+}
+
+/// Keeps the secrets the platform must read back (webhook signing secrets) encrypted at rest:
+/// KMS in production. `context` binds a sealed secret to its owner, so it opens under no other.
+#[async_trait]
+pub trait SecretBox: Send + Sync {
+    async fn seal(&self, plaintext: &[u8], context: &str) -> Result<Vec<u8>, SecretError>;
+    async fn open(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, SecretError>;
+}
+
 /// Outgoing HTTP for webhook deliveries: name resolution (so the domain can refuse private
 /// addresses) and a POST pinned to the checked addresses, never following redirects.
 #[async_trait]

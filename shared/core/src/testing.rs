@@ -49,6 +49,7 @@ pub fn full() -> TestPlatform {
         notifier: notifier.clone(),
         queue: queue.clone(),
         webhook_sender: sender.clone(),
+        secrets: Arc::new(crate::memory::MemorySecretBox::default()),
     };
     TestPlatform { platform: Platform::new(ports, config), blobs, authority, clock, notifier, queue, sender }
 }

@@ -72,28 +72,34 @@ pub struct WebhookEndpoint {
     pub previous_secret_expires_at: Option<OffsetDateTime>,
 }
 
-/// An endpoint as stored, with its signing secrets.
+/// An endpoint as stored, with its signing secrets sealed by the [`crate::ports::SecretBox`]
+/// (base64; bound to the endpoint's id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct EndpointData {
     #[serde(flatten)]
     endpoint: WebhookEndpoint,
-    secret: String,
+    sealed_secret: String,
     #[serde(default)]
-    previous_secret: Option<String>,
+    sealed_previous_secret: Option<String>,
 }
 
 impl EndpointData {
-    /// The secrets that sign a delivery at `now`: the current one, and the previous one during
-    /// its grace period.
+    /// The (sealed) secrets that sign a delivery at `now`: the current one, and the previous one
+    /// during its grace period.
     fn signing_secrets(&self, now: OffsetDateTime) -> Vec<&str> {
-        let mut secrets = vec![self.secret.as_str()];
-        if let (Some(prev), Some(until)) = (&self.previous_secret, self.endpoint.previous_secret_expires_at)
+        let mut secrets = vec![self.sealed_secret.as_str()];
+        if let (Some(prev), Some(until)) = (&self.sealed_previous_secret, self.endpoint.previous_secret_expires_at)
             && now < until
         {
             secrets.push(prev);
         }
         secrets
     }
+}
+
+/// What binds a sealed secret to its endpoint.
+fn secret_context(endpoint_id: &str) -> String {
+    format!("webhook-secret:{endpoint_id}")
 }
 
 /// `POST /v1/webhooks`.
@@ -357,6 +363,26 @@ impl Platform {
         Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, port)).collect())
     }
 
+    async fn seal_secret(&self, endpoint_id: &str, secret: &str) -> Result<String, DomainError> {
+        let sealed = self
+            .secrets
+            .seal(secret.as_bytes(), &secret_context(endpoint_id))
+            .await
+            .map_err(|e| DomainError::Dependency(e.to_string()))?;
+        Ok(STANDARD.encode(sealed))
+    }
+
+    async fn open_secret(&self, endpoint_id: &str, sealed: &str) -> Result<String, DomainError> {
+        let bytes = STANDARD
+            .decode(sealed)
+            .map_err(|e| DomainError::Internal(format!("a sealed webhook secret is not base64: {e}")))?;
+        let plain = self.secrets.open(&bytes, &secret_context(endpoint_id)).await.map_err(|e| match e {
+            crate::ports::SecretError::Unavailable(m) => DomainError::Dependency(m),
+            corrupt => DomainError::Internal(corrupt.to_string()),
+        })?;
+        String::from_utf8(plain).map_err(|_| DomainError::Internal("a webhook secret is not text".into()))
+    }
+
     async fn load_endpoint(&self, enterprise_id: &str, id: &str) -> Result<(EndpointData, u64), DomainError> {
         let v = self.load::<EndpointData>(&endpoint_key(enterprise_id, id)).await?;
         v.map(|v| (v.value, v.version)).ok_or(DomainError::NotFound("webhook"))
@@ -421,12 +447,17 @@ impl Platform {
             created_at: self.clock.now(),
             previous_secret_expires_at: None,
         };
-        let data = EndpointData { endpoint: endpoint.clone(), secret: new_secret(), previous_secret: None };
+        let secret = new_secret();
+        let data = EndpointData {
+            endpoint: endpoint.clone(),
+            sealed_secret: self.seal_secret(&endpoint.id, &secret).await?,
+            sealed_previous_secret: None,
+        };
         let record =
             Record::new(endpoint_key(enterprise_id, &endpoint.id), serde_json::to_value(&data).map_err(internal)?);
         self.store.write(vec![Write::create(record)]).await?;
         tracing::info!(webhook_id = %endpoint.id, enterprise_id, "webhook endpoint registered");
-        Ok(WebhookWithSecret { webhook: endpoint, secret: data.secret })
+        Ok(WebhookWithSecret { webhook: endpoint, secret })
     }
 
     /// The caller's enterprise's endpoints (administrators).
@@ -468,11 +499,13 @@ impl Platform {
         admin_of(principal, enterprise_id)?;
         let (mut data, version) = self.load_endpoint(enterprise_id, id).await?;
         let grace = span(self.config.webhooks.secret_grace);
-        data.previous_secret = Some(std::mem::replace(&mut data.secret, new_secret()));
+        let secret = new_secret();
+        let sealed = self.seal_secret(id, &secret).await?;
+        data.sealed_previous_secret = Some(std::mem::replace(&mut data.sealed_secret, sealed));
         data.endpoint.previous_secret_expires_at = Some(self.clock.now() + grace);
         let record = Record::new(endpoint_key(enterprise_id, id), serde_json::to_value(&data).map_err(internal)?);
         self.store.write(vec![Write::replace(record, version)]).await?;
-        Ok(WebhookWithSecret { webhook: data.endpoint, secret: data.secret })
+        Ok(WebhookWithSecret { webhook: data.endpoint, secret })
     }
 
     /// An endpoint's deliveries, newest first (administrators).
@@ -828,12 +861,11 @@ impl Platform {
         let url = check_url(&endpoint.endpoint.url, self.config.mode).map_err(|(_, m)| m)?;
         let addrs = self.checked_addresses(&url).await.map_err(|(_, m)| m)?;
         let timestamp = now.unix_timestamp();
-        let signatures = endpoint
-            .signing_secrets(now)
-            .into_iter()
-            .map(|s| sign(s, msg_id, timestamp, body))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
+        let mut signatures = Vec::new();
+        for sealed in endpoint.signing_secrets(now) {
+            let secret = self.open_secret(&endpoint.endpoint.id, sealed).await.map_err(|e| e.to_string())?;
+            signatures.push(sign(&secret, msg_id, timestamp, body).map_err(|e| e.to_string())?);
+        }
         let request = OutgoingPost {
             url: url.to_string(),
             headers: vec![
@@ -1026,6 +1058,14 @@ mod tests {
         assert_eq!(list.items, vec![hook.webhook.clone()]);
         let json = serde_json::to_string(&list.items).unwrap();
         assert!(!json.contains("whsec_"), "lists never show secrets");
+        // At rest the secret is sealed, and bound to its endpoint.
+        let key = endpoint_key(&hook.webhook.enterprise_id, &hook.webhook.id);
+        let stored: EndpointData = p.store.get(&key).await.unwrap().unwrap().decode().unwrap();
+        let raw = serde_json::to_string(&stored).unwrap();
+        let bare = hook.secret.trim_start_matches("whsec_");
+        assert!(!raw.contains("whsec_") && !raw.contains(bare), "{raw}");
+        assert_eq!(p.open_secret(&hook.webhook.id, &stored.sealed_secret).await.unwrap(), hook.secret);
+        assert!(matches!(p.open_secret("wh_other", &stored.sealed_secret).await, Err(DomainError::Internal(_))));
         let Err(DomainError::Validation(errors)) =
             p.create_webhook(&admin, subscribe("http://hooks.example.com/", &["seal.approved", "nope"])).await
         else {
