@@ -1,6 +1,8 @@
 //! The platform PKI with every CA and TSA key in KMS (the emulator from `scripts/emulator.sh`),
 //! judged by OpenSSL.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -17,12 +19,7 @@ use esign_pki::{KeyAlgorithm, KeySigner, PkiError, cert};
 use time::OffsetDateTime;
 
 async fn kms() -> aws_sdk_kms::Client {
-    let script = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()))
-        .join("../../scripts/emulator.sh");
-    let out = Command::new(&script).output().expect("scripts/emulator.sh runs");
-    assert!(out.status.success(), "emulator.sh: {}", String::from_utf8_lossy(&out.stderr));
-    let endpoint = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    aws_sdk_kms::Client::new(&esign_aws::emulator_sdk_config(&endpoint).await)
+    aws_sdk_kms::Client::new(&common::emulator_sdk().await)
 }
 
 async fn create_key(kms: &aws_sdk_kms::Client, spec: KeySpec) -> String {

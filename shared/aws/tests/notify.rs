@@ -1,19 +1,10 @@
 //! The production notifier against the emulator's SNS and SES: a text message to a mainland
 //! number goes out; an email from an unverified sender is refused, from a verified one sent.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
 use esign_aws::notify::AwsNotifier;
 use esign_core::ports::{Channel, Notice, Notifier, NotifyError};
-
-async fn sdk() -> aws_config::SdkConfig {
-    let script = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()))
-        .join("../../scripts/emulator.sh");
-    let out = Command::new(&script).output().expect("scripts/emulator.sh runs");
-    assert!(out.status.success(), "emulator.sh: {}", String::from_utf8_lossy(&out.stderr));
-    esign_aws::emulator_sdk_config(String::from_utf8(out.stdout).unwrap().trim()).await
-}
 
 fn notice(channel: Channel, to: &str) -> Notice {
     Notice { channel, recipient: to.into(), subject: "签署验证码".into(), body: "验证码 123456".into() }
@@ -21,7 +12,7 @@ fn notice(channel: Channel, to: &str) -> Notice {
 
 #[tokio::test]
 async fn codes_go_out_by_sms_and_by_email_from_a_verified_sender() {
-    let sdk = sdk().await;
+    let sdk = common::emulator_sdk().await;
     let sender = format!("codes-{}@example.com", std::process::id());
     let notifier = AwsNotifier::new(&sdk, Some(sender.clone()));
     notifier.send(&notice(Channel::Sms, "+8613800138000")).await.expect("SMS published");

@@ -1,23 +1,14 @@
 //! Webhook secrets sealed with the emulator's KMS: they open under their own context only, and a
 //! flipped byte is refused. (moto uses disabled keys, so that case is not tested here.)
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
 use esign_aws::secrets::KmsSecretBox;
 use esign_core::ports::{SecretBox, SecretError};
 
-async fn sdk() -> aws_config::SdkConfig {
-    let script = Path::new(&std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()))
-        .join("../../scripts/emulator.sh");
-    let out = Command::new(&script).output().expect("scripts/emulator.sh runs");
-    assert!(out.status.success(), "emulator.sh: {}", String::from_utf8_lossy(&out.stderr));
-    esign_aws::emulator_sdk_config(String::from_utf8(out.stdout).unwrap().trim()).await
-}
-
 #[tokio::test]
 async fn secrets_open_only_under_their_own_context() {
-    let sdk = sdk().await;
+    let sdk = common::emulator_sdk().await;
     let kms = aws_sdk_kms::Client::new(&sdk);
     let key = kms.create_key().description("secrets test").send().await.unwrap();
     let key_id = key.key_metadata().unwrap().key_id().to_owned();
