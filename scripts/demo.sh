@@ -153,6 +153,11 @@ if [ -x "$KIT/check_signed_pdf.sh" ] && [ -d "${PDFCHECK_VENV:-$HOME/.cache/pdfc
   curl -sS "$BASE/v1/ca/certificates" | python3 -c "import sys; t=sys.stdin.read(); e='-----END CERTIFICATE-----'; print(t[:t.index(e)+len(e)])" > /tmp/esign-demo-root.$$.pem
   "$KIT/check_signed_pdf.sh" --expect 2 "$OUT" /tmp/esign-demo-root.$$.pem | tail -1
   rm -f /tmp/esign-demo-root.$$.pem
+  # Each stamp rendered with and without its appearance: it must show ink where it was placed.
+  python3 "$KIT/stamp_check.py" "$OUT" "${OUT%.pdf}-stamps" | sed 's/^/   /'
+  LAST="$(pdfinfo "$OUT" | awk '/^Pages:/ {print $2}')"
+  pdftoppm -singlefile -r 72 -f "$LAST" -l "$LAST" -png "$OUT" "${OUT%.pdf}-page$LAST"
+  echo "   the signature page, rendered: ${OUT%.pdf}-page$LAST.png"
 else
   echo "   (install ../shared/pdfcheck to have the independent judges check $OUT)"
 fi

@@ -114,7 +114,10 @@ fn download(api: &Api, p: &Party, contract: &str) -> Vec<u8> {
     pdf.raw
 }
 
-fn judge(api: &Api, pdf: &[u8], expect: usize, name: &str) {
+/// Runs the independent judges on a signed PDF (`--expect` signatures, the platform root as the
+/// only anchor), then renders every signature widget with and without its appearance
+/// (`stamp_check.py`): each must show ink. Answers the pages the stamps are on, in field order.
+fn judge(api: &Api, pdf: &[u8], expect: usize, name: &str) -> Vec<u32> {
     let dir = std::env::temp_dir().join(format!("esign-contracts-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let pems = String::from_utf8(api.get("/v1/ca/certificates").send().raw).unwrap();
@@ -133,7 +136,22 @@ fn judge(api: &Api, pdf: &[u8], expect: usize, name: &str) {
         out.status.success() && text.lines().last().unwrap_or("").starts_with("PASS"),
         "check_signed_pdf.sh: {text}"
     );
+    let stamps = Command::new("python3")
+        .arg(kit.join("stamp_check.py"))
+        .arg(dir.join("signed.pdf"))
+        .arg(dir.join("stamps"))
+        .output()
+        .expect("stamp_check.py runs");
+    let lines = String::from_utf8_lossy(&stamps.stdout).to_string();
+    assert!(stamps.status.success(), "stamp_check.py: {lines}{}", String::from_utf8_lossy(&stamps.stderr));
+    let visible: Vec<&str> = lines.lines().filter(|l| l.contains("\tVISIBLE")).collect();
+    assert_eq!(visible.len(), expect, "every signature's stamp shows ink: {lines}");
+    let pages = visible
+        .iter()
+        .map(|l| l.split('\t').find_map(|f| f.strip_prefix("page ")).and_then(|p| p.parse().ok()).unwrap())
+        .collect();
     let _ = std::fs::remove_dir_all(Path::new(&dir));
+    pages
 }
 
 #[test]
@@ -198,7 +216,7 @@ fn two_parties_sign_in_turn_and_every_judge_passes() {
     assert_eq!(done.body["status"], "completed");
 
     let pdf = download(&api, &b, &id);
-    judge(&api, &pdf, 2, "sequential");
+    assert_eq!(judge(&api, &pdf, 2, "sequential"), [1, 1]);
     let report = api.post("/v1/verify").raw("application/pdf", pdf.clone()).send();
     assert_eq!(report.status, 200, "{:?}", report.body);
     assert_eq!(report.body["valid"], true);
@@ -287,7 +305,7 @@ fn a_party_stamping_several_pages_signs_each_page_and_every_judge_passes() {
     assert_eq!(done.body["status"], "completed", "{:?}", done.body);
 
     let pdf = download(&api, &b, &id);
-    judge(&api, &pdf, 3, "pages");
+    assert_eq!(judge(&api, &pdf, 3, "pages"), [1, 3, 3], "A's stamps on pages 1 and 3, B's on 3");
     let report = api.post("/v1/verify").raw("application/pdf", pdf).send();
     assert_eq!(report.body["valid"], true, "{:?}", report.body);
     let seals: Vec<&str> =
