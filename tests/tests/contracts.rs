@@ -239,6 +239,11 @@ fn two_parties_sign_in_turn_and_every_judge_passes() {
     tampered[at] ^= 0x01;
     let bad = api.post("/v1/verify").raw("application/pdf", tampered).send();
     assert_eq!(bad.body["valid"], false, "{:?}", bad.body);
+    // Bodies up to 4 MiB reach the verifier (this one is no PDF); larger ones stop at the edge.
+    let junk = api.post("/v1/verify").raw("application/pdf", vec![b'x'; 3 << 20]).send();
+    assert_eq!(junk.status, 422, "{:?}", junk.body);
+    let huge = api.post("/v1/verify").raw("application/pdf", vec![b'x'; (4 << 20) + 1]).send();
+    assert_eq!((huge.status, huge.problem()), (413, "payload-too-large"));
 
     let view = api.get(&format!("/v1/contracts/{id}")).key(&b.key).send();
     assert_eq!(view.body["audit"]["chain_intact"], true);

@@ -14,11 +14,15 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::handler::{ApiRequest, ApiResponse, MAX_BODY, handle};
+
+const MAX_TRANSPORT_BODY: usize =
+    if MAX_BODY > esign_core::verify::MAX_VERIFY_BYTES { MAX_BODY } else { esign_core::verify::MAX_VERIFY_BYTES };
 use crate::problem::Problem;
 
 async fn respond(platform: &Platform, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let api = match Limited::new(body, MAX_BODY).collect().await {
+    // The transport takes the largest body any route does; `handle` applies each route's limit.
+    let api = match Limited::new(body, MAX_TRANSPORT_BODY).collect().await {
         Ok(collected) => {
             let req = ApiRequest {
                 method: parts.method,
@@ -29,7 +33,7 @@ async fn respond(platform: &Platform, req: Request<Incoming>) -> Response<Full<B
             };
             handle(platform, req).await
         }
-        Err(_) => ApiResponse::from(Problem::payload_too_large(MAX_BODY)),
+        Err(_) => ApiResponse::from(Problem::payload_too_large(MAX_TRANSPORT_BODY)),
     };
     let mut resp = Response::new(Full::new(api.body));
     *resp.status_mut() = http::StatusCode::from_u16(api.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);

@@ -8,8 +8,10 @@ use crate::error::DomainError;
 use crate::platform::{Platform, own_enterprise};
 use crate::seals::{CertIndex, cert_index_key};
 
-/// Largest PDF accepted directly in the request body.
-pub const MAX_VERIFY_BYTES: usize = 5 * 1024 * 1024;
+/// Largest PDF accepted directly in the request body: API Gateway hands Lambda binary bodies
+/// base64-encoded, and Lambda takes at most 6 MB per request, so 4 MiB (5.6 MB encoded) is
+/// what fits. Larger files go through `POST /v1/verify/uploads`.
+pub const MAX_VERIFY_BYTES: usize = 4 * 1024 * 1024;
 
 /// One signature of the report.
 #[derive(Debug, Clone, Serialize)]
