@@ -518,18 +518,15 @@ impl Platform {
         let now = self.clock.now();
         let action = match decision.decision {
             DecisionKind::Approve => {
-                let enterprise = self.load_enterprise(&data.seal.enterprise_id).await?.value;
-                let verification = self.current_verification(&enterprise).await?;
+                let subject = self.certificate_subject(&data.seal).await?;
                 let key_id = self
                     .authority
-                    .create_seal_key(data.seal.key_algorithm, &format!("seal {} of {}", data.seal.id, enterprise.id))
+                    .create_seal_key(
+                        data.seal.key_algorithm,
+                        &format!("seal {} of {}", data.seal.id, data.seal.enterprise_id),
+                    )
                     .await
                     .map_err(|e| DomainError::Dependency(e.to_string()))?;
-                let subject = SealSubject {
-                    company_name: verification.company_name.clone(),
-                    uscc: verification.uscc.clone(),
-                    seal_name: data.seal.name.clone(),
-                };
                 let certificate =
                     match self.authority.issue_seal_certificate(&key_id, &subject, now + CERTIFICATE_VALIDITY).await {
                         Ok(c) => c,
@@ -629,13 +626,7 @@ impl Platform {
         let (Some(key_id), Some(certificate)) = (&data.key_id, &data.seal.certificate) else {
             return Err(DomainError::Conflict("the seal has no key or certificate".into()));
         };
-        let enterprise = self.load_enterprise(&data.seal.enterprise_id).await?.value;
-        let verification = self.current_verification(&enterprise).await?;
-        let subject = SealSubject {
-            company_name: verification.company_name,
-            uscc: verification.uscc,
-            seal_name: data.seal.name.clone(),
-        };
+        let subject = self.certificate_subject(&data.seal).await?;
         let issued = self
             .authority
             .issue_seal_certificate(key_id, &subject, certificate.not_after)
@@ -644,6 +635,18 @@ impl Platform {
         // Indexed at once, used or not: every certificate of the seal's key names the seal.
         self.store.write(vec![cert_index_write(&data.seal, &issued.serial)?]).await?;
         Ok(issued)
+    }
+
+    /// The subject of a seal's certificates: its enterprise's verified name and USCC, and the
+    /// seal's name (an unverified enterprise gets none).
+    async fn certificate_subject(&self, seal: &Seal) -> Result<SealSubject, DomainError> {
+        let enterprise = self.load_enterprise(&seal.enterprise_id).await?.value;
+        let verification = self.current_verification(&enterprise).await?;
+        Ok(SealSubject {
+            company_name: verification.company_name,
+            uscc: verification.uscc,
+            seal_name: seal.name.clone(),
+        })
     }
 
     async fn current_verification(&self, e: &crate::model::Enterprise) -> Result<Verification, DomainError> {
