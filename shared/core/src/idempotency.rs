@@ -7,12 +7,9 @@
 //! found by a hash of it, and the answer is sealed with AES-256-GCM under a key derived from it.
 //! Reading the table reveals no answer; presenting the same Idempotency-Key again does.
 
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
-use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -32,17 +29,11 @@ pub struct StoredResponse {
     pub body: String,
 }
 
-/// An answer as stored: AES-256-GCM, base64.
-#[derive(Serialize, Deserialize)]
-struct Sealed {
-    nonce: String,
-    ciphertext: String,
-}
-
 #[derive(Serialize, Deserialize)]
 struct Entry {
     fingerprint: String,
-    response: Option<Sealed>,
+    /// The answer, sealed ([`crate::aead`], base64).
+    response: Option<String>,
 }
 
 /// What to do with a request that carries a key.
@@ -88,24 +79,21 @@ fn sealing_key(scope: &str, key: &str) -> Result<[u8; 32], DomainError> {
     Ok(mac.finalize().into_bytes().into())
 }
 
-fn seal(key: &[u8; 32], response: &StoredResponse) -> Result<Sealed, DomainError> {
-    let mut nonce = [0u8; 12];
-    rand::rng().fill(&mut nonce);
+/// What binds a sealed answer to its purpose.
+const ANSWER_AAD: &[u8] = b"idempotent answer";
+
+fn seal(key: &[u8; 32], response: &StoredResponse) -> Result<String, DomainError> {
     let plain = serde_json::to_vec(response).map_err(internal)?;
-    let ciphertext = Aes256Gcm::new(key.into())
-        .encrypt(&Nonce::from(nonce), plain.as_slice())
+    let sealed = crate::aead::seal(key, &plain, ANSWER_AAD)
         .map_err(|e| DomainError::Internal(format!("sealing an idempotent answer: {e}")))?;
-    Ok(Sealed { nonce: STANDARD.encode(nonce), ciphertext: STANDARD.encode(ciphertext) })
+    Ok(STANDARD.encode(sealed))
 }
 
-fn open(key: &[u8; 32], sealed: &Sealed) -> Result<StoredResponse, DomainError> {
-    let broken = |what: &str| DomainError::Internal(format!("a stored idempotent answer is unreadable: {what}"));
-    let nonce: [u8; 12] =
-        STANDARD.decode(&sealed.nonce).ok().and_then(|n| n.try_into().ok()).ok_or_else(|| broken("nonce"))?;
-    let ciphertext = STANDARD.decode(&sealed.ciphertext).map_err(|_| broken("ciphertext"))?;
-    let plain =
-        Aes256Gcm::new(key.into()).decrypt(&Nonce::from(nonce), ciphertext.as_slice()).map_err(|_| broken("seal"))?;
-    serde_json::from_slice(&plain).map_err(|_| broken("content"))
+fn open(key: &[u8; 32], sealed: &str) -> Result<StoredResponse, DomainError> {
+    let broken = || DomainError::Internal("a stored idempotent answer is unreadable".into());
+    let sealed = STANDARD.decode(sealed).map_err(|_| broken())?;
+    let plain = crate::aead::open(key, &sealed, ANSWER_AAD).ok_or_else(broken)?;
+    serde_json::from_slice(&plain).map_err(|_| broken())
 }
 
 impl Platform {
@@ -207,12 +195,12 @@ mod tests {
         assert!(r.body.contains(secret));
         // A record altered in the table is an error, never a forged answer.
         let mut tampered = stored.clone();
-        let ct = tampered.data["response"]["ciphertext"].as_str().unwrap().to_owned();
+        let ct = tampered.data["response"].as_str().unwrap().to_owned();
         let flipped = match ct.strip_prefix('A') {
             Some(rest) => format!("B{rest}"),
             None => format!("A{}", &ct[1..]),
         };
-        tampered.data["response"]["ciphertext"] = serde_json::Value::String(flipped);
+        tampered.data["response"] = serde_json::Value::String(flipped);
         p.store.write(vec![Write::Put { record: tampered, condition: Condition::Always }]).await.unwrap();
         assert!(matches!(p.idempotency_claim("m1", key, b"req").await, Err(DomainError::Internal(_))));
     }

@@ -3,6 +3,7 @@
 //!
 //! Start at [`Platform`]: every use case is a method on it.
 
+pub(crate) mod aead;
 pub mod audit;
 pub mod auth;
 pub mod contracts;

@@ -483,23 +483,12 @@ impl Default for MemorySecretBox {
 #[async_trait]
 impl SecretBox for MemorySecretBox {
     async fn seal(&self, plaintext: &[u8], context: &str) -> Result<Vec<u8>, SecretError> {
-        use aes_gcm::aead::{Aead, KeyInit, Payload};
-        use rand::Rng as _;
-        let mut nonce = [0u8; 12];
-        rand::rng().fill(&mut nonce);
-        let sealed = aes_gcm::Aes256Gcm::new(&self.key.into())
-            .encrypt(&nonce.into(), Payload { msg: plaintext, aad: context.as_bytes() })
-            .map_err(|e| SecretError::Unavailable(e.to_string()))?;
-        Ok([nonce.as_slice(), &sealed].concat())
+        crate::aead::seal(&self.key, plaintext, context.as_bytes()).map_err(|e| SecretError::Unavailable(e.to_string()))
     }
 
     async fn open(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, SecretError> {
-        use aes_gcm::aead::{Aead, KeyInit, Payload};
-        let (nonce, body) = sealed.split_at_checked(12).ok_or_else(|| SecretError::Corrupt("too short".into()))?;
-        let nonce: [u8; 12] = nonce.try_into().map_err(|_| SecretError::Corrupt("nonce".into()))?;
-        aes_gcm::Aes256Gcm::new(&self.key.into())
-            .decrypt(&nonce.into(), Payload { msg: body, aad: context.as_bytes() })
-            .map_err(|_| SecretError::Corrupt("wrong key or context".into()))
+        crate::aead::open(&self.key, sealed, context.as_bytes())
+            .ok_or_else(|| SecretError::Corrupt("wrong key or context".into()))
     }
 }
 
