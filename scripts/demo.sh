@@ -119,6 +119,16 @@ call PUT "/v1/contracts/$CTR/placements" "$KEY" 200 "{\"placements\":[
 call POST "/v1/contracts/$CTR/open" "$KEY" 200
 echo "   contract $CTR: $(field '["status"]'), $(field '["page_count"]') pages"
 
+# confirm_mobile KEY MEMBER MOBILE: signing codes go only to a confirmed mobile; the member
+# proves it receives texts there with a code sent there (read from the dev outbox).
+confirm_mobile() {
+  call POST "/v1/members/$2/contacts/confirm" "$1" 201 '{"channel":"sms"}'
+  local otp; otp="$(field '["otp_id"]')"
+  call GET "/v1/dev/outbox?recipient=%2B86$3&limit=1" "" 200
+  local code; code="$(python3 -c "import json,re,sys; print(re.search(r'\\b(\\d{6})\\b', json.load(sys.stdin)['items'][0]['body']).group(1))" <<<"$RESP")"
+  call POST "/v1/members/$2/contacts/verify" "$1" 200 "{\"channel\":\"sms\",\"otp_id\":\"$otp\",\"code\":\"$code\"}"
+  echo "   mobile confirmed: $(field '["mobile_confirmed"]')"
+}
 # sign_as KEY SEAL MOBILE: a one-time code to the member's phone (the dev outbox), then the signature.
 sign_as() {
   call POST "/v1/contracts/$CTR/otp" "$1" 201
@@ -130,6 +140,12 @@ sign_as() {
 }
 echo "== 10. party A signs, then party B (each confirmed by a one-time code)"
 call POST "/v1/contracts/$CTR/otp" "$KEY_B" 409
+# Codes go only to a confirmed mobile: each administrator confirms its own first.
+call POST "/v1/contracts/$CTR/otp" "$KEY" 409
+echo "   $(field '["type"]')"
+call GET /v1/members "$KEY" 200
+confirm_mobile "$KEY" "$(field '["items"][0]["id"]')" 13800138000
+confirm_mobile "$KEY_B" "$ADMIN_B" 13700137000
 sign_as "$KEY" "$SEAL" 13800138000
 sign_as "$KEY_B" "$SEAL_B" 13700137000
 

@@ -11,6 +11,8 @@ fn a_code_older_than_five_minutes_is_refused() {
     assert_eq!(api.put(&format!("/v1/seals/{seal}/grants/{admin}")).key(&key).send().status, 200);
     let me = api.get("/v1/members").key(&key).send();
     let enterprise = me.body["items"][0]["enterprise_id"].as_str().unwrap().to_owned();
+    let mobile = me.body["items"][0]["mobile"].as_str().unwrap().to_owned();
+    api.confirm_contact(&key, &admin, "sms", &mobile);
     let pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\n".to_vec();
     let mut pdf = pdf;
     let offsets: Vec<usize> = ["1 0 obj", "2 0 obj", "3 0 obj"]
@@ -35,16 +37,7 @@ fn a_code_older_than_five_minutes_is_refused() {
     assert_eq!(api.post(&format!("/v1/contracts/{id}/open")).key(&key).send().status, 200);
     let sent = api.post(&format!("/v1/contracts/{id}/otp")).key(&key).send();
     let otp = sent.body["otp_id"].as_str().unwrap().to_owned();
-    let outbox = api.get("/v1/dev/outbox?limit=100").send();
-    let body = outbox.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["body"].as_str().unwrap())
-        .find(|b| b.contains("过期"))
-        .unwrap()
-        .to_owned();
-    let code = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned();
+    let (code, _) = api.latest_code(&mobile);
     esign_e2e::faults::skew_clock(301);
     let r = api
         .post(&format!("/v1/contracts/{id}/sign"))

@@ -15,18 +15,32 @@ struct Party {
     enterprise: String,
     key: String,
     seal: String,
+    /// The signing member's mobile, where its codes go.
+    mobile: String,
 }
 
-/// A verified enterprise with an active seal granted to its administrator.
+/// A verified enterprise with an active seal granted to its administrator, whose mobile is
+/// confirmed.
 fn party(api: &Api, company: &str, algorithm: &str) -> Party {
+    let p = unconfirmed_party(api, company, algorithm);
+    let me = api.get("/v1/members").key(&p.key).send();
+    let admin = me.body["items"][0]["id"].as_str().unwrap();
+    api.confirm_contact(&p.key, admin, "sms", &p.mobile);
+    p
+}
+
+/// Like [`party`], the administrator's mobile not confirmed yet.
+fn unconfirmed_party(api: &Api, company: &str, algorithm: &str) -> Party {
     let (seal, key, admin, body) = esign_e2e::active_seal(api, company, algorithm);
     let r = api.put(&format!("/v1/seals/{seal}/grants/{admin}")).key(&key).send();
     assert_eq!(r.status, 200, "{:?}", r.body);
     let _ = OPERATOR_KEY;
     let me = api.get("/v1/members").key(&key).send();
     let enterprise = me.body["items"][0]["enterprise_id"].as_str().unwrap().to_owned();
+    let mobile = me.body["items"][0]["mobile"].as_str().unwrap().to_owned();
+    assert_eq!(me.body["items"][0]["mobile_confirmed"], false, "{:?}", me.body);
     assert_eq!(body["enterprise_id"], enterprise.as_str());
-    Party { enterprise, key, seal }
+    Party { enterprise, key, seal, mobile }
 }
 
 fn sample_pdf(pages: u32) -> Vec<u8> {
@@ -77,21 +91,14 @@ fn contract(
     id
 }
 
-/// Asks for a code and reads it from the development outbox, as the member's phone would.
+/// Asks for a code and reads it from the development outbox, as the member's phone would. The
+/// message is the platform's fixed text: never the contract's title.
 fn code(api: &Api, p: &Party, contract: &str, title: &str) -> (String, String) {
     let r = api.post(&format!("/v1/contracts/{contract}/otp")).key(&p.key).send();
     assert_eq!(r.status, 201, "{:?}", r.body);
     let otp = r.body["otp_id"].as_str().unwrap().to_owned();
-    let outbox = api.get("/v1/dev/outbox?limit=100").send();
-    assert_eq!(outbox.status, 200);
-    let body = outbox.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["body"].as_str().unwrap_or(""))
-        .find(|b| b.contains(title))
-        .expect("the code reached the outbox");
-    let code = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned();
+    let (code, body) = api.latest_code(&p.mobile);
+    assert!(!body.contains(title), "the title is not in the message: {body}");
     (otp, code)
 }
 
@@ -264,7 +271,8 @@ fn two_parties_sign_in_turn_and_every_judge_passes() {
     let usage = api.get("/v1/usage").key(&a.key).send();
     assert_eq!(
         (usage.body["signatures"].as_i64(), usage.body["codes_sent"].as_i64()),
-        (Some(1), Some(1)),
+        // One code confirmed the mobile, one signed.
+        (Some(1), Some(2)),
         "{:?}",
         usage.body
     );
@@ -346,8 +354,10 @@ fn codes_grants_and_seal_states_are_enforced() {
         enterprise: a.enterprise.clone(),
         key: m.body["api_key"].as_str().unwrap().into(),
         seal: a.seal.clone(),
+        mobile: m.body["member"]["mobile"].as_str().unwrap().into(),
     };
     let member_id = m.body["member"]["id"].as_str().unwrap();
+    api.confirm_contact(&member.key, member_id, "sms", &member.mobile);
     let (otp, c) = code(&api, &member, &id, &title);
     let r = sign(&api, &member, &id, &otp, &c);
     assert_eq!(r.status, 403, "{:?}", r.body);
@@ -505,11 +515,12 @@ fn code_sending_is_rate_limited_per_member() {
     let title = format!("限流合同-{}", std::process::id());
     let id =
         contract(&api, &a, &title, sample_pdf(1), &[&a], "sequential", vec![place(&a, "signature", 1, 300.0, 500.0)]);
-    // Five codes per member per 15-minute window. Eleven sends span at most two windows, so one
-    // window gets a sixth, whenever the boundary falls.
+    // Five codes per member per 15-minute window, the one that confirmed the mobile included.
+    // Eleven sends span at most two windows, so one window gets a sixth, whenever the boundary
+    // falls.
     let replies: Vec<Reply> =
         (0..11).map(|_| api.post(&format!("/v1/contracts/{id}/otp")).key(&a.key).send()).collect();
-    assert!(replies[..5].iter().all(|r| r.status == 201));
+    assert!(replies[..4].iter().all(|r| r.status == 201));
     let refused: Vec<&Reply> = replies.iter().filter(|r| r.status == 429).collect();
     assert!(!refused.is_empty() && replies.iter().filter(|r| r.status == 201).count() <= 10);
     for r in refused {
@@ -517,4 +528,206 @@ fn code_sending_is_rate_limited_per_member() {
         let wait = r.header("retry-after").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
         assert!((1..=900).contains(&wait), "{wait}");
     }
+}
+
+/// A wrong code for `code` that differs per `i` (never `code` itself).
+fn wrong_nth(code: &str, i: usize) -> String {
+    let guess = format!("{:06}", (i * 7919 + 1) % 1_000_000);
+    if guess == code { format!("{:06}", (i * 7919 + 2) % 1_000_000) } else { guess }
+}
+
+#[test]
+fn parallel_guesses_compare_at_most_five_codes() {
+    let api = Api::new();
+    let a = party(&api, "并发猜码有限公司", "ecdsa_p256");
+    let title = format!("猜码合同-{}", std::process::id());
+    let id =
+        contract(&api, &a, &title, sample_pdf(1), &[&a], "parallel", vec![place(&a, "signature", 1, 300.0, 500.0)]);
+    let (otp, c) = code(&api, &a, &id, &title);
+    // Forty different wrong codes at once.
+    let replies: Vec<Reply> = std::thread::scope(|s| {
+        let (a, id, otp, c) = (&a, id.as_str(), otp.as_str(), c.as_str());
+        let handles: Vec<_> =
+            (0..40).map(|i| s.spawn(move || sign(&Api::new(), a, id, otp, &wrong_nth(c, i)))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mismatches = replies.iter().filter(|r| r.code_of("code").as_deref() == Some("mismatch")).count();
+    let exhausted = replies.iter().filter(|r| r.code_of("otp_id").as_deref() == Some("attempts_exhausted")).count();
+    let conflicts = replies.iter().filter(|r| r.status == 409).count();
+    assert!(
+        replies.iter().all(|r| r.status == 422 || r.status == 409),
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    assert_eq!(mismatches + exhausted + conflicts, 40);
+    // At most five were compared: the others were refused before their comparison.
+    assert!(mismatches <= 5, "{mismatches} wrong codes were compared");
+    assert!(exhausted >= 35, "{exhausted} refused as worn out");
+    // The code is worn out: even the right one is refused, and nothing was signed.
+    let right = sign(&api, &a, &id, &otp, &c);
+    assert_eq!(
+        (right.status, right.code_of("otp_id").as_deref()),
+        (422, Some("attempts_exhausted")),
+        "{:?}",
+        right.body
+    );
+    let view = api.get(&format!("/v1/contracts/{id}")).key(&a.key).send();
+    assert!(view.body["signatures"].as_array().unwrap().is_empty());
+
+    // A right code among the first five still signs, even after wrong ones sent at once.
+    let (otp, c) = code(&api, &a, &id, &title);
+    let replies: Vec<Reply> = std::thread::scope(|s| {
+        let (a, id, otp, c) = (&a, id.as_str(), otp.as_str(), c.as_str());
+        let handles: Vec<_> =
+            (0..4).map(|i| s.spawn(move || sign(&Api::new(), a, id, otp, &wrong_nth(c, i)))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(replies.iter().all(|r| r.status == 422 || r.status == 409));
+    let signed = sign(&api, &a, &id, &otp, &c);
+    assert_eq!(signed.status, 200, "{:?}", signed.body);
+    assert_eq!(signed.body["status"], "completed");
+    // Single use.
+    let again = sign(&api, &a, &id, &otp, &c);
+    assert_eq!(again.status, 422, "{:?}", again.body);
+}
+
+#[test]
+fn signing_codes_go_only_to_confirmed_contacts() {
+    let api = Api::new();
+    let a = unconfirmed_party(&api, "未确认号码有限公司", "ecdsa_p256");
+    let title = format!("确认合同-{}", std::process::id());
+    let id =
+        contract(&api, &a, &title, sample_pdf(1), &[&a], "parallel", vec![place(&a, "signature", 1, 300.0, 500.0)]);
+    for channel in ["sms", "email"] {
+        let r = api.post(&format!("/v1/contracts/{id}/otp")).key(&a.key).json(&json!({"channel": channel})).send();
+        assert_eq!((r.status, r.problem()), (409, "contact-unconfirmed"), "{:?}", r.body);
+        assert_eq!(r.code_of("channel").as_deref(), Some("unconfirmed"), "{:?}", r.body);
+        let field = if channel == "sms" { "mobile" } else { "email" };
+        assert!(r.body["detail"].as_str().unwrap().contains(field), "{:?}", r.body);
+    }
+    let outbox = api.get(&format!("/v1/dev/outbox?recipient={}", a.mobile.replace('+', "%2B"))).send();
+    assert!(outbox.body["items"].as_array().unwrap().is_empty(), "nothing was sent: {:?}", outbox.body);
+
+    // Confirmed by the code sent there, the mobile receives signing codes; the email still not.
+    let me = api.get("/v1/members").key(&a.key).send();
+    let admin = me.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let sent = api.post(&format!("/v1/members/{admin}/contacts/confirm")).key(&a.key).send();
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    let otp = sent.body["otp_id"].as_str().unwrap();
+    let (c, _) = api.latest_code(&a.mobile);
+    let bad = api
+        .post(&format!("/v1/members/{admin}/contacts/verify"))
+        .key(&a.key)
+        .json(&json!({"channel": "sms", "otp_id": otp, "code": wrong(&c)}))
+        .send();
+    assert_eq!((bad.status, bad.code_of("code").as_deref()), (422, Some("mismatch")), "{:?}", bad.body);
+    let ok = api
+        .post(&format!("/v1/members/{admin}/contacts/verify"))
+        .key(&a.key)
+        .json(&json!({"channel": "sms", "otp_id": otp, "code": c}))
+        .send();
+    assert_eq!(ok.status, 200, "{:?}", ok.body);
+    assert_eq!(
+        (ok.body["mobile_confirmed"].as_bool(), ok.body["email_confirmed"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let listed = api.get("/v1/members").key(&a.key).send();
+    assert_eq!(listed.body["items"][0]["mobile_confirmed"], true);
+    let r = api.post(&format!("/v1/contracts/{id}/otp")).key(&a.key).json(&json!({"channel": "email"})).send();
+    assert_eq!((r.status, r.problem()), (409, "contact-unconfirmed"), "{:?}", r.body);
+    let (otp, c) = code(&api, &a, &id, &title);
+    let signed = sign(&api, &a, &id, &otp, &c);
+    assert_eq!(signed.status, 200, "{:?}", signed.body);
+
+    // Another member's contacts are its own to confirm: an admin may have the code sent, only
+    // the member enters it.
+    let m = api
+        .post("/v1/members")
+        .key(&a.key)
+        .json(&json!({"name": "李四", "mobile": esign_e2e::unique_mobile(), "email": "li-confirm@example.com"}))
+        .send();
+    assert_eq!(m.status, 201, "{:?}", m.body);
+    assert_eq!(
+        (m.body["member"]["mobile_confirmed"].as_bool(), m.body["member"]["email_confirmed"].as_bool()),
+        (Some(false), Some(false))
+    );
+    let member_id = m.body["member"]["id"].as_str().unwrap();
+    let member_key = m.body["api_key"].as_str().unwrap();
+    let sent = api
+        .post(&format!("/v1/members/{member_id}/contacts/confirm"))
+        .key(&a.key)
+        .json(&json!({"channel": "email"}))
+        .send();
+    assert_eq!(sent.status, 201, "{:?}", sent.body);
+    let (c, _) = api.latest_code("li-confirm@example.com");
+    let body = json!({"channel": "email", "otp_id": sent.body["otp_id"], "code": c});
+    let by_admin = api.post(&format!("/v1/members/{member_id}/contacts/verify")).key(&a.key).json(&body).send();
+    assert_eq!((by_admin.status, by_admin.problem()), (403, "forbidden"), "{:?}", by_admin.body);
+    let by_member = api.post(&format!("/v1/members/{member_id}/contacts/verify")).key(member_key).json(&body).send();
+    assert_eq!(by_member.status, 200, "{:?}", by_member.body);
+    assert_eq!(by_member.body["email_confirmed"], true);
+    // Another enterprise learns nothing of this member.
+    let (_, other_key, _) = api.register("旁观者有限公司");
+    let r = api.post(&format!("/v1/members/{member_id}/contacts/confirm")).key(&other_key).send();
+    assert_eq!(r.status, 404, "{:?}", r.body);
+}
+
+#[test]
+fn code_messages_carry_no_tenant_text() {
+    let api = Api::new();
+    let a = party(&api, "短信模板测试有限公司", "ecdsa_p256");
+    let title = format!("中奖通知 点击 https://evil.example/x?{} 领取", std::process::id());
+    let id =
+        contract(&api, &a, &title, sample_pdf(1), &[&a], "parallel", vec![place(&a, "signature", 1, 300.0, 500.0)]);
+    let r = api.post(&format!("/v1/contracts/{id}/otp")).key(&a.key).send();
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let (c, body) = api.latest_code(&a.mobile);
+    for tenant_text in [title.as_str(), "中奖", "https://", "evil.example", "短信模板测试有限公司", "张三"]
+    {
+        assert!(!body.contains(tenant_text), "{tenant_text:?} in {body}");
+    }
+    // The platform's template: the code and how long it is valid, nothing else.
+    let expected = body.replace(&c, "{code}");
+    assert!(expected.contains("5分钟") && expected.contains("5 minutes"), "{body}");
+    let outbox = api.get(&format!("/v1/dev/outbox?recipient={}&limit=1", a.mobile.replace('+', "%2B"))).send();
+    assert_eq!(outbox.body["items"][0]["subject"], "签署验证码 / Signing code");
+}
+
+#[test]
+fn a_destination_is_rate_limited_across_enterprises() {
+    let api = Api::new();
+    let shared = esign_e2e::unique_mobile();
+    let register = |name: &str| {
+        let mut body = esign_e2e::registration(name);
+        body["admin"]["mobile"] = json!(shared);
+        let r = api.post("/v1/enterprises").json(&body).send();
+        assert_eq!(r.status, 201, "{:?}", r.body);
+        (r.body["api_key"].as_str().unwrap().to_owned(), r.body["admin"]["id"].as_str().unwrap().to_owned())
+    };
+    let confirm = |(key, admin): &(String, String), channel: &str| {
+        api.post(&format!("/v1/members/{admin}/contacts/confirm")).key(key).json(&json!({"channel": channel})).send()
+    };
+    // Two enterprises whose administrators share a mobile number fill its hourly quota of ten
+    // (each stays within its own five per member) ...
+    let a = register("共享号码甲有限公司");
+    let b = register("共享号码乙有限公司");
+    for who in [&a, &b] {
+        for _ in 0..5 {
+            let r = confirm(who, "sms");
+            assert_eq!(r.status, 201, "{:?}", r.body);
+        }
+    }
+    // ... so the next code to that number is refused, whoever asks: here a third enterprise's
+    // first send.
+    let c = register("共享号码丙有限公司");
+    let r = confirm(&c, "sms");
+    assert_eq!((r.status, r.problem()), (429, "rate-limited"), "{:?}", r.body);
+    assert!(r.body["detail"].as_str().unwrap().contains("mobile number or email address"), "{:?}", r.body);
+    let wait = r.header("retry-after").and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+    assert!((1..=3600).contains(&wait), "{wait}");
+    // Another destination of the same member is not limited by it.
+    assert_eq!(confirm(&c, "email").status, 201);
+    let to = shared.trim_start_matches('+');
+    let outbox = api.get(&format!("/v1/dev/outbox?recipient=%2B86{to}&limit=100")).send();
+    assert_eq!(outbox.body["items"].as_array().unwrap().len(), 10, "{:?}", outbox.body);
 }

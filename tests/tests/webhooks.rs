@@ -348,6 +348,8 @@ fn grants_contracts_and_revocation_reach_the_enterprise_with_their_details() {
 
     // Granted, then a one-party contract signed with the seal.
     assert_eq!(api.put(&format!("/v1/seals/{seal}/grants/{admin}")).key(&key).send().status, 200);
+    let mobile = api.get("/v1/members").key(&key).send().body["items"][0]["mobile"].as_str().unwrap().to_owned();
+    api.confirm_contact(&key, &admin, "sms", &mobile);
     let pdf = sample_pdf();
     let title = format!("钩子合同 {}", std::process::id());
     let r = api.post("/v1/contracts").key(&key).json(&json!({"title": title, "document_size": pdf.len()})).send();
@@ -370,16 +372,7 @@ fn grants_contracts_and_revocation_reach_the_enterprise_with_their_details() {
     let r = api.post(&format!("/v1/contracts/{contract}/otp")).key(&key).send();
     assert_eq!(r.status, 201, "{:?}", r.body);
     let otp = r.body["otp_id"].as_str().unwrap().to_owned();
-    let outbox = api.get("/v1/dev/outbox?limit=100").send();
-    let body = outbox.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["body"].as_str().unwrap_or(""))
-        .find(|b| b.contains(&title))
-        .expect("the code reached the outbox")
-        .to_owned();
-    let code = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned();
+    let (code, _) = api.latest_code(&mobile);
     let r = api
         .post(&format!("/v1/contracts/{contract}/sign"))
         .key(&key)

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use esign_core::auth::Principal;
+use esign_core::contacts::ConfirmContact;
 use esign_core::grants::GrantRequest;
 use esign_core::idempotency::{Claim, StoredResponse};
 use esign_core::otp::SendCode;
@@ -255,6 +256,11 @@ async fn execute(
             Err(e) => Problem::from(e).into(),
         },
         Operation::RotateMemberKey => answer(201, p.rotate_member_key(who, param(params, "member_id")).await),
+        Operation::SendContactCode => {
+            let input = if req.body.is_empty() { ConfirmContact::default() } else { body!() };
+            answer(201, p.send_contact_code(who, param(params, "member_id"), input).await)
+        }
+        Operation::VerifyContact => answer(200, p.verify_contact(who, param(params, "member_id"), body!()).await),
         Operation::ListVerifications => {
             answer(200, p.list_verifications(who, query_str(&q, "status"), limit, cursor).await)
         }

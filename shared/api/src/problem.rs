@@ -100,6 +100,13 @@ impl From<DomainError> for Problem {
                 headers: vec![("retry-after", retry_after_secs.to_string())],
                 ..Problem::new("rate-limited", "Too many requests", 429, message)
             },
+            DomainError::ContactUnconfirmed { channel, .. } => {
+                let field = channel.contact();
+                let mut p = Problem::new("contact-unconfirmed", "Contact not confirmed", 409, text);
+                p.errors =
+                    vec![FieldError::new("channel", "unconfirmed", format!("the member's {field} is not confirmed"))];
+                p
+            }
             DomainError::Dependency(d) => {
                 tracing::error!(detail = %d, "dependency failed");
                 Problem::new("dependency-failed", "Service unavailable", 503, "a backing service failed; retry later")

@@ -25,6 +25,12 @@ pub enum Operation {
     DeleteMember,
     /// `POST /v1/members/{member_id}/key`: replace a member's key.
     RotateMemberKey,
+    /// `POST /v1/members/{member_id}/contacts/confirm`: send a code to the member's mobile or
+    /// email to confirm it (the member itself or an administrator).
+    SendContactCode,
+    /// `POST /v1/members/{member_id}/contacts/verify`: confirm the contact with that code (the
+    /// member itself).
+    VerifyContact,
     /// `GET /v1/operator/verifications`: submissions by review state.
     ListVerifications,
     /// `GET /v1/operator/verifications/{id}`: one submission.
@@ -126,6 +132,8 @@ pub const ROUTES: &[Route] = &[
     route(Operation::ListMembers, "GET", "/v1/members", "list-members"),
     route(Operation::DeleteMember, "DELETE", "/v1/members/{member_id}", "delete-member"),
     route(Operation::RotateMemberKey, "POST", "/v1/members/{member_id}/key", "rotate-member-key"),
+    route(Operation::SendContactCode, "POST", "/v1/members/{member_id}/contacts/confirm", "send-contact-code"),
+    route(Operation::VerifyContact, "POST", "/v1/members/{member_id}/contacts/verify", "verify-contact"),
     route(Operation::ListVerifications, "GET", "/v1/operator/verifications", "list-verifications"),
     route(Operation::GetVerification, "GET", "/v1/operator/verifications/{id}", "get-verification"),
     route(Operation::DecideVerification, "POST", "/v1/operator/verifications/{id}/decision", "decide-verification"),

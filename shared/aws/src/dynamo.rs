@@ -312,6 +312,59 @@ impl RecordStore for DynamoStore {
             }
         }
     }
+
+    async fn increment_below(&self, key: &Key, field: &str, limit: i64) -> Result<i64, StoreError> {
+        let (update, condition, names, values) = increment_below_expression(field, limit);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
+                    StoreError::Conflict
+                } else {
+                    unavailable(e)
+                }
+            })?;
+        // UPDATED_NEW answers the updated path: {"d": {field: n}}.
+        let updated = out.attributes.and_then(|mut a| a.remove("d"));
+        match updated {
+            Some(AttributeValue::M(mut d)) => match d.remove(field) {
+                Some(AttributeValue::N(n)) => n.parse().map_err(|_| StoreError::Corrupt(format!("{field} is not a number"))),
+                _ => Err(StoreError::Corrupt(format!("the update did not answer {field}"))),
+            },
+            _ => Err(StoreError::Corrupt(format!("the update did not answer {field}"))),
+        }
+    }
+}
+
+/// `d.<field> += 1` on an existing item, only while `d.<field>` is absent or below `limit`:
+/// the update, the condition, and their names and values.
+fn increment_below_expression(field: &str, limit: i64) -> (String, String, HashMap<String, String>, Item) {
+    let names = HashMap::from([
+        ("#pk".to_owned(), "PK".to_owned()),
+        ("#d".to_owned(), "d".to_owned()),
+        ("#f".to_owned(), field.to_owned()),
+    ]);
+    let values = HashMap::from([
+        (":zero".to_owned(), AttributeValue::N("0".into())),
+        (":one".to_owned(), AttributeValue::N("1".into())),
+        (":limit".to_owned(), AttributeValue::N(limit.to_string())),
+    ]);
+    (
+        "SET #d.#f = if_not_exists(#d.#f, :zero) + :one".to_owned(),
+        "attribute_exists(#pk) AND (attribute_not_exists(#d.#f) OR #d.#f < :limit)".to_owned(),
+        names,
+        values,
+    )
 }
 
 #[cfg(test)]
@@ -326,5 +379,14 @@ mod tests {
         r.index = Some(Key::new("I", "2"));
         r.expires_at = Some(1_800_000_000);
         assert_eq!(from_item(to_item(&r).unwrap()).unwrap(), r);
+    }
+
+    #[test]
+    fn the_bounded_increment_names_its_field_and_limit() {
+        let (update, condition, names, values) = increment_below_expression("attempts", 5);
+        assert_eq!(update, "SET #d.#f = if_not_exists(#d.#f, :zero) + :one");
+        assert!(condition.contains("#d.#f < :limit") && condition.starts_with("attribute_exists(#pk)"));
+        assert_eq!(names["#f"], "attempts");
+        assert_eq!(values[":limit"], AttributeValue::N("5".into()));
     }
 }

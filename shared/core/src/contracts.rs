@@ -19,7 +19,7 @@ use crate::error::{DomainError, Violations};
 use crate::model::new_id;
 use crate::otp::{self, CodeSent, SendCode};
 use crate::platform::{MemberData, Platform, member_key, require_verified};
-use crate::ports::{Channel, Condition, IssuedCertificate, Key, Notice, Record, SealAuthority, StoreError, Write};
+use crate::ports::{Channel, Condition, IssuedCertificate, Key, Record, SealAuthority, StoreError, Write};
 use crate::uploads::{UploadSpec, UploadTicket};
 use crate::usage::Meter;
 
@@ -692,36 +692,35 @@ impl Platform {
         let member: MemberData =
             self.load(&member_key(&enterprise_id, &member_id)).await?.ok_or(DomainError::Unauthorized)?.value;
         let channel = input.channel.unwrap_or(Channel::Sms);
-        let to = match channel {
-            Channel::Sms => member.member.mobile.clone(),
-            Channel::Email => member.member.email.clone(),
-        };
-        let (window, window_end) = otp::window_key(&member_id, now);
-        let existing = self.store.get(&window).await?;
-        let mut writes = vec![otp::count_send(existing.as_ref(), window, window_end, now)?];
+        // Codes go only where the member proved it receives them.
+        if !member.member.confirmed(channel) {
+            return Err(DomainError::ContactUnconfirmed { member_id, channel });
+        }
+        let to = otp::destination(&member.member, channel).to_owned();
         let otp_id = new_id("otp");
-        let (code, stored) = otp::new_code(&otp_id, id, &member.member, channel, now);
-        writes.push(Write::create(otp::code_record(&stored)?));
+        let (code, stored) = otp::new_code(&otp_id, otp::Purpose::Signing, id, &member.member, channel, now);
         let usage = self.ensure_usage(&enterprise_id, now).await?;
-        writes.push(Self::meter(&usage, &[(Meter::CodesSent, 1)]));
-        let head = Head::load(self.store.as_ref(), &contract_subject(id)).await?;
-        head.append(
-            &mut writes,
-            now,
-            principal.actor(),
-            "otp.sent",
-            serde_json::json!({ "otp_id": otp_id, "channel": channel, "to": otp::mask(channel, &to) }),
-        );
-        self.store.write(writes).await?;
-        let notice = Notice {
-            channel,
-            recipient: to.clone(),
-            subject: "签署验证码 / Signing code".into(),
-            body: format!(
-                "您正在签署《{}》，验证码 {code}，5分钟内有效。Your code to sign \"{}\": {code} (valid for 5 minutes).",
-                data.contract.title, data.contract.title
-            ),
-        };
+        let mut retries = 0;
+        loop {
+            let mut writes = self.count_sends(&member.member, channel, &to, now).await?;
+            writes.push(Write::create(otp::code_record(&stored)?));
+            writes.push(Self::meter(&usage, &[(Meter::CodesSent, 1)]));
+            let head = Head::load(self.store.as_ref(), &contract_subject(id)).await?;
+            head.append(
+                &mut writes,
+                now,
+                principal.actor(),
+                "otp.sent",
+                serde_json::json!({ "otp_id": otp_id, "channel": channel, "to": otp::mask(channel, &to) }),
+            );
+            match self.store.write(writes).await {
+                Ok(()) => break,
+                // Another send moved a counter or the trail first: count again.
+                Err(StoreError::Conflict) if retries < otp::SEND_RETRIES => retries += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let notice = otp::notice(otp::Purpose::Signing, channel, &to, &code);
         if let Err(e) = self.notifier.send(&notice).await {
             let error = e.to_string();
             if let Err(w) = self.withdraw_unsent_code(principal, id, &otp_id, channel, &usage, &error).await {
@@ -759,6 +758,33 @@ impl Platform {
         Ok(())
     }
 
+    /// Records a wrong signing code on the contract's trail; a concurrent change of the trail is
+    /// retried (the attempt itself is already counted on the code).
+    async fn audit_failed_code(
+        &self,
+        principal: &Principal,
+        contract_id: &str,
+        otp_id: &str,
+        attempts: u32,
+    ) -> Result<(), DomainError> {
+        let mut retries = 0;
+        loop {
+            let mut writes = Vec::new();
+            Head::load(self.store.as_ref(), &contract_subject(contract_id)).await?.append(
+                &mut writes,
+                self.clock.now(),
+                principal.actor(),
+                "otp.failed",
+                serde_json::json!({ "otp_id": otp_id, "attempts": attempts }),
+            );
+            match self.store.write(writes).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict) if retries < otp::SEND_RETRIES => retries += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
     /// Applies the caller's enterprise's signature with `seal_id`, confirmed by a one-time code.
     pub async fn sign_contract(
         &self,
@@ -779,6 +805,32 @@ impl Platform {
             self.blobs.get(&upload.blob_key).await?.ok_or(DomainError::NotFound("seal image"))?
         };
         let code_key = otp::code_key(&input.otp_id);
+        // The code: checked, its attempt counted (atomically, at most MAX_ATTEMPTS ever), then
+        // compared, once; the rounds below only re-check that it is still unused.
+        {
+            let now = self.clock.now();
+            // A contract this party cannot sign now costs no attempt.
+            let data = self.load_contract(id).await?.value;
+            let index = data.party_index(&enterprise_id).ok_or_else(|| {
+                DomainError::Forbidden("the caller's enterprise is not a party of this contract".into())
+            })?;
+            data.may_sign(index, now)?;
+            let record = self
+                .store
+                .get(&code_key)
+                .await?
+                .ok_or_else(|| DomainError::invalid("otp_id", "unknown", "no such code"))?;
+            let code: otp::StoredCode = record.decode()?;
+            if code.purpose != otp::Purpose::Signing || code.member_id != member_id || code.contract_id != id {
+                return Err(DomainError::invalid("otp_id", "unknown", "no such code for this member and contract"));
+            }
+            otp::check_usable(&code, now)?;
+            let attempts = otp::count_attempt(self.store.as_ref(), &code).await?;
+            if !otp::matches(&code, &input.code) {
+                self.audit_failed_code(principal, id, &code.id, attempts).await?;
+                return Err(otp::mismatch(attempts));
+            }
+        }
         // Certificates for the acts after the first, kept across rounds (see below).
         let mut act_certificates: Vec<IssuedCertificate> = Vec::new();
         for round in 0..SIGNING_ROUNDS {
@@ -795,23 +847,7 @@ impl Platform {
                 .await?
                 .ok_or_else(|| DomainError::invalid("otp_id", "unknown", "no such code"))?;
             let mut code: otp::StoredCode = code_record.decode()?;
-            if code.member_id != member_id || code.contract_id != id {
-                return Err(DomainError::invalid("otp_id", "unknown", "no such code for this member and contract"));
-            }
-            otp::check_usable(&code, now)?;
-            if !otp::matches(&code, &input.code) {
-                code.failed_attempts += 1;
-                let mut writes = vec![Write::replace(otp::code_record(&code)?, code_record.version)];
-                Head::load(self.store.as_ref(), &contract_subject(id)).await?.append(
-                    &mut writes,
-                    now,
-                    principal.actor(),
-                    "otp.failed",
-                    serde_json::json!({ "otp_id": code.id, "failed_attempts": code.failed_attempts }),
-                );
-                self.store.write(writes).await?;
-                return Err(otp::mismatch(&code));
-            }
+            otp::check_unspent(&code, now)?;
 
             // Sign every page that carries this party's placements, one act per page.
             let mut pages: BTreeMap<u32, Vec<Placement>> = BTreeMap::new();
@@ -1032,7 +1068,7 @@ fn signing_error(e: PadesError) -> DomainError {
 mod tests {
     use super::*;
     use crate::ports::{BlobStore as _, Clock as _};
-    use crate::testing::{TestPlatform, active_seal, full, sample_pdf, verified};
+    use crate::testing::{TestPlatform, active_seal, confirm_contacts, full, sample_pdf, verified};
 
     struct Setup {
         t: TestPlatform,
@@ -1052,6 +1088,8 @@ mod tests {
         let p = &t.platform;
         let (ea, admin_a) = verified(p).await;
         let (eb, admin_b) = verified(p).await;
+        confirm_contacts(&t, &admin_a).await;
+        confirm_contacts(&t, &admin_b).await;
         let seal_a = active_seal(&t, &admin_a).await;
         let seal_b = active_seal(&t, &admin_b).await;
         let pdf = sample_pdf(2);
@@ -1207,7 +1245,8 @@ mod tests {
             ]
         );
         let usage = p.usage(admin_a, None).await.unwrap();
-        assert_eq!((usage.signatures, usage.codes_sent), (1, 1));
+        // Two codes confirmed the mobile and email, one signed.
+        assert_eq!((usage.signatures, usage.codes_sent), (1, 3));
         assert!(usage.bytes_stored > original.len() as i64);
         let dl = p.contract_document(admin_b, &s.contract).await.unwrap();
         assert_eq!(dl.revision, 2);
@@ -1215,6 +1254,68 @@ mod tests {
         let (_, outsider) = verified(p).await;
         assert!(matches!(p.get_contract(&outsider, &s.contract).await, Err(DomainError::NotFound(_))));
         assert!(matches!(p.contract_document(&outsider, &s.contract).await, Err(DomainError::NotFound(_))));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_wrong_codes_compare_at_most_five() {
+        let s = setup(SigningOrder::Parallel).await;
+        let (_, admin_a, seal_a) = &s.a;
+        let (otp, code) = get_code(&s, admin_a).await;
+        let tasks: Vec<_> = (0..40u32)
+            .map(|i| {
+                let (p, who, contract, seal, otp) =
+                    (s.t.platform.clone(), admin_a.clone(), s.contract.clone(), seal_a.clone(), otp.clone());
+                let guess = format!("{:06}", (i * 7919 + 1) % 1_000_000);
+                let guess = if guess == code { "999999".to_owned() } else { guess };
+                tokio::spawn(async move { p.sign_contract(&who, &contract, sign(&seal, &otp, &guess)).await })
+            })
+            .collect();
+        let mut compared = 0;
+        for t in tasks {
+            let e = t.await.unwrap().unwrap_err();
+            match field_code(&e).as_str() {
+                "mismatch" => compared += 1,
+                "attempts_exhausted" => {}
+                other => panic!("{other}: {e:?}"),
+            }
+        }
+        assert!(compared <= otp::MAX_ATTEMPTS, "{compared} codes compared");
+        let e = s.t.platform.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap_err();
+        assert_eq!(field_code(&e), "attempts_exhausted");
+    }
+
+    #[tokio::test]
+    async fn codes_go_only_to_confirmed_contacts_in_a_fixed_message() {
+        use crate::members::CreateMember;
+        let s = setup(SigningOrder::Parallel).await;
+        let p = &s.t.platform;
+        let (_, admin_a, _) = &s.a;
+        let m = p
+            .create_member(
+                admin_a,
+                CreateMember {
+                    name: "李四".into(),
+                    mobile: "13900139000".into(),
+                    email: "li@example.com".into(),
+                    role: None,
+                },
+            )
+            .await
+            .unwrap();
+        let member = p.authenticate(Some(&m.api_key)).await.unwrap();
+        for channel in [Channel::Sms, Channel::Email] {
+            let e = p.send_signing_code(&member, &s.contract, SendCode { channel: Some(channel) }).await.unwrap_err();
+            assert_eq!(e, DomainError::ContactUnconfirmed { member_id: m.member.id.clone(), channel });
+        }
+        assert!(s.t.notifier.last_to("+8613900139000").is_none(), "nothing was sent");
+        // A confirmed member's message: the platform's text, not the contract's title.
+        let (_, code) = get_code(&s, admin_a).await;
+        let Principal::Member { member_id, enterprise_id, .. } = admin_a else { panic!("a member") };
+        let to =
+            p.load::<MemberData>(&member_key(enterprise_id, member_id)).await.unwrap().unwrap().value.member.mobile;
+        let body = s.t.notifier.last_to(&to).unwrap().body;
+        assert!(!body.contains("采购合同"), "{body}");
+        assert_eq!(body, otp::notice(otp::Purpose::Signing, Channel::Sms, &to, &code).body);
     }
 
     #[tokio::test]

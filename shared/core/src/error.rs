@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::ports::{BlobError, StoreError};
+use crate::ports::{BlobError, Channel, StoreError};
 
 /// One rule a field of the input broke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,6 +40,9 @@ pub enum DomainError {
     IdempotencyInProgress,
     #[error("{message}")]
     RateLimited { message: String, retry_after_secs: u64 },
+    /// The member has not confirmed its destination on this channel, so no code goes there.
+    #[error("the member's {} is not confirmed: confirm it with POST /v1/members/{member_id}/contacts/confirm and /verify first", .channel.contact())]
+    ContactUnconfirmed { member_id: String, channel: Channel },
     #[error("{0}")]
     Dependency(String),
     #[error("{0}")]

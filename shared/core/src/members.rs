@@ -50,6 +50,9 @@ impl Platform {
             email,
             role: input.role.unwrap_or(Role::Member),
             created_at: now,
+            // Confirmed only by a code the member itself receives there.
+            mobile_confirmed: false,
+            email_confirmed: false,
         };
         let key = NewApiKey::generate();
         let mut writes =

@@ -108,6 +108,25 @@ impl RecordStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn increment_below(&self, key: &Key, field: &str, limit: i64) -> Result<i64, StoreError> {
+        let mut records = self.records.lock().expect("store lock");
+        let Some(serde_json::Value::Object(data)) = records.get_mut(key).map(|r| &mut r.data) else {
+            return Err(StoreError::Conflict);
+        };
+        let current = match data.get(field) {
+            None => 0,
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| StoreError::Corrupt(format!("{}/{}: {field} is not a number", key.pk, key.sk)))?,
+        };
+        if current >= limit {
+            return Err(StoreError::Conflict);
+        }
+        let next = current.checked_add(1).ok_or(StoreError::Conflict)?;
+        data.insert(field.to_owned(), serde_json::Value::from(next));
+        Ok(next)
+    }
 }
 
 /// A [`BlobStore`] in memory; presigned URLs point at a fake host and tests put bytes directly.
@@ -534,5 +553,34 @@ impl WebhookSender for FakeSender {
             Some(Some(status)) => Ok(status),
             Some(None) => Err(SendError::Timeout),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn increments_below_a_limit_only_and_keep_the_version() {
+        let store = std::sync::Arc::new(MemoryStore::default());
+        let key = Key::new("OTP#1", "OTP");
+        assert_eq!(store.increment_below(&key, "attempts", 5).await, Err(StoreError::Conflict), "no record");
+        store.write(vec![Write::create(Record::new(key.clone(), serde_json::json!({"used": false})))]).await.unwrap();
+        // Many at once: exactly five succeed.
+        let tries = (0..40).map(|_| {
+            let (store, key) = (store.clone(), key.clone());
+            tokio::spawn(async move { store.increment_below(&key, "attempts", 5).await })
+        });
+        let mut won: Vec<i64> = Vec::new();
+        for t in tries {
+            match t.await.unwrap() {
+                Ok(n) => won.push(n),
+                Err(e) => assert_eq!(e, StoreError::Conflict),
+            }
+        }
+        won.sort_unstable();
+        assert_eq!(won, [1, 2, 3, 4, 5]);
+        let r = store.get(&key).await.unwrap().unwrap();
+        assert_eq!((r.version, &r.data["attempts"]), (1, &serde_json::json!(5)));
     }
 }

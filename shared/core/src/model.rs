@@ -126,6 +126,23 @@ pub struct Member {
     pub role: Role,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Whether the member proved, with a code sent there, that it receives texts at `mobile`;
+    /// signing codes go only to a confirmed destination.
+    #[serde(default)]
+    pub mobile_confirmed: bool,
+    /// Whether the member confirmed `email` the same way.
+    #[serde(default)]
+    pub email_confirmed: bool,
+}
+
+impl Member {
+    /// Whether the destination on `channel` is confirmed.
+    pub fn confirmed(&self, channel: crate::ports::Channel) -> bool {
+        match channel {
+            crate::ports::Channel::Sms => self.mobile_confirmed,
+            crate::ports::Channel::Email => self.email_confirmed,
+        }
+    }
 }
 
 /// A file a client uploads through a presigned URL.

@@ -139,6 +139,11 @@ pub trait RecordStore: Send + Sync {
     /// Applies every write or none; [`StoreError::Conflict`] when any condition fails. A batch
     /// touches each key at most once (as in DynamoDB transactions).
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+    /// Adds 1 to the number `field` of an existing record's data, atomically and only while it
+    /// is below `limit` (a missing field counts as 0), and answers the new value. The record's
+    /// version is left as it is. [`StoreError::Conflict`] when the field has reached `limit` or
+    /// the record does not exist: of any number of concurrent callers, at most `limit` succeed.
+    async fn increment_below(&self, key: &Key, field: &str, limit: i64) -> Result<i64, StoreError>;
 }
 
 /// A presigned HTTP request a client uses to move a file directly to or from the blob store.
@@ -280,6 +285,16 @@ pub enum Channel {
     Sms,
     /// An email (SES in production).
     Email,
+}
+
+impl Channel {
+    /// What the channel delivers to, as a member's field is named: `mobile` or `email`.
+    pub fn contact(self) -> &'static str {
+        match self {
+            Channel::Sms => "mobile",
+            Channel::Email => "email",
+        }
+    }
 }
 
 /// A message for one person.
