@@ -586,9 +586,9 @@ fn parallel_guesses_compare_at_most_five_codes() {
     let signed = sign(&api, &a, &id, &otp, &c);
     assert_eq!(signed.status, 200, "{:?}", signed.body);
     assert_eq!(signed.body["status"], "completed");
-    // Single use.
+    // Single use (and the contract is complete).
     let again = sign(&api, &a, &id, &otp, &c);
-    assert_eq!(again.status, 422, "{:?}", again.body);
+    assert_eq!((again.status, again.problem()), (409, "conflict"), "{:?}", again.body);
 }
 
 #[test]
