@@ -28,6 +28,9 @@ pub struct SignatureReport {
     pub signer: Option<String>,
     /// serial number of the signer's certificate, lowercase hex
     pub signer_serial: Option<String>,
+    /// SHA-256 of the signer's certificate (DER), lowercase hex: what identifies the certificate
+    /// (a serial alone can be copied into any self-made certificate)
+    pub signer_fingerprint: Option<String>,
     /// subjects, signer first
     pub chain: Vec<String>,
     pub signature_algorithm: Option<String>,
@@ -197,6 +200,7 @@ fn check_one(
         sub_filter: name_str(v, "SubFilter"),
         signer: None,
         signer_serial: None,
+        signer_fingerprint: None,
         chain: vec![],
         signature_algorithm: None,
         signing_time: None,
@@ -300,6 +304,7 @@ fn check_one(
     };
     r.signer = Some(signer_cert.tbs_certificate.subject.to_string());
     r.signer_serial = Some(hex::encode(signer_cert.tbs_certificate.serial_number.as_bytes()));
+    r.signer_fingerprint = signer_cert.to_der().ok().map(|d| hex::encode(Sha256::digest(&d)));
     r.signature_algorithm = Some(si.signature_algorithm.oid.to_string());
     if si.digest_alg.oid != OID_SHA256 {
         r.problems.push(format!("digest algorithm {} not supported (SHA-256 only)", si.digest_alg.oid));
@@ -477,12 +482,28 @@ fn check_timestamp(
     sig_value: &[u8],
     trust: Option<&[Certificate]>,
 ) -> Result<(String, Option<bool>, u64), String> {
+    let imprint: [u8; 32] = Sha256::digest(sig_value).into();
+    verify_timestamp_token(tok, &imprint, trust).map_err(|e| {
+        if e == IMPRINT_MISMATCH { "imprint does not match the signature value".into() } else { e }
+    })
+}
+
+const IMPRINT_MISMATCH: &str = "imprint does not match";
+
+/// Verifies an RFC 3161 time-stamp token (DER) over the SHA-256 `imprint`: the imprint, the
+/// token's content digest and the TSA's signature. Returns the time (RFC 3339), whether the TSA
+/// chain leads to one of `trust` (None without roots) and the time in Unix seconds.
+pub fn verify_timestamp_token(
+    tok: &[u8],
+    imprint: &[u8; 32],
+    trust: Option<&[Certificate]>,
+) -> Result<(String, Option<bool>, u64), String> {
     let info = token_info(tok).map_err(|e| e.to_string())?;
     if info.message_imprint.hash_algorithm.oid != OID_SHA256 {
         return Err("imprint algorithm is not SHA-256".into());
     }
-    if info.message_imprint.hashed_message.as_bytes() != &Sha256::digest(sig_value)[..] {
-        return Err("imprint does not match the signature value".into());
+    if info.message_imprint.hashed_message.as_bytes() != &imprint[..] {
+        return Err(IMPRINT_MISMATCH.into());
     }
     let sd: SignedData = parse_signed_data(tok).map_err(|e| e.to_string())?;
     let econtent = sd
