@@ -186,3 +186,179 @@ fn a_page_tree_reusing_nodes_as_a_dag_is_counted_in_linear_time() {
     let r = within(10, move || crate::check_placements(&p, &[placement]).map_err(|e| e.to_string()));
     assert!(r.is_err(), "{r:?}");
 }
+
+fn zlib(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).expect("in memory");
+    e.finish().expect("in memory")
+}
+
+/// A file whose only cross-reference data is a compressed xref stream inflating to `inflated`
+/// bytes of zeros (free entries).
+fn xref_stream_bomb(inflated: usize) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n".to_vec();
+    for (n, body) in basic_objects() {
+        out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+        out.extend_from_slice(&body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let bomb = zlib(&vec![0u8; inflated]);
+    let off = out.len();
+    out.extend_from_slice(
+        format!(
+            "4 0 obj\n<< /Type /XRef /Size 5 /W [1 4 2] /Root 1 0 R /Filter /FlateDecode /Length {} >>\nstream\n",
+            bomb.len()
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&bomb);
+    out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{off}\n%%EOF\n").as_bytes());
+    out
+}
+
+#[test]
+fn an_xref_stream_bomb_stops_at_the_documents_budget() {
+    // 100 MiB of zeros is ~100 KB compressed; the default budget is 64 MiB for all streams
+    let p = xref_stream_bomb(100 << 20);
+    let r = within(20, move || Document::load(&p).map(|_| ()).map_err(|e| e.to_string()));
+    assert!(matches!(&r, Err(m) if m.contains("processing limit")), "{r:?}");
+    // a smaller budget is honoured just the same
+    let p = xref_stream_bomb(4 << 20);
+    let opts = LoadOptions { max_decoded_bytes: 1 << 20, ..LoadOptions::default() };
+    assert!(matches!(Document::load_with(&p, opts), Err(crate::PadesError::Limit(_))));
+    assert!(Document::load(&p).is_ok());
+}
+
+#[test]
+fn object_streams_found_by_recovery_are_decoded_on_first_use() {
+    // three object streams of ~300 KB each once inflated; the xref offset is wrong, so the
+    // reader recovers by scanning
+    let mut out = b"%PDF-1.7\n".to_vec();
+    for (n, body) in basic_objects() {
+        out.extend_from_slice(format!("{n} 0 obj\n").as_bytes());
+        out.extend_from_slice(&body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    for s in 0..3u32 {
+        let member = 100 + s;
+        let head = format!("{member} 0 ");
+        let mut data = head.clone().into_bytes();
+        data.extend_from_slice(format!("<< /Filler ({}) >>", "x".repeat(300_000)).as_bytes());
+        let z = zlib(&data);
+        out.extend_from_slice(
+            format!(
+                "{} 0 obj\n<< /Type /ObjStm /N 1 /First {} /Filter /FlateDecode /Length {} >>\nstream\n",
+                10 + s,
+                head.len(),
+                z.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&z);
+        out.extend_from_slice(b"\nendstream\nendobj\n");
+    }
+    out.extend_from_slice(b"trailer\n<< /Size 103 /Root 1 0 R >>\nstartxref\n999999\n%%EOF\n");
+    let doc = Document::load(&out).expect("recovered");
+    assert!(doc.recovered);
+    assert_eq!(doc.xref.get(&101), Some(&XrefEntry::InStream(11, 0)));
+    assert!(doc.decoded_bytes() < 100, "only the headers were inflated: {}", doc.decoded_bytes());
+    assert!(doc.page_count().is_ok_and(|c| c == 1));
+    assert!(doc.decoded_bytes() < 100);
+    assert!(matches!(doc.get(101, 0), Ok(Obj::Dict(_))));
+    let one = doc.decoded_bytes();
+    assert!((300_000..400_000).contains(&one), "one stream decoded: {one}");
+    assert!(matches!(doc.get(101, 0), Ok(Obj::Dict(_))));
+    assert_eq!(doc.decoded_bytes(), one, "decoded once");
+}
+
+/// A file whose last object is number u32::MAX (so every new number would wrap).
+pub(crate) fn objects_up_to_u32_max() -> Vec<u8> {
+    let mut objs = basic_objects();
+    objs[2] = o(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>");
+    objs.push(o(4, "<< /Length 8 >>\nstream\n0 0 m S\nendstream"));
+    objs.push(o(u32::MAX, "<< /Whatever true >>"));
+    pdf(&objs, "/Root 1 0 R")
+}
+
+#[test]
+fn object_numbers_at_u32_max_leave_no_room_for_an_update() {
+    let p = objects_up_to_u32_max();
+    let doc = Document::load(&p).expect("loads");
+    assert!(!doc.recovered);
+    assert!(matches!(doc.allocate(8), Err(crate::PadesError::Limit(m)) if m.contains("8388607")));
+    // a sane file allocates above its objects, and an absurd /Size is not followed
+    let mut objs = basic_objects();
+    objs.push(o(40, "<< >>"));
+    let p = String::from_utf8(pdf(&objs, "/Root 1 0 R")).expect("ascii").replace("/Size 41", "/Size 4294967295");
+    let doc = Document::load(p.as_bytes()).expect("loads");
+    assert_eq!(doc.allocate(8).ok(), Some(41));
+    // an xref subsection running past u32::MAX is not wrapped onto low numbers
+    let p = String::from_utf8(pdf(&basic_objects(), "/Root 1 0 R"))
+        .expect("ascii")
+        .replace("xref\n0 4", "xref\n4294967294 4");
+    if let Ok(doc) = Document::load(p.as_bytes()) {
+        assert!(doc.recovered, "the table could not be used as is");
+    }
+}
+
+/// Two pages with content streams, written in order: catalog, pages, page 1, content 1, page 2,
+/// content 2, then xref and trailer.
+fn two_pages() -> Vec<u8> {
+    pdf(
+        &[
+            o(1, "<< /Type /Catalog /Pages 2 0 R >>"),
+            o(2, "<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 >>"),
+            o(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>"),
+            o(4, &format!("<< /Length 200 >>\nstream\n{}\nendstream", "0 0 m 100 100 l S ".repeat(10).trim_end())),
+            o(5, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 6 0 R >>"),
+            o(6, &format!("<< /Length 200 >>\nstream\n{}\nendstream", "0 0 m 200 200 l S ".repeat(10).trim_end())),
+        ],
+        "/Root 1 0 R",
+    )
+}
+
+fn page1() -> crate::Placement {
+    crate::Placement { kind: crate::PlacementKind::Signature, page: 1, x: 10.0, y: 10.0, width: 50.0, height: 50.0 }
+}
+
+#[test]
+fn a_truncated_document_is_refused_naming_the_damage() {
+    let full = two_pages();
+    assert!(crate::check_placements(&full, &[page1()]).is_ok());
+    // the last tenth gone: xref, trailer and part of page 2's content
+    let cut = &full[..full.len() * 9 / 10];
+    let e = crate::check_placements(cut, &[page1()]).expect_err("refused");
+    assert!(matches!(e, crate::PadesError::Damaged(super::Damage::Truncated)), "{e}");
+    assert_eq!(
+        e.to_string(),
+        "the document is damaged: it ends before its cross-reference data and trailer (truncated?)"
+    );
+    // cut inside page 2's object (400 bytes or so): named as damage, not as a page out of range
+    let at = super::object::find(&full, b"5 0 obj", 0).expect("page 2") + 20;
+    let e = crate::check_placements(&full[..at], &[page1()]).expect_err("refused");
+    assert!(e.to_string().starts_with("the document is damaged"), "{e}");
+    let e = crate::check_document(&full[..at]).expect_err("refused");
+    assert!(matches!(e, crate::PadesError::Damaged(_)), "{e}");
+}
+
+#[test]
+fn a_page_the_xref_marks_free_is_damage() {
+    let full = String::from_utf8(two_pages()).expect("ascii");
+    // page 2's entry (object 5) marked free: its page-tree reference leads nowhere
+    let entry = full.lines().filter(|l| l.ends_with(" 00000 n")).nth(4).expect("entry 5").to_string();
+    let broken = full.replace(&entry, &entry.replace(" 00000 n", " 00001 f"));
+    let e = crate::check_document(broken.as_bytes()).expect_err("refused");
+    assert!(matches!(&e, crate::PadesError::Damaged(super::Damage::MissingObject { num: 5, .. })), "{e}");
+    let info = crate::check_document(full.as_bytes()).expect("sound");
+    assert_eq!(info, crate::DocumentInfo { pages: 2, xref_repaired: false });
+}
+
+#[test]
+fn a_wrong_xref_offset_is_repaired_not_refused() {
+    let full = String::from_utf8(two_pages()).expect("ascii");
+    let entry = full.lines().filter(|l| l.ends_with(" 00000 n")).nth(1).expect("entry 2").to_string();
+    let broken = full.replace(&entry, "0000000001 00000 n");
+    let info = crate::check_document(broken.as_bytes()).expect("repairable");
+    assert_eq!(info, crate::DocumentInfo { pages: 2, xref_repaired: true });
+}
