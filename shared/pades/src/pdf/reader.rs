@@ -610,8 +610,10 @@ impl<'a> Document<'a> {
         }
         // xref stream
         let (_, _, after) = parse_obj_header(b, p).ok_or_else(|| mal("xref offset does not point to an xref"))?;
-        let o = parse_indirect_body(b, after, &mut |n, g| self.get(n, g).ok().and_then(|o| o.as_int()))
-            .map_err(|e| mal(format!("bad xref stream: {}", e.0)))?;
+        let o = parse_indirect_body_with(b, after, &mut |n, g| self.get(n, g).ok().and_then(|o| o.as_int()), &|from| {
+            self.next_endstream(from)
+        })
+        .map_err(|e| mal(format!("bad xref stream: {}", e.0)))?;
         let (d, raw) = match o {
             Obj::Stream(d, raw) if d.name_is("Type", "XRef") => (d, raw),
             _ => return Err(mal("xref offset does not point to an xref stream")),
