@@ -111,6 +111,8 @@ pub fn config_from_env() -> Result<Config, ConfigError> {
         mode,
         operator_keys,
         tsa_url: optional("ESIGN_TSA_URL"),
+        tsa_roots_pem: optional("ESIGN_TSA_ROOTS"),
+        pdf_deadline: seconds_var("ESIGN_PDF_DEADLINE_SECS")?.unwrap_or(Config::default().pdf_deadline),
         email_sender: optional("ESIGN_EMAIL_SENDER"),
         webhooks,
         ..Config::default()

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::audit::{self, AuditEvent, Head};
+use crate::audit::{AuditEvent, Head};
 use crate::auth::Principal;
 use crate::enterprises::internal;
 use crate::error::{DomainError, Violations};
@@ -62,7 +62,11 @@ pub enum SigningOrder {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Party {
     pub enterprise_id: String,
+    /// The verified company name (never the registration label).
     pub enterprise_name: String,
+    /// The verified USCC.
+    #[serde(default)]
+    pub uscc: String,
     pub signed: bool,
 }
 
@@ -199,10 +203,23 @@ pub struct ContractView {
     pub audit: ContractAudit,
 }
 
+/// The first page of a contract's trail (the rest: `GET /v1/contracts/{id}/audit`), with the
+/// verdict on the whole trail.
 #[derive(Debug, Clone, Serialize)]
 pub struct ContractAudit {
     pub events: Vec<AuditEvent>,
+    pub next_cursor: Option<String>,
     pub chain_intact: bool,
+}
+
+/// Which of a contract's two trails: what was done to it (`contract`), or who fetched it
+/// (`access`: downloads, kept apart so that reading never contends with signing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractTrail {
+    #[default]
+    Contract,
+    Access,
 }
 
 /// A presigned download of the latest revision.
@@ -219,6 +236,10 @@ pub struct DocumentDownload {
 
 pub(crate) fn contract_key(id: &str) -> Key {
     Key::new(format!("CONTRACT#{id}"), "CONTRACT")
+}
+
+fn contract_access_subject(id: &str) -> String {
+    format!("CONTRACT-ACCESS#{id}")
 }
 
 fn contract_subject(id: &str) -> String {
@@ -259,16 +280,22 @@ fn document_error(e: PadesError, placements: &[ContractPlacement]) -> DomainErro
         PadesError::OffPage { index, .. } => (format!("placements[{index}]"), "off_page"),
         PadesError::InvalidPlacement(_) => ("placements".to_owned(), "invalid"),
         PadesError::NotAllowed(_) => ("document".to_owned(), "signing_not_allowed"),
+        PadesError::Damaged(_) => ("document".to_owned(), "damaged"),
+        PadesError::Limit(_) => ("document".to_owned(), "too_complex"),
         _ => ("document".to_owned(), "unreadable"),
     };
     DomainError::invalid(&field, code, e.to_string())
 }
 
-/// Checks `placements` against the document; returns its page count.
-fn check_against_document(pdf: &[u8], placements: &[ContractPlacement]) -> Result<u32, DomainError> {
-    let plain: Vec<Placement> = placements.iter().map(|p| p.placement.clone()).collect();
-    let count = esign_pades::check_placements(pdf, &plain).map_err(|e| document_error(e, placements))?;
-    u32::try_from(count).map_err(|e| DomainError::Internal(e.to_string()))
+impl Platform {
+    /// Checks `placements` against the document (off the async workers, within the deadline);
+    /// returns its page count. A damaged document is refused here, before anyone signs it.
+    async fn check_against_document(&self, pdf: Vec<u8>, placements: &[ContractPlacement]) -> Result<u32, DomainError> {
+        let plain: Vec<Placement> = placements.iter().map(|p| p.placement.clone()).collect();
+        let count = self.pdf_work(move || esign_pades::check_placements(&pdf, &plain)).await?;
+        let count = count.map_err(|e| document_error(e, placements))?;
+        u32::try_from(count).map_err(|e| DomainError::Internal(e.to_string()))
+    }
 }
 
 fn check_rects(v: &mut Violations, placements: &[ContractPlacement]) {
@@ -479,11 +506,28 @@ impl Platform {
     /// The contract, its parties, signatures and audit trail (its parties and initiator only).
     pub async fn get_contract(&self, principal: &Principal, id: &str) -> Result<ContractView, DomainError> {
         let (loaded, _, _) = self.visible_contract(principal, id).await?;
-        let events = audit::load_all(self.store.as_ref(), &contract_subject(id)).await?;
+        let page = self.audit_page(&contract_subject(id), None, None).await?;
         Ok(ContractView {
             contract: loaded.value.view(self.clock.now()),
-            audit: ContractAudit { chain_intact: audit::chain_intact(&events), events },
+            audit: ContractAudit { events: page.items, next_cursor: page.next_cursor, chain_intact: page.chain_intact },
         })
+    }
+
+    /// A page of one of the contract's trails (its parties and initiator).
+    pub async fn contract_audit(
+        &self,
+        principal: &Principal,
+        id: &str,
+        trail: ContractTrail,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<crate::enterprises::AuditPage, DomainError> {
+        self.visible_contract(principal, id).await?;
+        let subject = match trail {
+            ContractTrail::Contract => contract_subject(id),
+            ContractTrail::Access => contract_access_subject(id),
+        };
+        self.audit_page(&subject, limit, cursor).await
     }
 
     /// Sets who signs, and in which order (the initiator, until the first signature).
@@ -517,11 +561,17 @@ impl Platform {
                     continue;
                 }
             };
-            if require_verified(&enterprise).is_err() {
+            let Some(identity) = enterprise.verified_identity.clone().filter(|_| require_verified(&enterprise).is_ok())
+            else {
                 v.add(&field, "not_verified", "the enterprise has not passed real-name authentication");
                 continue;
-            }
-            parties.push(Party { enterprise_id: enterprise.id, enterprise_name: enterprise.name, signed: false });
+            };
+            parties.push(Party {
+                enterprise_id: enterprise.id,
+                enterprise_name: identity.company_name,
+                uscc: identity.uscc,
+                signed: false,
+            });
         }
         for (i, pl) in data.contract.placements.iter().enumerate() {
             if !input.parties.iter().any(|p| p.enterprise_id == pl.party) {
@@ -619,7 +669,7 @@ impl Platform {
             Some(_) => self.latest_revision(&data).await?,
             None => self.uploaded_original(&data).await?,
         };
-        let pages = check_against_document(&pdf, &input.placements)?;
+        let pages = self.check_against_document(pdf, &input.placements).await?;
         data.contract.placements = input.placements;
         data.contract.page_count = Some(pages);
         if data.contract.status == ContractStatus::Signing {
@@ -648,7 +698,7 @@ impl Platform {
         }
         data.check_complete_placements()?;
         let pdf = self.uploaded_original(&data).await?;
-        let pages = check_against_document(&pdf, &data.contract.placements)?;
+        let pages = self.check_against_document(pdf.clone(), &data.contract.placements).await?;
         let sha256 = hex::encode(Sha256::digest(&pdf));
         let size = pdf.len() as u64;
         // The original is copied to a key of ours: the upload URL cannot replace it any more.
@@ -793,17 +843,18 @@ impl Platform {
         input: SignContract,
     ) -> Result<Contract, DomainError> {
         let (_, enterprise_id, member_id) = self.visible_contract(principal, id).await?;
-        // Grant, seal state and verified enterprise, checked against the clock.
-        self.check_seal_use(principal, &input.seal_id).await?;
-        let seal_data = self.load_seal(&input.seal_id).await?.value;
+        // Grant, seal state and verified enterprise, checked against the clock; the write that
+        // stores the signature is conditional on the seal and grant as read here.
+        let mut seal_use = self.seal_use(principal, &input.seal_id).await?;
+        let seal_data = seal_use.seal.value.clone();
         let seal = &seal_data.seal;
-        let (Some(key_id), Some(certificate), Some(image)) = (&seal_data.key_id, &seal.certificate, &seal.image) else {
-            return Err(conflict("the seal has no key, certificate or image"));
+        let (Some(key_id), Some(certificate), Some(image)) =
+            (&seal_data.key_id, &seal.certificate, &seal_data.approved_image)
+        else {
+            return Err(conflict("the seal has no key, certificate or approved image"));
         };
-        let seal_png = {
-            let upload = self.load_upload(&image.file_id).await?.ok_or(DomainError::NotFound("seal image"))?;
-            self.blobs.get(&upload.blob_key).await?.ok_or(DomainError::NotFound("seal image"))?
-        };
+        // The bytes the operator approved, never whatever an upload URL wrote since.
+        let seal_png = self.read_pinned(image).await?;
         let code_key = otp::code_key(&input.otp_id);
         // The code: checked, its attempt counted (atomically, at most MAX_ATTEMPTS ever), then
         // compared, once; the rounds below only re-check that it is still unused.
@@ -834,6 +885,10 @@ impl Platform {
         // Certificates for the acts after the first, kept across rounds (see below).
         let mut act_certificates: Vec<IssuedCertificate> = Vec::new();
         for round in 0..SIGNING_ROUNDS {
+            if round > 0 {
+                // The lost race may have been the seal or grant changing: check them again.
+                seal_use = self.seal_use(principal, &input.seal_id).await?;
+            }
             let loaded = self.load_contract(id).await?;
             let mut data = loaded.value;
             let now = self.clock.now();
@@ -855,6 +910,8 @@ impl Platform {
                 pages.entry(p.placement.page).or_default().push(p.placement.clone());
             }
             let mut pdf = self.latest_revision(&data).await?;
+            // Signatures whose byte range reaches past this are the ones this request makes.
+            let base_len = i64::try_from(pdf.len()).unwrap_or(i64::MAX);
             // The first act signs with the seal's certificate, each further act with a certificate
             // of its own for the same key and subject: Poppler's checker (22.12) misreads a second
             // signature by the same certificate in one file (see the README).
@@ -893,10 +950,28 @@ impl Platform {
                     .map_err(signing_error)?;
                 pdf.extend_from_slice(&update);
             }
-            // Never store what does not verify.
-            let report = esign_pades::verify_pdf(&pdf).map_err(|e| DomainError::Internal(e.to_string()))?;
-            if report.signatures.iter().any(|s| !s.intact) {
-                return Err(DomainError::Internal("a signature of the new revision does not verify".into()));
+            // Never store what does not verify, against the platform root and the configured TSA
+            // roots: a time stamp from a TSA nobody trusts is refused here, not embedded.
+            let anchors = self.signing_anchors().await?;
+            let (report, pdf_back) = self
+                .pdf_work(move || (esign_pades::verify_pdf_with_trust(&pdf, Some(&anchors)), pdf))
+                .await?;
+            pdf = pdf_back;
+            let report = report.map_err(|e| DomainError::Internal(e.to_string()))?;
+            let new_signatures = report
+                .signatures
+                .iter()
+                .filter(|s| s.byte_range.len() == 4 && s.byte_range[2].saturating_add(s.byte_range[3]) > base_len);
+            for s in new_signatures {
+                if !s.intact {
+                    return Err(DomainError::Internal(format!("a new signature does not verify: {:?}", s.problems)));
+                }
+                if s.trusted != Some(true) {
+                    return Err(DomainError::Dependency(format!(
+                        "a new signature does not chain to a trusted root (the time-stamp authority?): {:?}",
+                        s.problems
+                    )));
+                }
             }
             let acts = (esign_pades::verify::revision_ends(&pdf).len() - before) as u32;
             let signed_at = report.signatures.last().and_then(|s| s.signing_time.clone()).unwrap_or_default();
@@ -939,6 +1014,7 @@ impl Platform {
                 Write::replace(otp::code_record(&code)?, code_record.version),
                 Self::meter(&usage, &[(Meter::Signatures, i64::from(acts)), (Meter::BytesStored, size as i64)]),
             ];
+            writes.extend(seal_use.still_valid());
             // Webhooks: the initiator and every party hear of it.
             let mut recipients: Vec<&str> = vec![data.contract.initiator_id.as_str()];
             recipients.extend(data.contract.parties.iter().map(|p| p.enterprise_id.as_str()));
@@ -1010,25 +1086,31 @@ impl Platform {
         };
         let now = self.clock.now();
         let presigned = self.blobs.presign_get(key, self.config.presign_expiry).await?;
-        let mut writes = Vec::new();
-        Head::load(self.store.as_ref(), &contract_subject(id)).await?.append(
-            &mut writes,
-            now,
-            principal.actor(),
-            "contract.downloaded",
-            serde_json::json!({ "revision": revision.number }),
-        );
-        // The trail's head moves with every download; a racing download retries once.
-        if let Err(StoreError::Conflict) = self.store.write(writes).await {
+        // Downloads go to the contract's access trail, not the trail signing appends to: any
+        // number of reads never makes a signer lose a race or re-sign.
+        let subject = contract_access_subject(id);
+        let mut stored = false;
+        for _ in 0..3 {
             let mut writes = Vec::new();
-            Head::load(self.store.as_ref(), &contract_subject(id)).await?.append(
+            Head::load(self.store.as_ref(), &subject).await?.append(
                 &mut writes,
                 now,
                 principal.actor(),
                 "contract.downloaded",
                 serde_json::json!({ "revision": revision.number }),
             );
-            self.store.write(writes).await?;
+            match self.store.write(writes).await {
+                Ok(()) => {
+                    stored = true;
+                    break;
+                }
+                // A racing download moved the head: append after it.
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !stored {
+            return Err(conflict("too many downloads at once; retry"));
         }
         Ok(DocumentDownload {
             url: presigned.url,
@@ -1057,6 +1139,9 @@ impl Platform {
 /// Engine failures while signing: outages of the key service or TSA are retryable (502).
 fn signing_error(e: PadesError) -> DomainError {
     match e {
+        PadesError::Damaged(_) | PadesError::Limit(_) => {
+            conflict(format!("the contract's document cannot be signed: {e}"))
+        }
         PadesError::Signer(m) => DomainError::Dependency(format!("the seal's key service failed: {m}")),
         PadesError::Tsa(m) => DomainError::Dependency(format!("the time-stamp authority failed: {m}")),
         PadesError::NotAllowed(m) => conflict(format!("the document does not allow another signature: {m}")),
@@ -1173,6 +1258,69 @@ mod tests {
             assert_eq!(events[1]["data"]["revision"], 2);
             assert_eq!(events[2]["data"]["revision"], 2);
         }
+    }
+
+    /// An RFC 3161 TSA over plain HTTP on 127.0.0.1 whose CA is not the platform's; returns its
+    /// URL and its root (PEM).
+    fn foreign_tsa() -> (String, String) {
+        use std::io::{Read as _, Write as _};
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let other = crate::memory::FakeAuthority::default();
+            let chain = rt.block_on(other.ca_certificates_pem()).unwrap();
+            let root = chain[..chain.find("-----END CERTIFICATE-----").unwrap() + 25].to_owned() + "\n";
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            tx.send((format!("http://{}/", listener.local_addr().unwrap()), root)).unwrap();
+            for sock in listener.incoming() {
+                let Ok(mut sock) = sock else { return };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let body = loop {
+                    let n = sock.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        break None;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break Some(buf[end + 4..end + 4 + len].to_vec());
+                    }
+                };
+                let Some(body) = body else { continue };
+                let reply = rt.block_on(other.timestamp(&body)).unwrap();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    reply.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).and_then(|_| sock.write_all(&reply));
+            }
+        });
+        rx.recv().unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_time_stamp_from_a_tsa_nobody_trusts_is_never_stored() {
+        let s = setup(SigningOrder::Parallel).await;
+        let (url, root) = foreign_tsa();
+        let mut p = s.t.platform.clone();
+        p.config.tsa_url = Some(url);
+        let (_, admin_a, seal_a) = &s.a;
+        let (otp, code) = get_code(&s, admin_a).await;
+        let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap_err();
+        assert!(matches!(e, DomainError::Dependency(ref m) if m.contains("trusted root")), "{e:?}");
+        let view = p.get_contract(admin_a, &s.contract).await.unwrap();
+        assert!(view.contract.signatures.is_empty());
+        // With that TSA's root configured, the same signing goes through with the same code.
+        p.config.tsa_roots_pem = Some(root);
+        let signed = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap();
+        assert_eq!(signed.signatures.len(), 1);
     }
 
     #[tokio::test]
