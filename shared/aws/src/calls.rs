@@ -32,6 +32,7 @@ pub const ENV_CALL_LOG: &str = "ESIGN_AWS_CALL_LOG";
 
 tokio::task_local! {
     static FUNCTION: &'static str;
+    static CAPTURE: Arc<Mutex<Vec<AwsCall>>>;
 }
 
 /// Runs `work` as the Lambda function `function`: the AWS calls it makes are attributed to it.
@@ -42,6 +43,24 @@ pub async fn in_function<F: Future>(function: &'static str, work: F) -> F::Outpu
 /// The function the current task works for, if any.
 pub fn current_function() -> Option<&'static str> {
     FUNCTION.try_with(|f| *f).ok()
+}
+
+/// Runs `work` and answers, with its output, the calls it made (recorded as usual too); nothing
+/// when no recorder is installed.
+pub async fn capturing<F: Future>(work: F) -> (F::Output, Vec<AwsCall>) {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let out = CAPTURE.scope(buffer.clone(), work).await;
+    let calls = buffer.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default();
+    (out, calls)
+}
+
+/// Records `calls` (captured while another function filled a cache this process shares) for
+/// the current function, marked [`AwsCall::cached`].
+pub fn record_cached(calls: &[AwsCall]) {
+    let Some(sink) = SINK.get() else { return };
+    for c in calls {
+        sink.record(AwsCall { function: current_function().map(str::to_owned), cached: true, ..c.clone() });
+    }
 }
 
 /// One IAM action on one resource, e.g. `dynamodb:PutItem` on `RecordsTable`.
@@ -71,6 +90,11 @@ pub struct AwsCall {
     pub transmitted: bool,
     /// Whether the call answered without error (a presigned request: whether it was signed).
     pub ok: bool,
+    /// True for a call another function's request made to fill a cache the local process
+    /// shares ([`record_cached`]), recorded again for this function, which in Lambda runs in a
+    /// process of its own and makes the call itself; such a record is no extra request.
+    #[serde(default)]
+    pub cached: bool,
 }
 
 /// Where recorded calls go.
@@ -347,7 +371,7 @@ fn permissions(service: &str, operation: &str, input: &Input) -> Vec<Permission>
     }
 }
 
-/// What `read_before_execution` learned, for `read_after_execution` to report.
+/// What `read_before_serialization` learned, for `read_after_execution` to report.
 #[derive(Debug, Clone)]
 struct Pending(AwsCall);
 
@@ -366,9 +390,12 @@ impl Intercept for Recorder {
         "esign-aws-call-recorder"
     }
 
-    fn read_before_execution(
+    // Not `read_before_execution`: a client interceptor runs that before the operation's
+    // configuration (its `Metadata`) is in the bag.
+    fn read_before_serialization(
         &self,
         context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let (service, operation) = match cfg.load::<Metadata>() {
@@ -383,6 +410,7 @@ impl Intercept for Recorder {
             permissions,
             transmitted: false,
             ok: false,
+            cached: false,
         };
         cfg.interceptor_state().store_put(Pending(call));
         Ok(())
@@ -401,6 +429,11 @@ impl Intercept for Recorder {
                 Some(outcome) => outcome.is_ok(),
                 None => !call.transmitted,
             };
+            let _ = CAPTURE.try_with(|buffer| {
+                if let Ok(mut b) = buffer.lock() {
+                    b.push(call.clone());
+                }
+            });
             self.sink.record(call);
         }
         Ok(())

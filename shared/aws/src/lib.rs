@@ -204,6 +204,8 @@ pub fn ports_with(
         keys,
         stack: stack.to_owned(),
         cell: tokio::sync::OnceCell::new(),
+        loading_calls: std::sync::OnceLock::new(),
+        replayed_for: std::sync::Mutex::new(Vec::new()),
     };
     let clock: Arc<dyn esign_core::ports::Clock> = Arc::new(SystemClock);
     // Development keeps codes in the readable outbox; production sends them through SNS and SES.
@@ -232,11 +234,40 @@ struct LazyAuthority {
     keys: CaKeys,
     stack: String,
     cell: tokio::sync::OnceCell<KmsAuthority>,
+    /// When recording AWS calls: the calls loading made, and the functions they were recorded
+    /// for (the local server shares one authority among all functions; in Lambda each function
+    /// loads its own).
+    loading_calls: std::sync::OnceLock<Vec<calls::AwsCall>>,
+    replayed_for: std::sync::Mutex<Vec<&'static str>>,
 }
 
 impl LazyAuthority {
     async fn get(&self) -> Result<&KmsAuthority, AuthorityError> {
-        self.cell.get_or_try_init(|| KmsAuthority::load(&self.sdk, self.store.as_ref(), &self.keys, &self.stack)).await
+        let load = || KmsAuthority::load(&self.sdk, self.store.as_ref(), &self.keys, &self.stack);
+        if !calls::enabled() {
+            return self.cell.get_or_try_init(load).await;
+        }
+        let authority = self
+            .cell
+            .get_or_try_init(|| async {
+                let (loaded, made) = calls::capturing(load()).await;
+                if loaded.is_ok() {
+                    let _ = self.loading_calls.set(made);
+                    if let (Some(f), Ok(mut done)) = (calls::current_function(), self.replayed_for.lock()) {
+                        done.push(f);
+                    }
+                }
+                loaded
+            })
+            .await?;
+        if let (Some(f), Some(made), Ok(mut done)) =
+            (calls::current_function(), self.loading_calls.get(), self.replayed_for.lock())
+            && !done.contains(&f)
+        {
+            done.push(f);
+            calls::record_cached(made);
+        }
+        Ok(authority)
     }
 }
 
