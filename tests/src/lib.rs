@@ -108,6 +108,28 @@ pub mod faults {
         }
     }
 
+    static HELD_KEYS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    static REACHED_KEYS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    /// Holds every signing with this KMS key at its start (before the first signature) until
+    /// released, so a test can change things while a signing is under way.
+    pub fn hold_key(key_id: &str, held: bool) {
+        let mut keys = HELD_KEYS.lock().expect("fault lock");
+        keys.retain(|k| k != key_id);
+        if held {
+            keys.push(key_id.to_owned());
+        }
+    }
+
+    /// Whether a signing with this key is waiting at the hold (see [`hold_key`]).
+    pub fn key_reached(key_id: &str) -> bool {
+        REACHED_KEYS.lock().expect("fault lock").iter().any(|k| k == key_id)
+    }
+
+    fn is_held(key_id: &str) -> bool {
+        HELD_KEYS.lock().expect("fault lock").iter().any(|k| k == key_id)
+    }
+
     /// Moves the server's clock (not KMS's or the TSA's) by `secs` from now on.
     pub fn skew_clock(secs: i64) {
         SKEW_SECS.fetch_add(secs, Ordering::SeqCst);
@@ -151,6 +173,16 @@ pub mod faults {
             key_id: &str,
             chain_pem: &str,
         ) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
+            if is_held(key_id) {
+                REACHED_KEYS.lock().expect("fault lock").push(key_id.to_owned());
+                for _ in 0..1200 {
+                    if !is_held(key_id) {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+                REACHED_KEYS.lock().expect("fault lock").retain(|k| k != key_id);
+            }
             let signer = self.0.seal_signer(key_id, chain_pem).await?;
             if FAILING_KEYS.lock().expect("fault lock").iter().any(|k| k == key_id) {
                 return Ok(Box::new(Failing(signer)));
@@ -383,13 +415,19 @@ pub fn registration(name: &str) -> Value {
     })
 }
 
-/// A valid KYB submission (Tencent's published registration numbers; the administrator is the
-/// legal representative, with the GB 11643 standard's sample ID number).
+/// A valid KYB submission under a USCC no other submission of this run has (one USCC has at
+/// most one verified enterprise); the administrator is the legal representative, with the
+/// GB 11643 standard's sample ID number.
 pub fn submission() -> Value {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0) as u64;
+    let (uscc, organization_code) =
+        esign_core::kyb::sample_uscc((u64::from(std::process::id()) << 32) ^ (nanos / 1000) ^ (n * 7_919));
     json!({
         "company_name": "深圳市腾讯计算机系统有限公司",
-        "uscc": "9144030071526726XG",
-        "organization_code": "71526726-X",
+        "uscc": uscc,
+        "organization_code": organization_code,
         "legal_representative": {"name": "马化腾", "id_number": "11010519491231002X"},
         "administrator": {
             "name": "马化腾",

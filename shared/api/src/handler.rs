@@ -122,16 +122,30 @@ async fn serve(platform: &Platform, route: &'static Route, params: Params, req: 
     let Some(key) = idempotency_key else {
         return execute(platform, route.operation, principal.as_ref(), &params, req).await;
     };
-
+    // A stored answer is only ever replayed to the caller who made the request. Anonymous
+    // callers cannot prove that: verification changes nothing, so it simply runs again, and a
+    // registration's key only keeps a retry from registering twice (its answer, with the new
+    // API key, is never handed to whoever else sends the same key and body).
     let scope = match &principal {
         Some(Principal::Member { member_id, .. }) => member_id.clone(),
         Some(Principal::Operator { id }) => id.clone(),
+        None if route.operation == Operation::Verify => {
+            return execute(platform, route.operation, principal.as_ref(), &params, req).await;
+        }
         None => "anonymous".to_owned(),
     };
+    let replayable = principal.is_some();
     let mut fingerprint = format!("{} {}\n", req.method, req.path).into_bytes();
     fingerprint.extend_from_slice(&req.body);
     match platform.idempotency_claim(&scope, &key, &fingerprint).await {
         Err(e) => Problem::from(e).into(),
+        Ok(Claim::Replay(_)) if !replayable => Problem::new(
+            "idempotency-key-used",
+            "Idempotency key already used",
+            409,
+            "a request with this Idempotency-Key was already processed; an anonymous request's answer is not replayed",
+        )
+        .into(),
         Ok(Claim::Replay(stored)) => ApiResponse {
             status: stored.status,
             headers: vec![("content-type".into(), stored.content_type), ("idempotent-replayed".into(), "true".into())],
@@ -142,7 +156,8 @@ async fn serve(platform: &Platform, route: &'static Route, params: Params, req: 
             let stored = StoredResponse {
                 status: resp.status,
                 content_type: resp.content_type().to_owned(),
-                body: String::from_utf8_lossy(&resp.body).into_owned(),
+                // Nothing of an anonymous answer is kept: it is never replayed.
+                body: if replayable { String::from_utf8_lossy(&resp.body).into_owned() } else { String::new() },
             };
             if let Err(e) = platform.idempotency_finish(ticket, stored).await {
                 tracing::warn!(error = %e, "could not record the idempotent answer");
@@ -270,7 +285,23 @@ async fn execute(
         }
         Operation::ResumeSeal => answer(200, p.change_seal_status(who, param(params, "id"), SealStatus::Active).await),
         Operation::RevokeSeal => answer(200, p.change_seal_status(who, param(params, "id"), SealStatus::Revoked).await),
-        Operation::ListSealAudit => answer(200, p.seal_audit(who, param(params, "id")).await),
+        Operation::ListSealAudit => answer(200, p.seal_audit(who, param(params, "id"), limit, cursor).await),
+        Operation::ListContractAudit => {
+            let trail = match query_str(&q, "trail") {
+                None | Some("contract") => esign_core::contracts::ContractTrail::Contract,
+                Some("access") => esign_core::contracts::ContractTrail::Access,
+                Some(_) => {
+                    return Problem::validation(vec![FieldError::new(
+                        "trail",
+                        "invalid",
+                        "trail is contract or access",
+                    )])
+                    .into();
+                }
+            };
+            answer(200, p.contract_audit(who, param(params, "id"), trail, limit, cursor).await)
+        }
+        Operation::AnchorAuditTrails => answer(200, p.anchor_audit_trails_now(who).await),
         Operation::PutGrant => {
             let input = if req.body.is_empty() { GrantRequest::default() } else { body!() };
             answer(200, p.put_grant(who, param(params, "id"), param(params, "member_id"), input).await)

@@ -69,6 +69,22 @@ pub async fn run_webhook_deliverer() -> Result<(), lambda_http::Error> {
     .await
 }
 
+/// Runs the `anchor-audit` function: each scheduled tick time-stamps the audit trail heads that
+/// moved (see `Platform::anchor_audit_trails`).
+pub async fn run_audit_anchorer() -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime;
+    crate::init_tracing();
+    let platform = esign_aws::platform_from_env().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let platform = platform.clone();
+        async move {
+            let run = esign_aws::calls::in_function("anchor-audit", platform.anchor_audit_trails()).await?;
+            Ok::<_, lambda_http::Error>(serde_json::json!(run))
+        }
+    }))
+    .await
+}
+
 /// Handles one invocation of `deliver-webhooks`. An SQS batch answers the messages that failed
 /// (`batchItemFailures`, so only those are received again); anything else is the schedule's
 /// tick, which sweeps the outbox.

@@ -79,6 +79,11 @@ pub enum Operation {
     SignContract,
     /// `GET /v1/contracts/{id}/document`: presigned download of the latest revision.
     GetContractDocument,
+    /// `GET /v1/contracts/{id}/audit`: a page of the contract's trail, or of its access trail.
+    ListContractAudit,
+    /// `POST /v1/operator/audit-anchors`: time-stamp the audit trail heads that moved (operators;
+    /// the `anchor-audit` function does it on a schedule).
+    AnchorAuditTrails,
     /// `POST /v1/verify`: verification report of a signed PDF (public for a PDF body).
     Verify,
     /// `POST /v1/verify/uploads`: a presigned upload of a PDF too large for the request body.
@@ -153,6 +158,8 @@ pub const ROUTES: &[Route] = &[
     route(Operation::SendOtp, "POST", "/v1/contracts/{id}/otp", "send-otp"),
     route(Operation::SignContract, "POST", "/v1/contracts/{id}/sign", "sign-contract"),
     route(Operation::GetContractDocument, "GET", "/v1/contracts/{id}/document", "get-contract-document"),
+    route(Operation::ListContractAudit, "GET", "/v1/contracts/{id}/audit", "list-contract-audit"),
+    route(Operation::AnchorAuditTrails, "POST", "/v1/operator/audit-anchors", "anchor-audit-trails"),
     route(Operation::Verify, "POST", "/v1/verify", "verify"),
     route(Operation::CreateVerifyUpload, "POST", "/v1/verify/uploads", "create-verify-upload"),
     route(Operation::GetUsage, "GET", "/v1/usage", "get-usage"),
@@ -195,6 +202,7 @@ impl Operation {
                 | Operation::DecideVerification
                 | Operation::ListSealReviews
                 | Operation::DecideSeal
+                | Operation::AnchorAuditTrails
         )
     }
 

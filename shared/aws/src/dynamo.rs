@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 use esign_core::ports::{
     Condition, Key, Partition, Position, Query, Record, RecordPage, RecordStore, StoreError, Write,
 };
@@ -161,6 +161,21 @@ impl DynamoStore {
                     .set_expression_attribute_values(Some(values));
                 TransactWriteItem::builder().update(update.build().map_err(built)?).build()
             }
+            Write::Check { key, condition: c } => {
+                // A check must say something: `Always` checks that the record exists.
+                let (expr, names, values) = condition(*c).unwrap_or_else(|| {
+                    ("attribute_exists(#pk)".into(), HashMap::from([("#pk".to_owned(), "PK".to_owned())]), Item::new())
+                });
+                let mut check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_item(key)))
+                    .condition_expression(expr)
+                    .set_expression_attribute_names(Some(names));
+                if !values.is_empty() {
+                    check = check.set_expression_attribute_values(Some(values));
+                }
+                TransactWriteItem::builder().condition_check(check.build().map_err(built)?).build()
+            }
         })
     }
 
@@ -212,6 +227,9 @@ impl DynamoStore {
                         unavailable(e)
                     }
                 })
+            }
+            Write::Check { .. } => {
+                Err(StoreError::Unavailable("a lone condition check goes through a transaction".into()))
             }
         }
     }
@@ -286,7 +304,7 @@ impl RecordStore for DynamoStore {
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         match writes.len() {
             0 => Ok(()),
-            1 => self.write_one(&writes[0]).await,
+            1 if !matches!(writes[0], Write::Check { .. }) => self.write_one(&writes[0]).await,
             _ => {
                 let items = writes.iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
                 let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;

@@ -1,7 +1,9 @@
 //! Audit trails: an append-only, hash-chained list of events per subject (an enterprise, later a
 //! contract). Each event's hash covers its content and the previous event's hash, so any edit or
 //! deletion of an earlier event breaks every later link. Events are appended in the same atomic
-//! write as the state change they record.
+//! write as the state change they record. The head record names the last event, so deleting the
+//! newest events shows too; and heads are time-stamped by the platform TSA from time to time
+//! ([`Anchor`]), so even a rewrite of the head and of the events since an anchor is detected.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -83,6 +85,56 @@ pub struct Head {
 struct HeadData {
     seq: u64,
     hash: String,
+    #[serde(default)]
+    subject: String,
+}
+
+/// A trail head's seq and hash time-stamped by the platform TSA: from then on, the trail must
+/// hold an event `seq` with this hash, whatever else is changed in the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anchor {
+    pub seq: u64,
+    pub hash: String,
+    /// The RFC 3161 time-stamp token over [`anchor_digest`], base64 (DER).
+    pub token: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub anchored_at: OffsetDateTime,
+}
+
+/// What an anchor's time stamp covers: the subject, the event number and its hash.
+pub fn anchor_digest(subject: &str, seq: u64, hash: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"esign audit anchor v1\0")
+        .chain_update(subject.as_bytes())
+        .chain_update([0])
+        .chain_update(seq.to_be_bytes())
+        .chain_update(hash.as_bytes())
+        .finalize()
+        .into()
+}
+
+/// Where trail heads changed in the hour of `at` are listed, for the anchoring job.
+pub fn heads_partition(at: OffsetDateTime) -> String {
+    format!("AUDITHEADS#{:04}{:02}{:02}{:02}", at.year(), u8::from(at.month()), at.day(), at.hour())
+}
+
+/// A trail's head as listed for anchoring.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedHead {
+    pub subject: String,
+    pub seq: u64,
+    pub hash: String,
+}
+
+impl ListedHead {
+    pub fn from_record(r: &Record) -> Result<Self, StoreError> {
+        let d: HeadData = r.decode()?;
+        Ok(ListedHead { subject: d.subject, seq: d.seq, hash: d.hash })
+    }
+}
+
+pub fn anchor_key(subject: &str, seq: u64) -> Key {
+    Key::new(partition(subject), format!("ANCHOR#{seq:012}"))
 }
 
 fn partition(subject: &str) -> String {
@@ -145,13 +197,17 @@ impl Head {
             None => (Condition::NotExists, 1),
             Some(v) => (Condition::Version(v), v + 1),
         };
-        let head_data = serde_json::json!(HeadData { seq: event.seq, hash: event.hash.clone() });
+        let head_data =
+            serde_json::json!(HeadData { seq: event.seq, hash: event.hash.clone(), subject: self.subject.clone() });
         let hk = head_key(&self.subject);
         let mut head_record = Record::new(hk.clone(), head_data);
         head_record.version = version;
+        // Listed by the hour it changed in, so the anchoring job finds the heads that moved.
+        head_record.index = Some(Key::new(heads_partition(at), self.subject.clone()));
         if let Some(existing) = writes.iter_mut().find(|w| matches!(w, Write::Put { record, .. } if record.key == hk)) {
             if let Write::Put { record, .. } = existing {
                 record.data = head_record.data;
+                record.index = head_record.index;
             }
         } else {
             writes.push(Write::Put { record: head_record, condition });
@@ -162,27 +218,86 @@ impl Head {
     }
 }
 
-/// Every event of a trail, oldest first.
-pub async fn load_all(store: &dyn RecordStore, subject: &str) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut events = Vec::new();
+/// Every record of a trail's partition whose sort key starts with `prefix`, oldest first.
+async fn load_prefixed<T: serde::de::DeserializeOwned>(
+    store: &dyn RecordStore,
+    subject: &str,
+    prefix: &str,
+) -> Result<Vec<T>, StoreError> {
+    let mut items = Vec::new();
     let mut after: Option<Position> = None;
     loop {
         let page = store
             .query(&Query {
                 partition: Partition::Table(partition(subject)),
-                prefix: "EVENT#".into(),
+                prefix: prefix.into(),
                 after: after.take(),
                 limit: 500,
                 descending: false,
             })
             .await?;
         for r in &page.records {
-            events.push(r.decode::<AuditEvent>()?);
+            items.push(r.decode::<T>()?);
         }
         match page.next {
             Some(p) => after = Some(p),
-            None => return Ok(events),
+            None => return Ok(items),
         }
+    }
+}
+
+/// Every event of a trail, oldest first.
+pub async fn load_all(store: &dyn RecordStore, subject: &str) -> Result<Vec<AuditEvent>, StoreError> {
+    load_prefixed(store, subject, "EVENT#").await
+}
+
+/// A whole trail as stored: its events, its head and its anchors.
+#[derive(Debug, Clone)]
+pub struct Trail {
+    pub subject: String,
+    pub events: Vec<AuditEvent>,
+    head: Option<(u64, String)>,
+    pub anchors: Vec<Anchor>,
+}
+
+impl Trail {
+    pub async fn load(store: &dyn RecordStore, subject: &str) -> Result<Self, StoreError> {
+        let head = match store.get(&head_key(subject)).await? {
+            Some(r) => {
+                let d: HeadData = r.decode()?;
+                Some((d.seq, d.hash))
+            }
+            None => None,
+        };
+        Ok(Trail {
+            subject: subject.to_owned(),
+            events: load_all(store, subject).await?,
+            head,
+            anchors: load_prefixed(store, subject, "ANCHOR#").await?,
+        })
+    }
+
+    /// Whether the trail is whole: an unbroken chain from the genesis that ends exactly at the
+    /// head, and holds every anchored event, each anchor's token verified by `token_valid`
+    /// (called with the token's DER and the digest it must cover).
+    pub fn intact(&self, token_valid: impl Fn(&[u8], &[u8; 32]) -> bool) -> bool {
+        if !chain_intact(&self.events) {
+            return false;
+        }
+        let last = self.events.last().map(|e| (e.seq, e.hash.clone()));
+        if last != self.head {
+            return false;
+        }
+        self.anchors.iter().all(|a| {
+            let held = a
+                .seq
+                .checked_sub(1)
+                .and_then(|i| usize::try_from(i).ok())
+                .and_then(|i| self.events.get(i))
+                .is_some_and(|e| e.hash == a.hash);
+            let token = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &a.token);
+            held && token.is_ok_and(|t| token_valid(&t, &anchor_digest(&self.subject, a.seq, &a.hash)))
+        })
     }
 }
 
@@ -222,6 +337,44 @@ mod tests {
         let mut shorter = load_all(&store, "ENT#e1").await.unwrap();
         shorter.remove(1);
         assert!(!chain_intact(&shorter));
+    }
+
+    #[tokio::test]
+    async fn deleting_the_newest_events_or_an_anchored_one_shows() {
+        let store = MemoryStore::default();
+        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        for i in 0..3 {
+            let head = Head::load(&store, "S").await.unwrap();
+            let mut w = Vec::new();
+            head.append(&mut w, t, Actor::member("m1"), "did", serde_json::json!({"i": i}));
+            store.write(w).await.unwrap();
+        }
+        let any_token = |_: &[u8], _: &[u8; 32]| true;
+        assert!(Trail::load(&store, "S").await.unwrap().intact(any_token));
+        // The newest event removed: the chain itself is still unbroken, but the head says 3.
+        store.write(vec![Write::Delete { key: event_key("S", 3), condition: Condition::Always }]).await.unwrap();
+        let trail = Trail::load(&store, "S").await.unwrap();
+        assert!(chain_intact(&trail.events));
+        assert!(!trail.intact(any_token));
+        // The head rewritten to match: an anchor of event 3 still tells.
+        let head = Head::load(&store, "S").await.unwrap();
+        let e2 = trail.events[1].clone();
+        let mut rewritten = Record::new(head_key("S"), serde_json::json!({"seq": 2, "hash": e2.hash, "subject": "S"}));
+        rewritten.version = head.version.unwrap() + 1;
+        let anchor = Anchor { seq: 3, hash: "h3".into(), token: "AA==".into(), anchored_at: t };
+        store
+            .write(vec![
+                Write::Put { record: rewritten, condition: Condition::Always },
+                Write::Put {
+                    record: Record::new(anchor_key("S", 3), serde_json::to_value(&anchor).unwrap()),
+                    condition: Condition::NotExists,
+                },
+            ])
+            .await
+            .unwrap();
+        let trail = Trail::load(&store, "S").await.unwrap();
+        assert_eq!(trail.anchors.len(), 1);
+        assert!(!trail.intact(any_token));
     }
 
     #[tokio::test]

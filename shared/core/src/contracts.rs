@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use crate::audit::{self, AuditEvent, Head};
+use crate::audit::{AuditEvent, Head};
 use crate::auth::Principal;
 use crate::enterprises::internal;
 use crate::error::{DomainError, Violations};
@@ -62,7 +62,11 @@ pub enum SigningOrder {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Party {
     pub enterprise_id: String,
+    /// The verified company name (never the registration label).
     pub enterprise_name: String,
+    /// The verified USCC.
+    #[serde(default)]
+    pub uscc: String,
     pub signed: bool,
 }
 
@@ -199,10 +203,23 @@ pub struct ContractView {
     pub audit: ContractAudit,
 }
 
+/// The first page of a contract's trail (the rest: `GET /v1/contracts/{id}/audit`), with the
+/// verdict on the whole trail.
 #[derive(Debug, Clone, Serialize)]
 pub struct ContractAudit {
     pub events: Vec<AuditEvent>,
+    pub next_cursor: Option<String>,
     pub chain_intact: bool,
+}
+
+/// Which of a contract's two trails: what was done to it (`contract`), or who fetched it
+/// (`access`: downloads, kept apart so that reading never contends with signing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractTrail {
+    #[default]
+    Contract,
+    Access,
 }
 
 /// A presigned download of the latest revision.
@@ -219,6 +236,10 @@ pub struct DocumentDownload {
 
 pub(crate) fn contract_key(id: &str) -> Key {
     Key::new(format!("CONTRACT#{id}"), "CONTRACT")
+}
+
+fn contract_access_subject(id: &str) -> String {
+    format!("CONTRACT-ACCESS#{id}")
 }
 
 fn contract_subject(id: &str) -> String {
@@ -479,11 +500,28 @@ impl Platform {
     /// The contract, its parties, signatures and audit trail (its parties and initiator only).
     pub async fn get_contract(&self, principal: &Principal, id: &str) -> Result<ContractView, DomainError> {
         let (loaded, _, _) = self.visible_contract(principal, id).await?;
-        let events = audit::load_all(self.store.as_ref(), &contract_subject(id)).await?;
+        let page = self.audit_page(&contract_subject(id), None, None).await?;
         Ok(ContractView {
             contract: loaded.value.view(self.clock.now()),
-            audit: ContractAudit { chain_intact: audit::chain_intact(&events), events },
+            audit: ContractAudit { events: page.items, next_cursor: page.next_cursor, chain_intact: page.chain_intact },
         })
+    }
+
+    /// A page of one of the contract's trails (its parties and initiator).
+    pub async fn contract_audit(
+        &self,
+        principal: &Principal,
+        id: &str,
+        trail: ContractTrail,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<crate::enterprises::AuditPage, DomainError> {
+        self.visible_contract(principal, id).await?;
+        let subject = match trail {
+            ContractTrail::Contract => contract_subject(id),
+            ContractTrail::Access => contract_access_subject(id),
+        };
+        self.audit_page(&subject, limit, cursor).await
     }
 
     /// Sets who signs, and in which order (the initiator, until the first signature).
@@ -517,11 +555,17 @@ impl Platform {
                     continue;
                 }
             };
-            if require_verified(&enterprise).is_err() {
+            let Some(identity) = enterprise.verified_identity.clone().filter(|_| require_verified(&enterprise).is_ok())
+            else {
                 v.add(&field, "not_verified", "the enterprise has not passed real-name authentication");
                 continue;
-            }
-            parties.push(Party { enterprise_id: enterprise.id, enterprise_name: enterprise.name, signed: false });
+            };
+            parties.push(Party {
+                enterprise_id: enterprise.id,
+                enterprise_name: identity.company_name,
+                uscc: identity.uscc,
+                signed: false,
+            });
         }
         for (i, pl) in data.contract.placements.iter().enumerate() {
             if !input.parties.iter().any(|p| p.enterprise_id == pl.party) {
@@ -767,21 +811,26 @@ impl Platform {
         input: SignContract,
     ) -> Result<Contract, DomainError> {
         let (_, enterprise_id, member_id) = self.visible_contract(principal, id).await?;
-        // Grant, seal state and verified enterprise, checked against the clock.
-        self.check_seal_use(principal, &input.seal_id).await?;
-        let seal_data = self.load_seal(&input.seal_id).await?.value;
+        // Grant, seal state and verified enterprise, checked against the clock; the write that
+        // stores the signature is conditional on the seal and grant as read here.
+        let mut seal_use = self.seal_use(principal, &input.seal_id).await?;
+        let seal_data = seal_use.seal.value.clone();
         let seal = &seal_data.seal;
-        let (Some(key_id), Some(certificate), Some(image)) = (&seal_data.key_id, &seal.certificate, &seal.image) else {
-            return Err(conflict("the seal has no key, certificate or image"));
+        let (Some(key_id), Some(certificate), Some(image)) =
+            (&seal_data.key_id, &seal.certificate, &seal_data.approved_image)
+        else {
+            return Err(conflict("the seal has no key, certificate or approved image"));
         };
-        let seal_png = {
-            let upload = self.load_upload(&image.file_id).await?.ok_or(DomainError::NotFound("seal image"))?;
-            self.blobs.get(&upload.blob_key).await?.ok_or(DomainError::NotFound("seal image"))?
-        };
+        // The bytes the operator approved, never whatever an upload URL wrote since.
+        let seal_png = self.read_pinned(image).await?;
         let code_key = otp::code_key(&input.otp_id);
         // Certificates for the acts after the first, kept across rounds (see below).
         let mut act_certificates: Vec<IssuedCertificate> = Vec::new();
         for round in 0..SIGNING_ROUNDS {
+            if round > 0 {
+                // The lost race may have been the seal or grant changing: check them again.
+                seal_use = self.seal_use(principal, &input.seal_id).await?;
+            }
             let loaded = self.load_contract(id).await?;
             let mut data = loaded.value;
             let now = self.clock.now();
@@ -903,6 +952,7 @@ impl Platform {
                 Write::replace(otp::code_record(&code)?, code_record.version),
                 Self::meter(&usage, &[(Meter::Signatures, i64::from(acts)), (Meter::BytesStored, size as i64)]),
             ];
+            writes.extend(seal_use.still_valid());
             // Webhooks: the initiator and every party hear of it.
             let mut recipients: Vec<&str> = vec![data.contract.initiator_id.as_str()];
             recipients.extend(data.contract.parties.iter().map(|p| p.enterprise_id.as_str()));
@@ -974,25 +1024,31 @@ impl Platform {
         };
         let now = self.clock.now();
         let presigned = self.blobs.presign_get(key, self.config.presign_expiry).await?;
-        let mut writes = Vec::new();
-        Head::load(self.store.as_ref(), &contract_subject(id)).await?.append(
-            &mut writes,
-            now,
-            principal.actor(),
-            "contract.downloaded",
-            serde_json::json!({ "revision": revision.number }),
-        );
-        // The trail's head moves with every download; a racing download retries once.
-        if let Err(StoreError::Conflict) = self.store.write(writes).await {
+        // Downloads go to the contract's access trail, not the trail signing appends to: any
+        // number of reads never makes a signer lose a race or re-sign.
+        let subject = contract_access_subject(id);
+        let mut stored = false;
+        for _ in 0..3 {
             let mut writes = Vec::new();
-            Head::load(self.store.as_ref(), &contract_subject(id)).await?.append(
+            Head::load(self.store.as_ref(), &subject).await?.append(
                 &mut writes,
                 now,
                 principal.actor(),
                 "contract.downloaded",
                 serde_json::json!({ "revision": revision.number }),
             );
-            self.store.write(writes).await?;
+            match self.store.write(writes).await {
+                Ok(()) => {
+                    stored = true;
+                    break;
+                }
+                // A racing download moved the head: append after it.
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !stored {
+            return Err(conflict("too many downloads at once; retry"));
         }
         Ok(DocumentDownload {
             url: presigned.url,

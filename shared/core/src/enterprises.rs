@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{self, Actor, AuditEvent, Head};
+use crate::audit::{Actor, AuditEvent, Head};
 use crate::auth::{NewApiKey, Principal, Role};
 use crate::error::{DomainError, Violations};
 use crate::kyb;
@@ -92,6 +92,7 @@ impl Platform {
         let enterprise = Enterprise {
             id: new_id("ent"),
             name,
+            verified_identity: None,
             contact_email,
             contact_phone,
             status: EnterpriseStatus::Registered,
@@ -149,24 +150,7 @@ impl Platform {
             crate::platform::admin_of(principal, id)?;
         }
         self.load_enterprise(id).await?;
-        let limit = match limit {
-            None => 50,
-            Some(l @ 1..=100) => l as usize,
-            Some(_) => return Err(DomainError::invalid("limit", "range", "limit must be between 1 and 100")),
-        };
-        let start = match cursor {
-            None => 0,
-            Some(c) => c
-                .parse::<usize>()
-                .map_err(|_| DomainError::invalid("cursor", "invalid", "the cursor is not one this list returned"))?,
-        };
-        // Trails are short (tens of events); reading all of it lets every page vouch for the chain.
-        let events = audit::load_all(self.store.as_ref(), &enterprise_subject(id)).await?;
-        let chain_intact = audit::chain_intact(&events);
-        let end = (start + limit).min(events.len());
-        let items = events.get(start.min(end)..end).unwrap_or_default().to_vec();
-        let next_cursor = (end < events.len()).then(|| end.to_string());
-        Ok(AuditPage { items, next_cursor, chain_intact })
+        self.audit_page(&enterprise_subject(id), limit, cursor).await
     }
 }
 

@@ -34,6 +34,9 @@ pub enum DomainError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// Another enterprise account is already verified under this USCC.
+    #[error("the USCC {uscc} is already verified by another enterprise account; one USCC has one verified account")]
+    UsccTaken { uscc: String },
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still in progress; retry shortly")]

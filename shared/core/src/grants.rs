@@ -150,25 +150,51 @@ impl Platform {
     /// Whether `principal` may sign with the seal now: a member of the seal's enterprise holding
     /// an unexpired grant, for an active seal of a verified enterprise. Answers the reason when not.
     pub async fn check_seal_use(&self, principal: &Principal, seal_id: &str) -> Result<(), DomainError> {
-        let seal = self.own_seal(principal, seal_id).await?.value.seal;
+        self.seal_use(principal, seal_id).await.map(|_| ())
+    }
+
+    /// [`Platform::check_seal_use`], answering the seal as read and the conditions under which
+    /// that answer still holds when the signature is stored (see [`SealUse::still_valid`]).
+    pub(crate) async fn seal_use(&self, principal: &Principal, seal_id: &str) -> Result<SealUse, DomainError> {
+        let seal = self.own_seal(principal, seal_id).await?;
         let Principal::Member { member_id, .. } = principal else {
             return Err(DomainError::Forbidden("only members sign".into()));
         };
-        crate::platform::require_verified(&self.load_enterprise(&seal.enterprise_id).await?.value)?;
-        if seal.status != SealStatus::Active {
-            return Err(DomainError::Forbidden(format!("the seal is {}", seal.status.as_str())));
+        crate::platform::require_verified(&self.load_enterprise(&seal.value.seal.enterprise_id).await?.value)?;
+        if seal.value.seal.status != SealStatus::Active {
+            return Err(DomainError::Forbidden(format!("the seal is {}", seal.value.seal.status.as_str())));
         }
-        let grant: Grant = self
-            .load(&grant_key(seal_id, member_id))
+        let key = grant_key(seal_id, member_id);
+        let grant = self
+            .load::<Grant>(&key)
             .await?
-            .ok_or_else(|| DomainError::Forbidden("the member holds no grant for this seal".into()))?
-            .value;
-        match grant.expires_at {
+            .ok_or_else(|| DomainError::Forbidden("the member holds no grant for this seal".into()))?;
+        match grant.value.expires_at {
             Some(t) if t <= self.clock.now() => {
                 Err(DomainError::Forbidden("the member's grant for this seal has expired".into()))
             }
-            _ => Ok(()),
+            _ => Ok(SealUse { seal, grant: (key, grant.version) }),
         }
+    }
+}
+
+/// A seal a member may use, as checked: the seal and grant versions that check read.
+pub(crate) struct SealUse {
+    pub seal: crate::platform::Versioned<crate::seals::SealData>,
+    grant: (Key, u64),
+}
+
+impl SealUse {
+    /// Condition checks for the write that stores a signature: it applies only if neither the
+    /// seal (suspended, revoked) nor the grant (revoked, changed) moved since they were checked.
+    pub fn still_valid(&self) -> [Write; 2] {
+        [
+            Write::Check {
+                key: crate::seals::seal_key(&self.seal.value.seal.id),
+                condition: Condition::Version(self.seal.version),
+            },
+            Write::Check { key: self.grant.0.clone(), condition: Condition::Version(self.grant.1) },
+        ]
     }
 }
 
@@ -253,7 +279,7 @@ mod tests {
         p.put_grant(&admin, &seal, &m.member.id, GrantRequest::default()).await.unwrap();
         p.change_seal_status(&admin, &seal, crate::seals::SealStatus::Suspended).await.unwrap();
         assert!(p.check_seal_use(&member, &seal).await.is_err());
-        let trail = p.seal_audit(&admin, &seal).await.unwrap();
+        let trail = p.seal_audit(&admin, &seal, None, None).await.unwrap();
         let actions: Vec<_> = trail.items.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
             actions,

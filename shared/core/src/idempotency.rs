@@ -20,6 +20,9 @@ use crate::ports::{Condition, Key, Record, StoreError, Write};
 
 /// How long a key is remembered.
 const RETENTION_SECS: i64 = 24 * 3600;
+/// How long a claim holds without an answer: longer than any function runs (the API's limit is
+/// 30 s). A request that crashed leaves a claim that the next retry takes over after this.
+pub const CLAIM_DEADLINE_SECS: i64 = 120;
 
 /// A stored answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +37,10 @@ struct Entry {
     fingerprint: String,
     /// The answer, sealed ([`crate::aead`], base64).
     response: Option<String>,
+    /// Unix seconds until which an unanswered claim blocks the key (0: a claim made before
+    /// claims had deadlines, taken over at once).
+    #[serde(default)]
+    claimed_until: i64,
 }
 
 /// What to do with a request that carries a key.
@@ -106,19 +113,31 @@ impl Platform {
         let fingerprint = hex::encode(Sha256::digest(request));
         let rkey = record_key(scope, key);
         let sealing_key = sealing_key(scope, key)?;
-        let mut record = Record::new(
-            rkey.clone(),
-            serde_json::to_value(Entry { fingerprint: fingerprint.clone(), response: None }).map_err(internal)?,
-        );
-        record.expires_at = Some(self.clock.now().unix_timestamp() + RETENTION_SECS);
-        match self.store.write(vec![Write::Put { record, condition: Condition::NotExists }]).await {
-            Ok(()) => Ok(Claim::Proceed(Ticket { key: rkey, fingerprint, sealing_key })),
+        let now = self.clock.now().unix_timestamp();
+        let entry =
+            Entry { fingerprint: fingerprint.clone(), response: None, claimed_until: now + CLAIM_DEADLINE_SECS };
+        let mut record = Record::new(rkey.clone(), serde_json::to_value(entry).map_err(internal)?);
+        record.expires_at = Some(now + RETENTION_SECS);
+        let ticket = Ticket { key: rkey.clone(), fingerprint: fingerprint.clone(), sealing_key };
+        match self.store.write(vec![Write::Put { record: record.clone(), condition: Condition::NotExists }]).await {
+            Ok(()) => Ok(Claim::Proceed(ticket)),
             Err(StoreError::Conflict) => {
-                let existing = self.store.get(&rkey).await?;
-                let entry: Option<Entry> = existing.map(|r| r.decode()).transpose()?;
+                let Some(existing) = self.store.get(&rkey).await? else {
+                    return Err(DomainError::IdempotencyInProgress);
+                };
+                let entry: Entry = existing.decode()?;
                 match entry {
-                    Some(e) if e.fingerprint != fingerprint => Err(DomainError::IdempotencyKeyReused),
-                    Some(Entry { response: Some(sealed), .. }) => Ok(Claim::Replay(open(&sealing_key, &sealed)?)),
+                    e if e.fingerprint != fingerprint => Err(DomainError::IdempotencyKeyReused),
+                    Entry { response: Some(sealed), .. } => Ok(Claim::Replay(open(&sealing_key, &sealed)?)),
+                    // A claim past its deadline belongs to a request that died: take it over,
+                    // unless another retry took it first.
+                    Entry { claimed_until, .. } if claimed_until <= now => {
+                        match self.store.write(vec![Write::replace(record, existing.version)]).await {
+                            Ok(()) => Ok(Claim::Proceed(ticket)),
+                            Err(StoreError::Conflict) => Err(DomainError::IdempotencyInProgress),
+                            Err(e) => Err(e.into()),
+                        }
+                    }
                     _ => Err(DomainError::IdempotencyInProgress),
                 }
             }
@@ -136,7 +155,7 @@ impl Platform {
         let sealed = seal(&ticket.sealing_key, &response)?;
         let mut record = Record::new(
             ticket.key,
-            serde_json::to_value(Entry { fingerprint: ticket.fingerprint, response: Some(sealed) })
+            serde_json::to_value(Entry { fingerprint: ticket.fingerprint, response: Some(sealed), claimed_until: 0 })
                 .map_err(internal)?,
         );
         record.expires_at = Some(self.clock.now().unix_timestamp() + RETENTION_SECS);
@@ -168,6 +187,20 @@ mod tests {
         assert!(matches!(p.idempotency_claim("m1", "k1", b"other").await, Err(DomainError::IdempotencyKeyReused)));
         // Another caller's key space is separate.
         assert!(matches!(p.idempotency_claim("m2", "k1", b"req").await.unwrap(), Claim::Proceed(_)));
+    }
+
+    #[tokio::test]
+    async fn a_claim_left_by_a_crashed_request_expires() {
+        let t = crate::testing::full();
+        let p = &t.platform;
+        let Claim::Proceed(_abandoned) = p.idempotency_claim("m1", "k", b"r").await.unwrap() else { panic!() };
+        assert!(matches!(p.idempotency_claim("m1", "k", b"r").await, Err(DomainError::IdempotencyInProgress)));
+        t.clock.advance(time::Duration::seconds(CLAIM_DEADLINE_SECS + 1));
+        let Claim::Proceed(ticket) = p.idempotency_claim("m1", "k", b"r").await.unwrap() else { panic!() };
+        // The new claim holds again for its own deadline, and its answer is replayed.
+        assert!(matches!(p.idempotency_claim("m1", "k", b"r").await, Err(DomainError::IdempotencyInProgress)));
+        p.idempotency_finish(ticket, ok("{}")).await.unwrap();
+        assert!(matches!(p.idempotency_claim("m1", "k", b"r").await.unwrap(), Claim::Replay(_)));
     }
 
     #[tokio::test]

@@ -313,6 +313,32 @@ pub fn validate_organization_code(s: &str) -> Result<OrgCode, OrgCodeError> {
     Ok(OrgCode(code))
 }
 
+/// A valid USCC and its organization code (printed form) for a legal person registered in
+/// Shenzhen (`91440300`), whose organization code body is `n` in base 36: distinct `n` give
+/// distinct codes. For tests and demos, which need many enterprises with real check characters.
+pub fn sample_uscc(n: u64) -> (String, String) {
+    const DIGITS: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut body = [b'0'; 8];
+    let mut rest = n;
+    for slot in body.iter_mut().rev() {
+        *slot = DIGITS[(rest % 36) as usize];
+        rest /= 36;
+    }
+    // The USCC charset has no I, O, S, V or Z: keep the organization code body inside it.
+    for b in body.iter_mut() {
+        if matches!(*b, b'I' | b'O' | b'S' | b'V' | b'Z') {
+            *b = b'1';
+        }
+    }
+    let org_check = org_check_char(&body);
+    let mut uscc = b"91440300".to_vec();
+    uscc.extend_from_slice(&body);
+    uscc.push(org_check as u8);
+    let check = uscc_check_char(&uscc);
+    let body = String::from_utf8_lossy(&body).into_owned();
+    (format!("{}{check}", String::from_utf8_lossy(&uscc)), format!("{body}-{org_check}"))
+}
+
 /// The organization code supplied does not equal chars 9-17 of the USCC.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("organization code {found} does not match USCC characters 9-17 ({expected})")]
@@ -819,6 +845,19 @@ mod tests {
     fn uscc_check_character_error_is_precise() {
         assert_eq!(validate_uscc("9144030071526726XA"), Err(UsccError::CheckCharacter { expected: 'G', found: 'A' }));
         assert_eq!(validate_uscc("914403001922038210"), Err(UsccError::CheckCharacter { expected: '6', found: '0' }));
+    }
+
+    #[test]
+    fn sample_usccs_are_valid_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for n in [0u64, 1, 35, 36, 1_000_003, 2_821_109_907_455, u64::MAX] {
+            let (u, o) = sample_uscc(n);
+            let uscc = validate_uscc(&u).unwrap();
+            let org = validate_organization_code(&o).unwrap();
+            validate_org_code_matches_uscc(&org, &uscc).unwrap();
+            seen.insert(u);
+        }
+        assert!(seen.len() >= 6);
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod platform;
 pub mod ports;
 pub mod seal_image;
 pub mod seals;
+pub mod trails;
 pub mod uploads;
 pub mod usage;
 pub mod verification;

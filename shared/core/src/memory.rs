@@ -68,7 +68,7 @@ impl RecordStore for MemoryStore {
         for w in &writes {
             let key = match w {
                 Write::Put { record, .. } => &record.key,
-                Write::Delete { key, .. } | Write::Increment { key, .. } => key,
+                Write::Delete { key, .. } | Write::Increment { key, .. } | Write::Check { key, .. } => key,
             };
             if !seen.insert(key.clone()) {
                 return Err(StoreError::Unavailable(format!("a batch writes {}/{} twice", key.pk, key.sk)));
@@ -77,7 +77,7 @@ impl RecordStore for MemoryStore {
         for w in &writes {
             let (key, cond) = match w {
                 Write::Put { record, condition } => (&record.key, *condition),
-                Write::Delete { key, condition } => (key, *condition),
+                Write::Delete { key, condition } | Write::Check { key, condition } => (key, *condition),
                 // As in DynamoDB, a counter's record must exist (its data map holds the field).
                 Write::Increment { key, .. } => match records.get(key) {
                     Some(r) if r.data.is_object() => continue,
@@ -96,6 +96,7 @@ impl RecordStore for MemoryStore {
                 Write::Delete { key, .. } => {
                     records.remove(&key);
                 }
+                Write::Check { .. } => {}
                 Write::Increment { key, by } => {
                     if let Some(serde_json::Value::Object(data)) = records.get_mut(&key).map(|r| &mut r.data) {
                         for (field, amount) in by {

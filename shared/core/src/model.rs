@@ -21,7 +21,13 @@ pub enum EnterpriseStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Enterprise {
     pub id: String,
+    /// What the enterprise is called: the name given at registration (a label nobody checked)
+    /// until real-name authentication is approved, then the verified company name.
     pub name: String,
+    /// The verified identity, once real-name authentication is approved: the only name and
+    /// USCC that parties, webhooks and verification reports show.
+    #[serde(default)]
+    pub verified_identity: Option<VerifiedIdentity>,
     pub contact_email: String,
     pub contact_phone: Option<String>,
     pub status: EnterpriseStatus,
@@ -31,6 +37,16 @@ pub struct Enterprise {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// Who an enterprise was verified to be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifiedIdentity {
+    pub company_name: String,
+    pub uscc: String,
+    pub verification_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub verified_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +109,9 @@ pub struct Verification {
     pub legal_representative: IdentifiedPerson,
     pub administrator: Administrator,
     pub authorization_letter_file_id: Option<String>,
+    /// The letter as submitted, copied where no tenant can write: what the operator reviews.
+    #[serde(default)]
+    pub authorization_letter: Option<crate::uploads::PinnedFile>,
     #[serde(with = "time::serde::rfc3339")]
     pub submitted_at: OffsetDateTime,
     pub submitted_by: String,

@@ -82,6 +82,9 @@ pub enum Write {
     /// 0), atomically with the rest of the batch and without a version condition: counters that
     /// many writers bump at once never conflict. The record's version is left as it is.
     Increment { key: Key, by: Vec<(String, i64)> },
+    /// Writes nothing: the batch applies only if this record meets `condition` (a DynamoDB
+    /// condition check), so a change elsewhere, such as a seal suspended meanwhile, stops it.
+    Check { key: Key, condition: Condition },
 }
 
 /// Which ordered collection a query reads.

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::audit::{self, Head};
+use crate::audit::Head;
 use crate::auth::Principal;
 use crate::enterprises::{AuditPage, internal};
 use crate::error::{DomainError, Violations};
@@ -14,7 +14,7 @@ use crate::model::{Page, Verification, new_id};
 use crate::platform::{Platform, admin_of, operator, own_enterprise, require_verified};
 use crate::ports::{Condition, IssuedCertificate, Key, KeyAlgorithm, Partition, Record, SealSubject, Write};
 use crate::seal_image;
-use crate::uploads::{UploadSpec, UploadTicket};
+use crate::uploads::{PinnedFile, UploadSpec, UploadTicket};
 
 /// What a seal is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +80,9 @@ pub struct SealImage {
     pub file_id: String,
     pub width: u32,
     pub height: u32,
+    /// SHA-256 of the approved bytes: the only image this seal ever stamps.
+    #[serde(default)]
+    pub sha256: String,
 }
 
 /// A review decision on a seal.
@@ -119,6 +122,12 @@ pub(crate) struct SealData {
     #[serde(flatten)]
     pub seal: Seal,
     pub key_id: Option<String>,
+    /// The image as submitted for review, copied where no tenant can write.
+    #[serde(default)]
+    pub submitted_image: Option<PinnedFile>,
+    /// The image the operator approved (the submitted copy): what every signature stamps.
+    #[serde(default)]
+    pub approved_image: Option<PinnedFile>,
 }
 
 /// `POST /v1/seals`.
@@ -170,6 +179,8 @@ pub struct SealForReview {
     #[serde(flatten)]
     pub seal: Seal,
     pub image_url: Option<String>,
+    /// SHA-256 of the submitted image: what approval makes the seal's image.
+    pub image_sha256: Option<String>,
 }
 
 /// How long seal certificates are valid.
@@ -179,21 +190,29 @@ pub(crate) fn seal_key(id: &str) -> Key {
     Key::new(format!("SEAL#{id}"), "SEAL")
 }
 
-/// Which seal a certificate (by serial, lowercase hex) was issued to.
+/// Which seal a certificate was issued to, found by the certificate's SHA-256 fingerprint (a
+/// serial number alone can be copied into any self-made certificate).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CertIndex {
     pub seal_id: String,
     pub enterprise_id: String,
+    pub serial: String,
 }
 
-pub(crate) fn cert_index_key(serial: &str) -> Key {
-    Key::new(format!("CERT#{serial}"), "CERT")
+pub(crate) fn cert_index_key(fingerprint: &str) -> Key {
+    Key::new(format!("CERTFP#{fingerprint}"), "CERT")
 }
 
-/// Records which seal the certificate `serial` belongs to, so verification can name it.
-pub(crate) fn cert_index_write(seal: &Seal, serial: &str) -> Result<Write, DomainError> {
-    let index = CertIndex { seal_id: seal.id.clone(), enterprise_id: seal.enterprise_id.clone() };
-    Ok(Write::create(Record::new(cert_index_key(serial), serde_json::to_value(index).map_err(internal)?)))
+/// Records which seal `certificate` belongs to, so verification can name it.
+pub(crate) fn cert_index_write(seal: &Seal, certificate: &IssuedCertificate) -> Result<Write, DomainError> {
+    let fingerprint = esign_pades::cms_sig::certificate_fingerprint(certificate.pem.as_bytes())
+        .map_err(|e| DomainError::Internal(format!("an issued certificate does not parse: {e}")))?;
+    let index = CertIndex {
+        seal_id: seal.id.clone(),
+        enterprise_id: seal.enterprise_id.clone(),
+        serial: certificate.serial.clone(),
+    };
+    Ok(Write::create(Record::new(cert_index_key(&fingerprint), serde_json::to_value(index).map_err(internal)?)))
 }
 
 pub(crate) fn seal_subject(id: &str) -> String {
@@ -368,7 +387,7 @@ impl Platform {
             created_at: now,
             updated_at: now,
         };
-        let data = SealData { seal: seal.clone(), key_id: None };
+        let data = SealData { seal: seal.clone(), key_id: None, submitted_image: None, approved_image: None };
         writes.push(Write::create(seal_record(&data)?));
         Head::empty(&seal_subject(&seal.id)).append(
             &mut writes,
@@ -405,6 +424,7 @@ impl Platform {
         let (file_id, upload) =
             self.seal_image(&data.seal.enterprise_id, id, data.seal.kind, source, &mut writes).await?;
         data.seal.pending_image_file_id = Some(file_id);
+        data.submitted_image = None;
         data.seal.updated_at = self.clock.now();
         writes.push(Write::replace(seal_record(&data)?, loaded.version));
         self.store.write(writes).await?;
@@ -430,6 +450,12 @@ impl Platform {
             .await?
             .ok_or_else(|| DomainError::invalid("image", "not_uploaded", "the image has not been uploaded yet"))?;
         seal_image::check(&bytes).map_err(|e| DomainError::Validation(vec![e]))?;
+        // What the operator reviews and every signature stamps is this copy: the upload URL may
+        // still be valid, but nothing written through it afterwards is ever read again.
+        let pinned = self.pin_upload(&upload, bytes).await?;
+
+        let sha256 = pinned.sha256.clone();
+        data.submitted_image = Some(pinned);
 
         let now = self.clock.now();
         data.seal.status = SealStatus::PendingReview;
@@ -439,7 +465,13 @@ impl Platform {
             Write::Put { record: review_record(&data.seal)?, condition: Condition::Always },
         ];
         let head = Head::load(self.store.as_ref(), &seal_subject(id)).await?;
-        head.append(&mut writes, now, principal.actor(), "seal.submitted", serde_json::json!({ "file_id": file_id }));
+        head.append(
+            &mut writes,
+            now,
+            principal.actor(),
+            "seal.submitted",
+            serde_json::json!({ "file_id": file_id, "sha256": sha256 }),
+        );
         self.store.write(writes).await?;
         Ok(data.seal)
     }
@@ -463,11 +495,16 @@ impl Platform {
     }
 
     /// The seal's audit trail (administrators of its enterprise).
-    pub async fn seal_audit(&self, principal: &Principal, id: &str) -> Result<AuditPage, DomainError> {
+    pub async fn seal_audit(
+        &self,
+        principal: &Principal,
+        id: &str,
+        limit: Option<u32>,
+        cursor: Option<&str>,
+    ) -> Result<AuditPage, DomainError> {
         let loaded = self.own_seal(principal, id).await?;
         admin_of(principal, &loaded.value.seal.enterprise_id)?;
-        let events = audit::load_all(self.store.as_ref(), &seal_subject(id)).await?;
-        Ok(AuditPage { chain_intact: audit::chain_intact(&events), items: events, next_cursor: None })
+        self.audit_page(&seal_subject(id), limit, cursor).await
     }
 
     /// Seals waiting for review, oldest first, with links to their images (operators).
@@ -484,15 +521,16 @@ impl Platform {
         for r in page.items {
             let Some(id) = r["seal_id"].as_str() else { continue };
             let Some(seal) = self.load::<SealData>(&seal_key(id)).await? else { continue };
-            let seal = seal.value.seal;
-            let image_url = match &seal.pending_image_file_id {
-                Some(f) => match self.load_upload(f).await? {
-                    Some(u) => Some(self.blobs.presign_get(&u.blob_key, self.config.presign_expiry).await?.url),
-                    None => None,
-                },
+            // The link shows the submitted copy, the bytes an approval would make the seal's.
+            let image_url = match &seal.value.submitted_image {
+                Some(pinned) => Some(self.blobs.presign_get(&pinned.blob_key, self.config.presign_expiry).await?.url),
                 None => None,
             };
-            items.push(SealForReview { seal, image_url });
+            items.push(SealForReview {
+                seal: seal.value.seal,
+                image_url,
+                image_sha256: seal.value.submitted_image.map(|p| p.sha256),
+            });
         }
         Ok(Page { items, next_cursor: page.next_cursor })
     }
@@ -518,6 +556,14 @@ impl Platform {
         let now = self.clock.now();
         let action = match decision.decision {
             DecisionKind::Approve => {
+                // The reviewed bytes, from the copy taken at submission (hash checked).
+                let pinned = data
+                    .submitted_image
+                    .take()
+                    .ok_or_else(|| DomainError::Conflict("the seal has no submitted image; submit it again".into()))?;
+                let facts = seal_image::check(&self.read_pinned(&pinned).await?).map_err(|e| {
+                    DomainError::Conflict(format!("the submitted image no longer passes: {}", e.message))
+                })?;
                 let subject = self.certificate_subject(&data.seal).await?;
                 let key_id = self
                     .authority
@@ -536,26 +582,21 @@ impl Platform {
                             return Err(DomainError::Dependency(e.to_string()));
                         }
                     };
-                let file_id = data.seal.pending_image_file_id.take().unwrap_or_default();
-                let upload = self.load_upload(&file_id).await?;
-                let facts = match &upload {
-                    Some(u) => self.blobs.read_prefix(&u.blob_key, seal_image::MAX_BYTES + 1).await?,
-                    None => None,
-                }
-                .map(|b| seal_image::check(&b));
-                let Some(Ok(facts)) = facts else {
-                    let _ = self.authority.disable_key(&key_id).await;
-                    return Err(DomainError::Conflict(
-                        "the seal's image changed or vanished since it was submitted".into(),
-                    ));
-                };
-                data.seal.image = Some(SealImage { file_id, width: facts.width, height: facts.height });
+                data.seal.pending_image_file_id = None;
+                data.seal.image = Some(SealImage {
+                    file_id: pinned.file_id.clone(),
+                    width: facts.width,
+                    height: facts.height,
+                    sha256: pinned.sha256.clone(),
+                });
+                data.approved_image = Some(pinned);
                 data.seal.certificate = Some(certificate);
                 data.seal.status = SealStatus::Active;
                 data.key_id = Some(key_id);
                 "seal.approved"
             }
             DecisionKind::Reject => {
+                data.submitted_image = None;
                 data.seal.status = SealStatus::Rejected;
                 "seal.rejected"
             }
@@ -572,7 +613,7 @@ impl Platform {
             Write::Delete { key: Key::new(format!("SEALREVIEW#{id}"), "REVIEW"), condition: Condition::Always },
         ];
         if let Some(c) = &data.seal.certificate {
-            writes.push(cert_index_write(&data.seal, &c.serial)?);
+            writes.push(cert_index_write(&data.seal, c)?);
         }
         let head = Head::load(self.store.as_ref(), &seal_subject(id)).await?;
         head.append(
@@ -633,7 +674,7 @@ impl Platform {
             .await
             .map_err(|e| DomainError::Dependency(e.to_string()))?;
         // Indexed at once, used or not: every certificate of the seal's key names the seal.
-        self.store.write(vec![cert_index_write(&data.seal, &issued.serial)?]).await?;
+        self.store.write(vec![cert_index_write(&data.seal, &issued)?]).await?;
         Ok(issued)
     }
 
@@ -765,6 +806,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_image_swapped_after_submission_is_never_reviewed_nor_stamped() {
+        let t = full();
+        let p = &t.platform;
+        let (_, admin) = verified(p).await;
+        let draft = p.create_seal(&admin, create()).await.unwrap();
+        upload(&t.blobs, &draft, samples::red_seal());
+        p.submit_seal(&admin, &draft.seal.id).await.unwrap();
+        let submitted = p.load_seal(&draft.seal.id).await.unwrap().value.submitted_image.unwrap();
+        let reviewed = p.read_pinned(&submitted).await.unwrap();
+        // The upload URL is still valid: the admin writes another company's seal through it.
+        let mut other = samples::red_seal();
+        other.extend_from_slice(b"another seal");
+        upload(&t.blobs, &draft, other.clone());
+        let queue = p.list_seals_for_review(&operator(), None, None).await.unwrap();
+        let link = queue.items[0].image_url.clone().unwrap();
+        assert!(link.contains("pinned/"), "the operator sees the submitted copy: {link}");
+        let active = p.decide_seal(&operator(), &draft.seal.id, approve()).await.unwrap();
+        let data = p.load_seal(&active.id).await.unwrap().value;
+        let stamped = p.read_pinned(data.approved_image.as_ref().unwrap()).await.unwrap();
+        assert_eq!(stamped, reviewed);
+        assert_ne!(stamped, other);
+        assert_eq!(active.image.unwrap().sha256, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&reviewed)));
+        // Even the pinned copy, altered in the bucket, is refused rather than stamped.
+        t.blobs.put(&data.approved_image.as_ref().unwrap().blob_key, other, "image/png");
+        assert!(p.read_pinned(data.approved_image.as_ref().unwrap()).await.is_err());
+    }
+
+    #[tokio::test]
     async fn a_seal_from_draft_to_active() {
         let t = full();
         let p = &t.platform;
@@ -785,9 +854,9 @@ mod tests {
         let cert = active.certificate.unwrap();
         let parsed = esign_pades::cms_sig::certs_from_pem(cert.pem.as_bytes()).unwrap();
         let subject = parsed[0].tbs_certificate.subject.to_string();
+        let uscc = p.load_enterprise(&eid).await.unwrap().value.verified_identity.unwrap().uscc;
         assert!(
-            subject.contains("深圳市腾讯计算机系统有限公司")
-                && subject.contains(&hex::encode("NTRCN-9144030071526726XG")),
+            subject.contains("深圳市腾讯计算机系统有限公司") && subject.contains(&hex::encode(format!("NTRCN-{uscc}"))),
             "{subject}"
         );
         assert_eq!(t.authority.keys(), vec![("fake-key-1".into(), KeyAlgorithm::EcdsaP256, false)]);
@@ -797,7 +866,7 @@ mod tests {
         let listed = p.list_seals(&admin, None, None).await.unwrap();
         assert_eq!(listed.items.len(), 1);
         assert_eq!(listed.items[0].enterprise_id, eid);
-        let trail = p.seal_audit(&admin, &draft.seal.id).await.unwrap();
+        let trail = p.seal_audit(&admin, &draft.seal.id, None, None).await.unwrap();
         let actions: Vec<_> = trail.items.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["seal.created", "seal.submitted", "seal.approved"]);
         assert!(trail.chain_intact);

@@ -82,12 +82,15 @@ pub(crate) fn registration() -> RegisterEnterprise {
     }
 }
 
-/// A valid submission whose administrator is the legal representative.
+/// A valid submission whose administrator is the legal representative, under a USCC of its own
+/// (one USCC has at most one verified enterprise).
 pub(crate) fn submission() -> SubmitVerification {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let (uscc, organization_code) = crate::kyb::sample_uscc(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     SubmitVerification {
         company_name: "深圳市腾讯计算机系统有限公司".into(),
-        uscc: "9144030071526726XG".into(),
-        organization_code: "71526726-X".into(),
+        uscc,
+        organization_code,
         legal_representative: PersonInput { name: "马化腾".into(), id_number: "11010519491231002X".into() },
         administrator: AdministratorInput {
             name: "马化腾".into(),

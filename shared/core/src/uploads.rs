@@ -1,7 +1,8 @@
 //! Files that clients upload straight to the blob store through presigned URLs: the record of
 //! each upload (whose enterprise, for what, declared type and size) and the ticket a client gets.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::enterprises::internal;
@@ -47,6 +48,21 @@ pub fn sniff(prefix: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// A copy of an uploaded file that only the platform writes, taken when the file is submitted:
+/// the presigned upload URL may still be used afterwards, but what was checked, reviewed and
+/// later stamped is this copy, and its hash is checked on every read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinnedFile {
+    /// The upload it was copied from.
+    pub file_id: String,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    pub size: u64,
+    /// Object key of the copy, under `pinned/` (never presigned for writing).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub blob_key: String,
+}
+
 pub(crate) fn upload_key(id: &str) -> Key {
     Key::new(format!("UPLOAD#{id}"), "UPLOAD")
 }
@@ -84,6 +100,33 @@ impl Platform {
             expires_at: now + self.config.presign_expiry,
             max_bytes: spec.max_bytes,
         })
+    }
+
+    /// Copies the bytes of `upload` (as just read and checked by the caller) to a key only the
+    /// platform writes, and returns where they are and their hash.
+    pub(crate) async fn pin_upload(&self, upload: &Upload, bytes: Vec<u8>) -> Result<PinnedFile, DomainError> {
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let pinned = PinnedFile {
+            file_id: upload.id.clone(),
+            size: bytes.len() as u64,
+            blob_key: format!("pinned/{}/{}/{}-{}", upload.enterprise_id, upload.purpose, upload.id, &sha256[..16]),
+            sha256,
+        };
+        self.blobs.put(&pinned.blob_key, bytes, &upload.content_type).await?;
+        Ok(pinned)
+    }
+
+    /// The bytes of a pinned file, checked against its hash.
+    pub(crate) async fn read_pinned(&self, pinned: &PinnedFile) -> Result<Vec<u8>, DomainError> {
+        let bytes = self
+            .blobs
+            .get(&pinned.blob_key)
+            .await?
+            .ok_or_else(|| DomainError::Internal(format!("the pinned file {} is missing", pinned.file_id)))?;
+        if hex::encode(Sha256::digest(&bytes)) != pinned.sha256 {
+            return Err(DomainError::Internal(format!("the pinned file {} does not match its hash", pinned.file_id)));
+        }
+        Ok(bytes)
     }
 
     /// The upload record of `file_id`, if it exists.

@@ -9,12 +9,13 @@ use crate::enterprises::internal;
 use crate::error::{DomainError, Violations};
 use crate::kyb;
 use crate::model::{
-    Administrator, EnterpriseStatus, IdentifiedPerson, Page, Upload, Verification, VerificationStatus, new_id,
+    Administrator, EnterpriseStatus, IdentifiedPerson, Page, Upload, Verification, VerificationStatus,
+    VerifiedIdentity, new_id,
 };
 use crate::platform::{Platform, admin_of, enterprise_key, enterprise_subject, operator};
 use crate::ports::{Key, Partition, Record, Write};
 pub use crate::uploads::UploadTicket;
-use crate::uploads::{UploadSpec, sniff};
+use crate::uploads::{PinnedFile, UploadSpec, sniff};
 
 /// Largest authorization letter accepted.
 pub const MAX_LETTER_BYTES: u64 = 10 * 1024 * 1024;
@@ -96,6 +97,19 @@ pub struct VerificationDetail {
     #[serde(flatten)]
     pub verification: Verification,
     pub authorization_letter_url: Option<String>,
+    /// Another enterprise already verified under this USCC, if any: approving would be refused.
+    pub uscc_verified_by: Option<String>,
+}
+
+/// Which enterprise holds a USCC: one verified enterprise per USCC.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct UsccClaim {
+    enterprise_id: String,
+    verification_id: String,
+}
+
+fn uscc_key(uscc: &str) -> Key {
+    Key::new(format!("USCC#{uscc}"), "USCC")
 }
 
 fn verification_key(id: &str) -> Key {
@@ -192,8 +206,15 @@ impl Platform {
                 "an administrator who is not the legal representative needs an authorization letter",
             );
         }
-        if let Some(file_id) = &input.authorization_letter_file_id {
-            self.check_letter(&mut v, enterprise_id, file_id).await?;
+        let letter = match &input.authorization_letter_file_id {
+            Some(file_id) => self.check_letter(&mut v, enterprise_id, file_id).await?,
+            None => None,
+        };
+        if let Some(u) = &uscc
+            && let Some(holder) = self.uscc_holder(u.as_str()).await?
+            && holder != enterprise_id
+        {
+            return Err(DomainError::UsccTaken { uscc: u.as_str().to_owned() });
         }
         v.finish()?;
         let (
@@ -236,6 +257,7 @@ impl Platform {
                 is_legal_representative: a.is_legal_representative,
             },
             authorization_letter_file_id: input.authorization_letter_file_id.clone(),
+            authorization_letter: letter,
             submitted_at: now,
             submitted_by: member_id.clone(),
             decided_at: None,
@@ -267,29 +289,46 @@ impl Platform {
         Ok(enterprise)
     }
 
-    async fn check_letter(&self, v: &mut Violations, enterprise_id: &str, file_id: &str) -> Result<(), DomainError> {
+    /// Checks the letter on its bytes and, when it passes, copies those bytes where no tenant can
+    /// write: the operator reviews that copy, whatever the upload URL receives later.
+    async fn check_letter(
+        &self,
+        v: &mut Violations,
+        enterprise_id: &str,
+        file_id: &str,
+    ) -> Result<Option<PinnedFile>, DomainError> {
         const FIELD: &str = "authorization_letter_file_id";
         let upload: Option<Upload> = self.load_upload(file_id).await?;
         let Some(upload) = upload.filter(|u| u.enterprise_id == enterprise_id && u.purpose == "authorization_letter")
         else {
             v.add(FIELD, "unknown_file", "no authorization letter upload with this id");
-            return Ok(());
+            return Ok(None);
         };
-        let Some(meta) = self.blobs.head(&upload.blob_key).await? else {
+        let Some(bytes) = self.blobs.read_prefix(&upload.blob_key, MAX_LETTER_BYTES + 1).await? else {
             v.add(FIELD, "not_uploaded", "the authorization letter has not been uploaded yet");
-            return Ok(());
+            return Ok(None);
         };
-        if meta.size == 0 || meta.size > MAX_LETTER_BYTES {
-            v.add(FIELD, "size", format!("the letter must be 1 to {MAX_LETTER_BYTES} bytes, it is {}", meta.size));
-            return Ok(());
+        let size = bytes.len() as u64;
+        if size == 0 || size > MAX_LETTER_BYTES {
+            v.add(FIELD, "size", format!("the letter must be 1 to {MAX_LETTER_BYTES} bytes"));
+            return Ok(None);
         }
-        let prefix = self.blobs.read_prefix(&upload.blob_key, 8).await?.unwrap_or_default();
-        match sniff(&prefix).filter(|t| LETTER_TYPES.contains(t)) {
-            Some(t) if t == upload.content_type => {}
-            Some(t) => v.add(FIELD, "type_mismatch", format!("declared {} but the file is {t}", upload.content_type)),
-            None => v.add(FIELD, "unsupported_file_type", "the letter is not a PDF, PNG or JPEG file"),
+        match sniff(&bytes).filter(|t| LETTER_TYPES.contains(t)) {
+            Some(t) if t == upload.content_type => Ok(Some(self.pin_upload(&upload, bytes).await?)),
+            Some(t) => {
+                v.add(FIELD, "type_mismatch", format!("declared {} but the file is {t}", upload.content_type));
+                Ok(None)
+            }
+            None => {
+                v.add(FIELD, "unsupported_file_type", "the letter is not a PDF, PNG or JPEG file");
+                Ok(None)
+            }
         }
-        Ok(())
+    }
+
+    /// The enterprise verified under `uscc`, if any.
+    async fn uscc_holder(&self, uscc: &str) -> Result<Option<String>, DomainError> {
+        Ok(self.load::<UsccClaim>(&uscc_key(uscc)).await?.map(|c| c.value.enterprise_id))
     }
 
     fn enterprise_write(&self, e: &crate::model::Enterprise, version: u64) -> Result<Write, DomainError> {
@@ -323,14 +362,14 @@ impl Platform {
         operator(principal)?;
         let verification: Verification =
             self.load(&verification_key(id)).await?.ok_or(DomainError::NotFound("verification"))?.value;
-        let mut authorization_letter_url = None;
-        if let Some(file_id) = &verification.authorization_letter_file_id
-            && let Some(upload) = self.load_upload(file_id).await?
-        {
-            let get = self.blobs.presign_get(&upload.blob_key, self.config.presign_expiry).await?;
-            authorization_letter_url = Some(get.url);
-        }
-        Ok(VerificationDetail { verification, authorization_letter_url })
+        // The link shows the copy taken at submission, never the upload URL's latest object.
+        let authorization_letter_url = match &verification.authorization_letter {
+            Some(pinned) => Some(self.blobs.presign_get(&pinned.blob_key, self.config.presign_expiry).await?.url),
+            None => None,
+        };
+        let uscc_verified_by =
+            self.uscc_holder(&verification.uscc).await?.filter(|holder| *holder != verification.enterprise_id);
+        Ok(VerificationDetail { verification, authorization_letter_url, uscc_verified_by })
     }
 
     /// Approves or rejects a pending submission. A decision on a submission that is no longer
@@ -373,11 +412,29 @@ impl Platform {
         enterprise.status = estatus;
         enterprise.verification = Some(verification.summary());
         enterprise.updated_at = now;
-
-        let mut writes = vec![
-            Write::replace(verification_record(&verification)?, loaded.version),
-            self.enterprise_write(&enterprise, ent.version)?,
-        ];
+        let mut writes = Vec::new();
+        if estatus == EnterpriseStatus::Verified {
+            // From now on the enterprise is who the review found it to be, under one USCC that no
+            // other account holds (the claim is created in the same write, so two approvals of
+            // one USCC cannot both succeed).
+            if self.uscc_holder(&verification.uscc).await?.is_some() {
+                return Err(DomainError::UsccTaken { uscc: verification.uscc.clone() });
+            }
+            enterprise.name = verification.company_name.clone();
+            enterprise.verified_identity = Some(VerifiedIdentity {
+                company_name: verification.company_name.clone(),
+                uscc: verification.uscc.clone(),
+                verification_id: verification.id.clone(),
+                verified_at: now,
+            });
+            let claim = UsccClaim { enterprise_id: enterprise.id.clone(), verification_id: verification.id.clone() };
+            writes.push(Write::create(Record::new(
+                uscc_key(&verification.uscc),
+                serde_json::to_value(claim).map_err(internal)?,
+            )));
+        }
+        writes.push(Write::replace(verification_record(&verification)?, loaded.version));
+        writes.push(self.enterprise_write(&enterprise, ent.version)?);
         let head = Head::load(self.store.as_ref(), &enterprise_subject(&enterprise.id)).await?;
         head.append(
             &mut writes,
@@ -447,6 +504,37 @@ mod tests {
         let actions: Vec<_> = trail.items.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(actions, ["enterprise.registered", "verification.submitted", "verification.approved"]);
         assert!(trail.chain_intact);
+    }
+
+    #[tokio::test]
+    async fn the_verified_identity_is_the_reviewed_one_and_a_uscc_has_one_account() {
+        let (p, _) = platform();
+        let op = operator();
+        let approve = Decision { decision: DecisionKind::Approve, reason: None };
+        // Registered under a famous bank's name, verified as the company it really is.
+        let mut reg = crate::testing::registration();
+        reg.name = "中国工商银行股份有限公司".into();
+        let r = p.register_enterprise(reg).await.unwrap();
+        let admin = p.authenticate(Some(&r.api_key)).await.unwrap();
+        let eid = r.enterprise.id.clone();
+        let claimed = submission();
+        let vid = p.submit_verification(&admin, &eid, claimed.clone()).await.unwrap().verification.unwrap().id;
+        // A second account submits the same USCC while the first waits.
+        let (eid2, admin2) = registered(&p).await;
+        let vid2 = p.submit_verification(&admin2, &eid2, claimed.clone()).await.unwrap().verification.unwrap().id;
+        p.decide_verification(&op, &vid, approve.clone()).await.unwrap();
+        let e = p.get_enterprise(&admin, &eid).await.unwrap();
+        assert_eq!(e.name, claimed.company_name);
+        let id = e.verified_identity.unwrap();
+        assert_eq!((id.company_name, id.uscc), (claimed.company_name.clone(), claimed.uscc.clone()));
+        // The operator sees the conflict, and approving the second is refused.
+        let detail = p.get_verification(&op, &vid2).await.unwrap();
+        assert_eq!(detail.uscc_verified_by.as_deref(), Some(eid.as_str()));
+        assert!(matches!(p.decide_verification(&op, &vid2, approve).await, Err(DomainError::UsccTaken { .. })));
+        assert_eq!(p.get_enterprise(&admin2, &eid2).await.unwrap().status, EnterpriseStatus::PendingReview);
+        // A third account cannot even submit it.
+        let (eid3, admin3) = registered(&p).await;
+        assert!(matches!(p.submit_verification(&admin3, &eid3, claimed).await, Err(DomainError::UsccTaken { .. })));
     }
 
     #[tokio::test]

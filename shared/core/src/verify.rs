@@ -28,7 +28,9 @@ pub struct KnownSeal {
     pub seal_name: String,
     pub status: String,
     pub enterprise_id: String,
+    /// The verified company name and USCC.
     pub enterprise_name: String,
+    pub uscc: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,12 +44,7 @@ pub struct VerificationReport {
 impl Platform {
     /// Verifies every signature of `pdf` against the platform's root.
     pub async fn verify_document(&self, pdf: &[u8]) -> Result<VerificationReport, DomainError> {
-        let pem = self.ca_certificates().await?;
-        let roots = esign_pades::cms_sig::certs_from_pem(pem.as_bytes())
-            .map_err(|e| DomainError::Internal(format!("the platform CA chain: {e}")))?;
-        // The root is the only anchor (the issuing CA is not self-signed).
-        let anchors: Vec<_> =
-            roots.into_iter().filter(|c| c.tbs_certificate.subject == c.tbs_certificate.issuer).collect();
+        let anchors = self.trust_anchors().await?;
         let report = esign_pades::verify_pdf_with_trust(pdf, Some(&anchors)).map_err(|e| {
             let code = match e {
                 esign_pades::PadesError::Empty => "empty",
@@ -58,10 +55,20 @@ impl Platform {
             DomainError::invalid("document", code, e.to_string())
         })?;
         let mut signatures = Vec::new();
+        // Only a signature whose certificate chains to the platform root is attributed, by the
+        // certificate's fingerprint, and each certificate is looked up once.
+        let mut known: std::collections::HashMap<String, Option<KnownSeal>> = std::collections::HashMap::new();
         for s in report.signatures {
-            let seal = match &s.signer_serial {
-                Some(serial) => self.known_seal(serial).await?,
-                None => None,
+            let seal = match (&s.signer_fingerprint, s.trusted) {
+                (Some(fp), Some(true)) => match known.get(fp) {
+                    Some(k) => k.clone(),
+                    None => {
+                        let k = self.known_seal(fp).await?;
+                        known.insert(fp.clone(), k.clone());
+                        k
+                    }
+                },
+                _ => None,
             };
             signatures.push(VerifiedSignature { report: s, seal });
         }
@@ -70,8 +77,8 @@ impl Platform {
         Ok(VerificationReport { valid, revisions: report.revisions, signatures })
     }
 
-    async fn known_seal(&self, serial: &str) -> Result<Option<KnownSeal>, DomainError> {
-        let Some(index) = self.load::<CertIndex>(&cert_index_key(serial)).await? else {
+    async fn known_seal(&self, fingerprint: &str) -> Result<Option<KnownSeal>, DomainError> {
+        let Some(index) = self.load::<CertIndex>(&cert_index_key(fingerprint)).await? else {
             return Ok(None);
         };
         let seal = self.load_seal(&index.value.seal_id).await?.value.seal;
@@ -81,7 +88,11 @@ impl Platform {
             seal_name: seal.name,
             status: seal.status.as_str().to_owned(),
             enterprise_id: enterprise.id,
-            enterprise_name: enterprise.name,
+            enterprise_name: enterprise
+                .verified_identity
+                .as_ref()
+                .map_or(enterprise.name.clone(), |v| v.company_name.clone()),
+            uscc: enterprise.verified_identity.map(|v| v.uscc).unwrap_or_default(),
         }))
     }
 }

@@ -88,6 +88,16 @@ pub struct LocalSigner {
 }
 
 /// Parses every certificate in a PEM bundle.
+/// SHA-256 of the first certificate of `pem` (its DER), lowercase hex.
+pub fn certificate_fingerprint(pem: &[u8]) -> Result<String, PadesError> {
+    use der::Encode as _;
+    use sha2::Digest as _;
+    let certs = certs_from_pem(pem)?;
+    let first = certs.first().ok_or_else(|| PadesError::Key("no certificate in PEM".into()))?;
+    let der = first.to_der().map_err(|e| PadesError::Key(format!("certificate encoding: {e}")))?;
+    Ok(hex::encode(sha2::Sha256::digest(&der)))
+}
+
 pub fn certs_from_pem(pem: &[u8]) -> Result<Vec<Certificate>, PadesError> {
     let certs = Certificate::load_pem_chain(pem).map_err(|e| PadesError::Key(format!("bad certificate PEM: {e}")))?;
     if certs.is_empty() {

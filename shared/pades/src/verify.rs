@@ -12,6 +12,7 @@ use der::asn1::OctetString;
 use der::{Decode, Encode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 use x509_cert::Certificate;
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +29,9 @@ pub struct SignatureReport {
     pub signer: Option<String>,
     /// serial number of the signer's certificate, lowercase hex
     pub signer_serial: Option<String>,
+    /// SHA-256 of the signer's certificate (DER), lowercase hex: what identifies the certificate
+    /// (a serial alone can be copied into any self-made certificate)
+    pub signer_fingerprint: Option<String>,
     /// subjects, signer first
     pub chain: Vec<String>,
     pub signature_algorithm: Option<String>,
@@ -123,18 +127,37 @@ pub fn revision_ends(data: &[u8]) -> Vec<usize> {
     ends
 }
 
+/// One walk of the field tree: every field object once, within a node budget.
+struct FieldWalk {
+    seen: HashSet<u32>,
+    budget: usize,
+    out: Vec<(String, Dict)>,
+}
+
+const MAX_SIGNATURES: usize = 1000;
+
 fn collect_sig_fields(
     doc: &Document,
     o: &Obj,
     prefix: &str,
     inherited_ft: Option<Vec<u8>>,
     depth: usize,
-    out: &mut Vec<(String, Dict)>,
-) {
-    if depth > 32 || out.len() > 1000 {
-        return;
+    walk: &mut FieldWalk,
+) -> Result<(), PadesError> {
+    if depth > 32 || walk.out.len() >= MAX_SIGNATURES {
+        return Ok(());
     }
-    let Ok(d) = doc.resolve_dict(o) else { return };
+    // a field reached twice (listed again, or its own kid) is walked once
+    if let Some((n, _)) = o.as_ref()
+        && !walk.seen.insert(n)
+    {
+        return Ok(());
+    }
+    if walk.budget == 0 {
+        return Err(PadesError::Limit("the form has too many fields to walk".into()));
+    }
+    walk.budget -= 1;
+    let Ok(d) = doc.resolve_dict(o) else { return Ok(()) };
     let name = match d.get("T").and_then(|t| doc.resolve(t).ok()) {
         Some(Obj::Str(t)) => {
             let t = String::from_utf8_lossy(&t).into_owned();
@@ -147,37 +170,86 @@ fn collect_sig_fields(
         && let Some(v) = d.get("V").and_then(|v| doc.resolve_dict(v).ok())
         && v.get("ByteRange").is_some()
     {
-        out.push((name.clone(), v));
-        return;
+        walk.out.push((name, v));
+        return Ok(());
     }
     if let Some(Obj::Array(kids)) = d.get("Kids").and_then(|k| doc.resolve(k).ok()) {
         for k in kids {
-            collect_sig_fields(doc, &k, &name, ft.clone(), depth + 1, out);
+            collect_sig_fields(doc, &k, &name, ft.clone(), depth + 1, walk)?;
         }
     }
+    Ok(())
 }
 
 pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Result<Report, PadesError> {
     let doc = Document::load(bytes)?;
     let ends = revision_ends(bytes);
     let cat = doc.catalog()?;
-    let mut fields = Vec::new();
+    let mut walk = FieldWalk { seen: HashSet::new(), budget: doc.options().max_walk_nodes, out: Vec::new() };
     if let Some(af) = cat.get("AcroForm").and_then(|a| doc.resolve_dict(a).ok())
         && let Some(Obj::Array(fs)) = af.get("Fields").and_then(|f| doc.resolve(f).ok())
     {
         for f in fs {
-            collect_sig_fields(&doc, &f, "", None, 0, &mut fields);
+            collect_sig_fields(&doc, &f, "", None, 0, &mut walk)?;
         }
     }
+    let mut revisions = Revisions::new(bytes.len());
     let mut sigs = Vec::new();
-    for (name, v) in fields {
-        let mut s = check_one(&doc, bytes, &ends, name, &v, trust);
+    for (name, v) in walk.out {
+        let mut s = check_one(&doc, bytes, &ends, name, &v, trust, &mut revisions);
         s.intact = s.intact();
         sigs.push(s);
     }
     // order by position in the file
     sigs.sort_by_key(|s| s.byte_range.get(2).copied().unwrap_or(0));
     Ok(Report { revisions: ends.len().max(1), signatures: sigs })
+}
+
+/// The later-change analysis of each signed revision, made once per revision however many
+/// signatures cover it, and for at most [`MAX_REVISIONS_ANALYSED`] distinct revisions.
+/// Also the byte-range digests, one per distinct range, within a hashing budget (so a file with
+/// a thousand signature fields over the whole document is not hashed a thousand times).
+struct Revisions {
+    done: HashMap<usize, Result<Vec<String>, String>>,
+    digests: HashMap<(usize, usize, usize), Vec<u8>>,
+    hash_budget: usize,
+}
+
+const MAX_REVISIONS_ANALYSED: usize = 64;
+
+impl Revisions {
+    fn new(len: usize) -> Self {
+        // ample for real files (each signature hashes about the whole file once)
+        Revisions { done: HashMap::new(), digests: HashMap::new(), hash_budget: len.saturating_mul(32).max(64 << 20) }
+    }
+
+    /// SHA-256 of `data[..a] ++ data[c..end]`, or None once the budget is spent.
+    fn digest(&mut self, data: &[u8], a: usize, c: usize, end: usize) -> Option<Vec<u8>> {
+        if let Some(d) = self.digests.get(&(a, c, end)) {
+            return Some(d.clone());
+        }
+        let cost = a.saturating_add(end.saturating_sub(c));
+        self.hash_budget = self.hash_budget.checked_sub(cost)?;
+        let mut h = Sha256::new();
+        h.update(data.get(..a)?);
+        h.update(data.get(c..end)?);
+        let d = h.finalize().to_vec();
+        self.digests.insert((a, c, end), d.clone());
+        Some(d)
+    }
+
+    fn later_changes(&mut self, data: &[u8], end: usize, doc: &Document) -> Result<Vec<String>, String> {
+        if let Some(r) = self.done.get(&end) {
+            return r.clone();
+        }
+        let r = if self.done.len() >= MAX_REVISIONS_ANALYSED {
+            Err(format!("more than {MAX_REVISIONS_ANALYSED} signed revisions"))
+        } else {
+            later_changes(data, end, doc).map_err(|e| e.to_string())
+        };
+        self.done.insert(end, r.clone());
+        r
+    }
 }
 
 fn name_str(d: &Dict, k: &str) -> String {
@@ -191,12 +263,14 @@ fn check_one(
     field: String,
     v: &Dict,
     trust: Option<&[Certificate]>,
+    revisions: &mut Revisions,
 ) -> SignatureReport {
     let mut r = SignatureReport {
         field,
         sub_filter: name_str(v, "SubFilter"),
         signer: None,
         signer_serial: None,
+        signer_fingerprint: None,
         chain: vec![],
         signature_algorithm: None,
         signing_time: None,
@@ -265,15 +339,17 @@ fn check_one(
             None => format!("first {end} bytes (not a revision boundary)"),
         }
     };
-    let mut h = Sha256::new();
-    h.update(&data[..a]);
-    h.update(&data[c..end]);
-    let digest = h.finalize().to_vec();
-
     let sd = match parse_signed_data(&contents) {
         Ok(sd) => sd,
         Err(e) => {
             r.problems.push(format!("CMS: {e}"));
+            return r;
+        }
+    };
+    let digest = match revisions.digest(data, a, c, end) {
+        Some(d) => d,
+        None => {
+            r.problems.push("not checked: the signatures cover more bytes than a verification hashes".into());
             return r;
         }
     };
@@ -300,6 +376,7 @@ fn check_one(
     };
     r.signer = Some(signer_cert.tbs_certificate.subject.to_string());
     r.signer_serial = Some(hex::encode(signer_cert.tbs_certificate.serial_number.as_bytes()));
+    r.signer_fingerprint = signer_cert.to_der().ok().map(|d| hex::encode(Sha256::digest(&d)));
     r.signature_algorithm = Some(si.signature_algorithm.oid.to_string());
     if si.digest_alg.oid != OID_SHA256 {
         r.problems.push(format!("digest algorithm {} not supported (SHA-256 only)", si.digest_alg.oid));
@@ -392,7 +469,7 @@ fn check_one(
     }
     // later revisions
     if !r.covers_whole_document {
-        match later_changes(data, end, doc) {
+        match revisions.later_changes(data, end, doc) {
             Ok(ch) => r.disallowed_changes = ch,
             Err(e) => r.disallowed_changes = vec![format!("cannot analyse later revisions: {e}")],
         }
@@ -477,12 +554,27 @@ fn check_timestamp(
     sig_value: &[u8],
     trust: Option<&[Certificate]>,
 ) -> Result<(String, Option<bool>, u64), String> {
+    let imprint: [u8; 32] = Sha256::digest(sig_value).into();
+    verify_timestamp_token(tok, &imprint, trust)
+        .map_err(|e| if e == IMPRINT_MISMATCH { "imprint does not match the signature value".into() } else { e })
+}
+
+const IMPRINT_MISMATCH: &str = "imprint does not match";
+
+/// Verifies an RFC 3161 time-stamp token (DER) over the SHA-256 `imprint`: the imprint, the
+/// token's content digest and the TSA's signature. Returns the time (RFC 3339), whether the TSA
+/// chain leads to one of `trust` (None without roots) and the time in Unix seconds.
+pub fn verify_timestamp_token(
+    tok: &[u8],
+    imprint: &[u8; 32],
+    trust: Option<&[Certificate]>,
+) -> Result<(String, Option<bool>, u64), String> {
     let info = token_info(tok).map_err(|e| e.to_string())?;
     if info.message_imprint.hash_algorithm.oid != OID_SHA256 {
         return Err("imprint algorithm is not SHA-256".into());
     }
-    if info.message_imprint.hashed_message.as_bytes() != &Sha256::digest(sig_value)[..] {
-        return Err("imprint does not match the signature value".into());
+    if info.message_imprint.hashed_message.as_bytes() != &imprint[..] {
+        return Err(IMPRINT_MISMATCH.into());
     }
     let sd: SignedData = parse_signed_data(tok).map_err(|e| e.to_string())?;
     let econtent = sd
@@ -605,6 +697,21 @@ mod tests {
         assert_eq!(pdf_date_to_rfc3339("D:20261126230333Z"), "2026-11-26T23:03:33Z");
         assert_eq!(pdf_date_to_rfc3339("D:2026"), "D:2026");
         assert_eq!(pdf_date_to_rfc3339("D:20261126"), "2026-11-26T00:00:00Z");
+    }
+
+    #[test]
+    fn digests_are_made_once_per_range_within_a_budget() {
+        let data = vec![7u8; 1000];
+        let mut r = Revisions::new(data.len());
+        r.hash_budget = 2500;
+        let d1 = r.digest(&data, 100, 200, 1000).unwrap();
+        assert_eq!(r.digest(&data, 100, 200, 1000).unwrap(), d1);
+        assert_eq!(r.hash_budget, 1600, "charged once");
+        assert!(r.digest(&data, 100, 300, 1000).is_some()); // 800 left after
+        assert!(r.digest(&data, 100, 400, 1000).is_some()); // 100 left after
+        assert!(r.digest(&data, 100, 500, 1000).is_none(), "beyond the budget");
+        r.hash_budget = 1 << 20;
+        assert!(r.digest(&data, 100, 2000, 3000).is_none(), "out of range");
     }
 
     #[test]
