@@ -497,3 +497,96 @@ pub(crate) fn s3_builder(sdk: &SdkConfig) -> aws_sdk_s3::config::Builder {
         None => b,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
+
+    use super::*;
+
+    fn erased<T: std::fmt::Debug + Send + Sync + 'static>(input: T) -> Input {
+        Input::erase(input)
+    }
+
+    #[test]
+    fn a_transaction_needs_each_item_kinds_action_on_its_table() {
+        name_resources([("RecordsTable", "local-recordstable")]);
+        let t = "local-recordstable";
+        let key = || Some(HashMap::new());
+        let items = vec![
+            TransactWriteItem::builder().put(Put::builder().table_name(t).set_item(key()).build().unwrap()).build(),
+            TransactWriteItem::builder()
+                .update(Update::builder().table_name(t).set_key(key()).update_expression("SET a = :a").build().unwrap())
+                .build(),
+            TransactWriteItem::builder()
+                .condition_check(
+                    ConditionCheck::builder()
+                        .table_name(t)
+                        .set_key(key())
+                        .condition_expression("attribute_exists(PK)")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+            TransactWriteItem::builder().put(Put::builder().table_name(t).set_item(key()).build().unwrap()).build(),
+            TransactWriteItem::builder()
+                .delete(Delete::builder().table_name(t).set_key(key()).build().unwrap())
+                .build(),
+        ];
+        let input = aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput::builder()
+            .set_transact_items(Some(items))
+            .build()
+            .unwrap();
+        let got: Vec<String> =
+            permissions("DynamoDB", "TransactWriteItems", &erased(input)).into_iter().map(|p| p.action).collect();
+        assert_eq!(
+            got,
+            ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem"]
+        );
+        let query =
+            aws_sdk_dynamodb::operation::query::QueryInput::builder().table_name(t).index_name("GSI1").build().unwrap();
+        assert_eq!(
+            permissions("DynamoDB", "Query", &erased(query)),
+            [Permission { action: "dynamodb:Query".into(), resource: "RecordsTable/index/GSI1".into() }]
+        );
+    }
+
+    #[test]
+    fn s3_and_kms_calls_name_the_action_and_the_resource_kind() {
+        name_resources([("FilesBucket", "local-filesbucket"), ("IssuingCaKey", "key-issuing")]);
+        let head = aws_sdk_s3::operation::head_object::HeadObjectInput::builder()
+            .bucket("local-filesbucket")
+            .key("pinned/seals/x.png")
+            .build()
+            .unwrap();
+        assert_eq!(
+            permissions("S3", "HeadObject", &erased(head)),
+            [Permission { action: "s3:GetObject".into(), resource: "FilesBucket/pinned/*".into() }]
+        );
+        let sign = |key: &str| {
+            let input = aws_sdk_kms::operation::sign::SignInput::builder().key_id(key).build().unwrap();
+            permissions("KMS", "Sign", &erased(input)).remove(0).resource
+        };
+        assert_eq!(sign("arn:aws:kms:us-east-1:000000000000:key/key-issuing"), "IssuingCaKey");
+        assert_eq!(sign("some-seal-key"), "SealKey");
+        let create = aws_sdk_kms::operation::create_key::CreateKeyInput::builder()
+            .tags(aws_sdk_kms::types::Tag::builder().tag_key("esign-stack").tag_value("s").build().unwrap())
+            .build()
+            .unwrap();
+        let actions: Vec<_> =
+            permissions("KMS", "CreateKey", &erased(create)).into_iter().map(|p| (p.action, p.resource)).collect();
+        assert_eq!(
+            actions,
+            [("kms:CreateKey".into(), "*".into()), ("kms:TagResource".into(), "SealKey".into())]
+                as [(String, String); 2]
+        );
+    }
+
+    #[tokio::test]
+    async fn calls_are_attributed_to_the_function_around_them() {
+        assert_eq!(current_function(), None);
+        assert_eq!(in_function("sign-contract", async { current_function() }).await, Some("sign-contract"));
+    }
+}
