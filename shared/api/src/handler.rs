@@ -291,12 +291,8 @@ async fn execute(
                 None | Some("contract") => esign_core::contracts::ContractTrail::Contract,
                 Some("access") => esign_core::contracts::ContractTrail::Access,
                 Some(_) => {
-                    return Problem::validation(vec![FieldError::new(
-                        "trail",
-                        "invalid",
-                        "trail is contract or access",
-                    )])
-                    .into();
+                    return Problem::validation(vec![FieldError::new("trail", "invalid", "trail is contract or access")])
+                        .into();
                 }
             };
             answer(200, p.contract_audit(who, param(params, "id"), trail, limit, cursor).await)

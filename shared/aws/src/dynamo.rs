@@ -228,9 +228,7 @@ impl DynamoStore {
                     }
                 })
             }
-            Write::Check { .. } => {
-                Err(StoreError::Unavailable("a lone condition check goes through a transaction".into()))
-            }
+            Write::Check { .. } => Err(StoreError::Unavailable("a lone condition check goes through a transaction".into())),
         }
     }
 }

@@ -526,11 +526,7 @@ impl Platform {
                 Some(pinned) => Some(self.blobs.presign_get(&pinned.blob_key, self.config.presign_expiry).await?.url),
                 None => None,
             };
-            items.push(SealForReview {
-                seal: seal.value.seal,
-                image_url,
-                image_sha256: seal.value.submitted_image.map(|p| p.sha256),
-            });
+            items.push(SealForReview { seal: seal.value.seal, image_url, image_sha256: seal.value.submitted_image.map(|p| p.sha256) });
         }
         Ok(Page { items, next_cursor: page.next_cursor })
     }
@@ -557,13 +553,11 @@ impl Platform {
         let action = match decision.decision {
             DecisionKind::Approve => {
                 // The reviewed bytes, from the copy taken at submission (hash checked).
-                let pinned = data
-                    .submitted_image
-                    .take()
-                    .ok_or_else(|| DomainError::Conflict("the seal has no submitted image; submit it again".into()))?;
-                let facts = seal_image::check(&self.read_pinned(&pinned).await?).map_err(|e| {
-                    DomainError::Conflict(format!("the submitted image no longer passes: {}", e.message))
+                let pinned = data.submitted_image.take().ok_or_else(|| {
+                    DomainError::Conflict("the seal has no submitted image; submit it again".into())
                 })?;
+                let facts = seal_image::check(&self.read_pinned(&pinned).await?)
+                    .map_err(|e| DomainError::Conflict(format!("the submitted image no longer passes: {}", e.message)))?;
                 let subject = self.certificate_subject(&data.seal).await?;
                 let key_id = self
                     .authority

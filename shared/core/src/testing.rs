@@ -86,7 +86,8 @@ pub(crate) fn registration() -> RegisterEnterprise {
 /// (one USCC has at most one verified enterprise).
 pub(crate) fn submission() -> SubmitVerification {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let (uscc, organization_code) = crate::kyb::sample_uscc(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let (uscc, organization_code) =
+        crate::kyb::sample_uscc(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     SubmitVerification {
         company_name: "深圳市腾讯计算机系统有限公司".into(),
         uscc,

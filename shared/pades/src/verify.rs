@@ -555,8 +555,9 @@ fn check_timestamp(
     trust: Option<&[Certificate]>,
 ) -> Result<(String, Option<bool>, u64), String> {
     let imprint: [u8; 32] = Sha256::digest(sig_value).into();
-    verify_timestamp_token(tok, &imprint, trust)
-        .map_err(|e| if e == IMPRINT_MISMATCH { "imprint does not match the signature value".into() } else { e })
+    verify_timestamp_token(tok, &imprint, trust).map_err(|e| {
+        if e == IMPRINT_MISMATCH { "imprint does not match the signature value".into() } else { e }
+    })
 }
 
 const IMPRINT_MISMATCH: &str = "imprint does not match";
