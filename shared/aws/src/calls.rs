@@ -173,21 +173,28 @@ impl CallSink for JsonLinesFile {
     }
 }
 
-/// Counts calls by (function, service, operation), in memory.
+/// What [`CallCounts`] counts by: (function, SDK service, SDK operation).
+pub type CallKey = (Option<String>, String, String);
+
+/// Counts calls by (function, service, operation), in memory; presigned requests and
+/// [`AwsCall::cached`] records are not requests, so they are not counted.
 #[derive(Debug, Default)]
 pub struct CallCounts {
-    counts: Mutex<HashMap<(Option<String>, String, String), u64>>,
+    counts: Mutex<HashMap<CallKey, u64>>,
 }
 
 impl CallCounts {
     /// The counts so far.
-    pub fn snapshot(&self) -> HashMap<(Option<String>, String, String), u64> {
+    pub fn snapshot(&self) -> HashMap<CallKey, u64> {
         self.counts.lock().map(|c| c.clone()).unwrap_or_default()
     }
 }
 
 impl CallSink for CallCounts {
     fn record(&self, call: AwsCall) {
+        if !call.transmitted || call.cached {
+            return;
+        }
         if let Ok(mut c) = self.counts.lock() {
             *c.entry((call.function, call.service, call.operation)).or_default() += 1;
         }
