@@ -19,6 +19,21 @@ call() {
   printf '%-6s %-52s -> %s\n' "$method" "$path" "$status"
   if [ "$status" != "$expected" ]; then echo "expected $expected: $RESP" >&2; exit 1; fi
 }
+# uscc REGION: a USCC and its organization code ("USCC ORG") no earlier run used: one USCC has at
+# most one verified enterprise, and the emulator may still hold an earlier run's.
+uscc() {
+  python3 - "$1" <<'PY'
+import random, sys
+CS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
+body = "".join(random.choice("0123456789") for _ in range(8))
+o = 11 - sum(int(c) * w for c, w in zip(body, [3, 7, 9, 10, 5, 8, 4, 2])) % 11
+org = body + {10: "X", 11: "0"}.get(o, str(o))
+u = "91" + sys.argv[1] + org
+u += CS[(31 - sum(CS.index(c) * w for c, w in zip(u, W)) % 31) % 31]
+print(u, org[:8] + "-" + org[8])
+PY
+}
 # field EXPR: a value from the last JSON answer, e.g. field '["enterprise"]["id"]'.
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)" <<<"$RESP"; }
 
@@ -34,10 +49,11 @@ call POST "/v1/enterprises/$ENT/verification" "$KEY" 422 '{"company_name":"深�
   "legal_representative":{"name":"马化腾","id_number":"11010519491231002X"},
   "administrator":{"name":"马化腾","id_number":"11010519491231002X","mobile":"13800138000","is_legal_representative":true}}'
 echo "   $(field '["errors"][0]["field"]'): $(field '["errors"][0]["message"]')"
-call POST "/v1/enterprises/$ENT/verification" "$KEY" 202 '{"company_name":"深圳市腾讯计算机系统有限公司",
-  "uscc":"9144030071526726XG","organization_code":"71526726-X",
-  "legal_representative":{"name":"马化腾","id_number":"11010519491231002X"},
-  "administrator":{"name":"马化腾","id_number":"11010519491231002X","mobile":"13800138000","is_legal_representative":true}}'
+read -r USCC_A ORG_A <<<"$(uscc 440300)"
+call POST "/v1/enterprises/$ENT/verification" "$KEY" 202 "{\"company_name\":\"深圳市腾讯计算机系统有限公司\",
+  \"uscc\":\"$USCC_A\",\"organization_code\":\"$ORG_A\",
+  \"legal_representative\":{\"name\":\"马化腾\",\"id_number\":\"11010519491231002X\"},
+  \"administrator\":{\"name\":\"马化腾\",\"id_number\":\"11010519491231002X\",\"mobile\":\"13800138000\",\"is_legal_representative\":true}}"
 VER="$(field '["verification"]["id"]')"; echo "   status $(field '["status"]'), verification $VER"
 
 echo "== 3. before approval, members cannot be added"
@@ -92,10 +108,17 @@ echo "== 8. a second enterprise, verified, with a seal the platform draws for it
 call POST /v1/enterprises "" 201 '{"name":"上海乙方贸易有限公司","contact_email":"legal@example.org",
   "admin":{"name":"王五","mobile":"13700137000","email":"wang@example.org"}}'
 ENT_B="$(field '["enterprise"]["id"]')"; KEY_B="$(field '["api_key"]')"; ADMIN_B="$(field '["admin"]["id"]')"
-call POST "/v1/enterprises/$ENT_B/verification" "$KEY_B" 202 '{"company_name":"上海乙方贸易有限公司",
-  "uscc":"91310115MA1FL2Q32K","organization_code":"MA1FL2Q3-2",
-  "legal_representative":{"name":"王五","id_number":"11010519491231002X"},
-  "administrator":{"name":"王五","id_number":"11010519491231002X","mobile":"13700137000","is_legal_representative":true}}'
+# One USCC, one verified account: enterprise A's USCC is refused for B.
+call POST "/v1/enterprises/$ENT_B/verification" "$KEY_B" 409 "{\"company_name\":\"上海乙方贸易有限公司\",
+  \"uscc\":\"$USCC_A\",\"organization_code\":\"$ORG_A\",
+  \"legal_representative\":{\"name\":\"王五\",\"id_number\":\"11010519491231002X\"},
+  \"administrator\":{\"name\":\"王五\",\"id_number\":\"11010519491231002X\",\"mobile\":\"13700137000\",\"is_legal_representative\":true}}"
+echo "   $(field '["type"]'): $(field '["detail"]')"
+read -r USCC_B ORG_B <<<"$(uscc 310115)"
+call POST "/v1/enterprises/$ENT_B/verification" "$KEY_B" 202 "{\"company_name\":\"上海乙方贸易有限公司\",
+  \"uscc\":\"$USCC_B\",\"organization_code\":\"$ORG_B\",
+  \"legal_representative\":{\"name\":\"王五\",\"id_number\":\"11010519491231002X\"},
+  \"administrator\":{\"name\":\"王五\",\"id_number\":\"11010519491231002X\",\"mobile\":\"13700137000\",\"is_legal_representative\":true}}"
 call POST "/v1/operator/verifications/$(field '["verification"]["id"]')/decision" "$OP" 200 '{"decision":"approve"}'
 # This one is drawn by the platform: the verified company name on the rim, a star, the type below.
 call POST /v1/seals "$KEY_B" 201 '{"name":"合同专用章","kind":"contract","key_algorithm":"rsa_2048","generate":true}'

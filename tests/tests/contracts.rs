@@ -257,10 +257,13 @@ fn two_parties_sign_in_turn_and_every_judge_passes() {
         "otp.failed",
         "contract.signed",
         "contract.completed",
-        "contract.downloaded",
     ] {
         assert!(actions.contains(&needed), "{needed} missing from {actions:?}");
     }
+    // Downloads are on the contract's access trail, apart from what signing appends to.
+    let access = api.get(&format!("/v1/contracts/{id}/audit?trail=access")).key(&b.key).send();
+    assert!(access.body["items"].as_array().unwrap().iter().any(|e| e["action"] == "contract.downloaded"));
+    assert_eq!(access.body["chain_intact"], true);
     let usage = api.get("/v1/usage").key(&a.key).send();
     assert_eq!(
         (usage.body["signatures"].as_i64(), usage.body["codes_sent"].as_i64()),

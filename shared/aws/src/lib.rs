@@ -135,6 +135,8 @@ fn settings_from_env(clear_operator_keys: OperatorKeys) -> Result<Config, Config
         mode,
         operator_keys,
         tsa_url: optional("ESIGN_TSA_URL"),
+        tsa_roots_pem: optional("ESIGN_TSA_ROOTS"),
+        pdf_deadline: seconds_var("ESIGN_PDF_DEADLINE_SECS")?.unwrap_or(Config::default().pdf_deadline),
         email_sender: optional("ESIGN_EMAIL_SENDER"),
         webhooks,
         ..Config::default()

@@ -280,16 +280,22 @@ fn document_error(e: PadesError, placements: &[ContractPlacement]) -> DomainErro
         PadesError::OffPage { index, .. } => (format!("placements[{index}]"), "off_page"),
         PadesError::InvalidPlacement(_) => ("placements".to_owned(), "invalid"),
         PadesError::NotAllowed(_) => ("document".to_owned(), "signing_not_allowed"),
+        PadesError::Damaged(_) => ("document".to_owned(), "damaged"),
+        PadesError::Limit(_) => ("document".to_owned(), "too_complex"),
         _ => ("document".to_owned(), "unreadable"),
     };
     DomainError::invalid(&field, code, e.to_string())
 }
 
-/// Checks `placements` against the document; returns its page count.
-fn check_against_document(pdf: &[u8], placements: &[ContractPlacement]) -> Result<u32, DomainError> {
-    let plain: Vec<Placement> = placements.iter().map(|p| p.placement.clone()).collect();
-    let count = esign_pades::check_placements(pdf, &plain).map_err(|e| document_error(e, placements))?;
-    u32::try_from(count).map_err(|e| DomainError::Internal(e.to_string()))
+impl Platform {
+    /// Checks `placements` against the document (off the async workers, within the deadline);
+    /// returns its page count. A damaged document is refused here, before anyone signs it.
+    async fn check_against_document(&self, pdf: Vec<u8>, placements: &[ContractPlacement]) -> Result<u32, DomainError> {
+        let plain: Vec<Placement> = placements.iter().map(|p| p.placement.clone()).collect();
+        let count = self.pdf_work(move || esign_pades::check_placements(&pdf, &plain)).await?;
+        let count = count.map_err(|e| document_error(e, placements))?;
+        u32::try_from(count).map_err(|e| DomainError::Internal(e.to_string()))
+    }
 }
 
 fn check_rects(v: &mut Violations, placements: &[ContractPlacement]) {
@@ -663,7 +669,7 @@ impl Platform {
             Some(_) => self.latest_revision(&data).await?,
             None => self.uploaded_original(&data).await?,
         };
-        let pages = check_against_document(&pdf, &input.placements)?;
+        let pages = self.check_against_document(pdf, &input.placements).await?;
         data.contract.placements = input.placements;
         data.contract.page_count = Some(pages);
         if data.contract.status == ContractStatus::Signing {
@@ -692,7 +698,7 @@ impl Platform {
         }
         data.check_complete_placements()?;
         let pdf = self.uploaded_original(&data).await?;
-        let pages = check_against_document(&pdf, &data.contract.placements)?;
+        let pages = self.check_against_document(pdf.clone(), &data.contract.placements).await?;
         let sha256 = hex::encode(Sha256::digest(&pdf));
         let size = pdf.len() as u64;
         // The original is copied to a key of ours: the upload URL cannot replace it any more.
@@ -868,6 +874,8 @@ impl Platform {
                 pages.entry(p.placement.page).or_default().push(p.placement.clone());
             }
             let mut pdf = self.latest_revision(&data).await?;
+            // Signatures whose byte range reaches past this are the ones this request makes.
+            let base_len = i64::try_from(pdf.len()).unwrap_or(i64::MAX);
             // The first act signs with the seal's certificate, each further act with a certificate
             // of its own for the same key and subject: Poppler's checker (22.12) misreads a second
             // signature by the same certificate in one file (see the README).
@@ -906,10 +914,28 @@ impl Platform {
                     .map_err(signing_error)?;
                 pdf.extend_from_slice(&update);
             }
-            // Never store what does not verify.
-            let report = esign_pades::verify_pdf(&pdf).map_err(|e| DomainError::Internal(e.to_string()))?;
-            if report.signatures.iter().any(|s| !s.intact) {
-                return Err(DomainError::Internal("a signature of the new revision does not verify".into()));
+            // Never store what does not verify, against the platform root and the configured TSA
+            // roots: a time stamp from a TSA nobody trusts is refused here, not embedded.
+            let anchors = self.signing_anchors().await?;
+            let (report, pdf_back) = self
+                .pdf_work(move || (esign_pades::verify_pdf_with_trust(&pdf, Some(&anchors)), pdf))
+                .await?;
+            pdf = pdf_back;
+            let report = report.map_err(|e| DomainError::Internal(e.to_string()))?;
+            let new_signatures = report
+                .signatures
+                .iter()
+                .filter(|s| s.byte_range.len() == 4 && s.byte_range[2].saturating_add(s.byte_range[3]) > base_len);
+            for s in new_signatures {
+                if !s.intact {
+                    return Err(DomainError::Internal(format!("a new signature does not verify: {:?}", s.problems)));
+                }
+                if s.trusted != Some(true) {
+                    return Err(DomainError::Dependency(format!(
+                        "a new signature does not chain to a trusted root (the time-stamp authority?): {:?}",
+                        s.problems
+                    )));
+                }
             }
             let acts = (esign_pades::verify::revision_ends(&pdf).len() - before) as u32;
             let signed_at = report.signatures.last().and_then(|s| s.signing_time.clone()).unwrap_or_default();
@@ -1077,6 +1103,9 @@ impl Platform {
 /// Engine failures while signing: outages of the key service or TSA are retryable (502).
 fn signing_error(e: PadesError) -> DomainError {
     match e {
+        PadesError::Damaged(_) | PadesError::Limit(_) => {
+            conflict(format!("the contract's document cannot be signed: {e}"))
+        }
         PadesError::Signer(m) => DomainError::Dependency(format!("the seal's key service failed: {m}")),
         PadesError::Tsa(m) => DomainError::Dependency(format!("the time-stamp authority failed: {m}")),
         PadesError::NotAllowed(m) => conflict(format!("the document does not allow another signature: {m}")),
@@ -1191,6 +1220,69 @@ mod tests {
             assert_eq!(events[1]["data"]["revision"], 2);
             assert_eq!(events[2]["data"]["revision"], 2);
         }
+    }
+
+    /// An RFC 3161 TSA over plain HTTP on 127.0.0.1 whose CA is not the platform's; returns its
+    /// URL and its root (PEM).
+    fn foreign_tsa() -> (String, String) {
+        use std::io::{Read as _, Write as _};
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let other = crate::memory::FakeAuthority::default();
+            let chain = rt.block_on(other.ca_certificates_pem()).unwrap();
+            let root = chain[..chain.find("-----END CERTIFICATE-----").unwrap() + 25].to_owned() + "\n";
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            tx.send((format!("http://{}/", listener.local_addr().unwrap()), root)).unwrap();
+            for sock in listener.incoming() {
+                let Ok(mut sock) = sock else { return };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let body = loop {
+                    let n = sock.read(&mut chunk).unwrap_or(0);
+                    if n == 0 {
+                        break None;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break Some(buf[end + 4..end + 4 + len].to_vec());
+                    }
+                };
+                let Some(body) = body else { continue };
+                let reply = rt.block_on(other.timestamp(&body)).unwrap();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    reply.len()
+                );
+                let _ = sock.write_all(head.as_bytes()).and_then(|_| sock.write_all(&reply));
+            }
+        });
+        rx.recv().unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_time_stamp_from_a_tsa_nobody_trusts_is_never_stored() {
+        let s = setup(SigningOrder::Parallel).await;
+        let (url, root) = foreign_tsa();
+        let mut p = s.t.platform.clone();
+        p.config.tsa_url = Some(url);
+        let (_, admin_a, seal_a) = &s.a;
+        let (otp, code) = get_code(&s, admin_a).await;
+        let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap_err();
+        assert!(matches!(e, DomainError::Dependency(ref m) if m.contains("trusted root")), "{e:?}");
+        let view = p.get_contract(admin_a, &s.contract).await.unwrap();
+        assert!(view.contract.signatures.is_empty());
+        // With that TSA's root configured, the same signing goes through with the same code.
+        p.config.tsa_roots_pem = Some(root);
+        let signed = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap();
+        assert_eq!(signed.signatures.len(), 1);
     }
 
     #[tokio::test]

@@ -34,6 +34,12 @@ pub struct Config {
     pub presign_expiry: Duration,
     /// The RFC 3161 TSA that time-stamps contract signatures; `None` uses the platform's own.
     pub tsa_url: Option<String>,
+    /// The roots (PEM) an external TSA's tokens must chain to; without them only the platform's
+    /// own TSA is trusted, and a signature time-stamped by anything else is never stored.
+    pub tsa_roots_pem: Option<String>,
+    /// How long checking or verifying one PDF may take before the request is answered with a
+    /// clear error (the work runs off the async workers, so other requests go on meanwhile).
+    pub pdf_deadline: Duration,
     /// Webhook delivery: retries, timeouts and secret rotation.
     /// The verified email identity one-time codes are sent from (SES, production).
     pub email_sender: Option<String>,
@@ -77,6 +83,8 @@ impl Default for Config {
             operator_keys: OperatorKeys::default(),
             presign_expiry: Duration::from_secs(900),
             tsa_url: None,
+            tsa_roots_pem: None,
+            pdf_deadline: Duration::from_secs(10),
             webhooks: WebhookConfig::default(),
             email_sender: None,
         }
@@ -186,6 +194,24 @@ impl Platform {
             return Err(DomainError::Unauthorized);
         }
         Ok(Principal::Member { enterprise_id: key.enterprise_id, member_id: key.member_id, role: member.member.role })
+    }
+
+    /// Runs CPU-bound PDF work (parsing, checking, verifying a file from a client) on a blocking
+    /// thread, so that a slow file never holds the async workers that serve other requests, and
+    /// stops waiting for it after [`Config::pdf_deadline`] with a 422 naming the document.
+    pub(crate) async fn pdf_work<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, DomainError> {
+        match tokio::time::timeout(self.config.pdf_deadline, tokio::task::spawn_blocking(work)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(DomainError::Internal(format!("the PDF work stopped: {e}"))),
+            Err(_) => Err(DomainError::invalid(
+                "document",
+                "too_slow",
+                format!("the document could not be processed within {} s", self.config.pdf_deadline.as_secs()),
+            )),
+        }
     }
 
     pub(crate) async fn load<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<Versioned<T>>, DomainError> {

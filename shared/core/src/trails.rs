@@ -34,6 +34,19 @@ impl Platform {
         Ok(certs.into_iter().filter(|c| c.tbs_certificate.subject == c.tbs_certificate.issuer).collect())
     }
 
+    /// What a new signature must chain to: the platform root, and the roots configured for an
+    /// external TSA.
+    pub(crate) async fn signing_anchors(&self) -> Result<Vec<Certificate>, DomainError> {
+        let mut anchors = self.trust_anchors().await?;
+        if let Some(pem) = &self.config.tsa_roots_pem {
+            anchors.extend(
+                esign_pades::cms_sig::certs_from_pem(pem.as_bytes())
+                    .map_err(|e| DomainError::Internal(format!("the configured TSA roots: {e}")))?,
+            );
+        }
+        Ok(anchors)
+    }
+
     /// The whole trail of `subject` and whether it is intact: an unbroken chain that ends at the
     /// head, holding every anchored event, each anchor's token valid and issued by a TSA that
     /// chains to the platform root.

@@ -45,11 +45,16 @@ impl Platform {
     /// Verifies every signature of `pdf` against the platform's root.
     pub async fn verify_document(&self, pdf: &[u8]) -> Result<VerificationReport, DomainError> {
         let anchors = self.trust_anchors().await?;
-        let report = esign_pades::verify_pdf_with_trust(pdf, Some(&anchors)).map_err(|e| {
+        let pdf = pdf.to_vec();
+        // Off the async workers and within the deadline: a file from anyone may be slow.
+        let report = self.pdf_work(move || esign_pades::verify_pdf_with_trust(&pdf, Some(&anchors))).await?;
+        let report = report.map_err(|e| {
             let code = match e {
                 esign_pades::PadesError::Empty => "empty",
                 esign_pades::PadesError::NotPdf => "not_pdf",
                 esign_pades::PadesError::Encrypted => "encrypted",
+                esign_pades::PadesError::Damaged(_) => "damaged",
+                esign_pades::PadesError::Limit(_) => "too_complex",
                 _ => "malformed",
             };
             DomainError::invalid("document", code, e.to_string())
