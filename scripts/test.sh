@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what they need (the pdfcheck judges, the pinned
 # emulator, the infra linters), then unit and end-to-end tests (cargo, over HTTP against the
-# emulator), the lint of infra/ (cfn-lint, sam validate --lint, OpenAPI), and the main job's
-# demo flow (scripts/local.sh demo) on a free port.
+# emulator), the check of the template's IAM policies against the AWS calls those recorded, the
+# lint of infra/ (cfn-lint, sam validate --lint, OpenAPI), and the main job's demo flow
+# (scripts/local.sh demo) on a free port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -19,7 +20,13 @@ else
 fi
 echo "emulator: $AWS_ENDPOINT_URL"
 scripts/lint-infra.sh
+# The end-to-end servers record every AWS call they make, per function; the IAM check then holds
+# the template's policies against them (shared/api/tests/iam.rs).
+export ESIGN_AWS_CALL_LOG="${CARGO_TARGET_DIR:-$PWD/target}/esign-aws-calls.jsonl"
+rm -f "$ESIGN_AWS_CALL_LOG"
 cargo test --workspace --locked
+cargo test --locked -p esign-api --test iam -- --ignored
+unset ESIGN_AWS_CALL_LOG
 ESIGN_LOCAL_ADDR="127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" \
   RUST_LOG=warn scripts/local.sh demo
 echo "all tests passed in $(( $(date +%s) - start )) s"

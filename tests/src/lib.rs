@@ -38,6 +38,9 @@ struct Server {
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
+        // With ESIGN_AWS_CALL_LOG set, every AWS call the server makes is appended there, named
+        // after the function of its route (scripts/test.sh then checks the template's policies).
+        esign_aws::calls::install_from_env().expect("the AWS call log");
         let endpoint = emulator_endpoint();
         let server_endpoint = endpoint.clone();
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);

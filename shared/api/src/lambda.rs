@@ -47,7 +47,11 @@ pub async fn run(operation: Operation) -> Result<(), lambda_http::Error> {
     let platform = esign_aws::platform_from_env().await?;
     lambda_http::run(service_fn(move |event: Request| {
         let platform = platform.clone();
-        async move { Ok::<_, Infallible>(to_lambda(handle_operation(&platform, operation, from_lambda(event)).await)) }
+        let function = operation.route().function;
+        async move {
+            let handled = handle_operation(&platform, operation, from_lambda(event));
+            Ok::<_, Infallible>(to_lambda(esign_aws::calls::in_function(function, handled).await))
+        }
     }))
     .await
 }
@@ -74,7 +78,7 @@ pub async fn run_audit_anchorer() -> Result<(), lambda_http::Error> {
     lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
         let platform = platform.clone();
         async move {
-            let run = platform.anchor_audit_trails().await?;
+            let run = esign_aws::calls::in_function("anchor-audit", platform.anchor_audit_trails()).await?;
             Ok::<_, lambda_http::Error>(serde_json::json!(run))
         }
     }))
@@ -89,7 +93,8 @@ pub async fn deliver_webhooks(
     payload: serde_json::Value,
 ) -> Result<serde_json::Value, lambda_http::Error> {
     let Some(records) = payload.get("Records").and_then(serde_json::Value::as_array) else {
-        let queued = platform.sweep_webhook_outbox().await?;
+        let sweep = platform.sweep_webhook_outbox();
+        let queued = esign_aws::calls::in_function(crate::local::DELIVER_WEBHOOKS, sweep).await?;
         return Ok(serde_json::json!({ "swept": queued }));
     };
     // The batch's messages at once: each attempt may wait for its receiver's timeout.
@@ -98,7 +103,8 @@ pub async fn deliver_webhooks(
         let id = r.get("messageId").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
         let body = r.get("body").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
         let platform = platform.clone();
-        tasks.spawn(async move { (platform.handle_webhook_message(&body).await, id) });
+        let work = async move { (platform.handle_webhook_message(&body).await, id) };
+        tasks.spawn(esign_aws::calls::in_function(crate::local::DELIVER_WEBHOOKS, work));
     }
     let mut failures = Vec::new();
     while let Some(done) = tasks.join_next().await {

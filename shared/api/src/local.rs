@@ -31,7 +31,11 @@ async fn respond(platform: &Platform, req: Request<Incoming>) -> Response<Full<B
                 headers: parts.headers,
                 body: collected.to_bytes(),
             };
-            handle(platform, req).await
+            // Each request runs as its route's function, so recorded AWS calls name it.
+            match crate::routes::resolve(&req.method, &req.path) {
+                Ok((route, _)) => esign_aws::calls::in_function(route.function, handle(platform, req)).await,
+                Err(_) => handle(platform, req).await,
+            }
         }
         Err(_) => ApiResponse::from(Problem::payload_too_large(MAX_TRANSPORT_BODY)),
     };
@@ -83,10 +87,14 @@ pub async fn local_platform(setup: &LocalSetup) -> Result<Platform, Box<dyn std:
     Ok(platform)
 }
 
+/// The function the webhook worker stands for.
+pub const DELIVER_WEBHOOKS: &str = "deliver-webhooks";
+
 /// Polls the webhook queue on the emulator and does its work in the background, as the
 /// `deliver-webhooks` function does in AWS.
 pub fn spawn_webhook_worker(platform: Platform, queue: esign_aws::sqs::SqsQueue) {
-    tokio::spawn(esign_aws::sqs::run_local_worker(platform, queue, std::time::Duration::from_millis(200)));
+    let worker = esign_aws::sqs::run_local_worker(platform, queue, std::time::Duration::from_millis(200));
+    tokio::spawn(esign_aws::calls::in_function(DELIVER_WEBHOOKS, worker));
 }
 
 /// Provisions the template's resources in the emulator and returns the ports on them (the
@@ -112,7 +120,8 @@ pub async fn local_ports(
     // The one-time CA bootstrap (a no-op when the emulator already holds the CA).
     let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table);
     esign_aws::authority::KmsAuthority::bootstrap(&sdk, &store, &keys, &setup.prefix).await?;
-    let queue = esign_aws::sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &lookup(esign_aws::ENV_WEBHOOK_QUEUE)?);
+    let queue =
+        esign_aws::sqs::SqsQueue::new(esign_aws::calls::sqs_client(&sdk), &lookup(esign_aws::ENV_WEBHOOK_QUEUE)?);
     tracing::info!(%table, %bucket, "local resources and CA ready");
     let secrets_key = lookup(esign_aws::ENV_SECRETS_KEY)?;
     let mut ports = esign_aws::ports_with(&sdk, &table, &bucket, keys, &secrets_key, &setup.prefix, &setup.config);

@@ -198,6 +198,23 @@ impl Operation {
         )
     }
 
+    /// Whether platform operators call this operation (with their operator keys): only these
+    /// operations' functions are configured with the operators' key hashes.
+    pub fn serves_operators(self) -> bool {
+        matches!(
+            self,
+            Operation::GetEnterprise
+                | Operation::ListEnterpriseAudit
+                | Operation::ListVerifications
+                | Operation::GetVerification
+                | Operation::DecideVerification
+                | Operation::ListSealReviews
+                | Operation::DecideSeal
+                | Operation::AnchorAuditTrails
+        )
+    }
+
+    /// The route of this operation.
     pub fn route(self) -> &'static Route {
         ROUTES.iter().find(|r| r.operation == self).expect("every operation has a route")
     }

@@ -119,7 +119,7 @@ impl KmsAuthority {
         if store.get(&ca_key()).await.map_err(store_err)?.is_some() {
             return Self::load(sdk, store, keys, stack).await;
         }
-        let kms = aws_sdk_kms::Client::new(sdk);
+        let kms = crate::calls::kms_client(sdk);
         let now = OffsetDateTime::now_utc();
         let org = Some("esign platform".to_owned());
         let country = Some("CN".to_owned());
@@ -178,7 +178,7 @@ impl KmsAuthority {
         stack: &str,
         m: &CaMaterial,
     ) -> Result<Self, AuthorityError> {
-        let kms = aws_sdk_kms::Client::new(sdk);
+        let kms = crate::calls::kms_client(sdk);
         let root = from_pem(&m.root_pem)?;
         let issuing_cert = from_pem(&m.issuing_pem)?;
         let tsa_cert = from_pem(&m.tsa_pem)?;

@@ -124,7 +124,7 @@ impl DynamoStore {
 
     /// A store on `table` with a client from the SDK configuration.
     pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
-        Self::new(Client::new(sdk), table)
+        Self::new(crate::calls::dynamodb_client(sdk), table)
     }
 
     fn transact_item(&self, w: &Write) -> Result<TransactWriteItem, StoreError> {

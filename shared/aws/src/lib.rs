@@ -7,6 +7,7 @@
 //! or LocalStack; with an endpoint set, S3 uses path-style addressing.
 
 pub mod authority;
+pub mod calls;
 pub mod dynamo;
 pub mod http;
 pub mod kms;
@@ -34,7 +35,9 @@ pub const ENV_TABLE: &str = "ESIGN_TABLE";
 pub const ENV_FILES_BUCKET: &str = "ESIGN_FILES_BUCKET";
 /// `production` (default) or `development`.
 pub const ENV_MODE: &str = "ESIGN_MODE";
-/// Comma-separated operator API keys.
+/// Comma-separated SHA-256 hashes (hex) of the operator API keys: what deployed functions take.
+pub const ENV_OPERATOR_KEY_HASHES: &str = "ESIGN_OPERATOR_KEY_HASHES";
+/// Comma-separated clear operator API keys: the local server only, which hashes them at start-up.
 pub const ENV_OPERATOR_KEYS: &str = "ESIGN_OPERATOR_KEYS";
 /// KMS keys of the root CA, the issuing CA and the TSA.
 pub const ENV_ROOT_CA_KEY: &str = "ESIGN_ROOT_CA_KEY";
@@ -77,22 +80,43 @@ pub async fn emulator_sdk_config(endpoint: &str) -> SdkConfig {
 /// An S3 client; path-style when an endpoint override is set (emulators have no wildcard DNS).
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     let path_style = config.endpoint_url().is_some();
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build())
+    aws_sdk_s3::Client::from_conf(calls::s3_builder(config).force_path_style(path_style).build())
 }
 
 fn var(name: &'static str) -> Result<String, ConfigError> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty()).ok_or(ConfigError::Missing(name))
 }
 
-/// The platform's settings from the environment.
+/// The platform's settings from the environment, as a deployed function has them: operators
+/// by the hashes of their keys (`ESIGN_OPERATOR_KEY_HASHES`) only; clear keys
+/// (`ESIGN_OPERATOR_KEYS`) are refused, so none ever sits in a function's environment.
 pub fn config_from_env() -> Result<Config, ConfigError> {
+    if std::env::var(ENV_OPERATOR_KEYS).is_ok_and(|v| !v.trim().is_empty()) {
+        return Err(ConfigError::Invalid(
+            ENV_OPERATOR_KEYS,
+            format!("clear operator keys are for the local server only; set {ENV_OPERATOR_KEY_HASHES} instead"),
+        ));
+    }
+    settings_from_env(OperatorKeys::default())
+}
+
+/// The local server's settings from the environment: as [`config_from_env`], and clear
+/// operator keys (`ESIGN_OPERATOR_KEYS`) are accepted too, hashed at once.
+pub fn local_config_from_env() -> Result<Config, ConfigError> {
+    let clear = OperatorKeys::from_list(&std::env::var(ENV_OPERATOR_KEYS).unwrap_or_default())
+        .map_err(|e| ConfigError::Invalid(ENV_OPERATOR_KEYS, e))?;
+    settings_from_env(clear)
+}
+
+fn settings_from_env(clear_operator_keys: OperatorKeys) -> Result<Config, ConfigError> {
     let mode = match std::env::var(ENV_MODE).as_deref() {
         Err(_) | Ok("") | Ok("production") => Mode::Production,
         Ok("development") => Mode::Development,
         Ok(other) => return Err(ConfigError::Invalid(ENV_MODE, format!("unknown mode {other:?}"))),
     };
-    let operator_keys = OperatorKeys::from_list(&std::env::var(ENV_OPERATOR_KEYS).unwrap_or_default())
-        .map_err(|e| ConfigError::Invalid(ENV_OPERATOR_KEYS, e))?;
+    let operator_keys = OperatorKeys::from_hashes(&std::env::var(ENV_OPERATOR_KEY_HASHES).unwrap_or_default())
+        .map_err(|e| ConfigError::Invalid(ENV_OPERATOR_KEY_HASHES, e))?
+        .merged(clear_operator_keys);
     let mut webhooks = esign_core::WebhookConfig::default();
     if let Some(secs) = seconds_var("ESIGN_WEBHOOK_BACKOFF_BASE_SECS")? {
         webhooks.backoff_base = secs;
@@ -154,7 +178,7 @@ pub async fn platform_from_env() -> Result<Platform, ConfigError> {
         &config,
     );
     if let Some(url) = queue {
-        ports.queue = Arc::new(sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &url));
+        ports.queue = Arc::new(sqs::SqsQueue::new(calls::sqs_client(&sdk), &url));
     }
     Ok(Platform::new(ports, config))
 }
@@ -162,7 +186,7 @@ pub async fn platform_from_env() -> Result<Platform, ConfigError> {
 /// The webhook queue named by the environment, for the delivery function.
 pub async fn webhook_queue_from_env() -> Result<sqs::SqsQueue, ConfigError> {
     let sdk = sdk_config().await;
-    Ok(sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&sdk), &var(ENV_WEBHOOK_QUEUE)?))
+    Ok(sqs::SqsQueue::new(calls::sqs_client(&sdk), &var(ENV_WEBHOOK_QUEUE)?))
 }
 
 /// The AWS ports on the given table, bucket, CA keys and secrets key (tests wrap some of them).
@@ -175,13 +199,15 @@ pub fn ports_with(
     stack: &str,
     config: &Config,
 ) -> Ports {
-    let store: Arc<dyn RecordStore> = Arc::new(dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table));
+    let store: Arc<dyn RecordStore> = Arc::new(dynamo::DynamoStore::new(calls::dynamodb_client(sdk), table));
     let authority = LazyAuthority {
         sdk: sdk.clone(),
         store: store.clone(),
         keys,
         stack: stack.to_owned(),
         cell: tokio::sync::OnceCell::new(),
+        loading_calls: std::sync::OnceLock::new(),
+        replayed_for: std::sync::Mutex::new(Vec::new()),
     };
     let clock: Arc<dyn esign_core::ports::Clock> = Arc::new(SystemClock);
     // Development keeps codes in the readable outbox; production sends them through SNS and SES.
@@ -198,7 +224,7 @@ pub fn ports_with(
         // Set by the caller that knows the queue (the environment, or the local server).
         queue: Arc::new(sqs::NoQueue),
         webhook_sender: Arc::new(http::HttpSender),
-        secrets: Arc::new(secrets::KmsSecretBox::new(aws_sdk_kms::Client::new(sdk), secrets_key)),
+        secrets: Arc::new(secrets::KmsSecretBox::new(calls::kms_client(sdk), secrets_key)),
     }
 }
 
@@ -210,11 +236,40 @@ struct LazyAuthority {
     keys: CaKeys,
     stack: String,
     cell: tokio::sync::OnceCell<KmsAuthority>,
+    /// When recording AWS calls: the calls loading made, and the functions they were recorded
+    /// for (the local server shares one authority among all functions; in Lambda each function
+    /// loads its own).
+    loading_calls: std::sync::OnceLock<Vec<calls::AwsCall>>,
+    replayed_for: std::sync::Mutex<Vec<&'static str>>,
 }
 
 impl LazyAuthority {
     async fn get(&self) -> Result<&KmsAuthority, AuthorityError> {
-        self.cell.get_or_try_init(|| KmsAuthority::load(&self.sdk, self.store.as_ref(), &self.keys, &self.stack)).await
+        let load = || KmsAuthority::load(&self.sdk, self.store.as_ref(), &self.keys, &self.stack);
+        if !calls::enabled() {
+            return self.cell.get_or_try_init(load).await;
+        }
+        let authority = self
+            .cell
+            .get_or_try_init(|| async {
+                let (loaded, made) = calls::capturing(load()).await;
+                if loaded.is_ok() {
+                    let _ = self.loading_calls.set(made);
+                    if let (Some(f), Ok(mut done)) = (calls::current_function(), self.replayed_for.lock()) {
+                        done.push(f);
+                    }
+                }
+                loaded
+            })
+            .await?;
+        if let (Some(f), Some(made), Ok(mut done)) =
+            (calls::current_function(), self.loading_calls.get(), self.replayed_for.lock())
+            && !done.contains(&f)
+        {
+            done.push(f);
+            calls::record_cached(made);
+        }
+        Ok(authority)
     }
 }
 

@@ -16,7 +16,7 @@ pub struct AwsNotifier {
 
 impl AwsNotifier {
     pub fn new(sdk: &aws_config::SdkConfig, sender: Option<String>) -> Self {
-        AwsNotifier { sns: aws_sdk_sns::Client::new(sdk), ses: aws_sdk_sesv2::Client::new(sdk), sender }
+        AwsNotifier { sns: crate::calls::sns_client(sdk), ses: crate::calls::sesv2_client(sdk), sender }
     }
 
     async fn sms(&self, n: &Notice) -> Result<(), NotifyError> {

@@ -99,6 +99,9 @@ pub async fn provision(config: &SdkConfig, template: &Path, prefix: &str) -> Res
         ids.push((logical.to_owned(), url));
     }
 
+    // Calls on these resources are then recorded under their logical ids (when recording).
+    crate::calls::name_resources(ids.iter().map(|(l, p)| (l.as_str(), p.as_str())));
+
     let vars = get(&doc, &["Globals", "Function", "Environment", "Variables"])
         .and_then(Value::as_mapping)
         .ok_or_else(|| ProvisionError::Template("no Globals.Function.Environment.Variables".into()))?;

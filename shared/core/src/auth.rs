@@ -73,7 +73,8 @@ pub struct OperatorKeys {
 }
 
 impl OperatorKeys {
-    /// From the comma-separated list of keys (`ESIGN_OPERATOR_KEYS`); blanks are ignored.
+    /// From the comma-separated list of clear keys (`ESIGN_OPERATOR_KEYS`, local server only),
+    /// hashed at once; blanks are ignored.
     /// Keys shorter than 24 characters are refused: an operator key guards every review.
     pub fn from_list(list: &str) -> Result<Self, String> {
         let mut hashes = Vec::new();
@@ -84,6 +85,31 @@ impl OperatorKeys {
             hashes.push(hash_key(k));
         }
         Ok(OperatorKeys { hashes })
+    }
+
+    /// From the comma-separated list of the keys' SHA-256 hashes (`ESIGN_OPERATOR_KEY_HASHES`,
+    /// hex, as [`hash_key`] makes them: `printf %s "$KEY" | sha256sum`); blanks are ignored.
+    /// This is what deployed functions are configured with, so no clear key sits in their
+    /// environment. Uppercase hex is accepted; anything that is not 64 hex digits is refused.
+    pub fn from_hashes(list: &str) -> Result<Self, String> {
+        let mut hashes = Vec::new();
+        for h in list.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err("every operator key hash must be 64 hex digits (the key's SHA-256)".into());
+            }
+            hashes.push(h.to_ascii_lowercase());
+        }
+        Ok(OperatorKeys { hashes })
+    }
+
+    /// Both sets of operators together (e.g. configured hashes and keys hashed at start-up).
+    pub fn merged(mut self, other: OperatorKeys) -> Self {
+        for h in other.hashes {
+            if !self.hashes.contains(&h) {
+                self.hashes.push(h);
+            }
+        }
+        self
     }
 
     /// The operator id for this key hash, if it is an operator key.
@@ -119,5 +145,21 @@ mod tests {
         assert!(ops.operator_for(&hash_key("op-key-cccccccccccccccccccccc")).is_none());
         assert!(OperatorKeys::from_list("short").is_err());
         assert!(OperatorKeys::from_list("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn operator_key_hashes_configure_the_same_operators_as_their_keys() {
+        let key = "op-key-aaaaaaaaaaaaaaaaaaaaaa";
+        let from_key = OperatorKeys::from_list(key).unwrap();
+        let from_hash = OperatorKeys::from_hashes(&format!(" {} ,", hash_key(key).to_ascii_uppercase())).unwrap();
+        assert_eq!(from_hash.operator_for(&hash_key(key)), from_key.operator_for(&hash_key(key)));
+        assert!(from_hash.operator_for(&hash_key("op-key-cccccccccccccccccccccc")).is_none());
+        // A clear key where a hash belongs is refused, not hashed twice.
+        assert!(OperatorKeys::from_hashes(key).is_err());
+        assert!(OperatorKeys::from_hashes(&"g".repeat(64)).is_err());
+        assert!(OperatorKeys::from_hashes("").unwrap().is_empty());
+        let both = from_hash.merged(OperatorKeys::from_list("op-key-bbbbbbbbbbbbbbbbbbbbbb").unwrap());
+        assert!(both.operator_for(&hash_key(key)).is_some());
+        assert!(both.operator_for(&hash_key("op-key-bbbbbbbbbbbbbbbbbbbbbb")).is_some());
     }
 }

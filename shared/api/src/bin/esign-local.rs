@@ -3,7 +3,9 @@
 //!
 //! Environment: `ESIGN_LOCAL_ADDR` (default 127.0.0.1:3000), `ESIGN_TEMPLATE` (default
 //! infra/template.yaml), `ESIGN_LOCAL_PREFIX` (default esign-local), `ESIGN_MODE` (default
-//! development here), `ESIGN_OPERATOR_KEYS`.
+//! development here), `ESIGN_OPERATOR_KEYS` (clear keys, hashed at start-up) and/or
+//! `ESIGN_OPERATOR_KEY_HASHES`, `ESIGN_AWS_CALL_LOG` (records the AWS calls each route's function
+//! makes, as JSON lines).
 
 use std::process::ExitCode;
 
@@ -18,7 +20,7 @@ fn env_or(name: &str, default: &str) -> String {
 async fn main() -> ExitCode {
     esign_api::init_tracing();
     let addr = env_or("ESIGN_LOCAL_ADDR", "127.0.0.1:3000");
-    let mut config = match esign_aws::config_from_env() {
+    let mut config = match esign_aws::local_config_from_env() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("esign-local: {e}");
@@ -29,7 +31,14 @@ async fn main() -> ExitCode {
         config.mode = Mode::Development;
     }
     if config.operator_keys.is_empty() {
-        eprintln!("esign-local: warning: ESIGN_OPERATOR_KEYS is empty, so nobody can review submissions");
+        eprintln!(
+            "esign-local: warning: neither ESIGN_OPERATOR_KEYS nor ESIGN_OPERATOR_KEY_HASHES is set, so nobody can \
+             review submissions"
+        );
+    }
+    if let Err(e) = esign_aws::calls::install_from_env() {
+        eprintln!("esign-local: {e}");
+        return ExitCode::FAILURE;
     }
     let Some(endpoint) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|e| !e.is_empty()) else {
         eprintln!(
