@@ -233,6 +233,8 @@ const UNOBSERVED: &[(&str, &str, &str, &str)] = &[
     // (the production sender is tested against moto in shared/aws/tests/notify.rs).
     ("send-otp", "sns:Publish", "*", "production one-time codes by SMS"),
     ("send-otp", "ses:SendEmail", "ses-identity/*", "production one-time codes by email"),
+    ("send-contact-code", "sns:Publish", "*", "production contact confirmation codes by SMS"),
+    ("send-contact-code", "ses:SendEmail", "ses-identity/*", "production contact confirmation codes by email"),
     // A seal key whose certificate could not be issued or recorded is disabled again
     // (Platform::decide_seal's cleanup after a failure, seals.rs); only failures reach it.
     ("decide-seal", "kms:DisableKey", "SealKey", "disables the new key when approval fails"),
