@@ -24,8 +24,41 @@ use std::time::{Duration, Instant};
 const PAGES: usize = 40;
 
 /// Disagreements found and explained: (file stem, the reason and who is right).
-/// Filled from runs on main's engine (d863553) and on engine-hostile; see the branch report.
-pub const KNOWN: &[(&str, &str)] = &[];
+/// Found on main's engine (d863553); each is a file the engine should refuse or read as lopdf
+/// does, so most of them should vanish with engine-hostile (a listed file that agrees is fine).
+pub const KNOWN: &[(&str, &str)] = &[
+    (
+        "cycle_kids_counted",
+        "ours trusts /Count 3 of a cyclic page tree; lopdf walks it once and finds no page. lopdf is right: \
+         no page is reachable without the loop; the file should be refused",
+    ),
+    (
+        "dag_page_tree_counted",
+        "the page tree is a DAG (invalid, it must be a tree): ours trusts /Count (2^30, capped at 10,000,000) \
+         and inherits /MediaBox down the path it walked; lopdf visits each node once (3 pages) and finds no \
+         /MediaBox because the leaf lacks the required /Parent. Neither is right; the file should be refused",
+    ),
+    (
+        "dag_page_tree_uncounted",
+        "the same DAG without /Count: ours (main) counts 2^30 leaves and hangs; lopdf visits each node once. \
+         lopdf's answer is bounded, ours is not: engine bug (issue 12)",
+    ),
+    ("bomb_xref_stream", "ours (main) inflates the 500 MB xref stream whole; lopdf refuses it. lopdf is right (issue 12: decode budget)"),
+    ("bomb_objstm", "ours (main) inflates the 500 MB object stream whole; lopdf refuses it. lopdf is right (issue 12: decode budget)"),
+    ("count_absurd", "ours trusts /Count 9999999999999 (capped at 10,000,000); lopdf counts the one leaf. lopdf is right"),
+    ("count_i64_max", "ours trusts the root's /Count (i64::MAX, capped at 10,000,000); lopdf counts the one leaf. lopdf is right"),
+    (
+        "startxref_past_end",
+        "no xref; the only trailer names /Root 99 0 R, which does not exist: ours refuses, lopdf guesses the \
+         catalog from /Type /Catalog. Ours is right for a signing engine (a damaged file is not signed as is)",
+    ),
+    ("startxref_negative", "as startxref_past_end (startxref -1): ours refuses, lopdf guesses the catalog; ours is right"),
+    (
+        "truncated_400",
+        "the first 400 bytes of a 4-page file: ours trusts /Count 4 and cannot read pages 2-4; lopdf lists the \
+         3 kids it can resolve. Both read a damaged file; it should be refused (issue 12: never signed as is)",
+    ),
+];
 
 // ----------------------------------------------------------------------------------------------
 // the two readers, each printing one canonical summary
@@ -56,8 +89,7 @@ fn ours(bytes: &[u8]) -> Result<String, String> {
                     p.inh.rotate
                 )
             }
-            Ok(None) => s += &format!("page {} missing\n", i + 1),
-            Err(e) => s += &format!("page {} error\n", i + 1 + 0 * e.to_string().len()),
+            Ok(None) | Err(_) => s += &format!("page {} unreadable\n", i + 1),
         }
     }
     Ok(s)
@@ -108,7 +140,7 @@ fn lopdf_summary(bytes: &[u8]) -> Result<String, String> {
     let mut s = format!("pages_ref={pages_ref:?} count={}\n", pages.len());
     for (&n, &id) in pages.iter().take(PAGES) {
         let Ok(d) = doc.get_dictionary(id) else {
-            s += &format!("page {n} error\n");
+            s += &format!("page {n} unreadable\n");
             continue;
         };
         let mb = inherited(&doc, d, b"MediaBox").and_then(|o| rect(&doc, o));
@@ -171,6 +203,10 @@ fn run(file: &Path, reader: &str) -> Result<String, String> {
         return Err("no summary".into());
     };
     let s = out[a + 14..b].to_string();
+    // a document with no page is as unusable as a refused one
+    if s.contains(" count=0\n") {
+        return Err("no page".into());
+    }
     if s == "refused\n" {
         let why = out[b..].lines().find_map(|l| l.strip_prefix("reason: ")).unwrap_or("").to_string();
         return Err(format!("error: {why}"));
