@@ -19,7 +19,9 @@ pub mod tsa;
 pub mod verify;
 
 pub use cms_sig::{LocalSigner, SignatureAlgorithm, Signer};
-pub use sign::{Placement, PlacementKind, SignRequest, check_placements, sign_pdf, sign_pdf_update};
+pub use sign::{
+    DocumentInfo, Placement, PlacementKind, SignRequest, check_document, check_placements, sign_pdf, sign_pdf_update,
+};
 pub use tsa::{HttpTsa, TimestampSource};
 pub use verify::{Report, SignatureReport, verify_pdf, verify_pdf_with_trust};
 
@@ -54,4 +56,11 @@ pub enum PadesError {
     Cms(String),
     #[error("the document does not allow another signature: {0}")]
     NotAllowed(String),
+    /// The file is beyond what one document may cost (decoded bytes, nodes walked, object
+    /// numbers): a hostile or absurd file, refused before it takes the process's memory or time.
+    #[error("the document exceeds a processing limit: {0}")]
+    Limit(String),
+    /// The file is damaged in a way that signing it as is would hide (see [`pdf::Damage`]).
+    #[error("the document is damaged: {0}")]
+    Damaged(pdf::Damage),
 }

@@ -64,6 +64,10 @@ impl Default for SignRequest {
     }
 }
 
+/// Most objects one signing act adds (signature, field, image, soft mask, font, appearance,
+/// AcroForm), plus the cross-reference stream the writer may add.
+const NEW_OBJECTS_MAX: u32 = 8;
+
 struct Resolved {
     kind: PlacementKind,
     page_idx: usize,
@@ -126,10 +130,30 @@ fn docmdp_level(doc: &Document, catalog: &Dict) -> Option<i64> {
     Some(level)
 }
 
-/// Loads `pdf` and checks every placement against its page (range, visible box, rotation)
-/// without signing anything; returns the document's page count.
+/// What [`check_document`] learnt about a document fit to be signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentInfo {
+    /// number of pages
+    pub pages: usize,
+    /// the cross-reference data was damaged and rebuilt completely by scanning; a signing act
+    /// then writes a complete cross-reference section
+    pub xref_repaired: bool,
+}
+
+/// Loads `pdf` and checks that it can be signed as is: readable, not encrypted, not damaged
+/// ([`PadesError::Damaged`] names the damage), within the processing limits.
+pub fn check_document(pdf: &[u8]) -> Result<DocumentInfo, PadesError> {
+    let doc = Document::load(pdf)?;
+    doc.check_sound()?;
+    Ok(DocumentInfo { pages: doc.page_count()?, xref_repaired: doc.recovered })
+}
+
+/// Loads `pdf`, checks that it can be signed as is (see [`check_document`]) and checks every
+/// placement against its page (range, visible box, rotation) without signing anything; returns
+/// the document's page count.
 pub fn check_placements(pdf: &[u8], placements: &[Placement]) -> Result<usize, PadesError> {
     let doc = Document::load(pdf)?;
+    doc.check_sound()?;
     let count = doc.page_count()?;
     resolve(&doc, placements, count)?;
     Ok(count)
@@ -204,6 +228,7 @@ pub async fn sign_pdf_update(
         (doc, hashing.join())
     });
     let doc = doc?;
+    doc.check_sound()?;
     let input_hash = input_hash.map_err(|_| PadesError::Cms("internal: the hashing thread failed".into()))?;
     let catalog = doc.catalog()?;
     match docmdp_level(&doc, &catalog) {
@@ -270,7 +295,14 @@ pub async fn sign_pdf_update(
         None => Vec::new(),
     };
     let mut names = HashSet::new();
+    let mut seen_fields = HashSet::new();
     for f in &fields {
+        // a field listed many times is read once
+        if let Some(r) = f.as_ref()
+            && !seen_fields.insert(r)
+        {
+            continue;
+        }
         if let Ok(d) = doc.resolve_dict(f)
             && let Some(Obj::Str(t)) = d.get("T").and_then(|o| doc.resolve(o).ok())
         {
@@ -289,11 +321,14 @@ pub async fn sign_pdf_update(
         None => (1..).map(|k| format!("Signature{k}")).find(|n| !names.contains(n.as_bytes())).unwrap_or_default(),
     };
 
-    // ---- allocate new objects
-    let mut next = doc.size;
+    // ---- allocate new objects: numbers above every object of the file (checked: a file whose
+    // numbers reach the limit is refused, never wrapped onto its own objects)
+    let first = doc.allocate(NEW_OBJECTS_MAX)?;
+    let mut next = first;
     let mut alloc = || {
         let n = next;
-        next += 1;
+        next = next.saturating_add(1);
+        debug_assert!(n - first < NEW_OBJECTS_MAX - 1, "NEW_OBJECTS_MAX is too small");
         n
     };
     let mut objs: Vec<(u32, u16, Vec<u8>)> = Vec::new();

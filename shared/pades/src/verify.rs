@@ -12,6 +12,7 @@ use der::asn1::OctetString;
 use der::{Decode, Encode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 use x509_cert::Certificate;
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,18 +124,37 @@ pub fn revision_ends(data: &[u8]) -> Vec<usize> {
     ends
 }
 
+/// One walk of the field tree: every field object once, within a node budget.
+struct FieldWalk {
+    seen: HashSet<u32>,
+    budget: usize,
+    out: Vec<(String, Dict)>,
+}
+
+const MAX_SIGNATURES: usize = 1000;
+
 fn collect_sig_fields(
     doc: &Document,
     o: &Obj,
     prefix: &str,
     inherited_ft: Option<Vec<u8>>,
     depth: usize,
-    out: &mut Vec<(String, Dict)>,
-) {
-    if depth > 32 || out.len() > 1000 {
-        return;
+    walk: &mut FieldWalk,
+) -> Result<(), PadesError> {
+    if depth > 32 || walk.out.len() >= MAX_SIGNATURES {
+        return Ok(());
     }
-    let Ok(d) = doc.resolve_dict(o) else { return };
+    // a field reached twice (listed again, or its own kid) is walked once
+    if let Some((n, _)) = o.as_ref()
+        && !walk.seen.insert(n)
+    {
+        return Ok(());
+    }
+    if walk.budget == 0 {
+        return Err(PadesError::Limit("the form has too many fields to walk".into()));
+    }
+    walk.budget -= 1;
+    let Ok(d) = doc.resolve_dict(o) else { return Ok(()) };
     let name = match d.get("T").and_then(|t| doc.resolve(t).ok()) {
         Some(Obj::Str(t)) => {
             let t = String::from_utf8_lossy(&t).into_owned();
@@ -147,37 +167,63 @@ fn collect_sig_fields(
         && let Some(v) = d.get("V").and_then(|v| doc.resolve_dict(v).ok())
         && v.get("ByteRange").is_some()
     {
-        out.push((name.clone(), v));
-        return;
+        walk.out.push((name, v));
+        return Ok(());
     }
     if let Some(Obj::Array(kids)) = d.get("Kids").and_then(|k| doc.resolve(k).ok()) {
         for k in kids {
-            collect_sig_fields(doc, &k, &name, ft.clone(), depth + 1, out);
+            collect_sig_fields(doc, &k, &name, ft.clone(), depth + 1, walk)?;
         }
     }
+    Ok(())
 }
 
 pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Result<Report, PadesError> {
     let doc = Document::load(bytes)?;
     let ends = revision_ends(bytes);
     let cat = doc.catalog()?;
-    let mut fields = Vec::new();
+    let mut walk = FieldWalk { seen: HashSet::new(), budget: doc.options().max_walk_nodes, out: Vec::new() };
     if let Some(af) = cat.get("AcroForm").and_then(|a| doc.resolve_dict(a).ok())
         && let Some(Obj::Array(fs)) = af.get("Fields").and_then(|f| doc.resolve(f).ok())
     {
         for f in fs {
-            collect_sig_fields(&doc, &f, "", None, 0, &mut fields);
+            collect_sig_fields(&doc, &f, "", None, 0, &mut walk)?;
         }
     }
+    let mut revisions = Revisions::default();
     let mut sigs = Vec::new();
-    for (name, v) in fields {
-        let mut s = check_one(&doc, bytes, &ends, name, &v, trust);
+    for (name, v) in walk.out {
+        let mut s = check_one(&doc, bytes, &ends, name, &v, trust, &mut revisions);
         s.intact = s.intact();
         sigs.push(s);
     }
     // order by position in the file
     sigs.sort_by_key(|s| s.byte_range.get(2).copied().unwrap_or(0));
     Ok(Report { revisions: ends.len().max(1), signatures: sigs })
+}
+
+/// The later-change analysis of each signed revision, made once per revision however many
+/// signatures cover it, and for at most [`MAX_REVISIONS_ANALYSED`] distinct revisions.
+#[derive(Default)]
+struct Revisions {
+    done: HashMap<usize, Result<Vec<String>, String>>,
+}
+
+const MAX_REVISIONS_ANALYSED: usize = 64;
+
+impl Revisions {
+    fn later_changes(&mut self, data: &[u8], end: usize, doc: &Document) -> Result<Vec<String>, String> {
+        if let Some(r) = self.done.get(&end) {
+            return r.clone();
+        }
+        let r = if self.done.len() >= MAX_REVISIONS_ANALYSED {
+            Err(format!("more than {MAX_REVISIONS_ANALYSED} signed revisions"))
+        } else {
+            later_changes(data, end, doc).map_err(|e| e.to_string())
+        };
+        self.done.insert(end, r.clone());
+        r
+    }
 }
 
 fn name_str(d: &Dict, k: &str) -> String {
@@ -191,6 +237,7 @@ fn check_one(
     field: String,
     v: &Dict,
     trust: Option<&[Certificate]>,
+    revisions: &mut Revisions,
 ) -> SignatureReport {
     let mut r = SignatureReport {
         field,
@@ -392,7 +439,7 @@ fn check_one(
     }
     // later revisions
     if !r.covers_whole_document {
-        match later_changes(data, end, doc) {
+        match revisions.later_changes(data, end, doc) {
             Ok(ch) => r.disallowed_changes = ch,
             Err(e) => r.disallowed_changes = vec![format!("cannot analyse later revisions: {e}")],
         }

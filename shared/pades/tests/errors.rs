@@ -274,3 +274,65 @@ fn cli_exit_codes() {
         assert!(!e.contains("panicked"), "{e}");
     }
 }
+
+/// `base` plus an incremental update adding object 4294967295 (u32::MAX).
+fn with_object_at_u32_max(base: &[u8]) -> Vec<u8> {
+    let doc = esign_pades::pdf::Document::load(base).unwrap();
+    let (root, prev) = (doc.root_ref().unwrap(), doc.startxref);
+    let mut out = base.to_vec();
+    let off = out.len();
+    out.extend_from_slice(b"4294967295 0 obj\n<< /Whatever true >>\nendobj\n");
+    let x = out.len();
+    out.extend_from_slice(
+        format!(
+            "xref\n4294967295 1\n{off:010} 00000 n\r\ntrailer\n<< /Size 4294967296 /Root {} {} R /Prev {prev} >>\nstartxref\n{x}\n%%EOF\n",
+            root.0, root.1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+#[test]
+fn object_numbers_never_wrap_onto_existing_objects() {
+    let m = with_object_at_u32_max(&unsigned_pdf());
+    let doc = esign_pades::pdf::Document::load(&m).unwrap();
+    assert!(!doc.recovered, "the update is read through its xref");
+    let e = try_sign(&m, one_sig()).unwrap_err();
+    assert!(matches!(&e, PadesError::Limit(m) if m.contains("8388607")), "{e}");
+    let (c, _, err) = cli_sign(&m, "u32max");
+    assert_eq!(c, 1, "{err}");
+    assert!(err.contains("processing limit"), "{err}");
+}
+
+#[test]
+fn a_truncated_document_is_not_signed() {
+    let u = unsigned_pdf();
+    let cut = &u[..u.len() * 9 / 10];
+    let e = try_sign(cut, one_sig()).unwrap_err();
+    assert!(matches!(e, PadesError::Damaged(_)), "{e}");
+    assert!(e.to_string().starts_with("the document is damaged: "), "{e}");
+    let e = esign_pades::check_placements(cut, &one_sig().placements).unwrap_err();
+    assert!(matches!(e, PadesError::Damaged(_)), "{e}");
+    let (c, _, err) = cli_sign(cut, "cut");
+    assert_eq!(c, 1, "{err}");
+    assert!(err.contains("damaged"), "{err}");
+}
+
+fn cli_sign(input: &[u8], name: &str) -> (i32, String, String) {
+    let p = pki();
+    let s = |n: &str| p.join(n).to_str().unwrap().to_string();
+    let i = write(&format!("{name}_in.pdf"), input);
+    let o = work_dir().join(format!("{name}_out.pdf"));
+    cli(&[
+        "sign",
+        "--key",
+        &s("seal_rsa.key"),
+        "--cert",
+        &s("seal_rsa.pem"),
+        "--place",
+        "signature:1:100,100,90,90",
+        i.to_str().unwrap(),
+        o.to_str().unwrap(),
+    ])
+}

@@ -6,6 +6,7 @@ use super::object::*;
 use crate::PadesError;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,6 +52,50 @@ struct ObjStm {
     offsets: Vec<(u32, usize)>,
 }
 
+/// The largest object number an update may allocate: 2^23 - 1, the limit of Acrobat and the
+/// implementation limit in ISO 32000-1 Annex C. A file whose objects reach it cannot be updated.
+pub const MAX_OBJECT_NUMBER: u32 = 8_388_607;
+/// How many references may be in resolution at once on one thread (a stream's /Length inside an
+/// object stream whose /Length ...); beyond it a resolution ends as unknown.
+const MAX_RESOLVE_DEPTH: usize = 16;
+/// More pages than any real document has; a larger count is a hostile page tree.
+const MAX_PAGES: usize = 10_000_000;
+
+/// What one document may cost: a hostile file is refused with [`PadesError::Limit`] instead of
+/// taking the process's memory or time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Decoded stream bytes for the whole document, all streams together (xref streams, object
+    /// streams); inflating stops as soon as it is spent.
+    pub max_decoded_bytes: usize,
+    /// Bytes of parsed objects kept for reuse, so a shared reference is parsed once.
+    pub max_cache_bytes: usize,
+    /// Nodes one walk of the object graph (page tree, form fields) may visit.
+    pub max_walk_nodes: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { max_decoded_bytes: 64 << 20, max_cache_bytes: 32 << 20, max_walk_nodes: 1_000_000 }
+    }
+}
+
+/// Parsed objects kept for reuse, within [`LoadOptions::max_cache_bytes`].
+#[derive(Default)]
+struct ObjCache {
+    objs: HashMap<u32, Obj, std::hash::BuildHasherDefault<NumHasher>>,
+    bytes: usize,
+}
+
+/// One finding of the load: what was wrong with the file and had to be worked around.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LoadFindings {
+    /// recovery found no trailer dictionary (the catalog was found by scanning)
+    no_trailer: bool,
+    /// no `startxref` near the end of the file
+    no_startxref: bool,
+}
+
 pub struct Document<'a> {
     pub data: &'a [u8],
     pub xref: XrefMap,
@@ -60,19 +105,38 @@ pub struct Document<'a> {
     pub style: XrefStyle,
     /// true when the cross-reference data was unusable and objects were found by scanning
     pub recovered: bool,
-    /// next free object number
+    /// next free object number: above every object number present in the file
     pub size: u32,
+    opts: LoadOptions,
+    findings: LoadFindings,
     objstms: Mutex<HashMap<u32, Arc<ObjStm>>>,
+    cache: Mutex<ObjCache>,
+    /// (thread, object) pairs being resolved right now: a reference back into this set is a cycle
+    resolving: Mutex<Vec<(std::thread::ThreadId, u32)>>,
+    decoded: AtomicUsize,
+    /// leaf counts of page-tree nodes already counted
+    leaf_counts: Mutex<HashMap<u32, usize, std::hash::BuildHasherDefault<NumHasher>>>,
 }
 
 fn mal(msg: impl Into<String>) -> PadesError {
     PadesError::Malformed(msg.into())
 }
 
-const MAX_DECODED: usize = 512 << 20;
+fn limit(msg: impl Into<String>) -> PadesError {
+    PadesError::Limit(msg.into())
+}
 
-/// Decodes a stream with no filter or FlateDecode (+ PNG/TIFF predictors).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Decodes a stream with no filter or FlateDecode (+ PNG/TIFF predictors), at most
+/// [`LoadOptions::default`]'s decoded-bytes budget.
 pub fn decode_stream(d: &Dict, data: &[u8]) -> Result<Vec<u8>, PadesError> {
+    decode_stream_limited(d, data, LoadOptions::default().max_decoded_bytes)
+}
+
+fn stream_filters(d: &Dict) -> Result<Vec<&[u8]>, PadesError> {
     let filters: Vec<&[u8]> = match d.get("Filter") {
         None | Some(Obj::Null) => vec![],
         Some(Obj::Name(n)) => vec![n.as_slice()],
@@ -82,23 +146,54 @@ pub fn decode_stream(d: &Dict, data: &[u8]) -> Result<Vec<u8>, PadesError> {
     if filters.len() > 1 {
         return Err(mal("unsupported filter chain"));
     }
-    let mut out = data.to_vec();
-    if let Some(f) = filters.first() {
-        if *f != b"FlateDecode" && *f != b"Fl" {
-            return Err(mal(format!("unsupported filter {}", String::from_utf8_lossy(f))));
-        }
-        let mut dec = flate2::read::ZlibDecoder::new(data).take(MAX_DECODED as u64 + 1);
-        let mut buf = Vec::new();
-        if let Err(e) = dec.read_to_end(&mut buf)
-            && buf.is_empty()
-        {
-            return Err(mal(format!("corrupt compressed stream: {e}")));
-        }
-        if buf.len() > MAX_DECODED {
-            return Err(mal("decoded stream too large"));
-        }
-        out = buf;
+    if let Some(f) = filters.first()
+        && *f != b"FlateDecode"
+        && *f != b"Fl"
+    {
+        return Err(mal(format!("unsupported filter {}", String::from_utf8_lossy(f))));
     }
+    Ok(filters)
+}
+
+/// Inflates `data`, failing with [`PadesError::Limit`] as soon as more than `max` bytes come
+/// out: the output never grows past `max` (no decode-then-check).
+fn inflate_limited(data: &[u8], max: usize) -> Result<Vec<u8>, PadesError> {
+    let mut dec = flate2::read::ZlibDecoder::new(data);
+    let mut buf: Vec<u8> = Vec::with_capacity(data.len().saturating_mul(4).min(max).min(1 << 20));
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match dec.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            // a truncated or damaged tail: keep what came out, as other readers do
+            Err(e) if buf.is_empty() => return Err(mal(format!("corrupt compressed stream: {e}"))),
+            Err(_) => break,
+        };
+        let need = buf
+            .len()
+            .checked_add(n)
+            .filter(|&l| l <= max)
+            .ok_or_else(|| limit(format!("decoded streams exceed the document's budget of {} MiB", max >> 20)))?;
+        if need > buf.capacity() {
+            let cap = buf.capacity().saturating_mul(2).max(need).min(max);
+            buf.reserve_exact(cap - buf.len());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Ok(buf)
+}
+
+/// [`decode_stream`] producing at most `max` bytes.
+pub fn decode_stream_limited(d: &Dict, data: &[u8], max: usize) -> Result<Vec<u8>, PadesError> {
+    let filters = stream_filters(d)?;
+    let mut out = if filters.is_empty() {
+        if data.len() > max {
+            return Err(limit(format!("decoded streams exceed the document's budget of {} MiB", max >> 20)));
+        }
+        data.to_vec()
+    } else {
+        inflate_limited(data, max)?
+    };
     let parms = match d.get("DecodeParms").or_else(|| d.get("DP")) {
         Some(Obj::Dict(p)) => Some(p.clone()),
         Some(Obj::Array(a)) => a.first().and_then(|o| o.as_dict()).cloned(),
@@ -165,6 +260,52 @@ fn png_unpredict(data: &[u8], colors: usize, bpc: usize, cols: usize) -> Result<
     Ok(out)
 }
 
+/// An object stream's /N (how many objects it holds), checked.
+fn objstm_n(d: &Dict) -> Result<usize, PadesError> {
+    match d.get("N").and_then(|o| o.as_int()) {
+        Some(n) if (0..=1_000_000).contains(&n) => Ok(n as usize),
+        _ => Err(mal("object stream with a missing or absurd /N")),
+    }
+}
+
+/// An object stream's /First (where its first object starts), checked.
+fn objstm_first(d: &Dict) -> Result<usize, PadesError> {
+    match d.get("First").and_then(|o| o.as_int()) {
+        Some(f) if (0..=64 << 20).contains(&f) => Ok(f as usize),
+        _ => Err(mal("object stream with a missing or absurd /First")),
+    }
+}
+
+/// About what an object takes in memory (for the cache budget).
+fn approx_size(o: &Obj) -> usize {
+    const BASE: usize = std::mem::size_of::<Obj>();
+    match o {
+        Obj::Str(v) | Obj::Name(v) => BASE + v.len(),
+        Obj::Array(a) => BASE + a.iter().map(approx_size).sum::<usize>(),
+        Obj::Dict(d) => BASE + d.0.iter().map(|(k, v)| k.len() + 24 + approx_size(v)).sum::<usize>(),
+        Obj::Stream(d, data) => {
+            BASE + data.len() + d.0.iter().map(|(k, v)| k.len() + 24 + approx_size(v)).sum::<usize>()
+        }
+        _ => BASE,
+    }
+}
+
+/// Removes its object from the document's resolution stack when dropped.
+struct Resolving<'d, 'a> {
+    doc: &'d Document<'a>,
+    me: std::thread::ThreadId,
+    num: u32,
+}
+
+impl Drop for Resolving<'_, '_> {
+    fn drop(&mut self) {
+        let mut stack = lock(&self.doc.resolving);
+        if let Some(i) = stack.iter().rposition(|&(t, n)| t == self.me && n == self.num) {
+            stack.remove(i);
+        }
+    }
+}
+
 fn parse_uint_tok(b: &[u8], p: usize) -> Option<(u64, usize)> {
     let p = skip_ws(b, p);
     let (t, e) = token(b, p);
@@ -183,7 +324,14 @@ pub fn find_startxref(data: &[u8]) -> Option<usize> {
 }
 
 impl<'a> Document<'a> {
+    /// Reads the trailer and cross-reference data with the default [`LoadOptions`].
     pub fn load(data: &'a [u8]) -> Result<Document<'a>, PadesError> {
+        Self::load_with(data, LoadOptions::default())
+    }
+
+    /// Reads the trailer and cross-reference data (recovering them by scanning when they are
+    /// unusable); objects are parsed on demand.
+    pub fn load_with(data: &'a [u8], opts: LoadOptions) -> Result<Document<'a>, PadesError> {
         if data.is_empty() {
             return Err(PadesError::Empty);
         }
@@ -199,23 +347,84 @@ impl<'a> Document<'a> {
             style: XrefStyle::Table,
             recovered: false,
             size: 0,
+            opts,
+            findings: LoadFindings { no_trailer: false, no_startxref: find_startxref(data).is_none() },
             objstms: Mutex::new(HashMap::new()),
+            cache: Mutex::new(ObjCache::default()),
+            resolving: Mutex::new(Vec::new()),
+            decoded: AtomicUsize::new(0),
+            leaf_counts: Mutex::new(HashMap::default()),
         };
         let ok = match doc.read_xref_chain() {
             Ok(()) => doc.check_root().is_ok() && doc.offsets_point_at_their_objects(),
+            // a spent budget is an answer, not damage to recover from
+            Err(e @ PadesError::Limit(_)) => return Err(e),
             Err(_) => false,
         };
         if !ok {
+            doc.forget_parsed();
             doc.reconstruct()?;
             doc.check_root()?;
         }
         if doc.trailer.get("Encrypt").is_some_and(|o| !matches!(o, Obj::Null)) {
             return Err(PadesError::Encrypted);
         }
-        let maxnum = doc.xref.keys().copied().max().unwrap_or(0);
-        let tsize = doc.trailer.get("Size").and_then(|o| o.as_int()).unwrap_or(0).clamp(0, u32::MAX as i64 / 2) as u32;
-        doc.size = tsize.max(maxnum.saturating_add(1));
+        doc.size = doc.next_free_number();
         Ok(doc)
+    }
+
+    /// Drops what was parsed through cross-reference data found unusable.
+    fn forget_parsed(&mut self) {
+        *lock(&self.cache) = ObjCache::default();
+        lock(&self.objstms).clear();
+        lock(&self.leaf_counts).clear();
+    }
+
+    /// Above every object number present (in use or free) and at least the trailer's /Size
+    /// when that is sane; saturates at `u32::MAX` (then nothing can be allocated).
+    fn next_free_number(&self) -> u32 {
+        let above_all = self.xref.keys().copied().max().map_or(1, |m| m.saturating_add(1));
+        let tsize = self.trailer.get("Size").and_then(|o| o.as_int()).unwrap_or(0);
+        // a /Size beyond what an update may allocate is ignored: numbers above every present
+        // object are free whatever it says
+        let tsize = u32::try_from(tsize).ok().filter(|&t| t <= MAX_OBJECT_NUMBER).unwrap_or(0);
+        above_all.max(tsize)
+    }
+
+    /// Whether the file lost its end: recovery found no trailer, or there is no `startxref`.
+    pub(crate) fn lost_its_tail(&self) -> bool {
+        self.findings.no_trailer || self.findings.no_startxref
+    }
+
+    /// The options this document was loaded with.
+    pub fn options(&self) -> LoadOptions {
+        self.opts
+    }
+
+    /// Decoded stream bytes spent so far (see [`LoadOptions::max_decoded_bytes`]).
+    pub fn decoded_bytes(&self) -> usize {
+        self.decoded.load(Ordering::Relaxed)
+    }
+
+    /// `count` new object numbers for an update: the first of `count` consecutive numbers, all
+    /// above every object of the file and at most [`MAX_OBJECT_NUMBER`].
+    pub fn allocate(&self, count: u32) -> Result<u32, PadesError> {
+        let first = self.size.max(1);
+        match first.checked_add(count) {
+            Some(end) if end - 1 <= MAX_OBJECT_NUMBER => Ok(first),
+            _ => Err(limit(format!(
+                "the document's object numbers reach {}: an update would pass {MAX_OBJECT_NUMBER}, the largest object number PDF readers accept",
+                self.size.saturating_sub(1)
+            ))),
+        }
+    }
+
+    /// Decodes a stream within the document's budget and charges it.
+    fn decode(&self, d: &Dict, raw: &[u8]) -> Result<Vec<u8>, PadesError> {
+        let left = self.opts.max_decoded_bytes.saturating_sub(self.decoded_bytes());
+        let out = decode_stream_limited(d, raw, left)?;
+        self.decoded.fetch_add(out.len(), Ordering::Relaxed);
+        Ok(out)
     }
 
     /// Whether every in-use entry of the cross-reference data points at the header of its own
@@ -263,7 +472,8 @@ impl<'a> Document<'a> {
         let mut first = true;
         let mut first_section_done = false;
         while let Some(off) = next.take() {
-            if off >= self.data.len() || !seen.insert(off) || seen.len() > 10_000 {
+            // offsets into the white space before one section are that section: visit it once
+            if off >= self.data.len() || !seen.insert(skip_ws(self.data, off)) || seen.len() > 10_000 {
                 if first {
                     return Err(mal("bad startxref"));
                 }
@@ -327,7 +537,11 @@ impl<'a> Document<'a> {
                 if count > 10_000_000 || start > u32::MAX as u64 {
                     return Err(mal("bad xref subsection size"));
                 }
-                entries.reserve(count.min(1 << 22) as usize);
+                // an entry takes at least 18 bytes: a huge count cannot reserve more than the file
+                entries.reserve((count as usize).min(b.len().saturating_sub(q) / 18));
+                let number = |i: u64| {
+                    u32::try_from(start + i).map_err(|_| mal("xref subsection runs past object number 4294967295"))
+                };
                 for i in 0..count {
                     // fast path: the standard fixed-width "oooooooooo ggggg n" entry
                     let p0 = skip_ws(b, q);
@@ -337,7 +551,7 @@ impl<'a> Document<'a> {
                         && (e[17] == b'n' || e[17] == b'f')
                         && e[..10].iter().chain(&e[11..16]).all(u8::is_ascii_digit)
                     {
-                        let num = (start + i) as u32;
+                        let num = number(i)?;
                         let o = e[..10].iter().fold(0usize, |a, &c| a * 10 + (c - b'0') as usize);
                         let g = e[11..16].iter().fold(0u32, |a, &c| a * 10 + (c - b'0') as u32);
                         entries.push((
@@ -352,9 +566,12 @@ impl<'a> Document<'a> {
                     let p5 = skip_ws(b, e4);
                     let (t, e5) = token(b, p5);
                     q = e5;
-                    let num = (start + i) as u32;
+                    let num = number(i)?;
                     let e = match t {
-                        b"n" => XrefEntry::Offset(o as usize, g.min(65535) as u16),
+                        b"n" => XrefEntry::Offset(
+                            usize::try_from(o).map_err(|_| mal("xref offset out of range"))?,
+                            g.min(65535) as u16,
+                        ),
                         b"f" => XrefEntry::Free,
                         _ => return Err(mal("bad xref entry type")),
                     };
@@ -395,7 +612,7 @@ impl<'a> Document<'a> {
             Obj::Stream(d, raw) if d.name_is("Type", "XRef") => (d, raw),
             _ => return Err(mal("xref offset does not point to an xref stream")),
         };
-        let data = decode_stream(&d, &raw)?;
+        let data = self.decode(&d, &raw)?;
         let w: Vec<usize> = d
             .get("W")
             .and_then(|o| o.as_array())
@@ -423,18 +640,18 @@ impl<'a> Document<'a> {
                 break;
             }
             for i in 0..pair[1] {
-                if pos + rec > data.len() {
-                    break;
-                }
-                let r = &data[pos..pos + rec];
+                let Some(r) = data.get(pos..pos + rec) else { break };
                 pos += rec;
                 let t = if w[0] == 0 { 1 } else { rd(&r[..w[0]]) };
                 let f2 = rd(&r[w[0]..w[0] + w[1]]);
                 let f3 = rd(&r[w[0] + w[1]..]);
-                let num = (pair[0] + i).clamp(0, u32::MAX as i64) as u32;
+                let num = pair[0]
+                    .checked_add(i)
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| mal("xref stream /Index runs past object number 4294967295"))?;
                 let e = match t {
                     0 => XrefEntry::Free,
-                    1 => XrefEntry::Offset(f2 as usize, f3.min(65535) as u16),
+                    1 => XrefEntry::Offset(usize::try_from(f2).unwrap_or(usize::MAX), f3.min(65535) as u16),
                     2 => XrefEntry::InStream(f2.min(u32::MAX as u64) as u32, f3.min(u32::MAX as u64) as u32),
                     _ => continue,
                 };
@@ -484,31 +701,21 @@ impl<'a> Document<'a> {
             }
             i += 1;
         }
+        // Objects inside object streams: only each stream's header (its first /First bytes) is
+        // inflated, to learn which objects it holds; the streams themselves are decoded when one
+        // of their objects is first asked for.
         for s in objstms {
-            if let Ok(st) = self.objstm(s) {
-                for (idx, (n, _)) in st.offsets.iter().enumerate() {
-                    self.xref.entry(*n).or_insert(XrefEntry::InStream(s, idx as u32));
+            if let Ok(members) = self.objstm_members(s) {
+                for (idx, n) in members.into_iter().enumerate() {
+                    let idx = u32::try_from(idx).unwrap_or(u32::MAX);
+                    self.xref.entry(n).or_insert(XrefEntry::InStream(s, idx));
                 }
             }
         }
+        self.findings.no_trailer = trailer.is_none();
         let mut trailer = match trailer {
             Some(t) => t,
-            None => {
-                // find a catalog
-                let mut found = None;
-                let mut nums: Vec<u32> = self.xref.keys().copied().collect();
-                nums.sort();
-                for n in nums {
-                    if let Ok(Obj::Dict(d)) = self.get(n, 0)
-                        && d.name_is("Type", "Catalog")
-                    {
-                        found = Some(n);
-                    }
-                }
-                let n = found
-                    .ok_or_else(|| mal("cross-reference data is broken and no document catalog could be found"))?;
-                Dict::new().with("Root", Obj::Ref(n, 0))
-            }
+            None => Dict::new().with("Root", Obj::Ref(self.find_catalog()?, 0)),
         };
         for k in ["Prev", "XRefStm", "Type", "W", "Index", "Filter", "DecodeParms", "Length"] {
             trailer.remove(k);
@@ -519,6 +726,66 @@ impl<'a> Document<'a> {
         Ok(())
     }
 
+    /// The last object that looks like a catalog, for a file whose trailer is gone. Only objects
+    /// whose first bytes name a catalog are parsed.
+    fn find_catalog(&self) -> Result<u32, PadesError> {
+        let mut nums: Vec<u32> = self.xref.keys().copied().collect();
+        nums.sort_unstable();
+        let mut found = None;
+        for n in nums {
+            let looks_like = match self.xref.get(&n) {
+                Some(XrefEntry::Offset(off, _)) => {
+                    let probe = &self.data[(*off).min(self.data.len())..off.saturating_add(400).min(self.data.len())];
+                    find(probe, b"Catalog", 0).is_some()
+                }
+                Some(XrefEntry::InStream(..)) => true,
+                _ => false,
+            };
+            if looks_like
+                && let Ok(Obj::Dict(d)) = self.get(n, 0)
+                && d.name_is("Type", "Catalog")
+            {
+                found = Some(n);
+            }
+        }
+        found.ok_or_else(|| mal("cross-reference data is broken and no document catalog could be found"))
+    }
+
+    /// The object numbers held by object stream `num`, read from its header alone.
+    fn objstm_members(&self, num: u32) -> Result<Vec<u32>, PadesError> {
+        let _resolving = self.enter(num)?;
+        let off = match self.xref.get(&num) {
+            Some(XrefEntry::Offset(o, _)) => *o,
+            _ => return Err(mal(format!("object stream {num} not found"))),
+        };
+        let (d, raw) = match self.parse_at(off, num)? {
+            Obj::Stream(d, raw) => (d, raw),
+            _ => return Err(mal("object stream is not a stream")),
+        };
+        let n = objstm_n(&d)?;
+        let first = objstm_first(&d)?;
+        let plain_flate = stream_filters(&d)?.len() == 1 && d.get("DecodeParms").is_none() && d.get("DP").is_none();
+        let head = if plain_flate {
+            let left = self.opts.max_decoded_bytes.saturating_sub(self.decoded_bytes());
+            let mut head = Vec::new();
+            let _ = flate2::read::ZlibDecoder::new(raw.as_slice()).take(first.min(left) as u64).read_to_end(&mut head);
+            self.decoded.fetch_add(head.len(), Ordering::Relaxed);
+            head
+        } else {
+            self.decode(&d, &raw)?
+        };
+        let mut out = Vec::with_capacity(n.min(head.len() / 4));
+        let mut p = 0;
+        for _ in 0..n {
+            let Some((on, e1)) = parse_uint_tok(&head, p) else { break };
+            let Some((_, e2)) = parse_uint_tok(&head, e1) else { break };
+            let Ok(on) = u32::try_from(on) else { break };
+            out.push(on);
+            p = e2;
+        }
+        Ok(out)
+    }
+
     fn objstm(&self, num: u32) -> Result<Arc<ObjStm>, PadesError> {
         if let Some(s) = self.objstms.lock().unwrap_or_else(|e| e.into_inner()).get(&num) {
             return Ok(s.clone());
@@ -527,20 +794,26 @@ impl<'a> Document<'a> {
             Some(XrefEntry::Offset(o, _)) => *o,
             _ => return Err(mal(format!("object stream {num} not found"))),
         };
+        let _resolving = self.enter(num)?;
         let o = self.parse_at(off, num)?;
         let (d, raw) = match o {
             Obj::Stream(d, raw) => (d, raw),
             _ => return Err(mal("object stream is not a stream")),
         };
-        let data = decode_stream(&d, &raw)?;
-        let n = d.get("N").and_then(|o| o.as_int()).unwrap_or(0).clamp(0, 1_000_000) as usize;
-        let first = d.get("First").and_then(|o| o.as_int()).unwrap_or(0).max(0) as usize;
-        let mut offsets = Vec::with_capacity(n);
+        let n = objstm_n(&d)?;
+        let first = objstm_first(&d)?;
+        let data = self.decode(&d, &raw)?;
+        drop(raw);
+        if first > data.len() {
+            return Err(mal(format!("object stream {num}: /First is past its data")));
+        }
+        let mut offsets = Vec::with_capacity(n.min(first / 4));
         let mut p = 0;
         for _ in 0..n {
             let Some((on, e1)) = parse_uint_tok(&data, p) else { break };
             let Some((oo, e2)) = parse_uint_tok(&data, e1) else { break };
-            offsets.push((on.min(u32::MAX as u64) as u32, oo as usize));
+            let (Ok(on), Ok(oo)) = (u32::try_from(on), usize::try_from(oo)) else { break };
+            offsets.push((on, oo));
             p = e2;
         }
         let st = Arc::new(ObjStm { data, first, offsets });
@@ -557,44 +830,88 @@ impl<'a> Document<'a> {
         if n != expect {
             return Err(mal(format!("object {expect}: xref points to object {n}")));
         }
-        let mut depth_guard = 0;
-        parse_indirect_body(self.data, after, &mut |ln, lg| {
-            depth_guard += 1;
-            if depth_guard > 2 || ln == expect {
-                return None;
-            }
-            self.get(ln, lg).ok().and_then(|o| o.as_int())
-        })
-        .map_err(|e| mal(format!("object {expect}: {}", e.0)))
+        // An indirect /Length is resolved like any reference: one that leads back here (or
+        // nests too deeply) is unknown, and the stream ends at its `endstream`.
+        parse_indirect_body(self.data, after, &mut |ln, lg| self.get(ln, lg).ok().and_then(|o| o.as_int()))
+            .map_err(|e| mal(format!("object {expect}: {}", e.0)))
     }
 
-    /// Loads object `num` (any generation; generation mismatches are tolerated like other readers).
-    pub fn get(&self, num: u32, _gen: u16) -> Result<Obj, PadesError> {
-        match self.xref.get(&num) {
-            None | Some(XrefEntry::Free) => Ok(Obj::Null),
-            Some(XrefEntry::Offset(off, _)) => self.parse_at(*off, num),
-            Some(XrefEntry::InStream(s, idx)) => {
-                if *s == num {
-                    return Err(mal("object stream contains itself"));
+    /// Marks `num` as being resolved on this thread until the guard drops; a reference back to
+    /// an object in resolution is a cycle.
+    fn enter(&self, num: u32) -> Result<Resolving<'_, 'a>, PadesError> {
+        let me = std::thread::current().id();
+        let mut stack = lock(&self.resolving);
+        let mut depth = 0;
+        for &(t, n) in stack.iter() {
+            if t == me {
+                if n == num {
+                    return Err(mal(format!("reference cycle through object {num}")));
                 }
-                let st = self.objstm(*s)?;
-                let (n, rel) = match st.offsets.get(*idx as usize) {
-                    Some(&(n, rel)) if n == num => (n, rel),
-                    _ => *st
-                        .offsets
-                        .iter()
-                        .find(|(n, _)| *n == num)
-                        .ok_or_else(|| mal(format!("object {num} missing from object stream {s}")))?,
-                };
-                let _ = n;
-                let p = st.first.checked_add(rel).ok_or_else(|| mal("bad object stream offset"))?;
-                if p >= st.data.len() {
-                    return Err(mal("bad object stream offset"));
-                }
-                let (o, _) = parse_obj(&st.data, p).map_err(|e| mal(format!("object {num}: {}", e.0)))?;
-                Ok(o)
+                depth += 1;
             }
         }
+        if depth >= MAX_RESOLVE_DEPTH {
+            return Err(limit(format!("references nested more than {MAX_RESOLVE_DEPTH} deep at object {num}")));
+        }
+        stack.push((me, num));
+        Ok(Resolving { doc: self, me, num })
+    }
+
+    fn cached(&self, num: u32) -> Option<Obj> {
+        lock(&self.cache).objs.get(&num).cloned()
+    }
+
+    fn remember(&self, num: u32, o: &Obj) {
+        let size = approx_size(o);
+        let mut c = lock(&self.cache);
+        if c.bytes.saturating_add(size) <= self.opts.max_cache_bytes {
+            c.bytes += size;
+            c.objs.insert(num, o.clone());
+        }
+    }
+
+    /// Loads object `num` (any generation; generation mismatches are tolerated like other
+    /// readers). A missing or free object is `Null`; each object is parsed once (within the
+    /// cache budget), and a reference cycle ends in an error, never in recursion.
+    pub fn get(&self, num: u32, _gen: u16) -> Result<Obj, PadesError> {
+        let entry = match self.xref.get(&num) {
+            None | Some(XrefEntry::Free) => return Ok(Obj::Null),
+            Some(e) => *e,
+        };
+        if let Some(o) = self.cached(num) {
+            return Ok(o);
+        }
+        let _resolving = self.enter(num)?;
+        let o = match entry {
+            XrefEntry::Offset(off, _) => self.parse_at(off, num)?,
+            XrefEntry::InStream(s, idx) => self.parse_in_stream(num, s, idx)?,
+            XrefEntry::Free => Obj::Null,
+        };
+        self.remember(num, &o);
+        Ok(o)
+    }
+
+    fn parse_in_stream(&self, num: u32, s: u32, idx: u32) -> Result<Obj, PadesError> {
+        if s == num {
+            return Err(mal("object stream contains itself"));
+        }
+        let st = self.objstm(s)?;
+        let rel = match st.offsets.get(idx as usize) {
+            Some(&(n, rel)) if n == num => rel,
+            _ => {
+                st.offsets
+                    .iter()
+                    .find(|(n, _)| *n == num)
+                    .ok_or_else(|| mal(format!("object {num} missing from object stream {s}")))?
+                    .1
+            }
+        };
+        let p = st.first.checked_add(rel).ok_or_else(|| mal("bad object stream offset"))?;
+        if p >= st.data.len() {
+            return Err(mal("bad object stream offset"));
+        }
+        let (o, _) = parse_obj(&st.data, p).map_err(|e| mal(format!("object {num}: {}", e.0)))?;
+        Ok(o)
     }
 
     /// Follows references (bounded) to a direct object.
@@ -630,7 +947,7 @@ impl<'a> Document<'a> {
         let pages_ref = cat.get("Pages").ok_or_else(|| mal("no /Pages"))?;
         let pages = self.resolve_dict(pages_ref)?;
         match pages.get("Count").and_then(|o| self.resolve(o).ok()).and_then(|o| o.as_int()) {
-            Some(c) if c > 0 => Ok(c.min(10_000_000) as usize),
+            Some(c) if c > 0 => Ok((c as u64).min(MAX_PAGES as u64) as usize),
             // missing or bogus /Count: count the leaves
             _ => match pages_ref.as_ref() {
                 Some(r) => self.count_leaves(r, 0),
@@ -692,29 +1009,48 @@ impl<'a> Document<'a> {
         }
     }
 
-    fn count_leaves(&self, r: (u32, u16), depth: usize) -> Result<usize, PadesError> {
-        let mut budget = 2_000_000usize;
-        self.count_leaves_b(r, depth, &mut budget)
+    fn count_leaves(&self, r: (u32, u16), _depth: usize) -> Result<usize, PadesError> {
+        let mut path = Vec::new();
+        let mut visited = 0usize;
+        self.count_leaves_in(r, &mut path, &mut visited)
     }
 
-    fn count_leaves_b(&self, r: (u32, u16), depth: usize, budget: &mut usize) -> Result<usize, PadesError> {
-        if depth > 64 || *budget == 0 {
-            return Err(mal("page tree too deep or cyclic"));
+    /// Leaves under page-tree node `r`, each node counted once (memoized), so a tree that
+    /// reuses nodes as a DAG costs its number of distinct nodes; a cycle is an error.
+    fn count_leaves_in(&self, r: (u32, u16), path: &mut Vec<u32>, visited: &mut usize) -> Result<usize, PadesError> {
+        if let Some(&n) = lock(&self.leaf_counts).get(&r.0) {
+            return Ok(n);
         }
-        *budget -= 1;
+        if path.contains(&r.0) {
+            return Err(mal(format!("the page tree has a cycle through object {}", r.0)));
+        }
+        if path.len() >= 64 {
+            return Err(mal("the page tree is more than 64 levels deep"));
+        }
+        *visited += 1;
+        if *visited > self.opts.max_walk_nodes {
+            return Err(limit(format!("the page tree has more than {} nodes", self.opts.max_walk_nodes)));
+        }
         let d = self.resolve_dict(&Obj::Ref(r.0, r.1))?;
-        match d.get("Kids").map(|k| self.resolve(k)) {
+        let n = match d.get("Kids").map(|k| self.resolve(k)) {
             Some(Ok(Obj::Array(a))) => {
-                let mut n = 0;
+                path.push(r.0);
+                let mut n = 0usize;
                 for k in a {
                     if let Some(kr) = k.as_ref() {
-                        n += self.count_leaves_b(kr, depth + 1, budget)?;
+                        n = n
+                            .checked_add(self.count_leaves_in(kr, path, visited)?)
+                            .filter(|&n| n <= MAX_PAGES)
+                            .ok_or_else(|| limit(format!("the page tree has more than {MAX_PAGES} pages")))?;
                     }
                 }
-                Ok(n)
+                path.pop();
+                n
             }
-            _ => Ok(1),
-        }
+            _ => 1,
+        };
+        lock(&self.leaf_counts).insert(r.0, n);
+        Ok(n)
     }
 }
 

@@ -1,0 +1,167 @@
+//! Damage that makes a document unfit to be signed as is.
+//!
+//! The line drawn: cross-reference data that recovery rebuilds completely (every object found by
+//! scanning, a trailer present) is repaired by the update itself, which then carries a complete
+//! cross-reference section; other readers (qpdf, poppler, pyHanko) rebuild such files the same
+//! way. A file cut short (no trailer, no `startxref`) or one whose page tree refers to objects
+//! that are missing or unreadable is refused: a signature over it would certify a document that
+//! readers show differently, or not at all.
+
+use super::object::Obj;
+use super::reader::{Document, XrefEntry};
+use crate::PadesError;
+use std::collections::HashSet;
+
+/// What is wrong with a damaged document (see [`PadesError::Damaged`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Damage {
+    /// The file ends before its cross-reference data and trailer.
+    Truncated,
+    /// An object the document refers to is not in the file.
+    MissingObject {
+        num: u32,
+        /// what refers to it, e.g. "page tree node"
+        role: &'static str,
+    },
+    /// An object the document refers to cannot be read.
+    UnreadableObject { num: u32, role: &'static str, reason: String },
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Damage::Truncated => f.write_str("it ends before its cross-reference data and trailer (truncated?)"),
+            Damage::MissingObject { num, role } => write!(f, "object {num} ({role}) is missing from the file"),
+            Damage::UnreadableObject { num, role, reason } => {
+                write!(f, "object {num} ({role}) cannot be read: {reason}")
+            }
+        }
+    }
+}
+
+fn damaged(d: Damage) -> PadesError {
+    PadesError::Damaged(d)
+}
+
+impl Document<'_> {
+    fn present(&self, num: u32) -> bool {
+        matches!(self.xref.get(&num), Some(XrefEntry::Offset(..) | XrefEntry::InStream(..)))
+    }
+
+    /// Object `num` as a dictionary, or the damage that prevents it.
+    fn needed_dict(&self, num: u32, role: &'static str) -> Result<super::Dict, PadesError> {
+        if !self.present(num) {
+            return Err(damaged(Damage::MissingObject { num, role }));
+        }
+        match self.get(num, 0) {
+            Ok(Obj::Dict(d) | Obj::Stream(d, _)) => Ok(d),
+            Ok(_) => Err(damaged(Damage::UnreadableObject { num, role, reason: "not a dictionary".into() })),
+            Err(e @ PadesError::Limit(_)) => Err(e),
+            Err(e) => Err(damaged(Damage::UnreadableObject { num, role, reason: e.to_string() })),
+        }
+    }
+
+    /// Whether the document can be signed as is: not truncated, and its catalog, every node of
+    /// its page tree and every page's content streams are present and readable. Errors are
+    /// [`PadesError::Damaged`] or, for a page tree beyond the walk budget, [`PadesError::Limit`].
+    pub fn check_sound(&self) -> Result<(), PadesError> {
+        if self.recovered && self.lost_its_tail() {
+            return Err(damaged(Damage::Truncated));
+        }
+        let root = self.root_ref().ok_or_else(|| PadesError::Malformed("/Root is not a reference".into()))?;
+        let catalog = self.needed_dict(root.0, "document catalog")?;
+        if let Some(Obj::Ref(n, _)) = catalog.get("AcroForm") {
+            self.needed_dict(*n, "interactive form")?;
+        }
+        let pages = match catalog.get("Pages") {
+            Some(Obj::Ref(n, _)) => *n,
+            _ => {
+                return Err(damaged(Damage::UnreadableObject {
+                    num: root.0,
+                    role: "document catalog",
+                    reason: "/Pages is not a reference".into(),
+                }));
+            }
+        };
+        self.check_page_tree(pages)
+    }
+
+    /// Every node once (a node reached again is not walked again), within the walk budget.
+    fn check_page_tree(&self, root: u32) -> Result<(), PadesError> {
+        let budget = self.options().max_walk_nodes;
+        let mut seen = HashSet::new();
+        let mut todo = vec![root];
+        while let Some(num) = todo.pop() {
+            if !seen.insert(num) {
+                continue;
+            }
+            if seen.len() > budget {
+                return Err(PadesError::Limit(format!("the page tree has more than {budget} nodes")));
+            }
+            let node = self.needed_dict(num, "page tree node")?;
+            match node.get("Kids") {
+                Some(kids) => {
+                    let kids = match kids {
+                        Obj::Ref(k, _) if !self.present(*k) => {
+                            return Err(damaged(Damage::MissingObject { num: *k, role: "page tree /Kids" }));
+                        }
+                        other => self.resolve(other).unwrap_or(Obj::Null),
+                    };
+                    let Obj::Array(kids) = kids else {
+                        return Err(damaged(Damage::UnreadableObject {
+                            num,
+                            role: "page tree node",
+                            reason: "/Kids is not an array".into(),
+                        }));
+                    };
+                    todo.extend(kids.iter().filter_map(|k| k.as_ref()).map(|r| r.0));
+                }
+                None => self.check_contents(&node)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A page's content streams must be in the file (they are not parsed).
+    fn check_contents(&self, page: &super::Dict) -> Result<(), PadesError> {
+        let missing = |n: u32| Err(damaged(Damage::MissingObject { num: n, role: "page content" }));
+        match page.get("Contents") {
+            Some(Obj::Ref(n, _)) if !self.present(*n) => missing(*n),
+            // an array of streams kept as its own object (a stream itself is not parsed)
+            Some(Obj::Ref(n, _)) => {
+                let array = match self.xref.get(n) {
+                    Some(XrefEntry::Offset(off, _)) => {
+                        super::object::parse_obj_header(self.data, *off).is_some_and(|(_, _, after)| {
+                            self.data.get(super::object::skip_ws(self.data, after)) == Some(&b'[')
+                        })
+                    }
+                    _ => true,
+                };
+                if !array {
+                    return Ok(());
+                }
+                match self.get(*n, 0) {
+                    Ok(Obj::Array(a)) => self.check_content_refs(&a),
+                    _ => Ok(()),
+                }
+            }
+            Some(Obj::Array(a)) => self.check_content_refs(a),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_content_refs(&self, refs: &[Obj]) -> Result<(), PadesError> {
+        match refs.iter().filter_map(|o| o.as_ref()).find(|r| !self.present(r.0)) {
+            Some(r) => Err(damaged(Damage::MissingObject { num: r.0, role: "page content" })),
+            None => Ok(()),
+        }
+    }
+
+    /// The damage found by [`Document::check_sound`], if any.
+    pub fn damage(&self) -> Option<Damage> {
+        match self.check_sound() {
+            Err(PadesError::Damaged(d)) => Some(d),
+            _ => None,
+        }
+    }
+}
