@@ -40,11 +40,22 @@ pub const KNOWN: &[(&str, &str)] = &[
     ),
     (
         "dag_page_tree_uncounted",
-        "the same DAG without /Count: ours (main) counts 2^30 leaves and hangs; lopdf visits each node once. \
-         lopdf's answer is bounded, ours is not: engine bug (issue 12)",
+        "the same DAG without /Count: ours counted 2^30 leaves and hung on main; engine-hostile refuses it \
+         (page-tree walk limit); lopdf visits each node once (3 pages). Refusing is right: the tree is invalid",
     ),
-    ("bomb_xref_stream", "ours (main) inflates the 500 MB xref stream whole; lopdf refuses it. lopdf is right (issue 12: decode budget)"),
-    ("bomb_objstm", "ours (main) inflates the 500 MB object stream whole; lopdf refuses it. lopdf is right (issue 12: decode budget)"),
+    (
+        "cycle_objstm_length_inside",
+        "the object stream's /Length lives inside itself: lopdf cannot resolve it and refuses; ours overflowed \
+         its stack on main and, on engine-hostile, reads the stream by scanning to endstream. lopdf is right \
+         strictly; for signing, ours should at least call the file damaged (see tests/hostile.rs gaps)",
+    ),
+    (
+        "cycle_kids_counted_note",
+        "(no file) cycle_kids_counted, count_absurd, count_i64_max, truncated_400 all come from ours trusting \
+         /Count where lopdf counts the leaves it can reach; still so on engine-hostile",
+    ),
+    ("bomb_xref_stream", "ours (main) inflates the 500 MB xref stream whole; lopdf refuses it. lopdf is right; engine-hostile refuses too (64 MiB budget)"),
+    ("bomb_objstm", "ours (main) inflates the 500 MB object stream whole; lopdf refuses it. lopdf is right; engine-hostile refuses too (64 MiB budget)"),
     ("count_absurd", "ours trusts /Count 9999999999999 (capped at 10,000,000); lopdf counts the one leaf. lopdf is right"),
     ("count_i64_max", "ours trusts the root's /Count (i64::MAX, capped at 10,000,000); lopdf counts the one leaf. lopdf is right"),
     (

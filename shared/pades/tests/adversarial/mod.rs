@@ -14,10 +14,14 @@ use std::sync::OnceLock;
 /// What a careful engine may do with the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sign {
-    /// The file is damaged or cannot be read soundly: signing must be refused.
+    /// The file is damaged (cut short, objects missing or unreadable, wrong lengths, the
+    /// catalog or page tree broken) or beyond a processing limit: signing must be refused.
     Refuse,
-    /// A sound (if silly) file: signing may succeed, and then the update must be sound
-    /// (new object numbers above every existing one, never 0, the input a prefix).
+    /// A sound (if silly) file, or one whose only damage is cross-reference data that scanning
+    /// rebuilds completely (every object found; the engine's line in src/pdf/damage.rs: the
+    /// update then carries a complete section): signing may succeed or be refused, and when it
+    /// succeeds the update must be sound (the input a prefix, no object 0, no wrapped number, no
+    /// existing object overwritten except the catalog, page and form objects PAdES lets it change).
     MayDo,
 }
 
@@ -42,8 +46,8 @@ cases! {
     cycle_length_self, Refuse, "a stream whose /Length refers to itself";
     cycle_length_chain3, Refuse, "three streams whose /Length refer round a loop";
     cycle_objstm_length_inside, Refuse, "an object stream whose /Length lives inside itself";
-    cycle_objstm_contains_itself, Refuse, "the xref says the object stream is stored in itself";
-    cycle_objstm_mutual, Refuse, "two object streams each stored in the other";
+    cycle_objstm_contains_itself, MayDo, "the xref says the object stream is stored in itself";
+    cycle_objstm_mutual, MayDo, "two object streams each stored in the other";
     cycle_objstm_ref_to_itself, Refuse, "an object stream holding an object that is a reference to the stream; catalog /Pages through it";
     cycle_kids, Refuse, "/Kids cycle in the page tree (no /Count on the inner node)";
     cycle_kids_counted, Refuse, "/Kids cycle in the page tree with honest-looking /Count values";
@@ -78,10 +82,10 @@ cases! {
     size_absurd, MayDo, "trailer /Size 99999999999";
     size_negative, MayDo, "trailer /Size -7";
     size_u32_max, MayDo, "trailer /Size 4294967295 with five objects";
-    w_absurd, Refuse, "xref stream /W [255 255 255]";
-    w_negative, Refuse, "xref stream /W [-1 4 -2]";
-    w_wide_offsets, Refuse, "xref stream /W [1 8 2] with offsets 0xFFFF_FFFF_FFFF_FFFF";
-    index_absurd, Refuse, "xref stream /Index [4294967290 100 -1 5] /Size 4294967295";
+    w_absurd, MayDo, "xref stream /W [255 255 255]";
+    w_negative, MayDo, "xref stream /W [-1 4 -2]";
+    w_wide_offsets, MayDo, "xref stream /W [1 8 2] with offsets 0xFFFF_FFFF_FFFF_FFFF";
+    index_absurd, MayDo, "xref stream /Index [4294967290 100 -1 5] /Size 4294967295";
     objstm_n_absurd, Refuse, "object stream /N 2147483647";
     objstm_n_negative, Refuse, "object stream /N -1";
     objstm_first_absurd, Refuse, "object stream /First 99999999999";
@@ -92,8 +96,8 @@ cases! {
     offsets_past_end, Refuse, "every xref offset points past the end of the file";
     startxref_past_end, Refuse, "startxref 99999999999 with no usable xref";
     startxref_negative, Refuse, "startxref -1 with no usable xref";
-    xref_subsection_wrap, Refuse, "xref subsection '4294967295 3' (object numbers would wrap to 0 and 1)";
-    xref_negative_subsection, Refuse, "xref subsection '-3 5'";
+    xref_subsection_wrap, MayDo, "xref subsection '4294967295 3' (object numbers would wrap to 0 and 1)";
+    xref_negative_subsection, MayDo, "xref subsection '-3 5'";
     prev_negative, MayDo, "trailer /Prev -1";
     objnum_u32_max, MayDo, "object 4294967295 in use (new object numbers must not wrap)";
     objnum_u32_max_in_stream, MayDo, "object 4294967295 stored in an object stream";
