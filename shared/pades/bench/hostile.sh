@@ -5,7 +5,8 @@
 # Usage: hostile.sh PKI_DIR LABEL=ESIGN_PDF [LABEL=ESIGN_PDF ...] -- FILE...
 #   e.g. hostile.sh /tmp/pki before=/t/main/esign-pdf after=/t/fixed/esign-pdf -- /tmp/hc/*.pdf
 # Env: LIMIT (seconds, 10). Output: a Markdown table on stdout. Each cell: seconds, peak MB and
-# the outcome: ok (exit 0), err (exit 1: a typed error), TIMEOUT (killed at LIMIT),
+# the outcome: ok (exit 0), report (verify: exit 1 with a report, e.g. no valid signature),
+# err (exit 1: a typed error), TIMEOUT (killed at LIMIT),
 # ABORT (134: stack overflow or allocation failure), OOM/KILL (137), or exit N.
 set -euo pipefail
 PKI="$1"; shift
@@ -15,10 +16,10 @@ LIMIT="${LIMIT:-10}"
 T="$(mktemp -d)"; trap 'rm -rf "$T"' EXIT
 run() {  # cmd... -> "s MB outcome"
   local rc=0
-  /usr/bin/time -f "%e %M" -o "$T/t" timeout -s KILL "$LIMIT" "$@" >/dev/null 2>"$T/err" || rc=$?
+  /usr/bin/time -f "%e %M" -o "$T/t" timeout -s KILL "$LIMIT" "$@" >"$T/out" 2>"$T/err" || rc=$?
   local s m; read -r s m < <(tail -1 "$T/t")
   local o
-  case $rc in 0) o=ok;; 1) o=err;; 137) if awk -v s="$s" -v l="$LIMIT" 'BEGIN{exit !(s>=l)}'; then o=TIMEOUT; else o=KILL; fi;; 134) o=ABORT;; *) o="exit $rc";; esac
+  case $rc in 0) o=ok;; 1) if grep -q 'signature(s)' "$T/out"; then o=report; else o=err; fi;; 137) if awk -v s="$s" -v l="$LIMIT" 'BEGIN{exit !(s>=l)}'; then o=TIMEOUT; else o=KILL; fi;; 134) o=ABORT;; *) o="exit $rc";; esac
   printf '%.2f s %.0f MB %s' "$s" "$((m / 1024))" "$o"
 }
 hdr="| file | KB |"; sep="|---|---|"
