@@ -190,7 +190,7 @@ pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Res
             collect_sig_fields(&doc, &f, "", None, 0, &mut walk)?;
         }
     }
-    let mut revisions = Revisions::default();
+    let mut revisions = Revisions::new(bytes.len());
     let mut sigs = Vec::new();
     for (name, v) in walk.out {
         let mut s = check_one(&doc, bytes, &ends, name, &v, trust, &mut revisions);
@@ -204,14 +204,37 @@ pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Res
 
 /// The later-change analysis of each signed revision, made once per revision however many
 /// signatures cover it, and for at most [`MAX_REVISIONS_ANALYSED`] distinct revisions.
-#[derive(Default)]
+/// Also the byte-range digests, one per distinct range, within a hashing budget (so a file with
+/// a thousand signature fields over the whole document is not hashed a thousand times).
 struct Revisions {
     done: HashMap<usize, Result<Vec<String>, String>>,
+    digests: HashMap<(usize, usize, usize), Vec<u8>>,
+    hash_budget: usize,
 }
 
 const MAX_REVISIONS_ANALYSED: usize = 64;
 
 impl Revisions {
+    fn new(len: usize) -> Self {
+        // ample for real files (each signature hashes about the whole file once)
+        Revisions { done: HashMap::new(), digests: HashMap::new(), hash_budget: len.saturating_mul(32).max(64 << 20) }
+    }
+
+    /// SHA-256 of `data[..a] ++ data[c..end]`, or None once the budget is spent.
+    fn digest(&mut self, data: &[u8], a: usize, c: usize, end: usize) -> Option<Vec<u8>> {
+        if let Some(d) = self.digests.get(&(a, c, end)) {
+            return Some(d.clone());
+        }
+        let cost = a.saturating_add(end.saturating_sub(c));
+        self.hash_budget = self.hash_budget.checked_sub(cost)?;
+        let mut h = Sha256::new();
+        h.update(data.get(..a)?);
+        h.update(data.get(c..end)?);
+        let d = h.finalize().to_vec();
+        self.digests.insert((a, c, end), d.clone());
+        Some(d)
+    }
+
     fn later_changes(&mut self, data: &[u8], end: usize, doc: &Document) -> Result<Vec<String>, String> {
         if let Some(r) = self.done.get(&end) {
             return r.clone();
@@ -312,15 +335,17 @@ fn check_one(
             None => format!("first {end} bytes (not a revision boundary)"),
         }
     };
-    let mut h = Sha256::new();
-    h.update(&data[..a]);
-    h.update(&data[c..end]);
-    let digest = h.finalize().to_vec();
-
     let sd = match parse_signed_data(&contents) {
         Ok(sd) => sd,
         Err(e) => {
             r.problems.push(format!("CMS: {e}"));
+            return r;
+        }
+    };
+    let digest = match revisions.digest(data, a, c, end) {
+        Some(d) => d,
+        None => {
+            r.problems.push("not checked: the signatures cover more bytes than a verification hashes".into());
             return r;
         }
     };
@@ -652,6 +677,21 @@ mod tests {
         assert_eq!(pdf_date_to_rfc3339("D:20261126230333Z"), "2026-11-26T23:03:33Z");
         assert_eq!(pdf_date_to_rfc3339("D:2026"), "D:2026");
         assert_eq!(pdf_date_to_rfc3339("D:20261126"), "2026-11-26T00:00:00Z");
+    }
+
+    #[test]
+    fn digests_are_made_once_per_range_within_a_budget() {
+        let data = vec![7u8; 1000];
+        let mut r = Revisions::new(data.len());
+        r.hash_budget = 2500;
+        let d1 = r.digest(&data, 100, 200, 1000).unwrap();
+        assert_eq!(r.digest(&data, 100, 200, 1000).unwrap(), d1);
+        assert_eq!(r.hash_budget, 1600, "charged once");
+        assert!(r.digest(&data, 100, 300, 1000).is_some()); // 800 left after
+        assert!(r.digest(&data, 100, 400, 1000).is_some()); // 100 left after
+        assert!(r.digest(&data, 100, 500, 1000).is_none(), "beyond the budget");
+        r.hash_budget = 1 << 20;
+        assert!(r.digest(&data, 100, 2000, 3000).is_none(), "out of range");
     }
 
     #[test]

@@ -61,8 +61,9 @@ impl Document<'_> {
         }
     }
 
-    /// Whether the document can be signed as is: not truncated, and its catalog, every node of
-    /// its page tree and every page's content streams are present and readable. Errors are
+    /// Whether the document can be signed as is: not truncated, its catalog readable, every
+    /// node of its page tree present, and the page-tree nodes it must read to find the pages
+    /// (and the pages it reads, with their content streams) readable. Errors are
     /// [`PadesError::Damaged`] or, for a page tree beyond the walk budget, [`PadesError::Limit`].
     pub fn check_sound(&self) -> Result<(), PadesError> {
         if self.recovered && self.lost_its_tail() {
@@ -114,7 +115,20 @@ impl Document<'_> {
                             reason: "/Kids is not an array".into(),
                         }));
                     };
-                    todo.extend(kids.iter().filter_map(|k| k.as_ref()).map(|r| r.0));
+                    let refs = kids.iter().filter_map(|k| k.as_ref()).map(|r| r.0);
+                    // A node counting as many pages as it has kids has leaves for kids (the
+                    // usual last level): they must be present, but are not parsed, which
+                    // would decode every object stream holding pages.
+                    let count = node.get("Count").and_then(|c| c.as_int());
+                    if count.is_some_and(|c| usize::try_from(c).is_ok_and(|c| c == kids.len())) {
+                        for k in refs {
+                            if !self.present(k) {
+                                return Err(damaged(Damage::MissingObject { num: k, role: "page" }));
+                            }
+                        }
+                    } else {
+                        todo.extend(refs);
+                    }
                 }
                 None => self.check_contents(&node)?,
             }

@@ -438,6 +438,17 @@ pub fn parse_obj_header(b: &[u8], p: usize) -> Option<(u32, u16, usize)> {
 /// Parses an indirect object body at `p` (just after "obj"), including a stream. `resolve_len`
 /// resolves an indirect /Length. Returns the object.
 pub fn parse_indirect_body(b: &[u8], p: usize, resolve_len: &mut dyn FnMut(u32, u16) -> Option<i64>) -> PResult<Obj> {
+    parse_indirect_body_with(b, p, resolve_len, &|from| find(b, b"endstream", from))
+}
+
+/// [`parse_indirect_body`] with the search for the next `endstream` at or after a position
+/// supplied (a reader of many objects indexes them once instead of scanning per object).
+pub fn parse_indirect_body_with(
+    b: &[u8],
+    p: usize,
+    resolve_len: &mut dyn FnMut(u32, u16) -> Option<i64>,
+    next_endstream: &dyn Fn(usize) -> Option<usize>,
+) -> PResult<Obj> {
     let (o, e) = parse_obj(b, p)?;
     let d = match o {
         Obj::Dict(d) => d,
@@ -474,7 +485,7 @@ pub fn parse_indirect_body(b: &[u8], p: usize, resolve_len: &mut dyn FnMut(u32, 
         Some(e) => e,
         None => {
             // recover: search "endstream"
-            match find(b, b"endstream", s) {
+            match next_endstream(s) {
                 Some(k) => {
                     let mut e2 = k;
                     if e2 > s && b[e2 - 1] == b'\n' {

@@ -65,8 +65,9 @@ const MAX_PAGES: usize = 10_000_000;
 /// taking the process's memory or time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoadOptions {
-    /// Decoded stream bytes for the whole document, all streams together (xref streams, object
-    /// streams); inflating stops as soon as it is spent.
+    /// Stream bytes for the whole document, all streams together: bytes inflated (xref
+    /// streams, object streams) and raw stream bytes read. Inflating stops as soon as it is
+    /// spent, and once it is spent no further object is parsed.
     pub max_decoded_bytes: usize,
     /// Bytes of parsed objects kept for reuse, so a shared reference is parsed once.
     pub max_cache_bytes: usize,
@@ -92,7 +93,7 @@ struct ObjCache {
 struct LoadFindings {
     /// recovery found no trailer dictionary (the catalog was found by scanning)
     no_trailer: bool,
-    /// no `startxref` near the end of the file
+    /// no `startxref` anywhere in the file (only looked for when recovering)
     no_startxref: bool,
 }
 
@@ -116,6 +117,8 @@ pub struct Document<'a> {
     decoded: AtomicUsize,
     /// leaf counts of page-tree nodes already counted
     leaf_counts: Mutex<HashMap<u32, usize, std::hash::BuildHasherDefault<NumHasher>>>,
+    /// positions of every `endstream`, for streams whose /Length is wrong
+    endstreams: std::sync::OnceLock<Vec<usize>>,
 }
 
 fn mal(msg: impl Into<String>) -> PadesError {
@@ -348,12 +351,13 @@ impl<'a> Document<'a> {
             recovered: false,
             size: 0,
             opts,
-            findings: LoadFindings { no_trailer: false, no_startxref: find_startxref(data).is_none() },
+            findings: LoadFindings { no_trailer: false, no_startxref: false },
             objstms: Mutex::new(HashMap::new()),
             cache: Mutex::new(ObjCache::default()),
             resolving: Mutex::new(Vec::new()),
             decoded: AtomicUsize::new(0),
             leaf_counts: Mutex::new(HashMap::default()),
+            endstreams: std::sync::OnceLock::new(),
         };
         let ok = match doc.read_xref_chain() {
             Ok(()) => doc.check_root().is_ok() && doc.offsets_point_at_their_objects(),
@@ -401,7 +405,7 @@ impl<'a> Document<'a> {
         self.opts
     }
 
-    /// Decoded stream bytes spent so far (see [`LoadOptions::max_decoded_bytes`]).
+    /// Stream bytes spent so far, inflated or read (see [`LoadOptions::max_decoded_bytes`]).
     pub fn decoded_bytes(&self) -> usize {
         self.decoded.load(Ordering::Relaxed)
     }
@@ -606,8 +610,10 @@ impl<'a> Document<'a> {
         }
         // xref stream
         let (_, _, after) = parse_obj_header(b, p).ok_or_else(|| mal("xref offset does not point to an xref"))?;
-        let o = parse_indirect_body(b, after, &mut |n, g| self.get(n, g).ok().and_then(|o| o.as_int()))
-            .map_err(|e| mal(format!("bad xref stream: {}", e.0)))?;
+        let o = parse_indirect_body_with(b, after, &mut |n, g| self.get(n, g).ok().and_then(|o| o.as_int()), &|from| {
+            self.next_endstream(from)
+        })
+        .map_err(|e| mal(format!("bad xref stream: {}", e.0)))?;
         let (d, raw) = match o {
             Obj::Stream(d, raw) if d.name_is("Type", "XRef") => (d, raw),
             _ => return Err(mal("xref offset does not point to an xref stream")),
@@ -705,14 +711,21 @@ impl<'a> Document<'a> {
         // inflated, to learn which objects it holds; the streams themselves are decoded when one
         // of their objects is first asked for.
         for s in objstms {
-            if let Ok(members) = self.objstm_members(s) {
-                for (idx, n) in members.into_iter().enumerate() {
-                    let idx = u32::try_from(idx).unwrap_or(u32::MAX);
-                    self.xref.entry(n).or_insert(XrefEntry::InStream(s, idx));
+            match self.objstm_members(s) {
+                Ok(members) => {
+                    for (idx, n) in members.into_iter().enumerate() {
+                        let idx = u32::try_from(idx).unwrap_or(u32::MAX);
+                        self.xref.entry(n).or_insert(XrefEntry::InStream(s, idx));
+                    }
                 }
+                // the budget is spent: what is left is not indexed (and reads as missing)
+                Err(PadesError::Limit(_)) => break,
+                Err(_) => {}
             }
         }
         self.findings.no_trailer = trailer.is_none();
+        // anywhere: some files pad their end with kilobytes of zeros after a sound trailer
+        self.findings.no_startxref = find(b, b"startxref", 0).is_none();
         let mut trailer = match trailer {
             Some(t) => t,
             None => Dict::new().with("Root", Obj::Ref(self.find_catalog()?, 0)),
@@ -741,10 +754,17 @@ impl<'a> Document<'a> {
                 Some(XrefEntry::InStream(..)) => true,
                 _ => false,
             };
-            if looks_like
-                && let Ok(Obj::Dict(d)) = self.get(n, 0)
-                && d.name_is("Type", "Catalog")
-            {
+            let is_catalog = match self.xref.get(&n) {
+                // the dictionary alone: a stream after it is not read
+                Some(XrefEntry::Offset(off, _)) if looks_like => parse_obj_header(self.data, *off)
+                    .and_then(|(_, _, after)| parse_obj(self.data, after).ok())
+                    .is_some_and(|(o, _)| o.as_dict().is_some_and(|d| d.name_is("Type", "Catalog"))),
+                Some(XrefEntry::InStream(..)) => {
+                    self.get(n, 0).ok().and_then(|o| o.as_dict().map(|d| d.name_is("Type", "Catalog"))) == Some(true)
+                }
+                _ => false,
+            };
+            if is_catalog {
                 found = Some(n);
             }
         }
@@ -832,8 +852,41 @@ impl<'a> Document<'a> {
         }
         // An indirect /Length is resolved like any reference: one that leads back here (or
         // nests too deeply) is unknown, and the stream ends at its `endstream`.
-        parse_indirect_body(self.data, after, &mut |ln, lg| self.get(ln, lg).ok().and_then(|o| o.as_int()))
-            .map_err(|e| mal(format!("object {expect}: {}", e.0)))
+        if self.decoded_bytes() >= self.opts.max_decoded_bytes {
+            return Err(self.spent());
+        }
+        let o = parse_indirect_body_with(
+            self.data,
+            after,
+            &mut |ln, lg| self.get(ln, lg).ok().and_then(|o| o.as_int()),
+            &|from| self.next_endstream(from),
+        )
+        .map_err(|e| mal(format!("object {expect}: {}", e.0)))?;
+        // Stream bytes copied count against the budget: hostile files overlap many streams on
+        // one long run of bytes (each "ending" at the same far `endstream`).
+        if let Obj::Stream(_, raw) = &o {
+            self.decoded.fetch_add(raw.len(), Ordering::Relaxed);
+        }
+        Ok(o)
+    }
+
+    fn spent(&self) -> PadesError {
+        limit(format!("decoded streams exceed the document's budget of {} MiB", self.opts.max_decoded_bytes >> 20))
+    }
+
+    /// The first `endstream` at or after `from`, from an index of them all built on first use.
+    fn next_endstream(&self, from: usize) -> Option<usize> {
+        let all = self.endstreams.get_or_init(|| {
+            let mut v = Vec::new();
+            let mut p = 0;
+            while let Some(k) = find(self.data, b"endstream", p) {
+                v.push(k);
+                p = k + 9;
+            }
+            v
+        });
+        let i = all.partition_point(|&k| k < from);
+        all.get(i).copied()
     }
 
     /// Marks `num` as being resolved on this thread until the guard drops; a reference back to

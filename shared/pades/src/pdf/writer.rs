@@ -66,7 +66,7 @@ pub fn write_update(doc: &Document, objs: &[(u32, u16, Vec<u8>)], mut new_size: 
         while i < rows.len() {
             let start = rows[i].0;
             let mut j = i;
-            while j + 1 < rows.len() && rows[j + 1].0 == rows[j].0 + 1 {
+            while j + 1 < rows.len() && rows[j].0.checked_add(1) == Some(rows[j + 1].0) {
                 j += 1;
             }
             index.push(Obj::Int(start as i64));
@@ -108,7 +108,7 @@ pub fn write_update(doc: &Document, objs: &[(u32, u16, Vec<u8>)], mut new_size: 
         let mut i = 0;
         while i < rows.len() {
             let mut j = i;
-            while j + 1 < rows.len() && rows[j + 1].0 == rows[j].0 + 1 {
+            while j + 1 < rows.len() && rows[j].0.checked_add(1) == Some(rows[j + 1].0) {
                 j += 1;
             }
             out.extend_from_slice(format!("{} {}\n", rows[i].0, j - i + 1).as_bytes());
