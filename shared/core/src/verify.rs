@@ -13,6 +13,28 @@ use crate::seals::{CertIndex, cert_index_key};
 /// what fits. Larger files go through `POST /v1/verify/uploads`.
 pub const MAX_VERIFY_BYTES: usize = 4 * 1024 * 1024;
 
+/// How long a request waits for the PDF engine (verification, the check after signing):
+/// `ESIGN_PDF_DEADLINE_SECS`, 10 s by default. The engine bounds its own work (decode budget,
+/// walk budgets), so a task that outlives the deadline still ends; the request does not wait.
+pub fn pdf_deadline() -> std::time::Duration {
+    let secs = std::env::var("ESIGN_PDF_DEADLINE_SECS").ok().and_then(|v| v.parse::<u64>().ok()).filter(|&s| s > 0);
+    std::time::Duration::from_secs(secs.unwrap_or(10))
+}
+
+/// Waits for blocking PDF work at most [`pdf_deadline`]; past it, a 422 naming the limit.
+pub async fn with_deadline<T>(work: tokio::task::JoinHandle<T>) -> Result<T, DomainError> {
+    let deadline = pdf_deadline();
+    match tokio::time::timeout(deadline, work).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(DomainError::Internal(format!("the PDF engine failed: {e}"))),
+        Err(_) => Err(DomainError::invalid(
+            "document",
+            "too_slow",
+            format!("the document could not be processed within {} s", deadline.as_secs()),
+        )),
+    }
+}
+
 /// One signature of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifiedSignature {
@@ -48,7 +70,11 @@ impl Platform {
         // The root is the only anchor (the issuing CA is not self-signed).
         let anchors: Vec<_> =
             roots.into_iter().filter(|c| c.tbs_certificate.subject == c.tbs_certificate.issuer).collect();
-        let report = esign_pades::verify_pdf_with_trust(pdf, Some(&anchors)).map_err(|e| {
+        // The PDF work runs on the blocking pool, never on the async workers, and is waited for
+        // at most `pdf_deadline()`: a slow file answers a clear error and other requests go on.
+        let owned = pdf.to_vec();
+        let work = tokio::task::spawn_blocking(move || esign_pades::verify_pdf_with_trust(&owned, Some(&anchors)));
+        let report = with_deadline(work).await?.map_err(|e| {
             let code = match e {
                 esign_pades::PadesError::Empty => "empty",
                 esign_pades::PadesError::NotPdf => "not_pdf",
