@@ -80,7 +80,8 @@ fn hostile_pdfs_answer_and_the_server_keeps_serving() {
     assert_eq!(api.get("/v1/ca/certificates").send().status, 200);
     // HOSTILE_ONLY=name posts one file (to find which one breaks a build)
     let only = std::env::var("HOSTILE_ONLY").ok();
-    let files = Arc::new(hostile_files().into_iter().filter(|f| only.as_deref().is_none_or(|o| o == f.0)).collect::<Vec<_>>());
+    let files =
+        Arc::new(hostile_files().into_iter().filter(|f| only.as_deref().is_none_or(|o| o == f.0)).collect::<Vec<_>>());
     let done = Arc::new(AtomicBool::new(false));
     let posters: Vec<_> = (0..3)
         .map(|_| {

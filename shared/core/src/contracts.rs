@@ -858,10 +858,9 @@ impl Platform {
                 pdf.extend_from_slice(&update);
             }
             // Never store what does not verify.
-            let (report, pdf) = crate::verify::with_deadline(tokio::task::spawn_blocking(move || {
-                (esign_pades::verify_pdf(&pdf), pdf)
-            }))
-            .await?;
+            let (report, pdf) =
+                crate::verify::with_deadline(tokio::task::spawn_blocking(move || (esign_pades::verify_pdf(&pdf), pdf)))
+                    .await?;
             let report = report.map_err(|e| DomainError::Internal(e.to_string()))?;
             if report.signatures.iter().any(|s| !s.intact) {
                 return Err(DomainError::Internal("a signature of the new revision does not verify".into()));

@@ -65,8 +65,13 @@ fn deadline() -> Duration {
 fn derived(name: &str) -> Option<(Vec<u8>, Sign)> {
     let signed = || {
         let s = ec_signer();
-        block_on(sign_pdf(&adversarial::baseline(), req(vec![place(PlacementKind::Signature, 1, 20.0, 20.0, 60.0, 60.0)]), &s, None))
-            .expect("sign the baseline")
+        block_on(sign_pdf(
+            &adversarial::baseline(),
+            req(vec![place(PlacementKind::Signature, 1, 20.0, 20.0, 60.0, 60.0)]),
+            &s,
+            None,
+        ))
+        .expect("sign the baseline")
     };
     let patch_byterange = |v: &mut Vec<u8>, new: &dyn Fn(usize) -> String| {
         let at = find(v, b"/ByteRange [").expect("a ByteRange") + 12;
@@ -114,8 +119,13 @@ fn derived(name: &str) -> Option<(Vec<u8>, Sign)> {
     })
 }
 
-const DERIVED: &[&str] =
-    &["signed_byterange_negative", "signed_byterange_absurd", "signed_byterange_overlapping", "signed_truncated", "signed_tampered"];
+const DERIVED: &[&str] = &[
+    "signed_byterange_negative",
+    "signed_byterange_absurd",
+    "signed_byterange_overlapping",
+    "signed_truncated",
+    "signed_tampered",
+];
 
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
@@ -160,7 +170,9 @@ fn run_case(name: &str) {
     };
     println!("{name}: {} bytes", bytes.len());
     let roots = esign_pades::cms_sig::certs_from_pem(
-        std::fs::read(std::path::Path::new(&std::env::var("HOSTILE_PKI").unwrap()).join("root.pem")).unwrap().as_slice(),
+        std::fs::read(std::path::Path::new(&std::env::var("HOSTILE_PKI").unwrap()).join("root.pem"))
+            .unwrap()
+            .as_slice(),
     )
     .unwrap();
 
@@ -185,7 +197,8 @@ fn run_case(name: &str) {
             // the count it claims must be real: page 2 and the last page exist too (the fuzz
             // target check_placements found /Count 9999999999999 answered "page 2 is out of
             // range of 10000000 pages")
-            pages_to_try.extend([2, u32::try_from(n).unwrap_or(u32::MAX)].into_iter().filter(|&p| p >= 2 && p as usize <= n));
+            pages_to_try
+                .extend([2, u32::try_from(n).unwrap_or(u32::MAX)].into_iter().filter(|&p| p >= 2 && p as usize <= n));
         }
         Err(e) => println!("check_placements: Err({e})"),
     }
@@ -203,7 +216,10 @@ fn run_case(name: &str) {
         Ok(i) => println!("check_document: Ok({} pages, xref repaired: {})", i.pages, i.xref_repaired),
         Err(e) => println!("check_document: Err({e})"),
     }
-    check!(sign_policy != Sign::Refuse || doc_check.is_err(), "check_document: a damaged file passes (must be refused)");
+    check!(
+        sign_policy != Sign::Refuse || doc_check.is_err(),
+        "check_document: a damaged file passes (must be refused)"
+    );
 
     let signer = ec_signer();
     match block_on(sign_pdf(&bytes, req(pl.to_vec()), &signer, None)) {
@@ -216,7 +232,8 @@ fn run_case(name: &str) {
             let upd = &out[bytes.len()..];
             let nums = new_object_numbers(upd);
             check!(!nums.is_empty(), "sign: no object in the update");
-            let existing: Vec<u32> = Document::load(&bytes).map(|d| d.xref.keys().copied().collect()).unwrap_or_default();
+            let existing: Vec<u32> =
+                Document::load(&bytes).map(|d| d.xref.keys().copied().collect()).unwrap_or_default();
             for n in &nums {
                 check!(*n != 0 && *n <= u32::MAX as u64, "sign: update writes object {n}");
             }
@@ -261,7 +278,9 @@ fn rewritable(bytes: &[u8]) -> Vec<u32> {
                 }
             }
         }
-        if let Some((n, _)) = cat.get("AcroForm").and_then(|o| o.as_dict()).and_then(|a| a.get("Fields")).and_then(|o| o.as_ref()) {
+        if let Some((n, _)) =
+            cat.get("AcroForm").and_then(|o| o.as_dict()).and_then(|a| a.get("Fields")).and_then(|o| o.as_ref())
+        {
             v.push(n);
         }
     }
@@ -277,7 +296,11 @@ fn rewritable(bytes: &[u8]) -> Vec<u32> {
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l[6..].trim().trim_end_matches(" kB").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l[6..].trim().trim_end_matches(" kB").trim().to_string())
+        })
         .and_then(|s| s.parse().ok())
         .unwrap_or(0)
 }
@@ -330,7 +353,8 @@ fn isolated(name: &str) {
         std::thread::sleep(Duration::from_millis(20));
     };
     let (out, err) = (to.join().unwrap(), te.join().unwrap());
-    let log: String = out.lines().filter(|l| !l.starts_with("running ") && !l.is_empty()).collect::<Vec<_>>().join("\n");
+    let log: String =
+        out.lines().filter(|l| !l.starts_with("running ") && !l.is_empty()).collect::<Vec<_>>().join("\n");
     println!("{log}");
     match status {
         None => panic!("{name}: HANG - no answer within {:?} (killed)\n{log}", deadline()),
@@ -346,7 +370,12 @@ fn isolated(name: &str) {
             };
             let tail: String = err
                 .lines()
-                .filter(|l| !l.trim().is_empty() && !l.starts_with("note:") && !l.starts_with("stack backtrace") && !l.starts_with("  "))
+                .filter(|l| {
+                    !l.trim().is_empty()
+                        && !l.starts_with("note:")
+                        && !l.starts_with("stack backtrace")
+                        && !l.starts_with("  ")
+                })
                 .take(6)
                 .collect::<Vec<_>>()
                 .join("\n");
@@ -463,7 +492,8 @@ fn baseline_signs_and_verifies() {
     let s = signer("ec");
     let b = adversarial::baseline();
     assert_eq!(check_placements(&b, &[place(PlacementKind::Signature, 1, 20.0, 20.0, 60.0, 60.0)]).unwrap(), 1);
-    let out = block_on(sign_pdf(&b, req(vec![place(PlacementKind::Signature, 1, 20.0, 20.0, 60.0, 60.0)]), &s, None)).unwrap();
+    let out = block_on(sign_pdf(&b, req(vec![place(PlacementKind::Signature, 1, 20.0, 20.0, 60.0, 60.0)]), &s, None))
+        .unwrap();
     let rep = verify_pdf(&out).unwrap();
     assert_eq!(rep.signatures.len(), 1);
     assert!(rep.signatures[0].intact(), "{rep:?}");

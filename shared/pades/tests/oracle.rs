@@ -54,16 +54,31 @@ pub const KNOWN: &[(&str, &str)] = &[
         "(no file) cycle_kids_counted, count_absurd, count_i64_max, truncated_400 all come from ours trusting \
          /Count where lopdf counts the leaves it can reach; still so on engine-hostile",
     ),
-    ("bomb_xref_stream", "ours (main) inflates the 500 MB xref stream whole; lopdf refuses it. lopdf is right; engine-hostile refuses too (64 MiB budget)"),
-    ("bomb_objstm", "ours (main) inflates the 500 MB object stream whole; lopdf refuses it. lopdf is right; engine-hostile refuses too (64 MiB budget)"),
-    ("count_absurd", "ours trusts /Count 9999999999999 (capped at 10,000,000); lopdf counts the one leaf. lopdf is right"),
-    ("count_i64_max", "ours trusts the root's /Count (i64::MAX, capped at 10,000,000); lopdf counts the one leaf. lopdf is right"),
+    (
+        "bomb_xref_stream",
+        "ours (main) inflates the 500 MB xref stream whole; lopdf refuses it. lopdf is right; engine-hostile refuses too (64 MiB budget)",
+    ),
+    (
+        "bomb_objstm",
+        "ours (main) inflates the 500 MB object stream whole; lopdf refuses it. lopdf is right; engine-hostile refuses too (64 MiB budget)",
+    ),
+    (
+        "count_absurd",
+        "ours trusts /Count 9999999999999 (capped at 10,000,000); lopdf counts the one leaf. lopdf is right",
+    ),
+    (
+        "count_i64_max",
+        "ours trusts the root's /Count (i64::MAX, capped at 10,000,000); lopdf counts the one leaf. lopdf is right",
+    ),
     (
         "startxref_past_end",
         "no xref; the only trailer names /Root 99 0 R, which does not exist: ours refuses, lopdf guesses the \
          catalog from /Type /Catalog. Ours is right for a signing engine (a damaged file is not signed as is)",
     ),
-    ("startxref_negative", "as startxref_past_end (startxref -1): ours refuses, lopdf guesses the catalog; ours is right"),
+    (
+        "startxref_negative",
+        "as startxref_past_end (startxref -1): ours refuses, lopdf guesses the catalog; ours is right",
+    ),
     (
         "truncated_400",
         "the first 400 bytes of a 4-page file: ours trusts /Count 4 and cannot read pages 2-4; lopdf lists the \
@@ -253,7 +268,10 @@ fn compare_with(files: &[PathBuf], verbose: bool) -> Vec<String> {
         };
         let known = KNOWN.iter().find(|(k, _)| *k == stem);
         if verbose || verdict.starts_with("DIFFER") {
-            println!("{stem:<32} {verdict}{}", if known.is_some() && verdict.starts_with("DIFFER") { "  [known]" } else { "" });
+            println!(
+                "{stem:<32} {verdict}{}",
+                if known.is_some() && verdict.starts_with("DIFFER") { "  [known]" } else { "" }
+            );
         }
         if verdict.starts_with("DIFFER") && known.is_none() {
             bad.push(format!("{stem}: {verdict}"));

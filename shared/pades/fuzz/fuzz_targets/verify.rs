@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
             if s.intact() {
                 let br = &s.byte_range;
                 assert!(br.len() == 4 && br.iter().all(|&v| v >= 0), "intact with ByteRange {br:?}");
-                assert!(br[0] == 0 && br[1] <= br[2] && (br[2] as u64 + br[3] as u64) <= data.len() as u64, "intact with ByteRange {br:?}");
+                assert!(
+                    br[0] == 0 && br[1] <= br[2] && (br[2] as u64 + br[3] as u64) <= data.len() as u64,
+                    "intact with ByteRange {br:?}"
+                );
             }
         }
         let _ = rep.to_text();

@@ -287,7 +287,10 @@ impl XsFile {
         index += &format!("{s} {c}");
         let size = self.size.unwrap_or_else(|| (xs as u64 + 1).to_string());
         let body = self.xref_body.unwrap_or_else(|| {
-            stream(&format!("/Type /XRef /Size {size} /Index [{index}] /W [1 8 2] /Root 1 0 R {}", self.extra_dict), &data)
+            stream(
+                &format!("/Type /XRef /Size {size} /Index [{index}] /W [1 8 2] /Root 1 0 R {}", self.extra_dict),
+                &data,
+            )
         });
         out.extend_from_slice(format!("{xs} 0 obj\n").as_bytes());
         out.extend_from_slice(&body);
@@ -418,7 +421,10 @@ pub fn cycle_objstm_length_inside() -> Vec<u8> {
     let page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>";
     let (data, first) = objstm_data(&[(1, cat), (2, pages), (3, page), (11, b"400")]);
     XsFile {
-        top: vec![(4, stream("", CONTENT)), (10, stream_raw(&format!("/Type /ObjStm /N 4 /First {first} /Length 11 0 R"), &data))],
+        top: vec![
+            (4, stream("", CONTENT)),
+            (10, stream_raw(&format!("/Type /ObjStm /N 4 /First {first} /Length 11 0 R"), &data)),
+        ],
         packed: vec![(10, vec![1, 2, 3, 11])],
         extra_dict: String::new(),
         size: None,
@@ -431,7 +437,10 @@ pub fn cycle_objstm_contains_itself() -> Vec<u8> {
     let cat = b"<< /Type /Catalog /Pages 2 0 R >>";
     let (data, first) = objstm_data(&[(1, cat), (10, b"<< /Type /ObjStm >>")]);
     XsFile {
-        top: vec![(2, b("<< /Type /Pages /Kids [] /Count 0 >>")), (10, stream(&format!("/Type /ObjStm /N 2 /First {first}"), &data))],
+        top: vec![
+            (2, b("<< /Type /Pages /Kids [] /Count 0 >>")),
+            (10, stream(&format!("/Type /ObjStm /N 2 /First {first}"), &data)),
+        ],
         packed: vec![(10, vec![1, 10])],
         extra_dict: String::new(),
         size: None,
@@ -525,11 +534,15 @@ fn two_revisions(mutual: bool) -> Vec<u8> {
     let prev1 = if mutual { "/Prev 0000000000" } else { "" };
     out.extend_from_slice(format!("trailer\n<< /Size 5 /Root 1 0 R {prev1} >>\nstartxref\n{x1}\n%%EOF\n").as_bytes());
     let page3 = out.len();
-    out.extend_from_slice(b"3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>\nendobj\n");
+    out.extend_from_slice(
+        b"3 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>\nendobj\n",
+    );
     let x2 = out.len();
     out.extend_from_slice(format!("xref\n3 1\n{page3:010} 00000 n\r\n").as_bytes());
     let prev2 = if mutual { x1 } else { x2 };
-    out.extend_from_slice(format!("trailer\n<< /Size 5 /Root 1 0 R /Prev {prev2} >>\nstartxref\n{x2}\n%%EOF\n").as_bytes());
+    out.extend_from_slice(
+        format!("trailer\n<< /Size 5 /Root 1 0 R /Prev {prev2} >>\nstartxref\n{x2}\n%%EOF\n").as_bytes(),
+    );
     if mutual {
         let at = crate_find(&out, b"/Prev 0000000000").unwrap() + 6;
         out[at..at + 10].copy_from_slice(format!("{x2:010}").as_bytes());
@@ -600,7 +613,13 @@ fn refs(n: usize, to: u32) -> String {
 pub fn dag_annots_400k() -> Vec<u8> {
     base_with(
         vec![
-            (3, b(&format!("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Annots {} >>", refs(400_000, 5)))),
+            (
+                3,
+                b(&format!(
+                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Annots {} >>",
+                    refs(400_000, 5)
+                )),
+            ),
             (5, b("<< /Type /Annot /Subtype /Square /Rect [10 10 20 20] /P 3 0 R >>")),
         ],
         "",
@@ -725,7 +744,12 @@ pub fn bomb_content_stream() -> Vec<u8> {
 pub fn bomb_image() -> Vec<u8> {
     base_with(
         vec![
-            (3, b("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>")),
+            (
+                3,
+                b(
+                    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>",
+                ),
+            ),
             (4, stream("", b"q 100 0 0 100 72 72 cm /Im1 Do Q")),
             (
                 5,
@@ -799,8 +823,14 @@ pub fn size_u32_max() -> Vec<u8> {
 }
 
 fn xs_with(dict: &str, data: &[u8]) -> Vec<u8> {
-    XsFile { top: base_objs(), packed: vec![], extra_dict: String::new(), size: None, xref_body: Some(stream(dict, data)) }
-        .build()
+    XsFile {
+        top: base_objs(),
+        packed: vec![],
+        extra_dict: String::new(),
+        size: None,
+        xref_body: Some(stream(dict, data)),
+    }
+    .build()
 }
 
 pub fn w_absurd() -> Vec<u8> {
@@ -903,7 +933,10 @@ pub fn xref_subsection_wrap() -> Vec<u8> {
     let offs = write_objs(&mut out, &base_objs());
     let xref_at = out.len();
     out.extend_from_slice(b"xref\n0 1\n0000000000 65535 f\r\n");
-    out.extend_from_slice(format!("4294967295 3\n{:010} 00000 n\r\n{:010} 00000 n\r\n{:010} 00000 n\r\n", offs[&4], offs[&3], offs[&1]).as_bytes());
+    out.extend_from_slice(
+        format!("4294967295 3\n{:010} 00000 n\r\n{:010} 00000 n\r\n{:010} 00000 n\r\n", offs[&4], offs[&3], offs[&1])
+            .as_bytes(),
+    );
     out.extend_from_slice(format!("2 1\n{:010} 00000 n\r\n", offs[&2]).as_bytes());
     out.extend_from_slice(format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref_at}\n%%EOF\n").as_bytes());
     out
@@ -1005,7 +1038,12 @@ pub fn genno_absurd() -> Vec<u8> {
 
 pub fn mediabox_absurd() -> Vec<u8> {
     base_with(
-        vec![(3, b("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 1e308 -1e308] /CropBox [-99999999999999999999 0 1 99999999999999999999999] /Rotate 2147483647 /Contents 4 0 R >>"))],
+        vec![(
+            3,
+            b(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 1e308 -1e308] /CropBox [-99999999999999999999 0 1 99999999999999999999999] /Rotate 2147483647 /Contents 4 0 R >>",
+            ),
+        )],
         "",
     )
 }
