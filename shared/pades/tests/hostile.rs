@@ -459,6 +459,7 @@ macro_rules! gaps {
 }
 
 gaps!(
+    count_no_kids => "engine gap (check_placements fuzz finding, artifact crash-05cc4d7d): a /Pages root with /Count 16 and no /Kids counts 16 pages and answers 'page 2 is out of range: the document has 16 page(s)'",
     mediabox_absurd => "engine gap (regression between d68527f and 2d030e0): MediaBox [0 0 1e308 -1e308] on the only page answers 'page 1 is out of range: the document has 1 page(s)'",
     signed_truncated => "engine gap (regression between d68527f and 2d030e0): a signed file whose last 400 bytes (the signature revision's xref and trailer) are cut off passes check_document and is signed again",
     count_absurd => "engine gap: engine trusts /Count 9999999999999 (capped at 10,000,000) of a one-page tree: check_document says 10,000,000 pages, page 2 is 'out of range of 10000000' (found by the check_placements fuzz target)",

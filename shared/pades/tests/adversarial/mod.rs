@@ -79,6 +79,7 @@ cases! {
     count_absurd, MayDo, "/Count 9999999999999 on a one-page tree";
     count_negative, MayDo, "/Count -5 on a one-page tree";
     count_i64_max, MayDo, "/Count 9223372036854775807 on the root and 2 on the only kid";
+    count_no_kids, MayDo, "a /Pages root with /Count 16 and no /Kids (found by the check_placements fuzz target)";
     size_absurd, MayDo, "trailer /Size 99999999999";
     size_negative, MayDo, "trailer /Size -7";
     size_u32_max, MayDo, "trailer /Size 4294967295 with five objects";
@@ -807,6 +808,12 @@ pub fn count_i64_max() -> Vec<u8> {
         ],
         "",
     )
+}
+
+/// Minimised from a check_placements fuzz finding (a mutated recovered file): the page tree root
+/// has /Count 16 and no /Kids, so it is a leaf for the walk but 16 pages for the count.
+pub fn count_no_kids() -> Vec<u8> {
+    base_with(vec![(2, b("<< /Type /Pages /Count 16 /MediaBox [0 0 612 792] >>"))], "")
 }
 
 pub fn size_absurd() -> Vec<u8> {
