@@ -63,6 +63,11 @@ pub const KNOWN: &[(&str, &str)] = &[
         "ours (main) inflates the 500 MB object stream whole; lopdf refuses it. lopdf is right; engine-hostile refuses too (64 MiB budget)",
     ),
     (
+        "count_no_kids",
+        "a /Pages root with /Count 16 and no /Kids: ours trusts the count (16 pages, then cannot find page 2); \
+         lopdf finds no page (a /Pages node without /Kids is no page). lopdf is right; engine gap",
+    ),
+    (
         "count_absurd",
         "ours trusts /Count 9999999999999 (capped at 10,000,000); lopdf counts the one leaf. lopdf is right",
     ),
