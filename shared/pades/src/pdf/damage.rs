@@ -25,6 +25,20 @@ pub enum Damage {
     },
     /// An object the document refers to cannot be read.
     UnreadableObject { num: u32, role: &'static str, reason: String },
+    /// A stream whose /Length is missing, wrong or cannot be resolved (e.g. a cycle of /Length
+    /// references): readers disagree on where such a stream ends.
+    StreamLength {
+        num: u32,
+        /// what is wrong with the /Length
+        reason: String,
+    },
+    /// The page tree is not a tree of pages: a node is reached again below itself (a cycle),
+    /// or a node holds fewer pages than its parent counted for it.
+    PageTree {
+        num: u32,
+        /// what is wrong at that node
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for Damage {
@@ -35,6 +49,8 @@ impl std::fmt::Display for Damage {
             Damage::UnreadableObject { num, role, reason } => {
                 write!(f, "object {num} ({role}) cannot be read: {reason}")
             }
+            Damage::StreamLength { num, reason } => write!(f, "stream object {num} has a wrong length: {reason}"),
+            Damage::PageTree { num, reason } => write!(f, "the page tree is broken at object {num}: {reason}"),
         }
     }
 }
@@ -66,7 +82,7 @@ impl Document<'_> {
     /// (and the pages it reads, with their content streams) readable. Errors are
     /// [`PadesError::Damaged`] or, for a page tree beyond the walk budget, [`PadesError::Limit`].
     pub fn check_sound(&self) -> Result<(), PadesError> {
-        if self.recovered && self.lost_its_tail() {
+        if self.lost_its_tail() {
             return Err(damaged(Damage::Truncated));
         }
         let root = self.root_ref().ok_or_else(|| PadesError::Malformed("/Root is not a reference".into()))?;
@@ -84,7 +100,19 @@ impl Document<'_> {
                 }));
             }
         };
-        self.check_page_tree(pages)
+        self.check_page_tree(pages)?;
+        // the pages counted from the tree itself (a /Kids cycle is damage, see count_leaves)
+        self.page_count()?;
+        self.check_lengths()
+    }
+
+    /// A stream read so far whose /Length was not usable is damage. Signing calls this again
+    /// once it has read everything it builds on.
+    pub fn check_lengths(&self) -> Result<(), PadesError> {
+        match self.bad_length() {
+            Some((num, reason)) => Err(damaged(Damage::StreamLength { num, reason })),
+            None => Ok(()),
+        }
     }
 
     /// Every node once (a node reached again is not walked again), within the walk budget.
