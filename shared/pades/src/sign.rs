@@ -323,7 +323,9 @@ pub async fn sign_pdf_update(
 
     // everything the update builds on has been read: a stream among it whose /Length was
     // wrong is damage too
-    doc.check_lengths()?;
+    if let Some((num, reason)) = doc.bad_length() {
+        return Err(PadesError::Damaged(crate::pdf::Damage::StreamLength { num, reason }));
+    }
 
     // ---- allocate new objects: numbers above every object of the file (checked: a file whose
     // numbers reach the limit is refused, never wrapped onto its own objects)

@@ -106,10 +106,15 @@ impl Document<'_> {
         self.check_lengths()
     }
 
-    /// A stream read so far whose /Length was not usable is damage. Signing calls this again
-    /// once it has read everything it builds on.
+    /// A stream whose /Length is not usable is damage: one read so far (signing calls this
+    /// again once it has read everything it builds on), or any stream object of the file (only
+    /// dictionaries are parsed, see [`Document::first_wrong_length`]).
     pub fn check_lengths(&self) -> Result<(), PadesError> {
-        match self.bad_length() {
+        let bad = match self.bad_length() {
+            Some(b) => Some(b),
+            None => self.first_wrong_length()?,
+        };
+        match bad {
             Some((num, reason)) => Err(damaged(Damage::StreamLength { num, reason })),
             None => Ok(()),
         }

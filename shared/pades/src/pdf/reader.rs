@@ -919,6 +919,74 @@ impl<'a> Document<'a> {
         limit(format!("decoded streams exceed the document's budget of {} MiB", self.opts.max_decoded_bytes >> 20))
     }
 
+    /// The first stream object of the file (by position) whose /Length is missing, cannot be
+    /// resolved or does not end at its `endstream`, with why. Only the stream dictionaries are
+    /// parsed (never their data): each `endstream` of the index is attributed to the object
+    /// whose offset precedes it, and that object's dictionary is checked once.
+    pub fn first_wrong_length(&self) -> Result<Option<(u32, String)>, PadesError> {
+        let b = self.data;
+        let mut starts: Vec<(usize, u32)> = self
+            .xref
+            .iter()
+            .filter_map(|(&n, e)| match e {
+                XrefEntry::Offset(off, _) if *off < b.len() => Some((*off, n)),
+                _ => None,
+            })
+            .collect();
+        starts.sort_unstable();
+        self.next_endstream(0);
+        let ends = self.endstreams.get().map(Vec::as_slice).unwrap_or_default();
+        let mut checked = None;
+        for (k, &end) in ends.iter().enumerate() {
+            if k > self.opts.max_walk_nodes {
+                return Err(limit(format!("the file has more than {} streams", self.opts.max_walk_nodes)));
+            }
+            let i = starts.partition_point(|&(off, _)| off < end);
+            let Some(&(off, num)) = i.checked_sub(1).and_then(|i| starts.get(i)) else { continue };
+            if checked == Some(num) {
+                continue;
+            }
+            checked = Some(num);
+            let Some((n, _, after)) = parse_obj_header(b, off) else { continue };
+            if n != num {
+                continue;
+            }
+            let Ok((Obj::Dict(d), e)) = parse_obj(b, after) else { continue };
+            let q = skip_ws(b, e);
+            if b.get(q..q.saturating_add(6)) != Some(b"stream".as_slice()) {
+                continue;
+            }
+            let mut start = q + 6;
+            if b.get(start) == Some(&b'\r') {
+                start += 1;
+            }
+            if b.get(start) == Some(&b'\n') {
+                start += 1;
+            }
+            let declared = match d.get("Length") {
+                Some(Obj::Int(l)) => Ok(*l),
+                Some(Obj::Ref(ln, lg)) => match self.get(*ln, *lg) {
+                    Ok(Obj::Int(l)) => Ok(l),
+                    _ => Err(format!("its /Length {ln} {lg} R cannot be resolved")),
+                },
+                Some(_) => Err("its /Length is not a number".to_string()),
+                None => Err("it has no /Length".to_string()),
+            };
+            let why = match declared {
+                Err(why) => why,
+                Ok(l) => {
+                    let stop = usize::try_from(l).ok().and_then(|l| start.checked_add(l)).filter(|&x| x <= b.len());
+                    match stop {
+                        Some(x) if b.get(skip_ws(b, x)..).is_some_and(|t| t.starts_with(b"endstream")) => continue,
+                        _ => format!("its /Length {l} does not end at endstream"),
+                    }
+                }
+            };
+            return Ok(Some((num, why)));
+        }
+        Ok(None)
+    }
+
     /// The first `endstream` at or after `from`, from an index of them all built on first use.
     fn next_endstream(&self, from: usize) -> Option<usize> {
         let all = self.endstreams.get_or_init(|| {
