@@ -79,7 +79,8 @@ impl Document<'_> {
 
     /// Whether the document can be signed as is: not truncated, its catalog readable, every
     /// node of its page tree present, and the page-tree nodes it must read to find the pages
-    /// (and the pages it reads, with their content streams) readable. Errors are
+    /// (and the pages it reads, with their content streams, and page 1) readable, the page tree
+    /// free of cycles, and every stream's /Length right. Errors are
     /// [`PadesError::Damaged`] or, for a page tree beyond the walk budget, [`PadesError::Limit`].
     pub fn check_sound(&self) -> Result<(), PadesError> {
         if self.lost_its_tail() {
@@ -101,8 +102,11 @@ impl Document<'_> {
             }
         };
         self.check_page_tree(pages)?;
-        // the pages counted from the tree itself (a /Kids cycle is damage, see count_leaves)
-        self.page_count()?;
+        // the pages counted from the tree itself (a /Kids cycle is damage, see count_leaves),
+        // and page 1, which every signing act reads (an invisible signature sits there)
+        if self.page_count()? > 0 {
+            self.find_page(0)?;
+        }
         self.check_lengths()
     }
 
