@@ -321,6 +321,12 @@ pub async fn sign_pdf_update(
         None => (1..).map(|k| format!("Signature{k}")).find(|n| !names.contains(n.as_bytes())).unwrap_or_default(),
     };
 
+    // everything the update builds on has been read: a stream among it whose /Length was
+    // wrong is damage too
+    if let Some((num, reason)) = doc.bad_length() {
+        return Err(PadesError::Damaged(crate::pdf::Damage::StreamLength { num, reason }));
+    }
+
     // ---- allocate new objects: numbers above every object of the file (checked: a file whose
     // numbers reach the limit is refused, never wrapped onto its own objects)
     let first = doc.allocate(NEW_OBJECTS_MAX)?;

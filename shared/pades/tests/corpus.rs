@@ -9,12 +9,19 @@
 //!   refuses to sign them too), and cannot read some damaged originals (wrong xref offsets,
 //!   bad stream lengths); for those, every failure line must be pyHanko's, the other judges
 //!   must agree, and our own verifier must report both signatures intact.
+//!
+//! Files with a stream whose /Length is wrong (read up to its `endstream`) are damaged (issue
+//! 12: never signed as is): exactly those in WRONG_LENGTH are refused with
+//! `Damage::StreamLength`, and still verified.
 
 mod common;
 use common::*;
 use esign_pades::pdf::Document;
 use esign_pades::{HttpTsa, PadesError, PlacementKind::*, TimestampSource, sign_pdf};
 use std::process::Command;
+
+/// The corpus files with a wrong stream /Length among the objects signing reads.
+const WRONG_LENGTH: &[&str] = &["issue-297.pdf", "issue-301.pdf"];
 
 fn display_size(pdf: &[u8]) -> (f64, f64) {
     let d = Document::load(pdf).unwrap();
@@ -45,6 +52,7 @@ fn corpus_two_parties() {
     let tsa = HttpTsa::new(tsa_url());
     let (rsa, ec) = (signer("rsa"), signer("ec"));
     let (mut passed, mut encrypted, mut hybrid_ok, mut failures) = (0, 0, 0, Vec::new());
+    let mut wrong_length = 0;
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         let input = std::fs::read(f).unwrap();
@@ -60,6 +68,28 @@ fn corpus_two_parties() {
                 continue;
             }
         };
+        match esign_pades::check_document(&input) {
+            Err(PadesError::Damaged(esign_pades::pdf::Damage::StreamLength { num, reason }))
+                if WRONG_LENGTH.contains(&name.as_str()) =>
+            {
+                wrong_length += 1;
+                let verified = esign_pades::verify_pdf(&input).is_ok();
+                println!("{name}\tdamaged (stream {num}: {reason}): refused; verify reads it: {verified}");
+                if !verified {
+                    failures.push(format!("{name}: verify refuses a file with a wrong stream length"));
+                }
+                continue;
+            }
+            Err(e) => {
+                failures.push(format!("{name}: check_document: {e}"));
+                continue;
+            }
+            Ok(_) if WRONG_LENGTH.contains(&name.as_str()) => {
+                failures.push(format!("{name}: a wrong stream length is not refused"));
+                continue;
+            }
+            Ok(_) => {}
+        }
         let s = (w.min(h) * 0.3).min(90.0);
         let r1 = req(vec![
             place(Signature, 1, w * 0.05, h * 0.05, s, s),
@@ -114,7 +144,7 @@ fn corpus_two_parties() {
         }
     }
     println!(
-        "corpus: {} files, {passed} PASS, {hybrid_ok} pass all judges but pyHanko (hybrid or damaged original), {encrypted} encrypted (refused), {} failures",
+        "corpus: {} files, {passed} PASS, {hybrid_ok} pass all judges but pyHanko (hybrid or damaged original), {encrypted} encrypted (refused), {wrong_length} wrong stream length (refused as damaged), {} failures",
         files.len(),
         failures.len()
     );

@@ -25,6 +25,20 @@ pub enum Damage {
     },
     /// An object the document refers to cannot be read.
     UnreadableObject { num: u32, role: &'static str, reason: String },
+    /// A stream whose /Length is missing, wrong or cannot be resolved (e.g. a cycle of /Length
+    /// references): readers disagree on where such a stream ends.
+    StreamLength {
+        num: u32,
+        /// what is wrong with the /Length
+        reason: String,
+    },
+    /// The page tree is not a tree of pages: a node is reached again below itself (a cycle),
+    /// or a node holds fewer pages than its parent counted for it.
+    PageTree {
+        num: u32,
+        /// what is wrong at that node
+        reason: String,
+    },
 }
 
 impl std::fmt::Display for Damage {
@@ -35,6 +49,8 @@ impl std::fmt::Display for Damage {
             Damage::UnreadableObject { num, role, reason } => {
                 write!(f, "object {num} ({role}) cannot be read: {reason}")
             }
+            Damage::StreamLength { num, reason } => write!(f, "stream object {num} has a wrong length: {reason}"),
+            Damage::PageTree { num, reason } => write!(f, "the page tree is broken at object {num}: {reason}"),
         }
     }
 }
@@ -63,10 +79,11 @@ impl Document<'_> {
 
     /// Whether the document can be signed as is: not truncated, its catalog readable, every
     /// node of its page tree present, and the page-tree nodes it must read to find the pages
-    /// (and the pages it reads, with their content streams) readable. Errors are
+    /// (and the pages it reads, with their content streams, and page 1) readable, the page tree
+    /// free of cycles, and every stream's /Length right. Errors are
     /// [`PadesError::Damaged`] or, for a page tree beyond the walk budget, [`PadesError::Limit`].
     pub fn check_sound(&self) -> Result<(), PadesError> {
-        if self.recovered && self.lost_its_tail() {
+        if self.lost_its_tail() {
             return Err(damaged(Damage::Truncated));
         }
         let root = self.root_ref().ok_or_else(|| PadesError::Malformed("/Root is not a reference".into()))?;
@@ -84,7 +101,27 @@ impl Document<'_> {
                 }));
             }
         };
-        self.check_page_tree(pages)
+        self.check_page_tree(pages)?;
+        // the pages counted from the tree itself (a /Kids cycle is damage, see count_leaves),
+        // and page 1, which every signing act reads (an invisible signature sits there)
+        if self.page_count()? > 0 {
+            self.find_page(0)?;
+        }
+        self.check_lengths()
+    }
+
+    /// A stream whose /Length is not usable is damage: one read so far (signing calls this
+    /// again once it has read everything it builds on), or any stream object of the file (only
+    /// dictionaries are parsed, see [`Document::first_wrong_length`]).
+    pub fn check_lengths(&self) -> Result<(), PadesError> {
+        let bad = match self.bad_length() {
+            Some(b) => Some(b),
+            None => self.first_wrong_length()?,
+        };
+        match bad {
+            Some((num, reason)) => Err(damaged(Damage::StreamLength { num, reason })),
+            None => Ok(()),
+        }
     }
 
     /// Every node once (a node reached again is not walked again), within the walk budget.

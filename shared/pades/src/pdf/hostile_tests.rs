@@ -302,12 +302,19 @@ fn two_pages() -> Vec<u8> {
             o(1, "<< /Type /Catalog /Pages 2 0 R >>"),
             o(2, "<< /Type /Pages /Kids [3 0 R 5 0 R] /Count 2 >>"),
             o(3, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>"),
-            o(4, &format!("<< /Length 200 >>\nstream\n{}\nendstream", "0 0 m 100 100 l S ".repeat(10).trim_end())),
+            o(4, &content("0 0 m 100 100 l S ")),
             o(5, "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 6 0 R >>"),
-            o(6, &format!("<< /Length 200 >>\nstream\n{}\nendstream", "0 0 m 200 200 l S ".repeat(10).trim_end())),
+            o(6, &content("0 0 m 200 200 l S ")),
         ],
         "/Root 1 0 R",
     )
+}
+
+/// A content stream of `op` ten times, with its true /Length (a wrong one is damage).
+fn content(op: &str) -> String {
+    let data = op.repeat(10);
+    let data = data.trim_end();
+    format!("<< /Length {} >>\nstream\n{data}\nendstream", data.len())
 }
 
 fn page1() -> crate::Placement {

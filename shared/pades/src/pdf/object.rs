@@ -449,14 +449,26 @@ pub fn parse_indirect_body_with(
     resolve_len: &mut dyn FnMut(u32, u16) -> Option<i64>,
     next_endstream: &dyn Fn(usize) -> Option<usize>,
 ) -> PResult<Obj> {
+    parse_indirect_body_checked(b, p, resolve_len, next_endstream).map(|(o, _)| o)
+}
+
+/// [`parse_indirect_body_with`], also answering why the stream's /Length was not used when it
+/// was not (missing, unresolvable, or not ending at `endstream`): the stream was then read up
+/// to the next `endstream`, which is damage a signature must not cover.
+pub fn parse_indirect_body_checked(
+    b: &[u8],
+    p: usize,
+    resolve_len: &mut dyn FnMut(u32, u16) -> Option<i64>,
+    next_endstream: &dyn Fn(usize) -> Option<usize>,
+) -> PResult<(Obj, Option<String>)> {
     let (o, e) = parse_obj(b, p)?;
     let d = match o {
         Obj::Dict(d) => d,
-        other => return Ok(other),
+        other => return Ok((other, None)),
     };
     let q = skip_ws_no_comment(b, e);
     if b.get(q..q + 6) != Some(b"stream") {
-        return Ok(Obj::Dict(d));
+        return Ok((Obj::Dict(d), None));
     }
     let mut s = q + 6;
     if b.get(s) == Some(&b'\r') {
@@ -466,12 +478,13 @@ pub fn parse_indirect_body_with(
         s += 1;
     }
     let declared = match d.get("Length") {
-        Some(Obj::Int(l)) => Some(*l),
-        Some(Obj::Ref(n, g)) => resolve_len(*n, *g),
-        _ => None,
+        Some(Obj::Int(l)) => Ok(*l),
+        Some(Obj::Ref(n, g)) => resolve_len(*n, *g).ok_or_else(|| format!("its /Length {n} {g} R cannot be resolved")),
+        Some(_) => Err("its /Length is not a number".to_string()),
+        None => Err("it has no /Length".to_string()),
     };
     let mut end = None;
-    if let Some(l) = declared
+    if let Ok(l) = declared
         && l >= 0
         && (l as u64) <= (b.len() - s) as u64
     {
@@ -481,6 +494,11 @@ pub fn parse_indirect_body_with(
             end = Some(e2);
         }
     }
+    let fault = match (&declared, end) {
+        (_, Some(_)) => None,
+        (Ok(l), None) => Some(format!("its /Length {l} does not end at endstream")),
+        (Err(why), None) => Some(why.clone()),
+    };
     let end = match end {
         Some(e) => e,
         None => {
@@ -500,7 +518,7 @@ pub fn parse_indirect_body_with(
             }
         }
     };
-    Ok(Obj::Stream(d, b[s..end].to_vec()))
+    Ok((Obj::Stream(d, b[s..end].to_vec()), fault))
 }
 
 fn skip_ws_no_comment(b: &[u8], mut p: usize) -> usize {

@@ -2,6 +2,7 @@
 //! demand (with object streams decoded and cached as needed). Damaged cross-reference data is
 //! recovered by scanning the file for "N G obj" headers, as other readers do.
 
+use super::damage::Damage;
 use super::object::*;
 use crate::PadesError;
 use std::collections::{HashMap, HashSet};
@@ -95,6 +96,9 @@ struct LoadFindings {
     no_trailer: bool,
     /// no `startxref` anywhere in the file (only looked for when recovering)
     no_startxref: bool,
+    /// recovery found objects after the last trailer: the newest revision's cross-reference
+    /// data and trailer are gone (e.g. a signed file cut short)
+    objects_after_trailer: bool,
 }
 
 pub struct Document<'a> {
@@ -119,6 +123,9 @@ pub struct Document<'a> {
     leaf_counts: Mutex<HashMap<u32, usize, std::hash::BuildHasherDefault<NumHasher>>>,
     /// positions of every `endstream`, for streams whose /Length is wrong
     endstreams: std::sync::OnceLock<Vec<usize>>,
+    /// the first stream read whose /Length was wrong or unresolvable (it was read up to its
+    /// `endstream`): damage that signing refuses and verification tolerates
+    bad_length: Mutex<Option<(u32, String)>>,
 }
 
 fn mal(msg: impl Into<String>) -> PadesError {
@@ -318,6 +325,13 @@ fn parse_uint_tok(b: &[u8], p: usize) -> Option<(u64, usize)> {
     Some((std::str::from_utf8(t).ok()?.parse().ok()?, e))
 }
 
+/// Whether an `N G obj` header starts a line at or after `from`.
+fn has_object_header(b: &[u8], from: usize) -> bool {
+    (from..b.len()).any(|i| {
+        i > 0 && (b[i - 1] == b'\n' || b[i - 1] == b'\r') && b[i].is_ascii_digit() && parse_obj_header(b, i).is_some()
+    })
+}
+
 /// Finds the value of the last `startxref` in the file.
 pub fn find_startxref(data: &[u8]) -> Option<usize> {
     let from = data.len().saturating_sub(4096);
@@ -351,13 +365,14 @@ impl<'a> Document<'a> {
             recovered: false,
             size: 0,
             opts,
-            findings: LoadFindings { no_trailer: false, no_startxref: false },
+            findings: LoadFindings { no_trailer: false, no_startxref: false, objects_after_trailer: false },
             objstms: Mutex::new(HashMap::new()),
             cache: Mutex::new(ObjCache::default()),
             resolving: Mutex::new(Vec::new()),
             decoded: AtomicUsize::new(0),
             leaf_counts: Mutex::new(HashMap::default()),
             endstreams: std::sync::OnceLock::new(),
+            bad_length: Mutex::new(None),
         };
         let ok = match doc.read_xref_chain() {
             Ok(()) => doc.check_root().is_ok() && doc.offsets_point_at_their_objects(),
@@ -369,6 +384,12 @@ impl<'a> Document<'a> {
             doc.forget_parsed();
             doc.reconstruct()?;
             doc.check_root()?;
+        } else {
+            // a sound chain, but objects after its `startxref`: a newer revision lost its end
+            let from = data.len().saturating_sub(4096);
+            if let Some(k) = rfind(&data[from..], b"startxref").and_then(|k| k.checked_add(from)) {
+                doc.findings.objects_after_trailer = has_object_header(data, k);
+            }
         }
         if doc.trailer.get("Encrypt").is_some_and(|o| !matches!(o, Obj::Null)) {
             return Err(PadesError::Encrypted);
@@ -395,9 +416,10 @@ impl<'a> Document<'a> {
         above_all.max(tsize)
     }
 
-    /// Whether the file lost its end: recovery found no trailer, or there is no `startxref`.
+    /// Whether the file lost its end: recovery found no trailer, objects after the last
+    /// trailer, or no `startxref`.
     pub(crate) fn lost_its_tail(&self) -> bool {
-        self.findings.no_trailer || self.findings.no_startxref
+        self.findings.no_trailer || self.findings.no_startxref || self.findings.objects_after_trailer
     }
 
     /// The options this document was loaded with.
@@ -609,11 +631,13 @@ impl<'a> Document<'a> {
             return Ok((out, trailer, XrefStyle::Table));
         }
         // xref stream
-        let (_, _, after) = parse_obj_header(b, p).ok_or_else(|| mal("xref offset does not point to an xref"))?;
-        let o = parse_indirect_body_with(b, after, &mut |n, g| self.get(n, g).ok().and_then(|o| o.as_int()), &|from| {
-            self.next_endstream(from)
-        })
-        .map_err(|e| mal(format!("bad xref stream: {}", e.0)))?;
+        let (xs_num, _, after) = parse_obj_header(b, p).ok_or_else(|| mal("xref offset does not point to an xref"))?;
+        let (o, fault) =
+            parse_indirect_body_checked(b, after, &mut |n, g| self.get(n, g).ok().and_then(|o| o.as_int()), &|from| {
+                self.next_endstream(from)
+            })
+            .map_err(|e| mal(format!("bad xref stream: {}", e.0)))?;
+        self.note_length_fault(xs_num, fault);
         let (d, raw) = match o {
             Obj::Stream(d, raw) if d.name_is("Type", "XRef") => (d, raw),
             _ => return Err(mal("xref offset does not point to an xref stream")),
@@ -673,6 +697,8 @@ impl<'a> Document<'a> {
         self.xref.clear();
         self.recovered = true;
         let mut trailer: Option<Dict> = None;
+        // where the last trailer (keyword or xref stream) and the last object header start
+        let (mut trailer_at, mut last_obj_at) = (0usize, 0usize);
         let mut objstms = Vec::new();
         let mut i = 0usize;
         while i < b.len() {
@@ -682,6 +708,7 @@ impl<'a> Document<'a> {
                 && let Some((n, g, after)) = parse_obj_header(b, i)
             {
                 self.xref.insert(n, XrefEntry::Offset(i, g));
+                last_obj_at = i;
                 let probe = &b[after..(after + 300).min(b.len())];
                 if find(probe, b"/ObjStm", 0).is_some() {
                     objstms.push(n);
@@ -691,6 +718,7 @@ impl<'a> Document<'a> {
                     && d.get("Root").is_some()
                 {
                     trailer = Some(d);
+                    trailer_at = i;
                 }
                 i = after;
                 continue;
@@ -701,6 +729,7 @@ impl<'a> Document<'a> {
             {
                 if d.get("Root").is_some() {
                     trailer = Some(d);
+                    trailer_at = i;
                 }
                 i = e;
                 continue;
@@ -724,6 +753,7 @@ impl<'a> Document<'a> {
             }
         }
         self.findings.no_trailer = trailer.is_none();
+        self.findings.objects_after_trailer = trailer.is_some() && last_obj_at > trailer_at;
         // anywhere: some files pad their end with kilobytes of zeros after a sound trailer
         self.findings.no_startxref = find(b, b"startxref", 0).is_none();
         let mut trailer = match trailer {
@@ -855,13 +885,14 @@ impl<'a> Document<'a> {
         if self.decoded_bytes() >= self.opts.max_decoded_bytes {
             return Err(self.spent());
         }
-        let o = parse_indirect_body_with(
+        let (o, fault) = parse_indirect_body_checked(
             self.data,
             after,
             &mut |ln, lg| self.get(ln, lg).ok().and_then(|o| o.as_int()),
             &|from| self.next_endstream(from),
         )
         .map_err(|e| mal(format!("object {expect}: {}", e.0)))?;
+        self.note_length_fault(expect, fault);
         // Stream bytes copied count against the budget: hostile files overlap many streams on
         // one long run of bytes (each "ending" at the same far `endstream`).
         if let Obj::Stream(_, raw) = &o {
@@ -870,8 +901,90 @@ impl<'a> Document<'a> {
         Ok(o)
     }
 
+    /// Remembers the first stream whose /Length was not usable (see [`Document::bad_length`]).
+    fn note_length_fault(&self, num: u32, fault: Option<String>) {
+        if let Some(why) = fault {
+            lock(&self.bad_length).get_or_insert((num, why));
+        }
+    }
+
+    /// The first stream read so far whose /Length was missing, unresolvable (a reference cycle)
+    /// or wrong, with why: such a stream was read up to its `endstream` (tolerated when
+    /// verifying), and a document holding one is damaged for signing.
+    pub fn bad_length(&self) -> Option<(u32, String)> {
+        lock(&self.bad_length).clone()
+    }
+
     fn spent(&self) -> PadesError {
         limit(format!("decoded streams exceed the document's budget of {} MiB", self.opts.max_decoded_bytes >> 20))
+    }
+
+    /// The first stream object of the file (by position) whose /Length is missing, cannot be
+    /// resolved or does not end at its `endstream`, with why. Only the stream dictionaries are
+    /// parsed (never their data): each `endstream` of the index is attributed to the object
+    /// whose offset precedes it, and that object's dictionary is checked once.
+    pub fn first_wrong_length(&self) -> Result<Option<(u32, String)>, PadesError> {
+        let b = self.data;
+        let mut starts: Vec<(usize, u32)> = self
+            .xref
+            .iter()
+            .filter_map(|(&n, e)| match e {
+                XrefEntry::Offset(off, _) if *off < b.len() => Some((*off, n)),
+                _ => None,
+            })
+            .collect();
+        starts.sort_unstable();
+        self.next_endstream(0);
+        let ends = self.endstreams.get().map(Vec::as_slice).unwrap_or_default();
+        let mut checked = None;
+        for (k, &end) in ends.iter().enumerate() {
+            if k > self.opts.max_walk_nodes {
+                return Err(limit(format!("the file has more than {} streams", self.opts.max_walk_nodes)));
+            }
+            let i = starts.partition_point(|&(off, _)| off < end);
+            let Some(&(off, num)) = i.checked_sub(1).and_then(|i| starts.get(i)) else { continue };
+            if checked == Some(num) {
+                continue;
+            }
+            checked = Some(num);
+            let Some((n, _, after)) = parse_obj_header(b, off) else { continue };
+            if n != num {
+                continue;
+            }
+            let Ok((Obj::Dict(d), e)) = parse_obj(b, after) else { continue };
+            let q = skip_ws(b, e);
+            if b.get(q..q.saturating_add(6)) != Some(b"stream".as_slice()) {
+                continue;
+            }
+            let mut start = q + 6;
+            if b.get(start) == Some(&b'\r') {
+                start += 1;
+            }
+            if b.get(start) == Some(&b'\n') {
+                start += 1;
+            }
+            let declared = match d.get("Length") {
+                Some(Obj::Int(l)) => Ok(*l),
+                Some(Obj::Ref(ln, lg)) => match self.get(*ln, *lg) {
+                    Ok(Obj::Int(l)) => Ok(l),
+                    _ => Err(format!("its /Length {ln} {lg} R cannot be resolved")),
+                },
+                Some(_) => Err("its /Length is not a number".to_string()),
+                None => Err("it has no /Length".to_string()),
+            };
+            let why = match declared {
+                Err(why) => why,
+                Ok(l) => {
+                    let stop = usize::try_from(l).ok().and_then(|l| start.checked_add(l)).filter(|&x| x <= b.len());
+                    match stop {
+                        Some(x) if b.get(skip_ws(b, x)..).is_some_and(|t| t.starts_with(b"endstream")) => continue,
+                        _ => format!("its /Length {l} does not end at endstream"),
+                    }
+                }
+            };
+            return Ok(Some((num, why)));
+        }
+        Ok(None)
     }
 
     /// The first `endstream` at or after `from`, from an index of them all built on first use.
@@ -995,17 +1108,22 @@ impl<'a> Document<'a> {
         self.resolve_dict(r)
     }
 
+    /// The number of pages, counted from the page tree itself (the root's /Count is not
+    /// trusted; see `count_leaves_in`), at most 10,000,000.
     pub fn page_count(&self) -> Result<usize, PadesError> {
         let cat = self.catalog()?;
         let pages_ref = cat.get("Pages").ok_or_else(|| mal("no /Pages"))?;
-        let pages = self.resolve_dict(pages_ref)?;
-        match pages.get("Count").and_then(|o| self.resolve(o).ok()).and_then(|o| o.as_int()) {
-            Some(c) if c > 0 => Ok((c as u64).min(MAX_PAGES as u64) as usize),
-            // missing or bogus /Count: count the leaves
-            _ => match pages_ref.as_ref() {
-                Some(r) => self.count_leaves(r, 0),
-                None => Ok(0),
-            },
+        match pages_ref.as_ref() {
+            Some(r) => self.count_leaves(r, 0),
+            None => {
+                // a direct /Pages dictionary: one level, its kids as leaves
+                let pages = self.resolve_dict(pages_ref)?;
+                Ok(pages
+                    .get("Kids")
+                    .and_then(|k| self.resolve(k).ok())
+                    .and_then(|k| k.as_array().map(|a| a.len()))
+                    .unwrap_or(0))
+            }
         }
     }
 
@@ -1013,9 +1131,13 @@ impl<'a> Document<'a> {
     pub fn find_page(&self, idx: usize) -> Result<Option<PageInfo>, PadesError> {
         let cat = self.catalog()?;
         let mut node_ref = cat.get("Pages").and_then(|o| o.as_ref()).ok_or_else(|| mal("/Pages is not a reference"))?;
+        if idx >= self.count_leaves(node_ref, 0)? {
+            return Ok(None);
+        }
         let mut inh = Inherited::default();
         let mut idx = idx;
         let mut visited = HashSet::new();
+        // From here on the page is in the tree by its count: not finding it is damage.
         'outer: loop {
             if !visited.insert(node_ref.0) || visited.len() > 1000 {
                 return Err(mal("page tree loop"));
@@ -1028,7 +1150,7 @@ impl<'a> Document<'a> {
                     if idx == 0 {
                         return Ok(Some(PageInfo { r: node_ref, dict: node, inh }));
                     }
-                    return Ok(None);
+                    return Err(short_node(node_ref.0));
                 }
             };
             let kids = kids.as_array().cloned().unwrap_or_default();
@@ -1036,17 +1158,17 @@ impl<'a> Document<'a> {
                 let Some(kr) = kid.as_ref() else { continue };
                 let kd = match self.resolve_dict(&kid) {
                     Ok(d) => d,
-                    Err(_) => continue,
+                    Err(e @ PadesError::Limit(_)) => return Err(e),
+                    Err(e) => {
+                        return Err(PadesError::Damaged(Damage::UnreadableObject {
+                            num: kr.0,
+                            role: "page",
+                            reason: e.to_string(),
+                        }));
+                    }
                 };
                 let is_pages = kd.get("Kids").is_some();
-                let count = if is_pages {
-                    match kd.get("Count").and_then(|o| o.as_int()) {
-                        Some(c) if c >= 0 => c as usize,
-                        _ => self.count_leaves(kr, 0)?,
-                    }
-                } else {
-                    1
-                };
+                let count = if is_pages { self.count_leaves(kr, 0)? } else { 1 };
                 if idx < count {
                     if !is_pages {
                         let mut inh2 = inh.clone();
@@ -1058,7 +1180,7 @@ impl<'a> Document<'a> {
                 }
                 idx -= count;
             }
-            return Ok(None);
+            return Err(short_node(node_ref.0));
         }
     }
 
@@ -1069,13 +1191,21 @@ impl<'a> Document<'a> {
     }
 
     /// Leaves under page-tree node `r`, each node counted once (memoized), so a tree that
-    /// reuses nodes as a DAG costs its number of distinct nodes; a cycle is an error.
+    /// reuses nodes as a DAG costs its number of distinct nodes; a cycle is
+    /// [`Damage::PageTree`]. A node without /Kids is a leaf; a /Kids that is not an array holds
+    /// none. A node whose /Count equals its number of kids (all references) counts them as
+    /// leaves without parsing them (the usual last level: parsing them would decode every
+    /// object stream holding pages); any other /Count is ignored and the kids are counted.
+    /// `find_page` answers damage where a kid counted as a leaf turns out otherwise.
     fn count_leaves_in(&self, r: (u32, u16), path: &mut Vec<u32>, visited: &mut usize) -> Result<usize, PadesError> {
         if let Some(&n) = lock(&self.leaf_counts).get(&r.0) {
             return Ok(n);
         }
         if path.contains(&r.0) {
-            return Err(mal(format!("the page tree has a cycle through object {}", r.0)));
+            return Err(PadesError::Damaged(Damage::PageTree {
+                num: r.0,
+                reason: "/Kids lead back to this node (a cycle)".into(),
+            }));
         }
         if path.len() >= 64 {
             return Err(mal("the page tree is more than 64 levels deep"));
@@ -1086,6 +1216,15 @@ impl<'a> Document<'a> {
         }
         let d = self.resolve_dict(&Obj::Ref(r.0, r.1))?;
         let n = match d.get("Kids").map(|k| self.resolve(k)) {
+            Some(Ok(Obj::Array(a)))
+                if d.get("Count").and_then(|c| c.as_int()).and_then(|c| usize::try_from(c).ok()) == Some(a.len())
+                    && a.iter().all(|k| k.as_ref().is_some_and(|kr| kr.0 != r.0 && !path.contains(&kr.0))) =>
+            {
+                if a.len() > MAX_PAGES {
+                    return Err(limit(format!("the page tree has more than {MAX_PAGES} pages")));
+                }
+                a.len()
+            }
             Some(Ok(Obj::Array(a))) => {
                 path.push(r.0);
                 let mut n = 0usize;
@@ -1100,11 +1239,17 @@ impl<'a> Document<'a> {
                 path.pop();
                 n
             }
-            _ => 1,
+            Some(_) => 0,
+            None => 1,
         };
         lock(&self.leaf_counts).insert(r.0, n);
         Ok(n)
     }
+}
+
+/// A page-tree node that holds fewer pages than its count said.
+fn short_node(num: u32) -> PadesError {
+    PadesError::Damaged(Damage::PageTree { num, reason: "it holds fewer pages than counted for it".into() })
 }
 
 #[derive(Debug, Clone, Default)]
