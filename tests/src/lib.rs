@@ -429,6 +429,23 @@ pub fn active_seal(api: &Api, company: &str, algorithm: &str) -> (String, String
     (id, key, admin, seal.body)
 }
 
+/// A real PDF contract of `pages` pages (`scripts/sample_contract.py`, drawn by reportlab).
+pub fn sample_contract(pages: u32) -> Vec<u8> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!("esign-contract-{}-{n}-{pages}.pdf", std::process::id()));
+    let ok = Command::new("python3")
+        .arg(repo_root().join("scripts/sample_contract.py"))
+        .arg(&path)
+        .arg(pages.to_string())
+        .status()
+        .expect("python3 runs");
+    assert!(ok.success(), "scripts/sample_contract.py failed");
+    let pdf = std::fs::read(&path).expect("the sample contract");
+    let _ = std::fs::remove_file(&path);
+    pdf
+}
+
 /// A mainland mobile number no other enterprise of this run has, so one-time codes in the
 /// outbox are told apart.
 pub fn unique_mobile() -> String {

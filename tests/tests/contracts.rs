@@ -44,15 +44,7 @@ fn unconfirmed_party(api: &Api, company: &str, algorithm: &str) -> Party {
 }
 
 fn sample_pdf(pages: u32) -> Vec<u8> {
-    let path = std::env::temp_dir().join(format!("esign-contract-{}-{pages}.pdf", std::process::id()));
-    let ok = Command::new("python3")
-        .arg(repo_root().join("scripts/sample_contract.py"))
-        .arg(&path)
-        .arg(pages.to_string())
-        .status()
-        .expect("python3 runs");
-    assert!(ok.success());
-    std::fs::read(&path).unwrap()
+    esign_e2e::sample_contract(pages)
 }
 
 fn place(p: &Party, kind: &str, page: u32, x: f64, y: f64) -> Value {

@@ -27,15 +27,7 @@ fn hex_encode(b: &[u8]) -> String {
 }
 
 fn sample_pdf(pages: u32) -> Vec<u8> {
-    let path = std::env::temp_dir().join(format!("esign-trust-{}-{pages}.pdf", std::process::id()));
-    let ok = Command::new("python3")
-        .arg(repo_root().join("scripts/sample_contract.py"))
-        .arg(&path)
-        .arg(pages.to_string())
-        .status()
-        .expect("python3 runs");
-    assert!(ok.success());
-    std::fs::read(&path).unwrap()
+    esign_e2e::sample_contract(pages)
 }
 
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
