@@ -255,10 +255,10 @@ fn conflict(m: impl Into<String>) -> DomainError {
 }
 
 /// The platform's own TSA (the authority's KMS-backed time-stamp key), called in-process.
-struct PlatformTsa<'a>(&'a dyn SealAuthority);
+struct PlatformTsa(std::sync::Arc<dyn SealAuthority>);
 
 #[async_trait]
-impl TimestampSource for PlatformTsa<'_> {
+impl TimestampSource for PlatformTsa {
     async fn timestamp(&self, imprint: &[u8; 32]) -> Result<Vec<u8>, PadesError> {
         let (request, nonce) = esign_pades::tsa::build_request(imprint)?;
         let response = self.0.timestamp(&request).await.map_err(|e| PadesError::Tsa(e.to_string()))?;
@@ -920,11 +920,9 @@ impl Platform {
             }
             let certificates: Vec<&IssuedCertificate> =
                 std::iter::once(certificate).chain(&act_certificates).take(pages.len()).collect();
-            let http_tsa = self.config.tsa_url.as_ref().map(esign_pades::HttpTsa::new);
-            let platform_tsa = PlatformTsa(self.authority.as_ref());
-            let tsa: &dyn TimestampSource = match &http_tsa {
-                Some(t) => t,
-                None => &platform_tsa,
+            let tsa: std::sync::Arc<dyn TimestampSource> = match &self.config.tsa_url {
+                Some(url) => std::sync::Arc::new(esign_pades::HttpTsa::new(url)),
+                None => std::sync::Arc::new(PlatformTsa(self.authority.clone())),
             };
             let offset = time::UtcOffset::from_hms(CHINA_OFFSET_HOURS, 0, 0)
                 .map_err(|e| DomainError::Internal(e.to_string()))?;
@@ -945,10 +943,22 @@ impl Platform {
                     reason: Some(format!("Contract {id}")),
                     ..Default::default()
                 };
-                let update = esign_pades::sign_pdf_update(&pdf, request, signer.as_ref(), Some(tsa))
-                    .await
-                    .map_err(signing_error)?;
-                pdf.extend_from_slice(&update);
+                // The engine's work (parsing, drawing, hashing) runs off the async workers, within
+                // the deadline; the key service and the TSA are still called through the runtime.
+                let (handle, tsa, input) = (tokio::runtime::Handle::current(), tsa.clone(), std::mem::take(&mut pdf));
+                let (back, update) = self
+                    .pdf_work(move || {
+                        let update = handle.block_on(esign_pades::sign_pdf_update(
+                            &input,
+                            request,
+                            signer.as_ref(),
+                            Some(tsa.as_ref()),
+                        ));
+                        (input, update)
+                    })
+                    .await?;
+                pdf = back;
+                pdf.extend_from_slice(&update.map_err(signing_error)?);
             }
             // Never store what does not verify, against the platform root and the configured TSA
             // roots: a time stamp from a TSA nobody trusts is refused here, not embedded.
