@@ -943,21 +943,11 @@ impl Platform {
                     reason: Some(format!("Contract {id}")),
                     ..Default::default()
                 };
-                // The engine's work (parsing, drawing, hashing) runs off the async workers, within
-                // the deadline; the key service and the TSA are still called through the runtime.
-                let (handle, tsa, input) = (tokio::runtime::Handle::current(), tsa.clone(), std::mem::take(&mut pdf));
-                let (back, update) = self
-                    .pdf_work(move || {
-                        let update = handle.block_on(esign_pades::sign_pdf_update(
-                            &input,
-                            request,
-                            signer.as_ref(),
-                            Some(tsa.as_ref()),
-                        ));
-                        (input, update)
-                    })
+                // The engine's work (parsing, drawing, hashing) holds no async worker, within the
+                // deadline; the key service and the TSA are called in this same task.
+                let update = self
+                    .pdf_task(esign_pades::sign_pdf_update(&pdf, request, signer.as_ref(), Some(tsa.as_ref())))
                     .await?;
-                pdf = back;
                 pdf.extend_from_slice(&update.map_err(signing_error)?);
             }
             // Never store what does not verify, against the platform root and the configured TSA

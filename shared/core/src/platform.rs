@@ -214,6 +214,29 @@ impl Platform {
         }
     }
 
+    /// Runs an engine future that works the CPU between its awaits (signing: parsing, drawing,
+    /// hashing around the key service's and the TSA's answers) without holding an async worker:
+    /// on the multi-thread runtime the worker hands its other tasks to another thread while this
+    /// one works (`block_in_place`); the same task, so its context (tracing, call attribution)
+    /// goes with it. Gives up after [`Config::pdf_deadline`] with a 422 naming the document.
+    pub(crate) async fn pdf_task<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T, DomainError> {
+        let deadline = self.config.pdf_deadline;
+        let timed = tokio::time::timeout(deadline, work);
+        let done = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| h.block_on(timed))
+            }
+            _ => timed.await,
+        };
+        done.map_err(|_| {
+            DomainError::invalid(
+                "document",
+                "too_slow",
+                format!("the document could not be processed within {} s", deadline.as_secs()),
+            )
+        })
+    }
+
     pub(crate) async fn load<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<Versioned<T>>, DomainError> {
         match self.store.get(key).await? {
             None => Ok(None),
