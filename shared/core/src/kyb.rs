@@ -314,21 +314,17 @@ pub fn validate_organization_code(s: &str) -> Result<OrgCode, OrgCodeError> {
 }
 
 /// A valid USCC and its organization code (printed form) for a legal person registered in
-/// Shenzhen (`91440300`), whose organization code body is `n` in base 36: distinct `n` give
-/// distinct codes. For tests and demos, which need many enterprises with real check characters.
+/// Shenzhen (`91440300`), whose organization code body is `n` in base 31: distinct `n` below
+/// 31^8 give distinct codes. For tests and demos, which need many enterprises with real check
+/// characters.
 pub fn sample_uscc(n: u64) -> (String, String) {
-    const DIGITS: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    // The organization code body in base 31 over the USCC charset (which the organization code
+    // allows too), so distinct `n` below 31^8 give distinct codes.
     let mut body = [b'0'; 8];
     let mut rest = n;
     for slot in body.iter_mut().rev() {
-        *slot = DIGITS[(rest % 36) as usize];
-        rest /= 36;
-    }
-    // The USCC charset has no I, O, S, V or Z: keep the organization code body inside it.
-    for b in body.iter_mut() {
-        if matches!(*b, b'I' | b'O' | b'S' | b'V' | b'Z') {
-            *b = b'1';
-        }
+        *slot = USCC_CHARSET[(rest % 31) as usize];
+        rest /= 31;
     }
     let org_check = org_check_char(&body);
     let mut uscc = b"91440300".to_vec();
@@ -850,14 +846,17 @@ mod tests {
     #[test]
     fn sample_usccs_are_valid_and_distinct() {
         let mut seen = std::collections::HashSet::new();
-        for n in [0u64, 1, 35, 36, 1_000_003, 2_821_109_907_455, u64::MAX] {
+        for n in [0u64, 1, 18, 30, 31, 1_000_003, 852_891_037_440, u64::MAX] {
             let (u, o) = sample_uscc(n);
             let uscc = validate_uscc(&u).unwrap();
             let org = validate_organization_code(&o).unwrap();
             validate_org_code_matches_uscc(&org, &uscc).unwrap();
             seen.insert(u);
         }
-        assert!(seen.len() >= 6);
+        assert_eq!(seen.len(), 8);
+        // Every value below 31^2 gives its own code (no letters folded together).
+        let small: std::collections::HashSet<_> = (0..961).map(|n| sample_uscc(n).0).collect();
+        assert_eq!(small.len(), 961);
     }
 
     #[test]
