@@ -292,17 +292,10 @@ async fn execute(
         Operation::ResumeSeal => answer(200, p.change_seal_status(who, param(params, "id"), SealStatus::Active).await),
         Operation::RevokeSeal => answer(200, p.change_seal_status(who, param(params, "id"), SealStatus::Revoked).await),
         Operation::ListSealAudit => answer(200, p.seal_audit(who, param(params, "id"), limit, cursor).await),
-        Operation::ListContractAudit => {
-            let trail = match query_str(&q, "trail") {
-                None | Some("contract") => esign_core::contracts::ContractTrail::Contract,
-                Some("access") => esign_core::contracts::ContractTrail::Access,
-                Some(_) => {
-                    return Problem::validation(vec![FieldError::new("trail", "invalid", "trail is contract or access")])
-                        .into();
-                }
-            };
-            answer(200, p.contract_audit(who, param(params, "id"), trail, limit, cursor).await)
-        }
+        Operation::ListContractAudit => match esign_core::contracts::ContractTrail::parse(query_str(&q, "trail")) {
+            Ok(trail) => answer(200, p.contract_audit(who, param(params, "id"), trail, limit, cursor).await),
+            Err(e) => Problem::from(e).into(),
+        },
         Operation::AnchorAuditTrails => answer(200, p.anchor_audit_trails_now(who).await),
         Operation::PutGrant => {
             let input = if req.body.is_empty() { GrantRequest::default() } else { body!() };

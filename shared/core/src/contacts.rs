@@ -168,12 +168,7 @@ mod tests {
         let created = p
             .create_member(
                 &admin,
-                CreateMember {
-                    name: "李四".into(),
-                    mobile: "13900139000".into(),
-                    email: "li@example.com".into(),
-                    role: None,
-                },
+                crate::testing::new_member(),
             )
             .await
             .unwrap();

@@ -214,12 +214,22 @@ pub struct ContractAudit {
 
 /// Which of a contract's two trails: what was done to it (`contract`), or who fetched it
 /// (`access`: downloads, kept apart so that reading never contends with signing).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ContractTrail {
     #[default]
     Contract,
     Access,
+}
+
+impl ContractTrail {
+    /// The `trail` query value (`contract`, the default, or `access`).
+    pub fn parse(value: Option<&str>) -> Result<Self, DomainError> {
+        match value {
+            None | Some("contract") => Ok(ContractTrail::Contract),
+            Some("access") => Ok(ContractTrail::Access),
+            Some(_) => Err(DomainError::invalid("trail", "invalid", "trail is contract or access")),
+        }
+    }
 }
 
 /// A presigned download of the latest revision.
@@ -1434,19 +1444,13 @@ mod tests {
 
     #[tokio::test]
     async fn codes_go_only_to_confirmed_contacts_in_a_fixed_message() {
-        use crate::members::CreateMember;
         let s = setup(SigningOrder::Parallel).await;
         let p = &s.t.platform;
         let (_, admin_a, _) = &s.a;
         let m = p
             .create_member(
                 admin_a,
-                CreateMember {
-                    name: "李四".into(),
-                    mobile: "13900139000".into(),
-                    email: "li@example.com".into(),
-                    role: None,
-                },
+                crate::testing::new_member(),
             )
             .await
             .unwrap();

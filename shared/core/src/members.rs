@@ -144,11 +144,7 @@ impl Platform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{platform, registration, verified};
-
-    fn new_member() -> CreateMember {
-        CreateMember { name: "李四".into(), mobile: "13900139000".into(), email: "li@example.com".into(), role: None }
-    }
+    use crate::testing::{new_member, platform, registration, verified};
 
     #[tokio::test]
     async fn members_need_a_verified_enterprise() {

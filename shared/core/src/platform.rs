@@ -206,12 +206,17 @@ impl Platform {
         match tokio::time::timeout(self.config.pdf_deadline, tokio::task::spawn_blocking(work)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(DomainError::Internal(format!("the PDF work stopped: {e}"))),
-            Err(_) => Err(DomainError::invalid(
-                "document",
-                "too_slow",
-                format!("the document could not be processed within {} s", self.config.pdf_deadline.as_secs()),
-            )),
+            Err(_) => Err(self.too_slow()),
         }
+    }
+
+    /// The answer when PDF work outlives [`Config::pdf_deadline`].
+    fn too_slow(&self) -> DomainError {
+        DomainError::invalid(
+            "document",
+            "too_slow",
+            format!("the document could not be processed within {} s", self.config.pdf_deadline.as_secs()),
+        )
     }
 
     /// Runs an engine future that works the CPU between its awaits (signing: parsing, drawing,
@@ -220,21 +225,14 @@ impl Platform {
     /// one works (`block_in_place`); the same task, so its context (tracing, call attribution)
     /// goes with it. Gives up after [`Config::pdf_deadline`] with a 422 naming the document.
     pub(crate) async fn pdf_task<T>(&self, work: impl std::future::Future<Output = T>) -> Result<T, DomainError> {
-        let deadline = self.config.pdf_deadline;
-        let timed = tokio::time::timeout(deadline, work);
+        let timed = tokio::time::timeout(self.config.pdf_deadline, work);
         let done = match tokio::runtime::Handle::try_current() {
             Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
                 tokio::task::block_in_place(|| h.block_on(timed))
             }
             _ => timed.await,
         };
-        done.map_err(|_| {
-            DomainError::invalid(
-                "document",
-                "too_slow",
-                format!("the document could not be processed within {} s", deadline.as_secs()),
-            )
-        })
+        done.map_err(|_| self.too_slow())
     }
 
     pub(crate) async fn load<T: DeserializeOwned>(&self, key: &Key) -> Result<Option<Versioned<T>>, DomainError> {

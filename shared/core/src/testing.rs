@@ -118,6 +118,16 @@ pub async fn confirm_contacts(t: &TestPlatform, who: &Principal) {
     }
 }
 
+/// A member to add: 李四, with a mobile number and an email address.
+pub(crate) fn new_member() -> crate::members::CreateMember {
+    crate::members::CreateMember {
+        name: "李四".into(),
+        mobile: "13900139000".into(),
+        email: "li@example.com".into(),
+        role: None,
+    }
+}
+
 /// A valid submission whose administrator is the legal representative, under a USCC of its own
 /// (one USCC has at most one verified enterprise).
 pub(crate) fn submission() -> SubmitVerification {

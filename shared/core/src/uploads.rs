@@ -59,7 +59,6 @@ pub struct PinnedFile {
     pub sha256: String,
     pub size: u64,
     /// Object key of the copy, under `pinned/` (never presigned for writing).
-    #[serde(skip_serializing_if = "String::is_empty", default)]
     pub blob_key: String,
 }
 
