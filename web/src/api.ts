@@ -50,6 +50,9 @@ export class ApiError extends Error {
 
 let csrfToken: string | null = null;
 
+/** Dispatched on window when a signed-in request is answered 401: the session ended. */
+export const SESSION_EXPIRED = 'esign:session-expired';
+
 /** Remembers the session's CSRF token (from GET /v1/session or sign-in), in memory only. */
 export function setCsrfToken(token: string | null) {
   csrfToken = token;
@@ -83,6 +86,9 @@ async function request<T>(method: string, path: string, body?: Body): Promise<T>
     } catch {
       data = undefined;
     }
+  }
+  if (res.status === 401 && csrfToken && !path.startsWith('/session')) {
+    window.dispatchEvent(new Event(SESSION_EXPIRED));
   }
   if (!res.ok) {
     const p = (data && typeof data === 'object' ? data : {}) as Partial<Problem>;

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
-import { api, ApiError, setCsrfToken } from './api';
+import { api, ApiError, setCsrfToken, SESSION_EXPIRED } from './api';
 import { t, getLang, setLang, LANGS, LANG_NAMES, type Lang, type Key } from './i18n';
 import { navigate, useLocation, match } from './router';
 import { Link, Loading, ErrorAlert, useId } from './components';
@@ -51,14 +51,24 @@ export function App() {
 
   const setSession = (s: Session | null) => {
     setCsrfToken(s?.csrf_token ?? null);
+    setSessionHint(s ? s.principal.kind : null);
     setSessionState(s);
   };
 
-  useEffect(() => {
-    setLang(lang);
-  }, [lang]);
+  // The table is switched before the state changes, so the render that follows reads the new one.
+  const changeLang = (l: Lang) => {
+    setLang(l);
+    setLangState(l);
+  };
 
   useEffect(() => {
+    // The cookie is HttpOnly, so only the server knows whether there is a session; on a public
+    // page with no hint of an earlier sign-in there is nothing to ask (and no 401 to log).
+    const isPublic = path === '/' || path === '/signin' || path === '/register' || path === '/operator';
+    if (isPublic && !sessionHint()) {
+      setSession(null);
+      return;
+    }
     api.session().then(setSession, (e) => {
       if (e instanceof ApiError && (e.status === 401 || e.status === 404)) setSession(null);
       else {
@@ -66,6 +76,17 @@ export function App() {
         setSession(null);
       }
     });
+  }, []);
+
+  // A request answered 401 mid-session (idle or absolute expiry, removed member): sign in again.
+  useEffect(() => {
+    const onExpired = () => {
+      const kind = sessionHint();
+      setSession(null);
+      navigate(kind === 'operator' ? '/operator' : `/signin?next=${encodeURIComponent(location.pathname)}`);
+    };
+    window.addEventListener(SESSION_EXPIRED, onExpired);
+    return () => window.removeEventListener(SESSION_EXPIRED, onExpired);
   }, []);
 
   const signOut = async () => {
@@ -82,13 +103,31 @@ export function App() {
   if (session === undefined) return <Loading />;
 
   return (
-    <LangContext.Provider value={{ lang, setLang: setLangState }}>
+    <LangContext.Provider value={{ lang, setLang: changeLang }}>
       <SessionContext.Provider value={{ session, setSession, signOut }}>
         {loadError ? <ErrorAlert error={loadError} /> : null}
         <Routes path={path} session={session} />
       </SessionContext.Provider>
     </LangContext.Provider>
   );
+}
+
+const HINT = 'esign.session';
+/** Whether this browser signed in before (not a secret: just whether asking the server is worth it). */
+function sessionHint(): string | null {
+  try {
+    return localStorage.getItem(HINT);
+  } catch {
+    return 'unknown';
+  }
+}
+function setSessionHint(kind: string | null) {
+  try {
+    if (kind) localStorage.setItem(HINT, kind);
+    else localStorage.removeItem(HINT);
+  } catch {
+    /* no storage: the server is always asked */
+  }
 }
 
 const LangContext = createContext<{ lang: Lang; setLang: (l: Lang) => void }>({ lang: 'zh-CN', setLang: () => {} });

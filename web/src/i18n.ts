@@ -73,7 +73,15 @@ export function fmtDateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'short', timeZoneName: 'short' }).format(d);
+  // dateStyle/timeStyle cannot be combined with timeZoneName, so the parts are named one by one.
+  return new Intl.DateTimeFormat(current, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  }).format(d);
 }
 
 export function fmtNumber(n: number): string {

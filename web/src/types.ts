@@ -14,7 +14,6 @@ export interface Problem {
   instance?: string;
   errors?: FieldError[];
   accounts?: AccountChoice[];
-  attempts_left?: number;
 }
 
 export interface Page<T> {

@@ -59,7 +59,7 @@ export function SignInPage({ audience }: { audience: 'member' | 'operator' }) {
   };
 
   const identifierError =
-    send.error instanceof ApiError && send.error.fieldErrors.length ? fieldErrorText(send.error.fieldErrors[0]) : null;
+    !challenge && send.error instanceof ApiError && send.error.fieldErrors.length ? fieldErrorText(send.error.fieldErrors[0]) : null;
   const codeError = verify.error instanceof ApiError && verify.error.status === 422 ? codeErrorText(verify.error) : null;
   const wait = challenge ? Math.max(0, Math.ceil((Date.parse(challenge.resend_after) - now) / 1000)) : 0;
   const isOperator = audience === 'operator';
@@ -156,7 +156,9 @@ export function SignInPage({ audience }: { audience: 'member' | 'operator' }) {
 
 function codeErrorText(e: ApiError): string {
   const fe = e.fieldErrors[0];
-  const left = e.problem.attempts_left;
-  const base = fe ? fieldErrorText(fe) : t('signin.wrongCode');
-  return typeof left === 'number' ? `${base} ${t('signin.attemptsLeft', { n: left })}` : base;
+  if (!fe) return t('signin.wrongCode');
+  // The API words a wrong code as "the code is wrong; N attempt(s) left".
+  const left = fe.code === 'mismatch' ? fe.message.match(/(\d+) attempt/)?.[1] : undefined;
+  const base = fieldErrorText(fe);
+  return left !== undefined ? `${base} ${t('signin.attemptsLeft', { n: left })}` : base;
 }
