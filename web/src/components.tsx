@@ -351,3 +351,33 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[] = []) {
   }, [...deps, n]);
   return { data, error, reload: () => setN((x) => x + 1), setData };
 }
+
+/** A file picker whose button speaks the page's language (the native one speaks the browser's). */
+export function FileInput(props: {
+  id: string;
+  accept: string;
+  describedBy?: string;
+  invalid?: boolean;
+  fileName?: string | null;
+  onFile: (f: File | null) => void;
+}) {
+  return (
+    <div class="file">
+      <input
+        id={props.id}
+        class="file-native"
+        type="file"
+        accept={props.accept}
+        aria-invalid={props.invalid ? true : undefined}
+        aria-describedby={props.describedBy}
+        onChange={(e) => props.onFile((e.currentTarget as HTMLInputElement).files?.[0] ?? null)}
+      />
+      <label for={props.id} class="btn btn-secondary" aria-hidden="true">
+        {t('common.chooseFile')}
+      </label>
+      <span class="file-name" aria-hidden="true">
+        {props.fileName ?? t('common.noFile')}
+      </span>
+    </div>
+  );
+}

@@ -23,7 +23,7 @@ function ApiKey({ memberId }: { memberId: string }) {
   return (
     <Card title={t('dev.apiKey')} actions={<Button variant="secondary" onClick={() => setConfirm(true)}>{t('dev.rotate')}</Button>}>
       <p class="muted">{t('dev.apiKeyBody')}</p>
-      <pre class="code" aria-label={t('dev.example')}>
+      <pre class="code" aria-label={t('dev.example')} tabIndex={0}>
         {'curl -H "Authorization: Bearer $ESIGN_KEY" ' + `${location.origin}/v1/seals`}
       </pre>
       {key ? <OneTimeSecret label={t('dev.newKey')} value={key} onDone={() => setKey(null)} /> : null}

@@ -2,8 +2,9 @@
 // image rule it breaks in words, from the platform's own checks (/v1/checks/seal-image).
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api';
-import { t, fieldErrorText, fmtBytes, fmtNumber } from '../i18n';
-import { useId } from '../components';
+import { t, fieldErrorText, fmtBytes, fmtNumber, getLang } from '../i18n';
+import { FileInput, useId } from '../components';
+import { useEnterprise } from '../app';
 import type { SealImageCheck } from '../types';
 
 export const SEAL_MAX_BYTES = 2 * 1024 * 1024;
@@ -55,7 +56,7 @@ export function SealImagePicker({ onPicked }: { onPicked: (p: Picked | null) => 
     <div class="seal-picker">
       <div class={`field${errors.length ? ' has-error' : ''}`}>
         <label for={id}>{t('sealNew.file')}</label>
-        <input id={id} type="file" accept="image/png" aria-describedby={`${id}-hint ${id}-result`} onChange={(e) => pick((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
+        <FileInput id={id} accept="image/png" describedBy={`${id}-hint ${id}-result`} invalid={errors.length > 0} fileName={file?.name} onFile={pick} />
         <p class="hint" id={`${id}-hint`}>
           {t('sealNew.rules', { max: fmtBytes(SEAL_MAX_BYTES) })}
         </p>
@@ -92,6 +93,7 @@ export function SealImagePicker({ onPicked }: { onPicked: (p: Picked | null) => 
 
 /** A seal image on a sheet of paper with some lines of "text", at its printed size. */
 export function SealOnPaper({ url, mm, label }: { url: string | null; mm?: number; label: string }) {
+  const { enterprise } = useEnterprise();
   return (
     <figure class="paper" aria-label={label}>
       <div class="paper-lines" aria-hidden="true">
@@ -102,7 +104,14 @@ export function SealOnPaper({ url, mm, label }: { url: string | null; mm?: numbe
         <span class="short" />
       </div>
       <div class="paper-sign" aria-hidden="true">
-        <span class="paper-sign-label">{t('sealNew.paperSign')}</span>
+        <p>
+          {t('sealNew.paperParty')}
+          {enterprise?.name ?? ''}
+        </p>
+        <p>
+          {t('sealNew.paperDate')}
+          {new Intl.DateTimeFormat(getLang(), { dateStyle: 'long' }).format(new Date())}
+        </p>
       </div>
       {url ? <img class="paper-seal" src={url} alt={label} style={{ width: `${mm ?? DEFAULT_SEAL_MM}mm` }} /> : <div class="paper-seal placeholder" aria-hidden="true" />}
       <figcaption class="sr-only">{label}</figcaption>

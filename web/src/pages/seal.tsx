@@ -15,8 +15,11 @@ export function SealPage({ id }: { id: string }) {
   const { query } = useLocation();
   const seal = useLoad(() => api.seal(id), [id]);
   const [action, setAction] = useState<Action | null>(null);
+  const [changes, setChanges] = useState(0);
   const act = useAction();
   const admin = me.role === 'admin';
+  const members = useLoad(() => (admin ? api.members() : Promise.resolve(null)), [admin]);
+  const names = new Map((members.data?.items ?? []).map((m) => [m.id, m.name]));
   const s = seal.data;
   if (seal.error) return <ErrorAlert error={seal.error} />;
   if (!s) return <Loading />;
@@ -101,8 +104,8 @@ export function SealPage({ id }: { id: string }) {
         {s.status === 'revoked' ? <Alert kind="error">{t('seal.revokedBody')}</Alert> : null}
       </Card>
       {admin && (s.status === 'draft' || s.status === 'rejected') ? <NewImage seal={s} onDone={seal.reload} /> : null}
-      {admin && s.status !== 'draft' && s.status !== 'revoked' && s.status !== 'rejected' ? <Grants seal={s} /> : null}
-      {admin ? <Trail id={s.id} key={s.updated_at} /> : null}
+      {admin && s.status !== 'draft' && s.status !== 'revoked' && s.status !== 'rejected' ? <Grants seal={s} members={members.data?.items ?? []} onChange={() => setChanges((n) => n + 1)} /> : null}
+      {admin ? <Trail id={s.id} names={names} key={`${s.updated_at}-${changes}`} /> : null}
       <Confirm
         open={!!action}
         title={action ? t(`seal.${action}Title`, { name: s.name }) : ''}
@@ -173,17 +176,16 @@ function NewImage({ seal, onDone }: { seal: Seal; onDone: () => void }) {
   );
 }
 
-function Grants({ seal }: { seal: Seal }) {
+function Grants({ seal, members, onChange }: { seal: Seal; members: Member[]; onChange: () => void }) {
   const grants = useLoad(() => api.grants(seal.id), [seal.id]);
-  const members = useLoad(() => api.members());
   const [memberId, setMemberId] = useState('');
   const [expires, setExpires] = useState('');
   const [revoking, setRevoking] = useState<string | null>(null);
   const add = useAction();
   const rev = useAction();
-  const nameOf = (id: string) => members.data?.items.find((m: Member) => m.id === id)?.name ?? id;
+  const nameOf = (id: string) => members.find((m) => m.id === id)?.name ?? id;
   const granted = new Set((grants.data?.items ?? []).map((g) => g.member_id));
-  const candidates = (members.data?.items ?? []).filter((m) => !granted.has(m.id));
+  const candidates = members.filter((m) => !granted.has(m.id));
   const selected = memberId && candidates.some((m) => m.id === memberId) ? memberId : (candidates[0]?.id ?? '');
   const errs = add.error instanceof ApiError ? byField(add.error.fieldErrors) : {};
   return (
@@ -201,6 +203,7 @@ function Grants({ seal }: { seal: Seal }) {
               setExpires('');
               setMemberId('');
               grants.reload();
+              onChange();
             }
           }}
         >
@@ -265,6 +268,7 @@ function Grants({ seal }: { seal: Seal }) {
           if (r) {
             setRevoking(null);
             grants.reload();
+            onChange();
           }
         }}
       />
@@ -272,12 +276,12 @@ function Grants({ seal }: { seal: Seal }) {
   );
 }
 
-export function actorText(e: AuditEvent): string {
+export function actorText(e: AuditEvent, names: Map<string, string>): string {
   const kind = tOpt(`actor.${e.actor.kind}`) ?? e.actor.kind;
-  return e.actor.id ? `${kind} ${e.actor.id}` : kind;
+  return e.actor.id ? `${kind} ${names.get(e.actor.id) ?? e.actor.id}` : kind;
 }
 
-function Trail({ id }: { id: string }) {
+function Trail({ id, names }: { id: string; names: Map<string, string> }) {
   const trail = useLoad(() => api.sealAudit(id), [id]);
   return (
     <Card title={t('trail.title')}>
@@ -297,7 +301,7 @@ function Trail({ id }: { id: string }) {
                   <div>
                     <strong>{tOpt(`action.${e.action}`) ?? e.action}</strong>
                     <div class="muted small">
-                      {fmtDateTime(e.at)} · {actorText(e)}
+                      {fmtDateTime(e.at)} · {actorText(e, names)}
                     </div>
                   </div>
                 </li>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, uploadTo } from '../api';
 import { t, fieldErrorText, fmtDateTime, fmtBytes } from '../i18n';
-import { Alert, Badge, Button, Card, ErrorAlert, Field, PageHeader, useAction, useId } from '../components';
+import { Alert, Badge, Button, Card, ErrorAlert, Field, FileInput, PageHeader, useAction, useId } from '../components';
 import { useLiveChecks, showsWhileTyping } from '../checks';
 import { useEnterprise, useMember } from '../app';
 import type { FieldError, VerificationRequest } from '../types';
@@ -205,13 +205,13 @@ function VerificationForm() {
         {!isLr ? (
           <div class={`field${errs.letter ? ' has-error' : ''}`}>
             <label for={letterInput}>{t('kyb.letter')}</label>
-            <input
+            <FileInput
               id={letterInput}
-              type="file"
               accept="application/pdf,image/png,image/jpeg"
-              aria-invalid={errs.letter ? true : undefined}
-              aria-describedby={`${letterInput}-hint${errs.letter ? ` ${letterInput}-err` : ''}`}
-              onChange={(e) => pickLetter((e.currentTarget as HTMLInputElement).files?.[0] ?? null)}
+              invalid={!!errs.letter}
+              describedBy={`${letterInput}-hint${errs.letter ? ` ${letterInput}-err` : ''}`}
+              fileName={letter?.name}
+              onFile={pickLetter}
             />
             <p class="hint" id={`${letterInput}-hint`}>
               {t('kyb.letterHint', { max: fmtBytes(LETTER_MAX) })}
