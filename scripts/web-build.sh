@@ -3,6 +3,12 @@
 # (npm ci first when web/node_modules is missing or older than package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/../web"
+if ! command -v npm >/dev/null; then
+  echo "installing nodejs and npm (apt)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi

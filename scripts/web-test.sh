@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The web app's browser tests: installs what they need when missing (Debian's chromium and CJK
-# fonts by apt, the app's npm packages by `npm ci`), builds web/, starts esign-local on a free
+# fonts by apt; node and the app's npm packages through scripts/web-build.sh), builds web/, starts esign-local on a free
 # port against the emulator (AWS_ENDPOINT_URL, else scripts/emulator.sh) with the development
 # outbox and an operator identity, runs Playwright (web/tests: the whole flow at desktop and
 # 390x844, axe on every page, screenshots into web/screenshots/), then stops the server.
@@ -11,7 +11,6 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 fc-list :lang=zh 2>/dev/null | grep -q . || need_apt+=(fonts-noto-cjk)
-command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing ${need_apt[*]} (apt)"
   $SUDO apt-get update -qq
