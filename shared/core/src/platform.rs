@@ -13,6 +13,7 @@ use crate::auth::{OperatorKeys, Principal, Role, hash_key};
 use crate::enterprises::internal;
 use crate::error::DomainError;
 use crate::model::{Enterprise, EnterpriseStatus, Member, Page};
+use crate::sessions::{Operators, SessionConfig};
 use crate::ports::{
     BlobStore, Clock, Key, Notifier, Partition, Position, Query, Queue, Record, RecordStore, SealAuthority, SecretBox,
     WebhookSender,
@@ -44,6 +45,11 @@ pub struct Config {
     /// The verified email identity one-time codes are sent from (SES, production).
     pub email_sender: Option<String>,
     pub webhooks: WebhookConfig,
+    /// The operators who sign in with a one-time code (`ESIGN_OPERATORS`; only the sign-in
+    /// functions are configured with them).
+    pub operators: Operators,
+    /// How long sessions last.
+    pub sessions: SessionConfig,
 }
 
 /// How webhook deliveries are retried.
@@ -87,6 +93,8 @@ impl Default for Config {
             pdf_deadline: Duration::from_secs(10),
             webhooks: WebhookConfig::default(),
             email_sender: None,
+            operators: Operators::default(),
+            sessions: SessionConfig::default(),
         }
     }
 }
