@@ -14,6 +14,10 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Members besides the standard ones (RFC 9457 extensions), e.g. `accounts` of
+    /// `choose-account`.
+    #[serde(flatten)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
     /// Headers of the answer besides the content type: `Allow` (405), `Retry-After` (429).
     #[serde(skip)]
     pub headers: Vec<(&'static str, String)>,
@@ -27,6 +31,7 @@ impl Problem {
             status,
             detail: detail.into(),
             errors: Vec::new(),
+            extensions: serde_json::Map::new(),
             headers: Vec::new(),
         }
     }
@@ -84,8 +89,17 @@ impl From<DomainError> for Problem {
             DomainError::IdempotencyInProgress => {
                 Problem::new("idempotency-in-progress", "Request in progress", 409, text)
             }
-            DomainError::Unauthorized => {
-                Problem::new("unauthorized", "Unauthorized", 401, "send a valid API key as Authorization: Bearer <key>")
+            DomainError::Unauthorized => Problem::new(
+                "unauthorized",
+                "Unauthorized",
+                401,
+                "send a valid API key as Authorization: Bearer <key>, or sign in (POST /v1/sessions) for a session",
+            ),
+            DomainError::Csrf => Problem::new("csrf", "CSRF token missing or wrong", 403, text),
+            DomainError::ChooseAccount(accounts) => {
+                let mut p = Problem::new("choose-account", "Choose an account", 409, text);
+                p.extensions.insert("accounts".into(), serde_json::to_value(accounts).unwrap_or_default());
+                p
             }
             DomainError::Forbidden(d) => Problem::new("forbidden", "Forbidden", 403, d),
             DomainError::NotVerified => Problem::new(
