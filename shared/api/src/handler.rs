@@ -452,7 +452,8 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
                 Ok(session) => {
                     let mut resp = ok(201, &session.view);
                     if resp.status == 201 {
-                        resp.headers.push(("set-cookie".into(), cookie::set_session(&session.token, session.max_age_secs)));
+                        resp.headers
+                            .push(("set-cookie".into(), cookie::set_session(&session.token, session.max_age_secs)));
                     }
                     resp
                 }

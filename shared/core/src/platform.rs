@@ -13,11 +13,11 @@ use crate::auth::{OperatorKeys, Principal, Role, hash_key};
 use crate::enterprises::internal;
 use crate::error::DomainError;
 use crate::model::{Enterprise, EnterpriseStatus, Member, Page};
-use crate::sessions::{Operators, SessionConfig};
 use crate::ports::{
     BlobStore, Clock, Key, Notifier, Partition, Position, Query, Queue, Record, RecordStore, SealAuthority, SecretBox,
     WebhookSender,
 };
+use crate::sessions::{Operators, SessionConfig};
 
 /// Whether development-only conveniences are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,9 +27,7 @@ use crate::enterprises::{internal, validate_email};
 use crate::error::{DomainError, FieldError};
 use crate::model::{Enterprise, Member, new_id};
 use crate::otp::{self, CodeOwner, Purpose};
-use crate::platform::{
-    MemberData, Platform, Versioned, enterprise_key, enterprise_subject, member_key, member_record,
-};
+use crate::platform::{MemberData, Platform, Versioned, enterprise_key, enterprise_subject, member_key, member_record};
 use crate::ports::{Channel, Condition, Key, Partition, Query, Record, StoreError, Write};
 
 /// The name of the session cookie. `__Host-` makes browsers accept it only when it is `Secure`,
@@ -100,9 +98,7 @@ impl Identifier {
             return Err(bad("too_long", "a mobile number or an email address is at most 254 characters"));
         }
         if s.contains('@') {
-            return validate_email(s)
-                .map(|e| Identifier::Email(e.to_lowercase()))
-                .map_err(|m| bad("email", m));
+            return validate_email(s).map(|e| Identifier::Email(e.to_lowercase())).map_err(|m| bad("email", m));
         }
         if let Ok(m) = crate::kyb::validate_mainland_mobile(s) {
             return Ok(Identifier::Mobile(m.as_str().to_owned()));
@@ -891,7 +887,9 @@ mod tests {
         p.delete_member(&admin, &member.member.id).await.unwrap();
         assert_eq!(p.authenticate_session(&s.token, Csrf::NotNeeded).await, Err(DomainError::Unauthorized));
         assert!(p.store.get(&session_key(&s.token)).await.unwrap().is_none(), "the record is gone too");
-        assert!(p.contact_entries(&Identifier::parse("13900139000").unwrap().destination(), 5).await.unwrap().is_empty());
+        assert!(
+            p.contact_entries(&Identifier::parse("13900139000").unwrap().destination(), 5).await.unwrap().is_empty()
+        );
         // Nobody has the number now: no code goes there.
         let before = t.notifier.sent.lock().unwrap().len();
         t.clock.advance(RESEND_AFTER);
