@@ -2,6 +2,7 @@
 //! problem+json errors ([`handler`], [`problem`]), the Lambda adapter ([`lambda`]) and the
 //! local server that serves every route in one process ([`local`]).
 
+pub mod cookie;
 pub mod handler;
 pub mod lambda;
 pub mod local;

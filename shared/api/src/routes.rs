@@ -110,6 +110,15 @@ pub enum Operation {
     ListWebhookDeliveries,
     /// `POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`: attempt a finished delivery again.
     RedeliverWebhook,
+    /// `POST /v1/sessions/code`: send a sign-in code to a mobile number or email address, if an
+    /// account has it; the answer is the same either way (public).
+    StartSignIn,
+    /// `POST /v1/sessions`: sign in with that code; the answer sets the session cookie (public).
+    CreateSession,
+    /// `GET /v1/session`: the signed-in principal and the session's CSRF token (session cookie).
+    GetSession,
+    /// `DELETE /v1/session`: sign out; the answer clears the cookie (session cookie).
+    DeleteSession,
 }
 
 /// A route: an operation at a method and path template (`{name}` segments are parameters).
@@ -183,6 +192,10 @@ pub const ROUTES: &[Route] = &[
         "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
         "redeliver-webhook",
     ),
+    route(Operation::StartSignIn, "POST", "/v1/sessions/code", "start-sign-in"),
+    route(Operation::CreateSession, "POST", "/v1/sessions", "create-session"),
+    route(Operation::GetSession, "GET", "/v1/session", "get-session"),
+    route(Operation::DeleteSession, "DELETE", "/v1/session", "delete-session"),
 ];
 
 impl Operation {
@@ -195,7 +208,35 @@ impl Operation {
                 | Operation::Timestamp
                 | Operation::Verify
                 | Operation::DevOutbox
+                | Operation::StartSignIn
+                | Operation::CreateSession
         )
+    }
+
+    /// Whether the operation reads the session cookie itself (the session routes) rather than
+    /// taking a principal from an API key or a session.
+    pub fn is_session_route(self) -> bool {
+        matches!(self, Operation::GetSession | Operation::DeleteSession)
+    }
+
+    /// Whether a session may call it, and so refresh the session's last use (a write on the
+    /// session's record): every operation that authenticates (`POST /v1/verify` does for a
+    /// stored document), and `GET /v1/session`.
+    pub fn refreshes_sessions(self) -> bool {
+        (!self.is_public() || self == Operation::Verify) && self != Operation::DeleteSession
+    }
+
+    /// Whether the handler honours `Idempotency-Key` on it: every write but the TSA (RFC 3161
+    /// requests carry their own nonce) and sign-out.
+    pub fn is_idempotent(self) -> bool {
+        let route = self.route();
+        route.method != "GET" && self != Operation::Timestamp && !self.is_session_route()
+    }
+
+    /// Whether the operation's function knows the operators' sign-in identities
+    /// (`ESIGN_OPERATORS`): the sign-in functions only.
+    pub fn knows_operator_identities(self) -> bool {
+        matches!(self, Operation::StartSignIn | Operation::CreateSession)
     }
 
     /// Whether platform operators call this operation (with their operator keys): only these

@@ -121,6 +121,7 @@ impl Platform {
             Write::create(member_record(&admin, &key.hash)?),
             Write::create(key_record(&admin, &key.hash)?),
         ];
+        writes.extend(crate::sessions::index_contacts(&admin)?);
         Head::empty(&enterprise_subject(&enterprise.id)).append(
             &mut writes,
             now,

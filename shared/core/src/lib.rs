@@ -22,6 +22,7 @@ pub mod platform;
 pub mod ports;
 pub mod seal_image;
 pub mod seals;
+pub mod sessions;
 pub mod trails;
 pub mod uploads;
 pub mod usage;

@@ -4,8 +4,9 @@
 //! Environment: `ESIGN_LOCAL_ADDR` (default 127.0.0.1:3000), `ESIGN_TEMPLATE` (default
 //! infra/template.yaml), `ESIGN_LOCAL_PREFIX` (default esign-local), `ESIGN_MODE` (default
 //! development here), `ESIGN_OPERATOR_KEYS` (clear keys, hashed at start-up) and/or
-//! `ESIGN_OPERATOR_KEY_HASHES`, `ESIGN_AWS_CALL_LOG` (records the AWS calls each route's function
-//! makes, as JSON lines).
+//! `ESIGN_OPERATOR_KEY_HASHES`, `ESIGN_OPERATORS` (identifiers operators sign in with by code),
+//! `ESIGN_SESSION_IDLE_SECS` and `ESIGN_SESSION_MAX_SECS`, `ESIGN_AWS_CALL_LOG` (records the AWS
+//! calls each route's function makes, as JSON lines).
 
 use std::process::ExitCode;
 
