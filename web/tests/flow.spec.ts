@@ -5,7 +5,7 @@
 // a member and grants the seal. Every page is screenshotted and scanned by axe; no console errors.
 import { test, expect, type Page, type BrowserContextOptions } from '@playwright/test';
 import { zhCN as T } from '../src/locales/zh-CN';
-import { Pages, codeSentBy, goodSealPng, opaqueSealPng, randomMobile, randomTag, sampleUscc, SAMPLE_ID, watchConsole } from './helpers';
+import { Pages, codeSentBy, goodSealPng, letterPng, opaqueSealPng, randomMobile, randomTag, sampleId, sampleUscc, SAMPLE_ID, watchConsole } from './helpers';
 
 /** The operator identities scripts/web-test.sh configures (ESIGN_OPERATORS): one per project. */
 const operatorFor = (project: string) => `${project}.reviewer@example.com`;
@@ -86,6 +86,14 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
   await page.getByLabel(T['kyb.orgCode']).fill(org);
   await page.getByLabel(T['kyb.lrName']).fill('张明');
   await page.getByLabel(T['kyb.lrId']).fill(SAMPLE_ID);
+  // On the phone the administrator is not the legal representative: the authorization letter.
+  const withLetter = info.project.name === 'phone';
+  if (withLetter) {
+    await page.getByRole('radio', { name: T['kyb.isLrNo'] }).check();
+    await page.getByLabel(T['kyb.adName']).fill('张明');
+    await page.getByLabel(T['kyb.adId']).fill(sampleId());
+    await page.getByLabel(T['kyb.letter']).setInputFiles({ name: 'letter.png', mimeType: 'image/png', buffer: letterPng() });
+  }
   await page.getByLabel(T['kyb.adMobile']).fill(mobile);
   await expect(page.locator('.field-error')).toHaveCount(0);
   await page.getByRole('button', { name: T['kyb.submit'] }).click();
@@ -107,6 +115,7 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
   await op.getByRole('link', { name: `${T['opv.review']} ${company}` }).click();
   await expect(op.getByRole('heading', { name: company })).toBeVisible();
   await expect(op.getByText(uscc)).toBeVisible();
+  if (withLetter) await expect(op.locator('img.letter-image')).toBeVisible();
   await shots.check(op, 'operator-verification');
   await op.locator('.page-actions').getByRole('button', { name: T['op.approve'] }).click();
   await op.getByRole('dialog').getByRole('button', { name: T['op.approve'] }).click();
@@ -186,6 +195,17 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
   await nav(page, T['nav.developers']);
   await expect(page.getByRole('heading', { name: T['dev.apiKey'] })).toBeVisible();
   await shots.check(page, 'developers');
+  // A webhook endpoint (plain http to a loopback host is allowed in development): its secret once.
+  await page.getByLabel(T['dev.url']).fill('http://127.0.0.1:9/esign-hook');
+  await page.getByRole('button', { name: T['dev.create'] }).click();
+  await expect(page.locator('.secret-value')).toHaveText(/^whsec_/);
+  await expect(page.locator('.hook code').first()).toHaveText('http://127.0.0.1:9/esign-hook');
+  await page.getByRole('button', { name: T['secret.done'] }).click();
+  // A new API key for programs: shown once after a confirmation.
+  await page.getByRole('button', { name: T['dev.rotate'] }).click();
+  await page.getByRole('dialog').getByRole('button', { name: T['dev.rotate'] }).click();
+  await expect(page.locator('.secret-value')).toHaveText(/^esk_/);
+  await shots.check(page, 'developers-secrets');
 
   await page.getByRole('button', { name: T['common.signOut'] }).click();
   await expect(page).toHaveURL(/\/signin$/);

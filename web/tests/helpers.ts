@@ -28,6 +28,25 @@ export function sampleUscc(region = '440300'): { uscc: string; org: string; wron
 /** A valid PRC resident ID number (the README's example). */
 export const SAMPLE_ID = '11010519491231002X';
 
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+/** A valid resident ID number (Beijing Chaoyang, born 1990-03-07) with a random sequence. */
+export function sampleId(): string {
+  const body = `11010519900307${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}`;
+  const c = (12 - (ID_WEIGHTS.reduce((s, w, i) => s + Number(body[i]) * w, 0) % 11)) % 11;
+  return body + (c === 10 ? 'X' : String(c));
+}
+
+/** A scanned authorization letter, as a PNG: a white page with lines of grey "text" and a red stamp. */
+export function letterPng(): Buffer {
+  const n = 360;
+  return png(n, (x, y) => {
+    const d = Math.hypot(x - 270, y - 290);
+    if (d > 38 && d < 46) return [200, 22, 32, 255];
+    if (x > 40 && x < 320 && y % 28 < 6 && y > 40 && y < 240 && (y < 200 || x < 220)) return [150, 150, 150, 255];
+    return [255, 255, 255, 255];
+  });
+}
+
 export function randomMobile(): string {
   return `139${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
 }
