@@ -300,6 +300,10 @@ function Shell(props: {
       </header>
       <div class="shell-body">
         <nav id="sidenav" class={`sidenav${open ? ' open' : ''}`} aria-label={t('common.mainNav')}>
+          <div class="nav-who">
+            <span class="who-name">{props.who}</span>
+            {props.whoSub ? <span class="who-sub">{props.whoSub}</span> : null}
+          </div>
           <ul>
             {props.nav.map((n) => (
               <li key={n.href}>

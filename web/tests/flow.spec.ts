@@ -65,6 +65,13 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
   await expect(page).toHaveURL(/\/app$/);
   await expect(page.getByRole('heading', { name: T['overview.hello'].replace('{name}', '张明') })).toBeVisible();
   await shots.check(page, 'overview');
+  const menu = page.getByRole('button', { name: T['common.menu'] });
+  if (await menu.isVisible()) {
+    await menu.click();
+    await expect(page.getByRole('navigation', { name: T['common.mainNav'] })).toBeVisible();
+    await shots.check(page, 'menu');
+    await menu.click();
+  }
 
   // The language switch: English, then back to Chinese.
   await page.getByLabel(T['common.language']).first().selectOption('en');
