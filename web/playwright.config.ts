@@ -31,8 +31,6 @@ export default defineConfig({
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
-        // The browser's own widgets (date pickers) in the app's default language.
-        '--lang=zh-CN',
       ],
     },
   },

@@ -73,15 +73,11 @@ export function fmtDateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  // dateStyle/timeStyle cannot be combined with timeZoneName, so the parts are named one by one.
-  return new Intl.DateTimeFormat(current, {
-    year: 'numeric',
-    month: 'short',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZoneName: 'short',
-  }).format(d);
+  // The time zone goes after the time ("2026年12月2日 13:59 (GMT+8)"), where every language
+  // reads it, rather than where each locale's pattern would put it.
+  const when = new Intl.DateTimeFormat(current, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }).format(d);
+  const zone = new Intl.DateTimeFormat(current, { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value;
+  return zone ? `${when} (${zone})` : when;
 }
 
 export function fmtNumber(n: number): string {

@@ -188,7 +188,7 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
   await page.getByRole('button', { name: T['seal.revoke'], exact: true }).click();
   await expect(page.getByRole('dialog')).toBeVisible();
   await expect(page.getByRole('dialog').getByText(T['seal.revokeBody'])).toBeVisible();
-  await shots.check(page, 'seal-revoke-confirm');
+  await shots.check(page, 'seal-revoke-confirm', false);
   await page.getByRole('dialog').getByRole('button', { name: T['common.cancel'] }).click();
 
   await nav(page, T['nav.members']);

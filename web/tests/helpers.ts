@@ -177,13 +177,13 @@ export class Pages {
   constructor(private info: TestInfo) {}
 
   /** Screenshot (full page) into screenshots/<project>/, and an axe scan with no serious or critical violation. */
-  async check(page: Page, name: string) {
+  async check(page: Page, name: string, fullPage = true) {
     await page.waitForLoadState('networkidle');
     await expect(page.locator('.loading')).toHaveCount(0);
     const dir = join(SCREENSHOTS, this.info.project.name);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${String(++this.n).padStart(2, '0')}-${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
+    await page.screenshot({ path: file, fullPage });
     this.seen.push(name);
     const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
     const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
