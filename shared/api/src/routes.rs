@@ -110,6 +110,14 @@ pub enum Operation {
     ListWebhookDeliveries,
     /// `POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`: attempt a finished delivery again.
     RedeliverWebhook,
+    /// `POST /v1/checks/registration`: what `POST /v1/enterprises` would refuse of a half-filled
+    /// form (public).
+    CheckRegistration,
+    /// `POST /v1/checks/verification`: what `POST /v1/enterprises/{id}/verification` would refuse
+    /// of a half-filled form (public).
+    CheckVerification,
+    /// `POST /v1/checks/seal-image`: the seal image rules on a PNG (public).
+    CheckSealImage,
 }
 
 /// A route: an operation at a method and path template (`{name}` segments are parameters).
@@ -183,6 +191,9 @@ pub const ROUTES: &[Route] = &[
         "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
         "redeliver-webhook",
     ),
+    route(Operation::CheckRegistration, "POST", "/v1/checks/registration", "check-registration"),
+    route(Operation::CheckVerification, "POST", "/v1/checks/verification", "check-verification"),
+    route(Operation::CheckSealImage, "POST", "/v1/checks/seal-image", "check-seal-image"),
 ];
 
 impl Operation {
@@ -195,7 +206,24 @@ impl Operation {
                 | Operation::Timestamp
                 | Operation::Verify
                 | Operation::DevOutbox
+                | Operation::CheckRegistration
+                | Operation::CheckVerification
+                | Operation::CheckSealImage
         )
+    }
+
+    /// Whether a request may carry `Idempotency-Key` to be answered once: every write but the
+    /// TSA (whose requests carry their own nonce) and the form checks (which change nothing and
+    /// simply run again).
+    pub fn takes_idempotency_key(self) -> bool {
+        self.route().method != "GET"
+            && !matches!(
+                self,
+                Operation::Timestamp
+                    | Operation::CheckRegistration
+                    | Operation::CheckVerification
+                    | Operation::CheckSealImage
+            )
     }
 
     /// Whether platform operators call this operation (with their operator keys): only these
@@ -280,6 +308,17 @@ mod tests {
         assert_eq!(resolve(&Method::GET, "/v1/nothing").unwrap_err(), NoRoute::NotFound);
         assert_eq!(resolve(&Method::GET, "/v1/enterprises//verification").unwrap_err(), NoRoute::NotFound);
         assert_eq!(resolve(&Method::PUT, "/v1/members").unwrap_err(), NoRoute::MethodNotAllowed(vec!["POST", "GET"]));
+        let (r, _) = resolve(&Method::POST, "/v1/checks/seal-image").unwrap();
+        assert_eq!(r.operation, Operation::CheckSealImage);
+    }
+
+    #[test]
+    fn form_checks_are_public_and_never_stored() {
+        for op in [Operation::CheckRegistration, Operation::CheckVerification, Operation::CheckSealImage] {
+            assert!(op.is_public() && !op.serves_operators() && !op.takes_idempotency_key(), "{op:?}");
+        }
+        assert!(Operation::RegisterEnterprise.takes_idempotency_key());
+        assert!(!Operation::Timestamp.takes_idempotency_key() && !Operation::GetSeal.takes_idempotency_key());
     }
 
     #[test]
