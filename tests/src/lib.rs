@@ -42,6 +42,16 @@ struct Server {
     prefix: String,
 }
 
+/// The built web app this binary's test server serves beside `/v1`, and its frame-ancestors.
+static WEB_APP: OnceLock<(PathBuf, String)> = OnceLock::new();
+
+/// Makes this test binary's server serve the web app built in `dir` at every path outside `/v1`,
+/// framed only by `frame_ancestors`. Call it before the server starts (the first [`Api::new`]),
+/// the same way in every test of the binary.
+pub fn serve_web_app(dir: &Path, frame_ancestors: &str) {
+    let _ = WEB_APP.set((dir.to_owned(), frame_ancestors.to_owned()));
+}
+
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
@@ -51,7 +61,11 @@ fn server() -> &'static Server {
         let endpoint = emulator_endpoint();
         let server_endpoint = endpoint.clone();
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let setup = esign_api::local::LocalSetup {
+        let web = WEB_APP.get().map(|(dir, frame_ancestors)| {
+            let files = esign_api::web::origin_of(&endpoint);
+            esign_api::web::WebApp::new(dir, files.as_deref(), frame_ancestors).expect("the web app")
+        });
+        let mut setup = esign_api::local::LocalSetup {
             template: repo_root().join("infra/template.yaml"),
             prefix: format!("e2e-{}-{}", std::process::id(), nanos % 1_000_000),
             config: esign_core::Config {
@@ -69,6 +83,8 @@ fn server() -> &'static Server {
                 ..esign_core::Config::default()
             },
             endpoint,
+            // Set once the port is known: the bucket's CORS rules allow the server's origin.
+            web_origins: Vec::new(),
         };
         let prefix = setup.prefix.clone();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -81,6 +97,9 @@ fn server() -> &'static Server {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let addr = listener.local_addr().expect("addr");
+                setup.web_origins = vec![format!("http://{addr}")];
                 let (mut ports, queue) = esign_api::local::local_ports(&setup).await.expect("local ports");
                 ports.authority = std::sync::Arc::new(faults::Faulty(ports.authority.clone()));
                 ports.clock = std::sync::Arc::new(faults::SkewedClock);
@@ -102,10 +121,9 @@ fn server() -> &'static Server {
                 let platform = esign_core::Platform::new(ports, setup.config.clone());
                 esign_api::local::spawn_webhook_worker(platform.clone(), queue);
                 let short = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                tx.send((listener.local_addr().expect("addr"), short.local_addr().expect("addr"))).expect("send addr");
+                tx.send((addr, short.local_addr().expect("addr"))).expect("send addr");
                 tokio::spawn(esign_api::local::serve(short, esign_core::Platform::new(short_ports, short_config)));
-                esign_api::local::serve(listener, platform).await.expect("serve");
+                esign_api::local::serve_with_web(listener, platform, web).await.expect("serve");
             });
         });
         let (addr, short) = rx.recv().expect("the test server started");

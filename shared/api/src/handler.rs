@@ -3,10 +3,12 @@
 
 use bytes::Bytes;
 use esign_core::auth::Principal;
+use esign_core::checks::FormCheck;
 use esign_core::contacts::ConfirmContact;
 use esign_core::grants::GrantRequest;
 use esign_core::idempotency::{Claim, StoredResponse};
 use esign_core::otp::SendCode;
+use esign_core::seal_image;
 use esign_core::seals::SealStatus;
 use esign_core::sessions::Csrf;
 use esign_core::verify::MAX_VERIFY_BYTES;
@@ -150,9 +152,18 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn serve(platform: &Platform, route: &'static Route, params: Params, req: &ApiRequest) -> ApiResponse {
-    let limit = if route.operation == Operation::Verify { MAX_VERIFY_BYTES } else { MAX_BODY };
+    let limit = match route.operation {
+        Operation::Verify => MAX_VERIFY_BYTES,
+        Operation::CheckSealImage => seal_image::MAX_BYTES as usize,
+        _ => MAX_BODY,
+    };
     if req.body.len() > limit {
-        return Problem::payload_too_large(limit).into();
+        let mut problem = Problem::payload_too_large(limit);
+        if route.operation == Operation::CheckSealImage {
+            // The seal image's own size rule, as submitting such an image would break it.
+            problem.errors = vec![seal_image::too_large(req.body.len() as u64)].into();
+        }
+        return problem.into();
     }
     if route.operation.is_session_route() {
         return session_route(platform, route.operation, req).await;
@@ -167,8 +178,9 @@ async fn serve(platform: &Platform, route: &'static Route, params: Params, req: 
     };
     let idempotency_key = match req.headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
-        // RFC 3161 requests carry their own nonce and are not stored; every other write is.
-        Some(Ok(k)) if route.operation.is_idempotent() => Some(k.to_owned()),
+        // RFC 3161 requests carry their own nonce and form checks change nothing: neither is
+        // stored; every other write is.
+        Some(Ok(k)) if route.operation.takes_idempotency_key() => Some(k.to_owned()),
         Some(Ok(_)) => None,
         Some(Err(_)) => return Problem::bad_request("Idempotency-Key must be visible ASCII").into(),
     };
@@ -311,7 +323,10 @@ async fn execute(
         | Operation::Verify
         | Operation::DevOutbox
         | Operation::StartSignIn
-        | Operation::CreateSession => public(p, op, req).await,
+        | Operation::CreateSession
+        | Operation::CheckRegistration
+        | Operation::CheckVerification
+        | Operation::CheckSealImage => public(p, op, req).await,
         Operation::GetSession | Operation::DeleteSession => session_route(p, op, req).await,
         Operation::GetEnterprise => answer(200, p.get_enterprise(who, param(params, "id")).await),
         Operation::CreateLetterUpload => answer(201, p.create_letter_upload(who, param(params, "id"), body!()).await),
@@ -461,10 +476,38 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
             },
             Err(problem) => problem.into(),
         },
+        Operation::CheckRegistration => form_check(req, |form| p.check_registration(&form)),
+        Operation::CheckVerification => form_check(req, |form| p.check_verification(&form)),
+        Operation::CheckSealImage => {
+            let ct = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            // Any image type (the bytes decide: a JPEG is `not_png`), never text, which an HTTP
+            // API would hand over as a string.
+            if !(essence.starts_with("image/") || essence == "application/octet-stream") {
+                return Problem::new(
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    415,
+                    "send the seal image's bytes as image/png",
+                )
+                .into();
+            }
+            ok(200, &p.check_seal_image(&req.body))
+        }
         _ => match json(req) {
             Ok(input) => answer(201, p.register_enterprise(input).await),
             Err(problem) => problem.into(),
         },
+    }
+}
+
+/// A form check's answer: the rules the form's fields break. A field of the wrong type (or one
+/// the request does not know) is listed as the request would refuse it, among the others.
+fn form_check<T: DeserializeOwned>(req: &ApiRequest, check: impl FnOnce(T) -> FormCheck) -> ApiResponse {
+    match json::<T>(req) {
+        Ok(form) => ok(200, &check(form)),
+        Err(problem) if problem.status == 422 => ok(200, &FormCheck { errors: problem.errors.into_vec() }),
+        Err(problem) => problem.into(),
     }
 }
 

@@ -119,6 +119,14 @@ pub enum Operation {
     GetSession,
     /// `DELETE /v1/session`: sign out; the answer clears the cookie (session cookie).
     DeleteSession,
+    /// `POST /v1/checks/registration`: what `POST /v1/enterprises` would refuse of a half-filled
+    /// form (public).
+    CheckRegistration,
+    /// `POST /v1/checks/verification`: what `POST /v1/enterprises/{id}/verification` would refuse
+    /// of a half-filled form (public).
+    CheckVerification,
+    /// `POST /v1/checks/seal-image`: the seal image rules on a PNG (public).
+    CheckSealImage,
 }
 
 /// A route: an operation at a method and path template (`{name}` segments are parameters).
@@ -196,6 +204,9 @@ pub const ROUTES: &[Route] = &[
     route(Operation::CreateSession, "POST", "/v1/sessions", "create-session"),
     route(Operation::GetSession, "GET", "/v1/session", "get-session"),
     route(Operation::DeleteSession, "DELETE", "/v1/session", "delete-session"),
+    route(Operation::CheckRegistration, "POST", "/v1/checks/registration", "check-registration"),
+    route(Operation::CheckVerification, "POST", "/v1/checks/verification", "check-verification"),
+    route(Operation::CheckSealImage, "POST", "/v1/checks/seal-image", "check-seal-image"),
 ];
 
 impl Operation {
@@ -210,6 +221,9 @@ impl Operation {
                 | Operation::DevOutbox
                 | Operation::StartSignIn
                 | Operation::CreateSession
+                | Operation::CheckRegistration
+                | Operation::CheckVerification
+                | Operation::CheckSealImage
         )
     }
 
@@ -226,11 +240,19 @@ impl Operation {
         (!self.is_public() || self == Operation::Verify) && self != Operation::DeleteSession
     }
 
-    /// Whether the handler honours `Idempotency-Key` on it: every write but the TSA (RFC 3161
-    /// requests carry their own nonce) and sign-out.
-    pub fn is_idempotent(self) -> bool {
-        let route = self.route();
-        route.method != "GET" && self != Operation::Timestamp && !self.is_session_route()
+    /// Whether a request may carry `Idempotency-Key` to be answered once: every write but the
+    /// TSA (whose requests carry their own nonce), the form checks (which change nothing and
+    /// simply run again) and sign-out.
+    pub fn takes_idempotency_key(self) -> bool {
+        self.route().method != "GET"
+            && !self.is_session_route()
+            && !matches!(
+                self,
+                Operation::Timestamp
+                    | Operation::CheckRegistration
+                    | Operation::CheckVerification
+                    | Operation::CheckSealImage
+            )
     }
 
     /// Whether the operation's function knows the operators' sign-in identities
@@ -321,6 +343,17 @@ mod tests {
         assert_eq!(resolve(&Method::GET, "/v1/nothing").unwrap_err(), NoRoute::NotFound);
         assert_eq!(resolve(&Method::GET, "/v1/enterprises//verification").unwrap_err(), NoRoute::NotFound);
         assert_eq!(resolve(&Method::PUT, "/v1/members").unwrap_err(), NoRoute::MethodNotAllowed(vec!["POST", "GET"]));
+        let (r, _) = resolve(&Method::POST, "/v1/checks/seal-image").unwrap();
+        assert_eq!(r.operation, Operation::CheckSealImage);
+    }
+
+    #[test]
+    fn form_checks_are_public_and_never_stored() {
+        for op in [Operation::CheckRegistration, Operation::CheckVerification, Operation::CheckSealImage] {
+            assert!(op.is_public() && !op.serves_operators() && !op.takes_idempotency_key(), "{op:?}");
+        }
+        assert!(Operation::RegisterEnterprise.takes_idempotency_key());
+        assert!(!Operation::Timestamp.takes_idempotency_key() && !Operation::GetSeal.takes_idempotency_key());
     }
 
     #[test]

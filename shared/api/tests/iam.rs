@@ -289,12 +289,13 @@ const SAME_WORK: &[(&str, &str)] = &[
     ("anchor-audit", "anchor-audit-trails"),
 ];
 
-/// What the handler itself needs of every write but the TSA, whatever the tests send
-/// (`Idempotency-Key` support, shared/api/src/handler.rs and core/src/idempotency.rs): claiming
-/// the key and storing the answer (`PutItem`), reading a stored answer (`GetItem`), and releasing
-/// the key when the answer is a 5xx (`DeleteItem`).
+/// What the handler itself needs of every write that takes an `Idempotency-Key`
+/// (`Operation::takes_idempotency_key`: all but the TSA and the form checks), whatever the tests
+/// send (shared/api/src/handler.rs and core/src/idempotency.rs): claiming the key and storing the
+/// answer (`PutItem`), reading a stored answer (`GetItem`), and releasing the key when the answer
+/// is a 5xx (`DeleteItem`).
 fn idempotency_needs(function: &str) -> Vec<(String, String)> {
-    let idempotent = ROUTES.iter().any(|r| r.function == function && r.operation.is_idempotent());
+    let idempotent = ROUTES.iter().any(|r| r.function == function && r.operation.takes_idempotency_key());
     if !idempotent {
         return Vec::new();
     }

@@ -113,8 +113,23 @@ impl Violations {
         }
     }
 
+    /// As [`Self::check`], for a field that may be absent (a form half filled in): an absent
+    /// field records nothing and yields nothing.
+    pub fn check_given<T, E: std::fmt::Display + std::fmt::Debug>(
+        &mut self,
+        field: &str,
+        r: Option<Result<T, E>>,
+    ) -> Option<T> {
+        r.and_then(|r| self.check(field, r))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Every violation recorded, in order.
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.0
     }
 
     /// `Ok(())` when nothing was recorded, else the validation error.

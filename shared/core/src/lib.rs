@@ -6,6 +6,7 @@
 pub(crate) mod aead;
 pub mod audit;
 pub mod auth;
+pub mod checks;
 pub mod contacts;
 pub mod contracts;
 pub mod enterprises;
