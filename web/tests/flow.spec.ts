@@ -73,10 +73,15 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
     await menu.click();
   }
 
-  // The language switch: English, then back to Chinese.
+  // The language switch: English and Spanish (screenshotted too), then back to Chinese.
   await page.getByLabel(T['common.language']).first().selectOption('en');
   await expect(page.getByRole('heading', { name: 'Hello, 张明' })).toBeVisible();
-  await page.getByLabel('Language').first().selectOption('zh-CN');
+  await shots.check(page, 'overview-en');
+  await page.getByLabel('Language').first().selectOption('es');
+  await expect(page.getByRole('heading', { name: 'Hola, 张明' })).toBeVisible();
+  await expect(page.locator('html')).toHaveAttribute('lang', 'es');
+  await shots.check(page, 'overview-es');
+  await page.getByLabel('Idioma').first().selectOption('zh-CN');
   await expect(page.getByRole('heading', { name: '您好，张明' })).toBeVisible();
 
   // 3. Real-name authentication: a wrong USCC check character is flagged as it is typed.

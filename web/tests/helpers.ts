@@ -1,7 +1,7 @@
 // Test-only helpers: valid Chinese registration numbers, seal PNGs, codes from the development
 // outbox, axe scans, screenshots and console watching.
 import { deflateSync } from 'node:zlib';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, type APIRequestContext, type Page, type TestInfo } from '@playwright/test';
@@ -174,15 +174,19 @@ export function watchConsole(page: Page, label: string): string[] {
 export class Pages {
   private n = 0;
   readonly seen: string[] = [];
-  constructor(private info: TestInfo) {}
+  private dir: string;
+  /** Starts the project's screenshot folder afresh, so it shows this run's pages only. */
+  constructor(info: TestInfo) {
+    this.dir = join(SCREENSHOTS, info.project.name);
+    rmSync(this.dir, { recursive: true, force: true });
+    mkdirSync(this.dir, { recursive: true });
+  }
 
   /** Screenshot (full page) into screenshots/<project>/, and an axe scan with no serious or critical violation. */
   async check(page: Page, name: string, fullPage = true) {
     await page.waitForLoadState('networkidle');
     await expect(page.locator('.loading')).toHaveCount(0);
-    const dir = join(SCREENSHOTS, this.info.project.name);
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${String(++this.n).padStart(2, '0')}-${name}.png`);
+    const file = join(this.dir, `${String(++this.n).padStart(2, '0')}-${name}.png`);
     await page.screenshot({ path: file, fullPage });
     this.seen.push(name);
     const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
