@@ -95,21 +95,24 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
   await shots.check(page, 'verification-uscc-error');
   await usccField.fill(uscc);
   await expect(page.getByText(T['err.uscc.check_character'])).toHaveCount(0);
-  await page.getByLabel(T['kyb.orgCode']).fill(org);
-  await page.getByLabel(T['kyb.lrName']).fill('张明');
-  await page.getByLabel(T['kyb.lrId']).fill(SAMPLE_ID);
-  // On the phone the administrator is not the legal representative: the authorization letter.
-  const withLetter = info.project.name === 'phone';
-  if (withLetter) {
-    await page.getByRole('radio', { name: T['kyb.isLrNo'] }).check();
-    await page.getByLabel(T['kyb.adName']).fill('张明');
-    await page.getByLabel(T['kyb.adId']).fill(sampleId());
-    await page.getByLabel(T['kyb.letter']).setInputFiles({ name: 'letter.png', mimeType: 'image/png', buffer: letterPng() });
-  }
-  await page.getByLabel(T['kyb.adMobile']).fill(mobile);
-  await expect(page.locator('.field-error')).toHaveCount(0);
-  await page.getByRole('button', { name: T['kyb.submit'] }).click();
-  await expect(page.getByText(T['kyb.pendingBody'])).toBeVisible();
+  /** Fills the rest of the form and submits; with a letter when the administrator is not the legal representative. */
+  const submitVerification = async (withLetter: boolean) => {
+    if ((await usccField.inputValue()) !== uscc) await usccField.fill(uscc);
+    await page.getByLabel(T['kyb.orgCode']).fill(org);
+    await page.getByLabel(T['kyb.lrName']).fill('张明');
+    await page.getByLabel(T['kyb.lrId']).fill(SAMPLE_ID);
+    if (withLetter) {
+      await page.getByRole('radio', { name: T['kyb.isLrNo'] }).check();
+      await page.getByLabel(T['kyb.adName']).fill('王芳');
+      await page.getByLabel(T['kyb.adId']).fill(sampleId());
+      await page.getByLabel(T['kyb.letter']).setInputFiles({ name: 'letter.png', mimeType: 'image/png', buffer: letterPng() });
+    }
+    await page.getByLabel(T['kyb.adMobile']).fill(mobile);
+    await expect(page.locator('.field-error')).toHaveCount(0);
+    await page.getByRole('button', { name: T['kyb.submit'] }).click();
+    await expect(page.getByText(T['kyb.pendingBody'])).toBeVisible();
+  };
+  await submitVerification(false);
   await shots.check(page, 'verification-pending');
 
   // 4. The operator approves it in the console (a browser of its own).
@@ -127,8 +130,31 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
   await op.getByRole('link', { name: `${T['opv.review']} ${company}` }).click();
   await expect(op.getByRole('heading', { name: company })).toBeVisible();
   await expect(op.getByText(uscc)).toBeVisible();
-  if (withLetter) await expect(op.locator('img.letter-image')).toBeVisible();
   await shots.check(op, 'operator-verification');
+
+  // On the phone the operator first rejects it (the administrator, it turns out, is not the legal
+  // representative): the administrator reads the reason and submits again, with a letter.
+  const reason = '管理员并非法定代表人，请上传法定代表人签章的授权委托书。';
+  if (info.project.name === 'phone') {
+    await op.locator('.page-actions').getByRole('button', { name: T['op.reject'] }).click();
+    await op.getByRole('dialog').getByLabel(T['op.reason']).fill(reason);
+    await shots.check(op, 'operator-reject-reason', false);
+    await op.getByRole('dialog').getByRole('button', { name: T['op.reject'] }).click();
+    await expect(op).toHaveURL(/\/operator\/verifications$/);
+
+    await page.reload();
+    await expect(page.getByText(T['kyb.rejectedTitle'])).toBeVisible();
+    await expect(page.getByText(reason)).toBeVisible();
+    await shots.check(page, 'verification-rejected');
+    await page.getByRole('button', { name: T['kyb.resubmit'] }).click();
+    await submitVerification(true);
+
+    await op.reload();
+    await op.getByRole('link', { name: `${T['opv.review']} ${company}` }).click();
+    await expect(op.getByRole('heading', { name: company })).toBeVisible();
+    await expect(op.locator('img.letter-image')).toBeVisible();
+    await shots.check(op, 'operator-verification-letter');
+  }
   await op.locator('.page-actions').getByRole('button', { name: T['op.approve'] }).click();
   await op.getByRole('dialog').getByRole('button', { name: T['op.approve'] }).click();
   await expect(op).toHaveURL(/\/operator\/verifications$/);
@@ -179,6 +205,7 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
   await page.getByRole('textbox', { name: T['members.email'], exact: true }).fill(`li-${tag}@example.com`);
   await page.getByRole('button', { name: T['members.addSubmit'], exact: true }).click();
   await expect(page.getByText(T['members.newKey'].replace('{name}', '李华'))).toBeVisible();
+  await expect(page.locator('tr', { hasText: '李华' })).toBeVisible();
   await shots.check(page, 'members-added');
   await page.getByRole('button', { name: T['secret.done'] }).click();
 

@@ -161,9 +161,25 @@ export async function codeSentBy(request: APIRequestContext, recipient: string, 
 const here = dirname(fileURLToPath(import.meta.url));
 export const SCREENSHOTS = join(here, '..', 'screenshots');
 
-/** Watches the page for console errors and uncaught exceptions. */
+const inflight = new WeakMap<Page, number>();
+
+/** Waits until the page has had no request in flight for a moment (an SPA never "loads" again). */
+async function settle(page: Page) {
+  let quiet = 0;
+  for (let i = 0; i < 100 && quiet < 3; i++) {
+    await page.waitForTimeout(150);
+    quiet = (inflight.get(page) ?? 0) === 0 ? quiet + 1 : 0;
+  }
+}
+
+/** Watches the page for console errors and uncaught exceptions (and counts its requests in flight). */
 export function watchConsole(page: Page, label: string): string[] {
   const errors: string[] = [];
+  inflight.set(page, 0);
+  page.on('request', () => inflight.set(page, (inflight.get(page) ?? 0) + 1));
+  const done = () => inflight.set(page, Math.max(0, (inflight.get(page) ?? 0) - 1));
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`[${label}] console: ${m.text()} (${m.location().url})`);
   });
@@ -185,6 +201,7 @@ export class Pages {
   /** Screenshot (full page) into screenshots/<project>/, and an axe scan with no serious or critical violation. */
   async check(page: Page, name: string, fullPage = true) {
     await page.waitForLoadState('networkidle');
+    await settle(page);
     await expect(page.locator('.loading')).toHaveCount(0);
     const file = join(this.dir, `${String(++this.n).padStart(2, '0')}-${name}.png`);
     await page.screenshot({ path: file, fullPage });

@@ -124,7 +124,7 @@ export const en: Record<keyof typeof zhCN, string> = {
   'kyb.verifiedTitle': 'Verified',
   'kyb.verifiedBody': 'The company is verified as “{name}”.',
   'kyb.rejectedTitle': 'Not approved',
-  'kyb.reason': 'Reason',
+  'kyb.reasonIs': 'Reason: {reason}',
   'kyb.resubmit': 'Correct and submit again',
   'kyb.company': 'Company',
   'kyb.companyName': 'Company name',

@@ -124,7 +124,7 @@ export const es: Record<keyof typeof zhCN, string> = {
   'kyb.verifiedTitle': 'Verificada',
   'kyb.verifiedBody': 'La empresa está verificada como «{name}».',
   'kyb.rejectedTitle': 'No aprobada',
-  'kyb.reason': 'Motivo',
+  'kyb.reasonIs': 'Motivo: {reason}',
   'kyb.resubmit': 'Corregir y volver a enviar',
   'kyb.company': 'Empresa',
   'kyb.companyName': 'Nombre de la empresa',

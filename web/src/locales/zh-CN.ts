@@ -123,7 +123,7 @@ export const zhCN = {
   'kyb.verifiedTitle': '认证已通过',
   'kyb.verifiedBody': '企业已以“{name}”完成实名认证。',
   'kyb.rejectedTitle': '认证未通过',
-  'kyb.reason': '原因',
+  'kyb.reasonIs': '原因：{reason}',
   'kyb.resubmit': '修改并重新提交',
   'kyb.company': '企业信息',
   'kyb.companyName': '企业名称',

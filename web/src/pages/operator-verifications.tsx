@@ -104,7 +104,7 @@ export function OperatorVerificationPage({ id }: { id: string }) {
       {d.status !== 'pending_review' ? (
         <Alert kind={d.status === 'approved' ? 'success' : 'error'}>
           {t('opv.decided', { at: fmtDateTime(d.decided_at), by: d.decided_by ?? '—' })}
-          {d.reason ? ` · ${t('kyb.reason')}: ${d.reason}` : ''}
+          {d.reason ? ` · ${t('kyb.reasonIs', { reason: d.reason })}` : ''}
         </Alert>
       ) : null}
       <div class="grid2 align-start">

@@ -91,7 +91,7 @@ export function SealPage({ id }: { id: string }) {
                   {s.review.decision === 'approved' ? t('seal.reviewApproved') : t('seal.reviewRejected')} · {fmtDateTime(s.review.decided_at)}
                   {s.review.reason ? (
                     <p class="reason">
-                      {t('kyb.reason')}: {s.review.reason}
+                      {t('kyb.reasonIs', { reason: s.review.reason })}
                     </p>
                   ) : null}
                 </dd>

@@ -65,7 +65,7 @@ export function VerificationPage() {
           {e.status === 'rejected' ? (
             <Alert kind="error" title={t('kyb.rejectedTitle')}>
               <p>
-                {t('kyb.reason')}: {v.reason ?? '—'}
+                {t('kyb.reasonIs', { reason: v.reason ?? '—' })}
               </p>
               {!again ? (
                 <Button variant="secondary" onClick={() => setAgain(true)}>
