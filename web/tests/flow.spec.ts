@@ -252,3 +252,26 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
   await opContext.close();
   expect([...errors, ...opErrors]).toEqual([]);
 });
+
+test('a person in two enterprises chooses one at sign-in', async ({ page, request }, info) => {
+  const shots = new Pages(info, 'z');
+  const errors = watchConsole(page, 'two-enterprises', [{ status: 409, path: '/v1/sessions' }]);
+  const mobile = randomMobile();
+  const tag = randomTag();
+  const names = [`上海${cnTag()}贸易有限公司`, `杭州${cnTag()}网络有限公司`];
+  for (const [i, name] of names.entries()) {
+    const res = await request.post('/v1/enterprises', {
+      data: { name, contact_email: `c${i}-${tag}@example.com`, admin: { name: '陈静', mobile, email: `chen${i}-${tag}@example.com` } },
+    });
+    expect(res.status()).toBe(201);
+  }
+  await page.goto('/signin');
+  await page.getByLabel(T['signin.identifier']).fill(mobile);
+  await signIn(page, request, mobile, `+86${mobile}`);
+  await expect(page.getByRole('heading', { name: T['signin.chooseAccount'] })).toBeVisible();
+  await shots.check(page, 'signin-choose-account');
+  await page.getByRole('button', { name: names[1] }).click();
+  await expect(page).toHaveURL(/\/app$/);
+  await expect(page.locator('.who-sub').first()).toContainText(names[1]);
+  expect(errors).toEqual([]);
+});

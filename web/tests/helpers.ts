@@ -172,29 +172,40 @@ async function settle(page: Page) {
   }
 }
 
-/** Watches the page for console errors and uncaught exceptions (and counts its requests in flight). */
-export function watchConsole(page: Page, label: string): string[] {
+/**
+ * Watches the page for console errors and uncaught exceptions (and counts its requests in flight).
+ * `expected` names API answers the app asks for and handles (Chromium logs every 4xx response as a
+ * console error, e.g. the 409 that asks a person to choose an account): those lines alone pass.
+ */
+export function watchConsole(page: Page, label: string, expected: { status: number; path: string }[] = []): string[] {
   const errors: string[] = [];
+  const isExpected = (text: string, url: string) =>
+    expected.some((e) => text.includes(`status of ${e.status}`) && new URL(url).pathname === e.path);
   inflight.set(page, 0);
   page.on('request', () => inflight.set(page, (inflight.get(page) ?? 0) + 1));
   const done = () => inflight.set(page, Math.max(0, (inflight.get(page) ?? 0) - 1));
   page.on('requestfinished', done);
   page.on('requestfailed', done);
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`[${label}] console: ${m.text()} (${m.location().url})`);
+    if (m.type() === 'error' && !isExpected(m.text(), m.location().url)) errors.push(`[${label}] console: ${m.text()} (${m.location().url})`);
   });
   page.on('pageerror', (e) => errors.push(`[${label}] page error: ${e.message}`));
   return errors;
 }
+
+const cleared = new Set<string>();
 
 export class Pages {
   private n = 0;
   readonly seen: string[] = [];
   private dir: string;
   /** Starts the project's screenshot folder afresh, so it shows this run's pages only. */
-  constructor(info: TestInfo) {
+  constructor(info: TestInfo, private prefix = '') {
     this.dir = join(SCREENSHOTS, info.project.name);
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!cleared.has(this.dir)) {
+      rmSync(this.dir, { recursive: true, force: true });
+      cleared.add(this.dir);
+    }
     mkdirSync(this.dir, { recursive: true });
   }
 
@@ -203,7 +214,7 @@ export class Pages {
     await page.waitForLoadState('networkidle');
     await settle(page);
     await expect(page.locator('.loading')).toHaveCount(0);
-    const file = join(this.dir, `${String(++this.n).padStart(2, '0')}-${name}.png`);
+    const file = join(this.dir, `${this.prefix}${String(++this.n).padStart(2, '0')}-${name}.png`);
     await page.screenshot({ path: file, fullPage });
     this.seen.push(name);
     const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
