@@ -60,7 +60,7 @@ export function setCsrfToken(token: string | null) {
 
 type Body = { json: unknown } | { raw: Blob; type: string } | undefined;
 
-async function request<T>(method: string, path: string, body?: Body): Promise<T> {
+async function request<T>(method: string, path: string, body?: Body, retried = false): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json, application/problem+json' };
   let payload: BodyInit | undefined;
   if (body && 'json' in body) {
@@ -92,6 +92,14 @@ async function request<T>(method: string, path: string, body?: Body): Promise<T>
   }
   if (!res.ok) {
     const p = (data && typeof data === 'object' ? data : {}) as Partial<Problem>;
+    // A CSRF token from before a sign-in in another tab: take the session's current one, once.
+    if (res.status === 403 && !retried && p.type?.endsWith(':csrf')) {
+      const fresh = await fetch('/v1/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      if (fresh.ok) {
+        csrfToken = ((await fresh.json()) as { csrf_token?: string }).csrf_token ?? null;
+        return request<T>(method, path, body, true);
+      }
+    }
     throw new ApiError({ ...p, type: p.type ?? 'about:blank', title: p.title ?? res.statusText, status: res.status } as Problem);
   }
   return data as T;

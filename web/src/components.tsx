@@ -347,7 +347,6 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[] = []) {
     return () => {
       live = false;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, n]);
   return { data, error, reload: () => setN((x) => x + 1), setData };
 }
