@@ -223,6 +223,20 @@ test('register, authenticate, seal, review, member, grant', async ({ page, brows
   await shots.check(page, 'seal-revoke-confirm', false);
   await page.getByRole('dialog').getByRole('button', { name: T['common.cancel'] }).click();
 
+  // On the desktop, a second seal drawn by the platform from the verified company name.
+  if (info.project.name === 'desktop') {
+    await nav(page, T['nav.seals']);
+    await page.getByRole('button', { name: T['seals.apply'] }).click();
+    await page.getByLabel(T['sealNew.kind']).selectOption('official');
+    await expect(page.getByLabel(T['sealNew.name'])).toHaveValue(T['kind.official']);
+    await page.getByRole('radio', { name: T['sealNew.generate'] }).check();
+    await expect(page.getByText(T['sealNew.generateBody'].split('“')[0])).toBeVisible();
+    await page.getByRole('button', { name: T['sealNew.submit'] }).click();
+    await expect(page.getByText(T['seal.submittedTitle'])).toBeVisible();
+    await expect(page.getByRole('heading', { name: T['kind.official'] })).toBeVisible();
+    await shots.check(page, 'seal-generated-pending');
+  }
+
   await nav(page, T['nav.members']);
   const row = page.locator('tr', { hasText: '李华' });
   await expect(row.getByRole('link', { name: T['kind.contract'] })).toBeVisible();

@@ -104,7 +104,7 @@ export function SealPage({ id }: { id: string }) {
         {s.status === 'revoked' ? <Alert kind="error">{t('seal.revokedBody')}</Alert> : null}
       </Card>
       {admin && (s.status === 'draft' || s.status === 'rejected') ? <NewImage seal={s} onDone={seal.reload} /> : null}
-      {admin && s.status !== 'draft' && s.status !== 'revoked' && s.status !== 'rejected' ? <Grants seal={s} members={members.data?.items ?? []} onChange={() => setChanges((n) => n + 1)} /> : null}
+      {admin && (s.status === 'active' || s.status === 'suspended') ? <Grants seal={s} members={members.data?.items ?? []} onChange={() => setChanges((n) => n + 1)} /> : null}
       {admin ? <Trail id={s.id} names={names} key={`${s.updated_at}-${changes}`} /> : null}
       <Confirm
         open={!!action}
