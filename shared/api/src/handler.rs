@@ -328,6 +328,10 @@ async fn execute(
         | Operation::CheckVerification
         | Operation::CheckSealImage => public(p, op, req).await,
         Operation::GetSession | Operation::DeleteSession => session_route(p, op, req).await,
+        Operation::LookupEnterprise => match esign_core::directory::parse_uscc(query_str(&q, "uscc")) {
+            Ok(uscc) => answer(200, p.lookup_enterprise(who, &uscc).await),
+            Err(e) => Problem::from(e).into(),
+        },
         Operation::GetEnterprise => answer(200, p.get_enterprise(who, param(params, "id")).await),
         Operation::CreateLetterUpload => answer(201, p.create_letter_upload(who, param(params, "id"), body!()).await),
         Operation::SubmitVerification => answer(202, p.submit_verification(who, param(params, "id"), body!()).await),

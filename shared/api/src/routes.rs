@@ -9,6 +9,9 @@ use http::Method;
 pub enum Operation {
     /// `POST /v1/enterprises`: register an enterprise and its administrator (public).
     RegisterEnterprise,
+    /// `GET /v1/enterprises/lookup?uscc=`: the id and verified name of the verified enterprise
+    /// holding a USCC (members of verified enterprises, rate-limited per enterprise).
+    LookupEnterprise,
     /// `GET /v1/enterprises/{id}`: status, including verification state and reason.
     GetEnterprise,
     /// `POST /v1/enterprises/{id}/verification/letter`: presigned upload of an authorization letter.
@@ -146,6 +149,8 @@ const fn route(operation: Operation, method: &'static str, path: &'static str, f
 /// Every route of the API.
 pub const ROUTES: &[Route] = &[
     route(Operation::RegisterEnterprise, "POST", "/v1/enterprises", "register-enterprise"),
+    // Before `/v1/enterprises/{id}`: the literal segment wins (as in API Gateway).
+    route(Operation::LookupEnterprise, "GET", "/v1/enterprises/lookup", "lookup-enterprise"),
     route(Operation::GetEnterprise, "GET", "/v1/enterprises/{id}", "get-enterprise"),
     route(Operation::CreateLetterUpload, "POST", "/v1/enterprises/{id}/verification/letter", "create-letter-upload"),
     route(Operation::SubmitVerification, "POST", "/v1/enterprises/{id}/verification", "submit-verification"),
@@ -346,6 +351,8 @@ mod tests {
         assert_eq!(resolve(&Method::GET, "/v1/nothing").unwrap_err(), NoRoute::NotFound);
         assert_eq!(resolve(&Method::GET, "/v1/enterprises//verification").unwrap_err(), NoRoute::NotFound);
         assert_eq!(resolve(&Method::PUT, "/v1/members").unwrap_err(), NoRoute::MethodNotAllowed(vec!["POST", "GET"]));
+        let (r, p) = resolve(&Method::GET, "/v1/enterprises/lookup").unwrap();
+        assert_eq!((r.operation, p), (Operation::LookupEnterprise, vec![]));
         let (r, _) = resolve(&Method::POST, "/v1/checks/seal-image").unwrap();
         assert_eq!(r.operation, Operation::CheckSealImage);
     }

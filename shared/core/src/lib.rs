@@ -9,6 +9,7 @@ pub mod auth;
 pub mod checks;
 pub mod contacts;
 pub mod contracts;
+pub mod directory;
 pub mod enterprises;
 pub mod error;
 pub mod grants;
