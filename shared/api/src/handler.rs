@@ -271,6 +271,11 @@ fn json<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, Problem> {
     let value: serde_json::Value =
         serde_json::from_slice(&req.body).map_err(|e| Problem::bad_request(format!("malformed JSON: {e}")))?;
     // ... then the shape, so that a wrong or missing field is a 422 naming the field.
+    shape(value)
+}
+
+/// A JSON value as the request type: a wrong or missing field is a 422 naming the field.
+fn shape<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
@@ -382,7 +387,27 @@ async fn execute(
         Operation::ListGrants => answer(200, p.list_grants(who, param(params, "id"), limit, cursor).await),
         Operation::ListSealReviews => answer(200, p.list_seals_for_review(who, limit, cursor).await),
         Operation::DecideSeal => answer(200, p.decide_seal(who, param(params, "id"), body!()).await),
-        Operation::CreateContract => answer(201, p.create_contract(who, body!()).await),
+        Operation::CreateContract => {
+            let value: serde_json::Value = body!();
+            if value.get("template_id").is_some() {
+                match shape(value) {
+                    Ok(input) => answer(201, p.create_contract_from_template(who, input).await),
+                    Err(problem) => problem.into(),
+                }
+            } else {
+                match shape(value) {
+                    Ok(input) => answer(201, p.create_contract(who, input).await),
+                    Err(problem) => problem.into(),
+                }
+            }
+        }
+        Operation::CreateTemplate => answer(201, p.create_template(who, body!()).await),
+        Operation::ListTemplates => answer(200, p.list_templates(who, limit, cursor).await),
+        Operation::GetTemplate => answer(200, p.get_template(who, param(params, "id")).await),
+        Operation::DeleteTemplate => match p.delete_template(who, param(params, "id")).await {
+            Ok(()) => ApiResponse::empty(204),
+            Err(e) => Problem::from(e).into(),
+        },
         Operation::GetContract => answer(200, p.get_contract(who, param(params, "id")).await),
         Operation::SetParties => answer(200, p.set_parties(who, param(params, "id"), body!()).await),
         Operation::SetPlacements => answer(200, p.set_placements(who, param(params, "id"), body!()).await),

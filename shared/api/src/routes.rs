@@ -72,8 +72,17 @@ pub enum Operation {
     GetCaCertificates,
     /// `POST /v1/tsa`: the RFC 3161 time-stamp authority (public).
     Timestamp,
-    /// `POST /v1/contracts`: a contract draft and a presigned upload URL for its PDF.
+    /// `POST /v1/contracts`: a contract draft and a presigned upload URL for its PDF, or from a
+    /// template (`template_id`) with the template's document or an upload of the same layout.
     CreateContract,
+    /// `POST /v1/templates`: save a contract's document and placements by party role.
+    CreateTemplate,
+    /// `GET /v1/templates`: the enterprise's contract templates.
+    ListTemplates,
+    /// `GET /v1/templates/{id}`: one template, with a short-lived link to its document.
+    GetTemplate,
+    /// `DELETE /v1/templates/{id}`: delete a template (its creator or an administrator).
+    DeleteTemplate,
     /// `GET /v1/contracts/{id}`: status, parties, placements, signatures and the audit trail.
     GetContract,
     /// `PUT /v1/contracts/{id}/parties`: the enterprises that sign, in order or in parallel.
@@ -182,6 +191,10 @@ pub const ROUTES: &[Route] = &[
     route(Operation::Timestamp, "POST", "/v1/tsa", "timestamp"),
     route(Operation::CreateContract, "POST", "/v1/contracts", "create-contract"),
     route(Operation::GetContract, "GET", "/v1/contracts/{id}", "get-contract"),
+    route(Operation::CreateTemplate, "POST", "/v1/templates", "create-template"),
+    route(Operation::ListTemplates, "GET", "/v1/templates", "list-templates"),
+    route(Operation::GetTemplate, "GET", "/v1/templates/{id}", "get-template"),
+    route(Operation::DeleteTemplate, "DELETE", "/v1/templates/{id}", "delete-template"),
     route(Operation::SetParties, "PUT", "/v1/contracts/{id}/parties", "set-parties"),
     route(Operation::SetPlacements, "PUT", "/v1/contracts/{id}/placements", "set-placements"),
     route(Operation::OpenContract, "POST", "/v1/contracts/{id}/open", "open-contract"),
