@@ -361,7 +361,11 @@ async fn execute(
         Operation::GetVerification => answer(200, p.get_verification(who, param(params, "id")).await),
         Operation::DecideVerification => answer(200, p.decide_verification(who, param(params, "id"), body!()).await),
         Operation::CreateSeal => answer(201, p.create_seal(who, body!()).await),
-        Operation::ListSeals => answer(200, p.list_seals(who, limit, cursor).await),
+        Operation::ListSeals => match query_str(&q, "usable") {
+            None | Some("false") => answer(200, p.list_seals(who, limit, cursor).await),
+            Some("true") => answer(200, p.usable_seals(who).await),
+            Some(_) => Problem::validation(vec![FieldError::new("usable", "invalid", "usable is true or false")]).into(),
+        },
         Operation::GetSeal => answer(200, p.get_seal(who, param(params, "id")).await),
         Operation::ReplaceSealImage => answer(201, p.replace_seal_image(who, param(params, "id"), body!()).await),
         Operation::SubmitSeal => answer(202, p.submit_seal(who, param(params, "id")).await),

@@ -28,6 +28,7 @@ pub mod sessions;
 pub mod templates;
 pub mod trails;
 pub mod uploads;
+pub mod usable_seals;
 pub mod usage;
 pub mod verification;
 pub mod verify;
