@@ -95,6 +95,12 @@ pub enum Operation {
     SendOtp,
     /// `POST /v1/contracts/{id}/sign`: apply the caller's party's signature.
     SignContract,
+    /// `POST /v1/contracts/{id}/signing-sessions`: a single-use link to the embedded signing
+    /// page for a member of a party (its administrators: an integrator's API key).
+    CreateSigningSession,
+    /// `POST /v1/signing-sessions/exchange`: a signing link's secret, once, for a short-lived
+    /// bearer token scoped to that contract's signing (public).
+    ExchangeSigningSession,
     /// `GET /v1/contracts/{id}/document`: presigned download of the latest revision.
     GetContractDocument,
     /// `GET /v1/contracts/{id}/audit`: a page of the contract's trail, or of its access trail.
@@ -201,6 +207,13 @@ pub const ROUTES: &[Route] = &[
     route(Operation::SendOtp, "POST", "/v1/contracts/{id}/otp", "send-otp"),
     route(Operation::SignContract, "POST", "/v1/contracts/{id}/sign", "sign-contract"),
     route(Operation::GetContractDocument, "GET", "/v1/contracts/{id}/document", "get-contract-document"),
+    route(
+        Operation::CreateSigningSession,
+        "POST",
+        "/v1/contracts/{id}/signing-sessions",
+        "create-signing-session",
+    ),
+    route(Operation::ExchangeSigningSession, "POST", "/v1/signing-sessions/exchange", "exchange-signing-session"),
     route(Operation::ListContractAudit, "GET", "/v1/contracts/{id}/audit", "list-contract-audit"),
     route(Operation::AnchorAuditTrails, "POST", "/v1/operator/audit-anchors", "anchor-audit-trails"),
     route(Operation::Verify, "POST", "/v1/verify", "verify"),
@@ -242,6 +255,7 @@ impl Operation {
                 | Operation::CheckRegistration
                 | Operation::CheckVerification
                 | Operation::CheckSealImage
+                | Operation::ExchangeSigningSession
         )
     }
 
@@ -267,6 +281,8 @@ impl Operation {
             && !matches!(
                 self,
                 Operation::Timestamp
+                    // Single-use: a replayed answer would hand the bearer out twice.
+                    | Operation::ExchangeSigningSession
                     | Operation::CheckRegistration
                     | Operation::CheckVerification
                     | Operation::CheckSealImage

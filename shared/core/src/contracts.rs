@@ -258,7 +258,7 @@ fn contract_access_subject(id: &str) -> String {
     format!("CONTRACT-ACCESS#{id}")
 }
 
-fn contract_subject(id: &str) -> String {
+pub(crate) fn contract_subject(id: &str) -> String {
     format!("CONTRACT#{id}")
 }
 
@@ -331,7 +331,7 @@ fn check_rects(v: &mut Violations, placements: &[ContractPlacement]) {
 }
 
 impl ContractData {
-    fn party_index(&self, enterprise_id: &str) -> Option<usize> {
+    pub(crate) fn party_index(&self, enterprise_id: &str) -> Option<usize> {
         self.contract.parties.iter().position(|p| p.enterprise_id == enterprise_id)
     }
 
@@ -406,7 +406,7 @@ impl Platform {
 
     /// The contract if the caller's enterprise initiated it or is a party; otherwise it does not
     /// exist for them (404).
-    async fn visible_contract(
+    pub(crate) async fn visible_contract(
         &self,
         principal: &Principal,
         id: &str,

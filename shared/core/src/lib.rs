@@ -25,6 +25,7 @@ pub mod ports;
 pub mod seal_image;
 pub mod seals;
 pub mod sessions;
+pub mod signing_sessions;
 pub mod templates;
 pub mod trails;
 pub mod uploads;
