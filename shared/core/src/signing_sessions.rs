@@ -248,7 +248,7 @@ impl Platform {
         }
         let now = self.clock.now();
         match data.contract.status {
-            ContractStatus::Signing if !data.contract.expires_at.is_some_and(|t| now >= t) => {}
+            ContractStatus::Signing if data.contract.expires_at.is_none_or(|t| now < t) => {}
             ContractStatus::Draft => {
                 return Err(DomainError::Conflict("the contract is not open for signing yet".into()));
             }

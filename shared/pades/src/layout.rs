@@ -48,8 +48,11 @@ fn round(v: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// One page: MediaBox, CropBox, Rotate.
+    type PageSpec = ([f64; 4], Option<[f64; 4]>, i64);
+
     /// A one-object-per-page PDF with the given MediaBox, CropBox and Rotate per page.
-    fn pdf(pages: &[([f64; 4], Option<[f64; 4]>, i64)]) -> Vec<u8> {
+    fn pdf(pages: &[PageSpec]) -> Vec<u8> {
         let mut objs: Vec<String> = Vec::new();
         let kids: Vec<String> = (0..pages.len()).map(|i| format!("{} 0 R", i + 3)).collect();
         objs.push("<< /Type /Catalog /Pages 2 0 R >>".into());
