@@ -64,7 +64,9 @@ fn server() -> &'static Server {
         let web = WEB_APP.get().map(|(dir, frame_ancestors)| {
             let files = esign_api::web::origin_of(&endpoint);
             esign_api::web::WebApp::new(dir, files.as_deref(), frame_ancestors)
-                .and_then(|w| w.with_embed_ancestors(esign_api::web::default_embed_ancestors(esign_core::Mode::Development)))
+                .and_then(|w| {
+                    w.with_embed_ancestors(esign_api::web::default_embed_ancestors(esign_core::Mode::Development))
+                })
                 .expect("the web app")
         });
         let mut setup = esign_api::local::LocalSetup {

@@ -389,7 +389,9 @@ async fn execute(
         Operation::ListSeals => match query_str(&q, "usable") {
             None | Some("false") => answer(200, p.list_seals(who, limit, cursor).await),
             Some("true") => answer(200, p.usable_seals(who).await),
-            Some(_) => Problem::validation(vec![FieldError::new("usable", "invalid", "usable is true or false")]).into(),
+            Some(_) => {
+                Problem::validation(vec![FieldError::new("usable", "invalid", "usable is true or false")]).into()
+            }
         },
         Operation::GetSeal => answer(200, p.get_seal(who, param(params, "id")).await),
         Operation::ReplaceSealImage => answer(201, p.replace_seal_image(who, param(params, "id"), body!()).await),

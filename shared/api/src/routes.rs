@@ -207,12 +207,7 @@ pub const ROUTES: &[Route] = &[
     route(Operation::SendOtp, "POST", "/v1/contracts/{id}/otp", "send-otp"),
     route(Operation::SignContract, "POST", "/v1/contracts/{id}/sign", "sign-contract"),
     route(Operation::GetContractDocument, "GET", "/v1/contracts/{id}/document", "get-contract-document"),
-    route(
-        Operation::CreateSigningSession,
-        "POST",
-        "/v1/contracts/{id}/signing-sessions",
-        "create-signing-session",
-    ),
+    route(Operation::CreateSigningSession, "POST", "/v1/contracts/{id}/signing-sessions", "create-signing-session"),
     route(Operation::ExchangeSigningSession, "POST", "/v1/signing-sessions/exchange", "exchange-signing-session"),
     route(Operation::ListContractAudit, "GET", "/v1/contracts/{id}/audit", "list-contract-audit"),
     route(Operation::AnchorAuditTrails, "POST", "/v1/operator/audit-anchors", "anchor-audit-trails"),
