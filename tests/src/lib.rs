@@ -63,7 +63,11 @@ fn server() -> &'static Server {
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let web = WEB_APP.get().map(|(dir, frame_ancestors)| {
             let files = esign_api::web::origin_of(&endpoint);
-            esign_api::web::WebApp::new(dir, files.as_deref(), frame_ancestors).expect("the web app")
+            esign_api::web::WebApp::new(dir, files.as_deref(), frame_ancestors)
+                .and_then(|w| {
+                    w.with_embed_ancestors(esign_api::web::default_embed_ancestors(esign_core::Mode::Development))
+                })
+                .expect("the web app")
         });
         let mut setup = esign_api::local::LocalSetup {
             template: repo_root().join("infra/template.yaml"),
@@ -118,6 +122,8 @@ fn server() -> &'static Server {
                         .expect("short sessions"),
                     ..setup.config.clone()
                 };
+                // Embedded signing links point at this server.
+                setup.config.web_url = Some(format!("http://{addr}"));
                 let platform = esign_core::Platform::new(ports, setup.config.clone());
                 esign_api::local::spawn_webhook_worker(platform.clone(), queue);
                 let short = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

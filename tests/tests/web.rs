@@ -195,3 +195,22 @@ fn a_page_of_the_servers_origin_may_upload_through_a_presigned_url() {
     assert_eq!(put.header("access-control-allow-origin"), Some(api.base.as_str()));
     assert!(put.header("access-control-expose-headers").is_some_and(|h| h.contains("ETag")), "{:?}", put.headers);
 }
+
+#[test]
+fn the_embedded_signing_pages_may_be_framed_by_customers_and_nothing_else_is() {
+    let api = api();
+    let emulator = esign_api::web::origin_of(esign_e2e::emulator()).expect("emulator origin");
+    let embed = api.get("/embed/sign/ctr_0123").send();
+    assert_eq!(embed.status, 200);
+    assert!(text(&embed).contains("<title>esign</title>"), "SPA routing serves the app");
+    let ancestors = esign_api::web::default_embed_ancestors(esign_core::Mode::Development);
+    assert_eq!(
+        embed.header("content-security-policy"),
+        Some(esign_api::web::content_security_policy(Some(&emulator), ancestors).as_str())
+    );
+    assert_eq!(embed.header("referrer-policy"), Some("no-referrer"));
+    // The rest of the app keeps its own frame-ancestors, even a path that merely starts alike.
+    for path in ["/", "/contracts/ctr_0123", "/embedded"] {
+        assert_security_headers(&api.get(path).send());
+    }
+}

@@ -11,6 +11,7 @@ use esign_core::otp::SendCode;
 use esign_core::seal_image;
 use esign_core::seals::SealStatus;
 use esign_core::sessions::Csrf;
+use esign_core::signing_sessions::{Caller, ScopedAction};
 use esign_core::verify::MAX_VERIFY_BYTES;
 use esign_core::verify::VerifyStored;
 use esign_core::{DomainError, FieldError, Platform};
@@ -98,15 +99,33 @@ fn finish(mut resp: ApiResponse) -> ApiResponse {
     resp
 }
 
-/// Who is calling: an API key when an `Authorization` header is present (programs; it wins over a
-/// cookie), else the session cookie, whose writes must carry the session's `X-CSRF-Token`.
-async fn authenticate(platform: &Platform, req: &ApiRequest) -> Result<Principal, DomainError> {
+/// Who is calling: an API key (or a signing session's bearer, scoped to its contract) when an
+/// `Authorization` header is present (programs; it wins over a cookie), else the session cookie,
+/// whose writes must carry the session's `X-CSRF-Token`.
+async fn authenticate(platform: &Platform, req: &ApiRequest) -> Result<Caller, DomainError> {
     if req.headers.contains_key(http::header::AUTHORIZATION) {
-        return platform.authenticate(bearer(&req.headers)).await;
+        return platform.authenticate_bearer(bearer(&req.headers)).await;
     }
     match session_cookie(&req.headers) {
-        SessionCookie::Present(token) => platform.authenticate_session(&token, csrf(req)).await,
+        SessionCookie::Present(token) => {
+            Ok(Caller { principal: platform.authenticate_session(&token, csrf(req)).await?, scope: None })
+        }
         SessionCookie::Absent | SessionCookie::Malformed => Err(DomainError::Unauthorized),
+    }
+}
+
+/// What an operation asks of a caller scoped to one contract's signing (a signing session):
+/// reading the contract, its document and trail, sending a code and signing it, and listing the
+/// seals it may use; nothing else.
+fn scoped_action<'a>(op: Operation, params: &'a Params, req: &ApiRequest) -> ScopedAction<'a> {
+    match op {
+        Operation::GetContract
+        | Operation::GetContractDocument
+        | Operation::ListContractAudit
+        | Operation::SendOtp
+        | Operation::SignContract => ScopedAction::Contract(param(params, "id")),
+        Operation::ListSeals if query_str(&query(req), "usable") == Some("true") => ScopedAction::UsableSeals,
+        _ => ScopedAction::Other,
     }
 }
 
@@ -172,7 +191,12 @@ async fn serve(platform: &Platform, route: &'static Route, params: Params, req: 
         None
     } else {
         match authenticate(platform, req).await {
-            Ok(p) => Some(p),
+            Ok(Caller { principal, scope }) => {
+                if let Some(Err(e)) = scope.map(|s| s.permit(scoped_action(route.operation, &params, req))) {
+                    return Problem::from(e).into();
+                }
+                Some(principal)
+            }
             Err(e) => return Problem::from(e).into(),
         }
     };
@@ -271,6 +295,11 @@ fn json<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, Problem> {
     let value: serde_json::Value =
         serde_json::from_slice(&req.body).map_err(|e| Problem::bad_request(format!("malformed JSON: {e}")))?;
     // ... then the shape, so that a wrong or missing field is a 422 naming the field.
+    shape(value)
+}
+
+/// A JSON value as the request type: a wrong or missing field is a 422 naming the field.
+fn shape<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
@@ -326,8 +355,13 @@ async fn execute(
         | Operation::CreateSession
         | Operation::CheckRegistration
         | Operation::CheckVerification
-        | Operation::CheckSealImage => public(p, op, req).await,
+        | Operation::CheckSealImage
+        | Operation::ExchangeSigningSession => public(p, op, req).await,
         Operation::GetSession | Operation::DeleteSession => session_route(p, op, req).await,
+        Operation::LookupEnterprise => match esign_core::directory::parse_uscc(query_str(&q, "uscc")) {
+            Ok(uscc) => answer(200, p.lookup_enterprise(who, &uscc).await),
+            Err(e) => Problem::from(e).into(),
+        },
         Operation::GetEnterprise => answer(200, p.get_enterprise(who, param(params, "id")).await),
         Operation::CreateLetterUpload => answer(201, p.create_letter_upload(who, param(params, "id"), body!()).await),
         Operation::SubmitVerification => answer(202, p.submit_verification(who, param(params, "id"), body!()).await),
@@ -352,7 +386,13 @@ async fn execute(
         Operation::GetVerification => answer(200, p.get_verification(who, param(params, "id")).await),
         Operation::DecideVerification => answer(200, p.decide_verification(who, param(params, "id"), body!()).await),
         Operation::CreateSeal => answer(201, p.create_seal(who, body!()).await),
-        Operation::ListSeals => answer(200, p.list_seals(who, limit, cursor).await),
+        Operation::ListSeals => match query_str(&q, "usable") {
+            None | Some("false") => answer(200, p.list_seals(who, limit, cursor).await),
+            Some("true") => answer(200, p.usable_seals(who).await),
+            Some(_) => {
+                Problem::validation(vec![FieldError::new("usable", "invalid", "usable is true or false")]).into()
+            }
+        },
         Operation::GetSeal => answer(200, p.get_seal(who, param(params, "id")).await),
         Operation::ReplaceSealImage => answer(201, p.replace_seal_image(who, param(params, "id"), body!()).await),
         Operation::SubmitSeal => answer(202, p.submit_seal(who, param(params, "id")).await),
@@ -378,7 +418,27 @@ async fn execute(
         Operation::ListGrants => answer(200, p.list_grants(who, param(params, "id"), limit, cursor).await),
         Operation::ListSealReviews => answer(200, p.list_seals_for_review(who, limit, cursor).await),
         Operation::DecideSeal => answer(200, p.decide_seal(who, param(params, "id"), body!()).await),
-        Operation::CreateContract => answer(201, p.create_contract(who, body!()).await),
+        Operation::CreateContract => {
+            let value: serde_json::Value = body!();
+            if value.get("template_id").is_some() {
+                match shape(value) {
+                    Ok(input) => answer(201, p.create_contract_from_template(who, input).await),
+                    Err(problem) => problem.into(),
+                }
+            } else {
+                match shape(value) {
+                    Ok(input) => answer(201, p.create_contract(who, input).await),
+                    Err(problem) => problem.into(),
+                }
+            }
+        }
+        Operation::CreateTemplate => answer(201, p.create_template(who, body!()).await),
+        Operation::ListTemplates => answer(200, p.list_templates(who, limit, cursor).await),
+        Operation::GetTemplate => answer(200, p.get_template(who, param(params, "id")).await),
+        Operation::DeleteTemplate => match p.delete_template(who, param(params, "id")).await {
+            Ok(()) => ApiResponse::empty(204),
+            Err(e) => Problem::from(e).into(),
+        },
         Operation::GetContract => answer(200, p.get_contract(who, param(params, "id")).await),
         Operation::SetParties => answer(200, p.set_parties(who, param(params, "id"), body!()).await),
         Operation::SetPlacements => answer(200, p.set_placements(who, param(params, "id"), body!()).await),
@@ -389,6 +449,9 @@ async fn execute(
         }
         Operation::SignContract => answer(200, p.sign_contract(who, param(params, "id"), body!()).await),
         Operation::GetContractDocument => answer(200, p.contract_document(who, param(params, "id")).await),
+        Operation::CreateSigningSession => {
+            answer(201, p.create_signing_session(who, param(params, "id"), body!()).await)
+        }
         Operation::GetUsage => answer(200, p.usage(who, query_str(&q, "month")).await),
         Operation::CreateVerifyUpload => answer(201, p.create_verify_upload(who, body!()).await),
         Operation::CreateWebhook => answer(201, p.create_webhook(who, body!()).await),
@@ -476,6 +539,10 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
             },
             Err(problem) => problem.into(),
         },
+        Operation::ExchangeSigningSession => match json(req) {
+            Ok(input) => answer(200, p.exchange_signing_session(input).await),
+            Err(problem) => problem.into(),
+        },
         Operation::CheckRegistration => form_check(req, |form| p.check_registration(&form)),
         Operation::CheckVerification => form_check(req, |form| p.check_verification(&form)),
         Operation::CheckSealImage => {
@@ -519,7 +586,7 @@ async fn verify(p: &Platform, req: &ApiRequest) -> ApiResponse {
     match essence.as_str() {
         "application/pdf" => answer(200, p.verify_document(&req.body).await),
         "application/json" => {
-            let who = match authenticate(p, req).await {
+            let Caller { principal: who, scope } = match authenticate(p, req).await {
                 Ok(w) => w,
                 Err(e) => return Problem::from(e).into(),
             };
@@ -527,6 +594,16 @@ async fn verify(p: &Platform, req: &ApiRequest) -> ApiResponse {
                 Ok(v) => v,
                 Err(problem) => return problem.into(),
             };
+            // A signing session verifies its own contract only.
+            if let Some(scope) = scope {
+                let action = match &input.contract_id {
+                    Some(id) if input.file_id.is_none() => ScopedAction::Contract(id),
+                    _ => ScopedAction::Other,
+                };
+                if let Err(e) = scope.permit(action) {
+                    return Problem::from(e).into();
+                }
+            }
             answer(200, p.verify_stored(&who, input).await)
         }
         _ => Problem::new(

@@ -111,6 +111,7 @@ impl From<DomainError> for Problem {
             ),
             DomainError::NotFound(what) => Problem::new("not-found", "Not found", 404, format!("{what} not found")),
             DomainError::Conflict(d) => Problem::new("conflict", "Conflict", 409, d),
+            DomainError::Gone(d) => Problem::new("gone", "Gone", 410, d),
             DomainError::UsccTaken { .. } => Problem::new("uscc-taken", "USCC already verified", 409, text),
             DomainError::RateLimited { message, retry_after_secs } => Problem {
                 headers: vec![("retry-after", retry_after_secs.to_string())],

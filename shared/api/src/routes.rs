@@ -9,6 +9,9 @@ use http::Method;
 pub enum Operation {
     /// `POST /v1/enterprises`: register an enterprise and its administrator (public).
     RegisterEnterprise,
+    /// `GET /v1/enterprises/lookup?uscc=`: the id and verified name of the verified enterprise
+    /// holding a USCC (members of verified enterprises, rate-limited per enterprise).
+    LookupEnterprise,
     /// `GET /v1/enterprises/{id}`: status, including verification state and reason.
     GetEnterprise,
     /// `POST /v1/enterprises/{id}/verification/letter`: presigned upload of an authorization letter.
@@ -69,8 +72,17 @@ pub enum Operation {
     GetCaCertificates,
     /// `POST /v1/tsa`: the RFC 3161 time-stamp authority (public).
     Timestamp,
-    /// `POST /v1/contracts`: a contract draft and a presigned upload URL for its PDF.
+    /// `POST /v1/contracts`: a contract draft and a presigned upload URL for its PDF, or from a
+    /// template (`template_id`) with the template's document or an upload of the same layout.
     CreateContract,
+    /// `POST /v1/templates`: save a contract's document and placements by party role.
+    CreateTemplate,
+    /// `GET /v1/templates`: the enterprise's contract templates.
+    ListTemplates,
+    /// `GET /v1/templates/{id}`: one template, with a short-lived link to its document.
+    GetTemplate,
+    /// `DELETE /v1/templates/{id}`: delete a template (its creator or an administrator).
+    DeleteTemplate,
     /// `GET /v1/contracts/{id}`: status, parties, placements, signatures and the audit trail.
     GetContract,
     /// `PUT /v1/contracts/{id}/parties`: the enterprises that sign, in order or in parallel.
@@ -83,6 +95,12 @@ pub enum Operation {
     SendOtp,
     /// `POST /v1/contracts/{id}/sign`: apply the caller's party's signature.
     SignContract,
+    /// `POST /v1/contracts/{id}/signing-sessions`: a single-use link to the embedded signing
+    /// page for a member of a party (its administrators: an integrator's API key).
+    CreateSigningSession,
+    /// `POST /v1/signing-sessions/exchange`: a signing link's secret, once, for a short-lived
+    /// bearer token scoped to that contract's signing (public).
+    ExchangeSigningSession,
     /// `GET /v1/contracts/{id}/document`: presigned download of the latest revision.
     GetContractDocument,
     /// `GET /v1/contracts/{id}/audit`: a page of the contract's trail, or of its access trail.
@@ -146,6 +164,8 @@ const fn route(operation: Operation, method: &'static str, path: &'static str, f
 /// Every route of the API.
 pub const ROUTES: &[Route] = &[
     route(Operation::RegisterEnterprise, "POST", "/v1/enterprises", "register-enterprise"),
+    // Before `/v1/enterprises/{id}`: the literal segment wins (as in API Gateway).
+    route(Operation::LookupEnterprise, "GET", "/v1/enterprises/lookup", "lookup-enterprise"),
     route(Operation::GetEnterprise, "GET", "/v1/enterprises/{id}", "get-enterprise"),
     route(Operation::CreateLetterUpload, "POST", "/v1/enterprises/{id}/verification/letter", "create-letter-upload"),
     route(Operation::SubmitVerification, "POST", "/v1/enterprises/{id}/verification", "submit-verification"),
@@ -177,12 +197,18 @@ pub const ROUTES: &[Route] = &[
     route(Operation::Timestamp, "POST", "/v1/tsa", "timestamp"),
     route(Operation::CreateContract, "POST", "/v1/contracts", "create-contract"),
     route(Operation::GetContract, "GET", "/v1/contracts/{id}", "get-contract"),
+    route(Operation::CreateTemplate, "POST", "/v1/templates", "create-template"),
+    route(Operation::ListTemplates, "GET", "/v1/templates", "list-templates"),
+    route(Operation::GetTemplate, "GET", "/v1/templates/{id}", "get-template"),
+    route(Operation::DeleteTemplate, "DELETE", "/v1/templates/{id}", "delete-template"),
     route(Operation::SetParties, "PUT", "/v1/contracts/{id}/parties", "set-parties"),
     route(Operation::SetPlacements, "PUT", "/v1/contracts/{id}/placements", "set-placements"),
     route(Operation::OpenContract, "POST", "/v1/contracts/{id}/open", "open-contract"),
     route(Operation::SendOtp, "POST", "/v1/contracts/{id}/otp", "send-otp"),
     route(Operation::SignContract, "POST", "/v1/contracts/{id}/sign", "sign-contract"),
     route(Operation::GetContractDocument, "GET", "/v1/contracts/{id}/document", "get-contract-document"),
+    route(Operation::CreateSigningSession, "POST", "/v1/contracts/{id}/signing-sessions", "create-signing-session"),
+    route(Operation::ExchangeSigningSession, "POST", "/v1/signing-sessions/exchange", "exchange-signing-session"),
     route(Operation::ListContractAudit, "GET", "/v1/contracts/{id}/audit", "list-contract-audit"),
     route(Operation::AnchorAuditTrails, "POST", "/v1/operator/audit-anchors", "anchor-audit-trails"),
     route(Operation::Verify, "POST", "/v1/verify", "verify"),
@@ -224,6 +250,7 @@ impl Operation {
                 | Operation::CheckRegistration
                 | Operation::CheckVerification
                 | Operation::CheckSealImage
+                | Operation::ExchangeSigningSession
         )
     }
 
@@ -249,6 +276,8 @@ impl Operation {
             && !matches!(
                 self,
                 Operation::Timestamp
+                    // Single-use: a replayed answer would hand the bearer out twice.
+                    | Operation::ExchangeSigningSession
                     | Operation::CheckRegistration
                     | Operation::CheckVerification
                     | Operation::CheckSealImage
@@ -346,6 +375,8 @@ mod tests {
         assert_eq!(resolve(&Method::GET, "/v1/nothing").unwrap_err(), NoRoute::NotFound);
         assert_eq!(resolve(&Method::GET, "/v1/enterprises//verification").unwrap_err(), NoRoute::NotFound);
         assert_eq!(resolve(&Method::PUT, "/v1/members").unwrap_err(), NoRoute::MethodNotAllowed(vec!["POST", "GET"]));
+        let (r, p) = resolve(&Method::GET, "/v1/enterprises/lookup").unwrap();
+        assert_eq!((r.operation, p), (Operation::LookupEnterprise, vec![]));
         let (r, _) = resolve(&Method::POST, "/v1/checks/seal-image").unwrap();
         assert_eq!(r.operation, Operation::CheckSealImage);
     }

@@ -72,12 +72,25 @@ pub fn content_security_policy(files_origin: Option<&str>, frame_ancestors: &str
     )
 }
 
+/// Who may frame the embedded signing pages (`/embed/…`) by default: any https page, and in
+/// development pages on the loopback too.
+pub fn default_embed_ancestors(mode: esign_core::Mode) -> &'static str {
+    match mode {
+        esign_core::Mode::Production => "https:",
+        esign_core::Mode::Development => "https: http://localhost:* http://127.0.0.1:*",
+    }
+}
+
 /// What the local server serves outside `/v1`.
 #[derive(Debug, Clone)]
 pub struct WebApp {
     /// The build's folder, canonical: nothing outside it is ever served.
     root: PathBuf,
     headers: Vec<(String, String)>,
+    /// The same headers for paths under `/embed/` (the embedded signing pages, which customers
+    /// frame): only `frame-ancestors` differs.
+    embed_headers: Vec<(String, String)>,
+    files_origin: Option<String>,
 }
 
 /// What a path names in the build.
@@ -106,8 +119,25 @@ impl WebApp {
         ]
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-        Ok(WebApp { root, headers })
+        .collect::<Vec<_>>();
+        Ok(WebApp { root, embed_headers: headers.clone(), headers, files_origin: files_origin.map(str::to_owned) })
+    }
+
+    /// Lets pages under `/embed/` be framed by `ancestors` (a `frame-ancestors` source list,
+    /// checked by [`frame_ancestors`]); the rest of the app keeps its own.
+    pub fn with_embed_ancestors(mut self, ancestors: &str) -> Result<Self, WebError> {
+        let csp = content_security_policy(self.files_origin.as_deref(), &self::frame_ancestors(ancestors)?);
+        for (k, v) in &mut self.embed_headers {
+            if k == "content-security-policy" {
+                v.clone_from(&csp);
+            }
+        }
+        Ok(self)
+    }
+
+    /// The security headers of an answer for `path`.
+    pub fn security_headers_for(&self, path: &str) -> &[(String, String)] {
+        if path.starts_with("/embed/") { &self.embed_headers } else { &self.headers }
     }
 
     /// The folder served.
@@ -148,7 +178,7 @@ impl WebApp {
             ("content-type".to_owned(), content_type(&file).to_owned()),
             ("cache-control".to_owned(), cache.to_owned()),
         ];
-        headers.extend(self.headers.iter().cloned());
+        headers.extend(self.security_headers_for(path).iter().cloned());
         let body = if method == Method::HEAD { Bytes::new() } else { Bytes::from(body) };
         ApiResponse { status: 200, headers, body }
     }

@@ -138,3 +138,33 @@ fn the_deployed_web_app_has_the_local_servers_headers() {
     assert_eq!(methods, ["PUT", "GET"]);
     assert!(cors["AllowedOrigins"].as_sequence().unwrap().iter().all(|o| o.as_str() != Some("*")));
 }
+
+#[test]
+fn the_deployed_embed_pages_are_framed_by_the_embed_ancestors_only() {
+    let doc = yaml("infra/template.yaml");
+    let policy = &doc["Resources"]["WebEmbedSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"];
+    let files = "https://${FilesBucket}.s3.${AWS::Region}.${AWS::URLSuffix}";
+    assert_eq!(
+        sub_text(&policy["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]),
+        esign_api::web::content_security_policy(Some(files), "${EmbedAncestors}")
+    );
+    assert_eq!(doc["Parameters"]["EmbedAncestors"]["Default"].as_str(), Some("https:"));
+    // Everything else of the policy is the app's own.
+    let app = &doc["Resources"]["WebSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"];
+    for part in ["StrictTransportSecurity", "ContentTypeOptions", "ReferrerPolicy"] {
+        assert_eq!(policy["SecurityHeadersConfig"][part], app["SecurityHeadersConfig"][part], "{part}");
+    }
+    assert_eq!(policy["CustomHeadersConfig"], app["CustomHeadersConfig"]);
+    let config = &doc["Resources"]["WebDistribution"]["Properties"]["DistributionConfig"];
+    let embed =
+        config["CacheBehaviors"].as_sequence().unwrap().iter().find(|b| b["PathPattern"] == "/embed/*").unwrap();
+    assert_eq!(embed["TargetOriginId"].as_str(), Some("WebBucket"));
+    let Value::Tagged(headers) = &embed["ResponseHeadersPolicyId"] else { panic!("no headers policy") };
+    assert_eq!(headers.value.as_str(), Some("WebEmbedSecurityHeaders"));
+    assert_eq!(embed["FunctionAssociations"][0]["EventType"].as_str(), Some("viewer-request"));
+    // Only the link-making function knows the web app's URL.
+    for (name, res) in doc["Resources"].as_mapping().unwrap() {
+        let has = !res["Properties"]["Environment"]["Variables"]["ESIGN_WEB_URL"].is_null();
+        assert_eq!(has, name.as_str() == Some("CreateSigningSessionFunction"), "{name:?}");
+    }
+}

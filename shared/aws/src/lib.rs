@@ -154,6 +154,7 @@ fn settings_from_env(clear_operator_keys: OperatorKeys) -> Result<Config, Config
         tsa_roots_pem: optional("ESIGN_TSA_ROOTS"),
         pdf_deadline: seconds_var("ESIGN_PDF_DEADLINE_SECS")?.unwrap_or(Config::default().pdf_deadline),
         email_sender: optional("ESIGN_EMAIL_SENDER"),
+        web_url: optional("ESIGN_WEB_URL"),
         webhooks,
         ..Config::default()
     })

@@ -134,6 +134,9 @@ pub struct Contract {
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// The template it started from (`crate::templates`), with its roles in party order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::templates::TemplateRef>,
 }
 
 /// A contract as stored: with where its files are.
@@ -145,6 +148,9 @@ pub(crate) struct ContractData {
     pub upload_file_id: String,
     /// Object key of each revision, by number.
     pub revision_keys: Vec<String>,
+    /// What it keeps of the template it started from: placements by role, the layout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::templates::ContractTemplate>,
 }
 
 /// `POST /v1/contracts`.
@@ -252,7 +258,7 @@ fn contract_access_subject(id: &str) -> String {
     format!("CONTRACT-ACCESS#{id}")
 }
 
-fn contract_subject(id: &str) -> String {
+pub(crate) fn contract_subject(id: &str) -> String {
     format!("CONTRACT#{id}")
 }
 
@@ -325,7 +331,7 @@ fn check_rects(v: &mut Violations, placements: &[ContractPlacement]) {
 }
 
 impl ContractData {
-    fn party_index(&self, enterprise_id: &str) -> Option<usize> {
+    pub(crate) fn party_index(&self, enterprise_id: &str) -> Option<usize> {
         self.contract.parties.iter().position(|p| p.enterprise_id == enterprise_id)
     }
 
@@ -400,7 +406,7 @@ impl Platform {
 
     /// The contract if the caller's enterprise initiated it or is a party; otherwise it does not
     /// exist for them (404).
-    async fn visible_contract(
+    pub(crate) async fn visible_contract(
         &self,
         principal: &Principal,
         id: &str,
@@ -417,7 +423,7 @@ impl Platform {
     }
 
     /// Like [`Self::visible_contract`], for changes only the initiator may make.
-    async fn initiated_contract(
+    pub(crate) async fn initiated_contract(
         &self,
         principal: &Principal,
         id: &str,
@@ -453,6 +459,19 @@ impl Platform {
         principal: &Principal,
         input: CreateContract,
     ) -> Result<ContractDraft, DomainError> {
+        let (contract, upload) = self.start_contract(principal, input, None).await?;
+        let upload = upload.ok_or_else(|| DomainError::Internal("a contract without its upload".into()))?;
+        Ok(ContractDraft { contract, upload })
+    }
+
+    /// Creates a contract, optionally from a template (`crate::templates`); presigns the upload
+    /// of its PDF unless it takes the template's document.
+    pub(crate) async fn start_contract(
+        &self,
+        principal: &Principal,
+        input: CreateContract,
+        from: Option<crate::templates::TemplateStart>,
+    ) -> Result<(Contract, Option<UploadTicket>), DomainError> {
         let (enterprise_id, member_id, _) = crate::platform::own_enterprise(principal)?;
         require_verified(&self.load_enterprise(enterprise_id).await?.value)?;
         let now = self.clock.now();
@@ -471,19 +490,26 @@ impl Platform {
         let id = new_id("ctr");
         let mut writes = Vec::new();
         let blob_key = |file: &str| format!("contracts/{id}/uploads/{file}.pdf");
-        let upload = self
-            .upload_ticket(
-                enterprise_id,
-                UploadSpec {
-                    purpose: "contract",
-                    content_type: "application/pdf",
-                    size: input.document_size,
-                    max_bytes: MAX_PDF_BYTES,
-                    blob_key: &blob_key,
-                },
-                &mut writes,
-            )
-            .await?;
+        let (template, document) = from.map_or((None, None), |f| (Some(f.template), f.document));
+        let (upload_file_id, upload) = match document {
+            Some(bytes) => (self.copy_as_upload(enterprise_id, "contract", &blob_key, bytes, &mut writes).await?, None),
+            None => {
+                let ticket = self
+                    .upload_ticket(
+                        enterprise_id,
+                        UploadSpec {
+                            purpose: "contract",
+                            content_type: "application/pdf",
+                            size: input.document_size,
+                            max_bytes: MAX_PDF_BYTES,
+                            blob_key: &blob_key,
+                        },
+                        &mut writes,
+                    )
+                    .await?;
+                (ticket.file_id.clone(), Some(ticket))
+            }
+        };
         let contract = Contract {
             id: id.clone(),
             title,
@@ -499,18 +525,18 @@ impl Platform {
             signatures: Vec::new(),
             created_at: now,
             updated_at: now,
+            template: template.as_ref().map(|t| t.reference.clone()),
         };
-        let data = ContractData { contract, upload_file_id: upload.file_id.clone(), revision_keys: Vec::new() };
+        let data = ContractData { contract, upload_file_id, revision_keys: Vec::new(), template };
         writes.push(Write::create(contract_record(&data)?));
-        Head::empty(&contract_subject(&id)).append(
-            &mut writes,
-            now,
-            principal.actor(),
-            "contract.created",
-            serde_json::json!({ "title": data.contract.title, "document_size": input.document_size }),
-        );
+        let mut details = serde_json::json!({ "title": data.contract.title, "document_size": input.document_size });
+        if let Some(t) = &data.template {
+            details["template_id"] = serde_json::json!(t.reference.id);
+            details["template_document"] = serde_json::json!(t.same_document);
+        }
+        Head::empty(&contract_subject(&id)).append(&mut writes, now, principal.actor(), "contract.created", details);
         self.store.write(writes).await?;
-        Ok(ContractDraft { contract: data.contract, upload })
+        Ok((data.contract, upload))
     }
 
     /// The contract, its parties, signatures and audit trail (its parties and initiator only).
@@ -583,6 +609,10 @@ impl Platform {
                 signed: false,
             });
         }
+        // A contract from a template: its placements follow the parties, role by role.
+        if let Some(placements) = data.template_placements(&parties, &mut v)? {
+            data.contract.placements = placements;
+        }
         for (i, pl) in data.contract.placements.iter().enumerate() {
             if !input.parties.iter().any(|p| p.enterprise_id == pl.party) {
                 v.add(
@@ -611,7 +641,7 @@ impl Platform {
     }
 
     /// The uploaded original, checked for size (before it is read).
-    async fn uploaded_original(&self, data: &ContractData) -> Result<Vec<u8>, DomainError> {
+    pub(crate) async fn uploaded_original(&self, data: &ContractData) -> Result<Vec<u8>, DomainError> {
         let missing = || DomainError::invalid("document", "missing", "the PDF has not been uploaded yet");
         let upload = self.load_upload(&data.upload_file_id).await?.ok_or_else(missing)?;
         let meta = self.blobs.head(&upload.blob_key).await?.ok_or_else(missing)?;
@@ -708,6 +738,7 @@ impl Platform {
         }
         data.check_complete_placements()?;
         let pdf = self.uploaded_original(&data).await?;
+        self.check_template_layout(&data, &pdf).await?;
         let pages = self.check_against_document(pdf.clone(), &data.contract.placements).await?;
         let sha256 = hex::encode(Sha256::digest(&pdf));
         let size = pdf.len() as u64;

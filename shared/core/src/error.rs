@@ -53,6 +53,10 @@ pub enum DomainError {
     /// the caller says which one to sign in as. The code is not used up by this answer.
     #[error("several accounts use this identifier; send the code again with the chosen member_id")]
     ChooseAccount(Vec<crate::sessions::AccountChoice>),
+    /// Something that existed and is used up or over for good (a signing link exchanged or
+    /// expired): 410.
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     Dependency(String),
     #[error("{0}")]

@@ -34,7 +34,7 @@ pub struct GrantRequest {
     pub expires_at: Option<OffsetDateTime>,
 }
 
-fn grant_key(seal_id: &str, member_id: &str) -> Key {
+pub(crate) fn grant_key(seal_id: &str, member_id: &str) -> Key {
     Key::new(format!("SEAL#{seal_id}"), format!("GRANT#{member_id}"))
 }
 

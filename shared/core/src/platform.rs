@@ -50,6 +50,8 @@ pub struct Config {
     pub operators: Operators,
     /// How long sessions last.
     pub sessions: SessionConfig,
+    /// The web app's base URL (`ESIGN_WEB_URL`): embedded signing links point there.
+    pub web_url: Option<String>,
 }
 
 /// How webhook deliveries are retried.
@@ -95,6 +97,7 @@ impl Default for Config {
             email_sender: None,
             operators: Operators::default(),
             sessions: SessionConfig::default(),
+            web_url: None,
         }
     }
 }

@@ -450,7 +450,7 @@ impl Platform {
     }
 
     /// The enterprise verified under `uscc`, if any.
-    async fn uscc_holder(&self, uscc: &str) -> Result<Option<String>, DomainError> {
+    pub(crate) async fn uscc_holder(&self, uscc: &str) -> Result<Option<String>, DomainError> {
         Ok(self.load::<UsccClaim>(&uscc_key(uscc)).await?.map(|c| c.value.enterprise_id))
     }
 

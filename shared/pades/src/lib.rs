@@ -13,12 +13,14 @@
 pub mod appearance;
 pub mod cms_sig;
 pub mod image;
+pub mod layout;
 pub mod pdf;
 pub mod sign;
 pub mod tsa;
 pub mod verify;
 
 pub use cms_sig::{LocalSigner, SignatureAlgorithm, Signer};
+pub use layout::{PageSize, page_sizes};
 pub use sign::{
     DocumentInfo, Placement, PlacementKind, SignRequest, check_document, check_placements, sign_pdf, sign_pdf_update,
 };

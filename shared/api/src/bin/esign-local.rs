@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use esign_api::local::{LocalSetup, local_platform, serve_with_web};
-use esign_api::web::{WebApp, origin_of};
+use esign_api::web::{WebApp, default_embed_ancestors, origin_of};
 use esign_core::Mode;
 
 fn env_or(name: &str, default: &str) -> String {
@@ -84,7 +84,10 @@ async fn main() -> ExitCode {
         None => None,
         Some(dir) => {
             let frame_ancestors = env_or("ESIGN_FRAME_ANCESTORS", "'none'");
-            match WebApp::new(&dir, origin_of(&endpoint).as_deref(), &frame_ancestors) {
+            let embed_ancestors = env_or("ESIGN_EMBED_ANCESTORS", default_embed_ancestors(config.mode));
+            match WebApp::new(&dir, origin_of(&endpoint).as_deref(), &frame_ancestors)
+                .and_then(|w| w.with_embed_ancestors(&embed_ancestors))
+            {
                 Ok(web) => Some(web),
                 Err(e) => {
                     eprintln!("esign-local: ESIGN_WEB_DIR: {e}");
@@ -108,6 +111,10 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Embedded signing links point at this server unless ESIGN_WEB_URL names another.
+    if config.web_url.is_none() {
+        config.web_url = Some(format!("http://{bound}"));
+    }
     let mut web_origins = own_origins(bound);
     web_origins.extend(
         std::env::var("ESIGN_WEB_ORIGINS")
