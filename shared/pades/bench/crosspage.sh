@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Benchmark (issue 16): signing the 60-page contract with one act per party (a seal and a date on
+# the last page, a cross-page seal over every page, two parties) against act-per-page signing as
+# it was before (a seal and a date on each of 20 pages, one act per page, two parties: 40 acts).
+# Both with the kit's RFC 3161 TSA (every act asks it for a token; a new process first probes it
+# for the token size), the RSA and P-256 seals of mkpki.sh. Whole processes, peak RSS.
+# Usage: bench/crosspage.sh PKI_DIR   (env RUNS=3, ESIGN=esign-pdf, DOCS=contract_pdf example)
+set -euo pipefail
+PKI="$1"
+RUNS="${RUNS:-3}"
+BIN="${CARGO_TARGET_DIR:-target}/release"
+ESIGN="${ESIGN:-$BIN/esign-pdf}"
+DOCS="${DOCS:-$BIN/examples/contract_pdf}"
+KIT="$(cd "$(dirname "$0")/../../../../shared/pdfcheck" && pwd)"
+T="$(mktemp -d)"; PORT=$((20000 + RANDOM % 20000))
+python3 "$KIT/tsa/tsa_server.py" "$PKI" "$PORT" >/dev/null 2>&1 & TSA_PID=$!
+trap 'kill $TSA_PID 2>/dev/null; rm -rf "$T"' EXIT
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
+TSA="http://127.0.0.1:$PORT/"
+"$DOCS" "$T/c60.pdf" 60; "$DOCS" "$T/c20.pdf" 20; "$DOCS" --seal "$T/seal.png" 120
+party() { # kind x -> the key options of a party
+  echo --key "$PKI/seal_$1.key" --cert "$PKI/seal_$1.pem" --chain "$PKI/int.pem" --tsa "$TSA" --image "$T/seal.png"
+}
+one_act_per_party() {
+  "$ESIGN" sign $(party rsa) --place signature:60:60,560,120,120 --place signing_date:60:60,690,120,18 \
+    --place cross_page:1-60:80,120 "$T/c60.pdf" "$T/a.pdf"
+  "$ESIGN" sign $(party ec) --place signature:60:300,560,120,120 --place signing_date:60:300,690,120,18 \
+    --place cross_page:1-60:300,120 "$T/a.pdf" "$T/new.pdf"
+}
+act_per_page() {
+  cp "$T/c20.pdf" "$T/old.pdf"
+  for kind in rsa ec; do
+    x=$([ $kind = rsa ] && echo 60 || echo 300)
+    for page in $(seq 20); do
+      "$ESIGN" sign $(party $kind) --place signature:$page:$x,560,120,120 --place signing_date:$page:$x,690,120,18 \
+        "$T/old.pdf" "$T/next.pdf"
+      mv "$T/next.pdf" "$T/old.pdf"
+    done
+  done
+}
+export -f one_act_per_party act_per_page party; export ESIGN T PKI TSA
+measure() { # function -> "median_s max_rss_kb"
+  local times=() rss=0
+  for _ in $(seq "$RUNS"); do
+    /usr/bin/time -f "%e %M" -o "$T/t" bash -c "$1" >/dev/null 2>"$T/err" || { cat "$T/err" >&2; return 1; }
+    read -r s m < "$T/t"; times+=("$s"); [ "$m" -gt "$rss" ] && rss=$m
+  done
+  echo "$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') $rss"
+}
+read -r new new_rss < <(measure one_act_per_party)
+read -r old old_rss < <(measure act_per_page)
+acts() { grep -c '^%%EOF' "$1" 2>/dev/null || grep -ac '%%EOF' "$1"; }
+echo "| signing | acts | median s | peak RSS MB | file KB |"
+echo "|---|---|---|---|---|"
+printf '| 60 pages, cross-page seal, one act per party | %s | %s | %.0f | %s |\n' "$(($(grep -ac '%%EOF' "$T/new.pdf") - 1))" "$new" "$(echo "$new_rss/1024" | bc -l)" "$(($(stat -c %s "$T/new.pdf")/1024))"
+printf '| 20 pages, act per page | %s | %s | %.0f | %s |\n' "$(($(grep -ac '%%EOF' "$T/old.pdf") - 1))" "$old" "$(echo "$old_rss/1024" | bc -l)" "$(($(stat -c %s "$T/old.pdf")/1024))"
+awk -v a="$old" -v b="$new" 'BEGIN { printf "\nratio (act per page / one act per party): %.1fx\n", a / b }'
+"$KIT/check_signed_pdf.sh" -q --expect 2 "$T/new.pdf" "$PKI/root.pem"
