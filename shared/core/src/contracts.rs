@@ -1,10 +1,9 @@
 //! Contracts: a PDF, the enterprises that must sign it (in order or in parallel), where each one's
-//! seal and signing date go, and the signing itself. Every signature is one or more PAdES signing
-//! acts appended to the latest revision (one act per page that carries the party's placements),
-//! stored as a new object, and recorded with a conditional write; a lost race re-signs on top of
-//! the winner's revision, so parties signing at once both end up in the document.
-
-use std::collections::BTreeMap;
+//! seal and signing date go, and the signing itself. Every signature is one PAdES signing act
+//! appended to the latest revision (every placement of the party, on whatever pages, in one
+//! incremental update signed with the seal's own certificate), stored as a new object, and
+//! recorded with a conditional write; a lost race re-signs on top of the winner's revision, so
+//! parties signing at once both end up in the document.
 
 use async_trait::async_trait;
 use esign_pades::{PadesError, Placement, PlacementKind, TimestampSource};
@@ -28,8 +27,6 @@ pub const MAX_PDF_BYTES: u64 = 32 * 1024 * 1024;
 /// Most parties and placements per contract.
 pub const MAX_PARTIES: usize = 20;
 pub const MAX_PLACEMENTS: usize = 100;
-/// Most pages one party's placements may be on (one signing act each).
-pub const MAX_PAGES_PER_PARTY: usize = 20;
 /// How the signing date is drawn: China Standard Time, ISO date.
 const DATE_FORMAT: &str = "[year]-[month]-[day]";
 const CHINA_OFFSET_HOURS: i8 = 8;
@@ -101,15 +98,15 @@ pub struct ContractSignature {
     pub seal_name: String,
     /// The seal's certificate.
     pub certificate_serial: String,
-    /// The certificate of each signing act, in page order: the seal's, then one issued for each
-    /// further act to the same key and subject.
+    /// The certificate of each signing act: the seal's alone since one act per party; signatures
+    /// made before (one act per page) list the seal's, then one issued per further act.
     #[serde(default)]
     pub certificate_serials: Vec<String>,
     /// The trusted time of the signature (its RFC 3161 time stamp).
     pub signed_at: String,
     /// The revision that carries it.
     pub revision: u32,
-    /// Signing acts (one per page with this party's placements).
+    /// Signing acts: 1 (signatures made before one act per party: one per page with placements).
     pub acts: u32,
 }
 
@@ -656,24 +653,8 @@ impl Platform {
             }
         }
         check_rects(&mut v, &input.placements);
-        // Every page with a party's placements is one signing act (a KMS signature, a time stamp
-        // and, after the first, a certificate): bounded, so one request stays well inside a
-        // function's time limit.
-        let mut seen: Vec<(&str, u32)> = Vec::new();
-        for (i, p) in input.placements.iter().enumerate() {
-            let page = (p.party.as_str(), p.placement.page);
-            if seen.contains(&page) {
-                continue;
-            }
-            seen.push(page);
-            if seen.iter().filter(|(party, _)| *party == page.0).count() == MAX_PAGES_PER_PARTY + 1 {
-                v.add(
-                    &format!("placements[{i}].page"),
-                    "too_many_pages",
-                    format!("one party's placements may be on at most {MAX_PAGES_PER_PARTY} pages"),
-                );
-            }
-        }
+        // A party's placements, on whatever pages, are one signing act (one KMS signature, one
+        // time stamp): no limit on pages beyond MAX_PLACEMENTS.
         v.finish()?;
         let pdf = match data.revision_keys.first() {
             Some(_) => self.latest_revision(&data).await?,
@@ -892,8 +873,6 @@ impl Platform {
                 return Err(otp::mismatch(attempts));
             }
         }
-        // Certificates for the acts after the first, kept across rounds (see below).
-        let mut act_certificates: Vec<IssuedCertificate> = Vec::new();
         for round in 0..SIGNING_ROUNDS {
             if round > 0 {
                 // The lost race may have been the seal or grant changing: check them again.
@@ -914,22 +893,20 @@ impl Platform {
             let mut code: otp::StoredCode = code_record.decode()?;
             otp::check_unspent(&code, now)?;
 
-            // Sign every page that carries this party's placements, one act per page.
-            let mut pages: BTreeMap<u32, Vec<Placement>> = BTreeMap::new();
-            for p in data.contract.placements.iter().filter(|p| p.party == enterprise_id) {
-                pages.entry(p.placement.page).or_default().push(p.placement.clone());
-            }
+            // Every placement of this party, on whatever pages, in one act signed with the seal's
+            // certificate (parties are distinct enterprises, so no certificate signs twice in one
+            // file, which Poppler's checker 22.12 would misread).
+            let placements: Vec<Placement> = data
+                .contract
+                .placements
+                .iter()
+                .filter(|p| p.party == enterprise_id)
+                .map(|p| p.placement.clone())
+                .collect();
             let mut pdf = self.latest_revision(&data).await?;
             // Signatures whose byte range reaches past this are the ones this request makes.
             let base_len = i64::try_from(pdf.len()).unwrap_or(i64::MAX);
-            // The first act signs with the seal's certificate, each further act with a certificate
-            // of its own for the same key and subject: Poppler's checker (22.12) misreads a second
-            // signature by the same certificate in one file (see the README).
-            while act_certificates.len() + 1 < pages.len() {
-                act_certificates.push(self.issue_act_certificate(&seal_data).await?);
-            }
-            let certificates: Vec<&IssuedCertificate> =
-                std::iter::once(certificate).chain(&act_certificates).take(pages.len()).collect();
+            let certificates: Vec<&IssuedCertificate> = vec![certificate];
             let tsa: std::sync::Arc<dyn TimestampSource> = match &self.config.tsa_url {
                 Some(url) => std::sync::Arc::new(esign_pades::HttpTsa::new(url)),
                 None => std::sync::Arc::new(PlatformTsa(self.authority.clone())),
@@ -937,8 +914,8 @@ impl Platform {
             let offset = time::UtcOffset::from_hms(CHINA_OFFSET_HOURS, 0, 0)
                 .map_err(|e| DomainError::Internal(e.to_string()))?;
             let before = esign_pades::verify::revision_ends(&pdf).len();
-            for (placements, act_certificate) in pages.into_values().zip(&certificates) {
-                let chain = format!("{}{}", act_certificate.pem, act_certificate.chain_pem);
+            {
+                let chain = format!("{}{}", certificate.pem, certificate.chain_pem);
                 let signer = self
                     .authority
                     .seal_signer(key_id, &chain)
@@ -1501,7 +1478,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_party_stamping_two_pages_signs_each_with_its_own_certificate_of_the_seal() {
+    async fn a_party_stamping_two_pages_signs_once_with_the_seals_certificate() {
         let s = setup(SigningOrder::Sequential).await;
         let p = &s.t.platform;
         let (ea, admin_a, seal_a) = &s.a;
@@ -1516,19 +1493,17 @@ mod tests {
         let (otp, code) = get_code(&s, admin_a).await;
         let c = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap();
         let signed = &c.signatures[0];
-        assert_eq!(signed.acts, 2);
-        assert_eq!(signed.certificate_serials.len(), 2);
-        assert_eq!(signed.certificate_serials[0], signed.certificate_serial, "the first act uses the seal's");
-        assert_ne!(signed.certificate_serials[1], signed.certificate_serial);
+        assert_eq!(signed.acts, 1, "one act whatever the pages");
+        assert_eq!(signed.certificate_serials, [signed.certificate_serial.clone()], "the seal's own certificate");
         let (otp, code) = get_code(&s, admin_b).await;
         p.sign_contract(admin_b, &s.contract, sign(seal_b, &otp, &code)).await.unwrap();
 
         let report = p.verify_contract(admin_b, &s.contract).await.unwrap();
         assert!(report.valid, "{report:?}");
         let named: Vec<_> = report.signatures.iter().map(|s| s.seal.as_ref().unwrap().seal_id.clone()).collect();
-        assert_eq!(named, [seal_a.clone(), seal_a.clone(), seal_b.clone()], "every act names its seal");
+        assert_eq!(named, [seal_a.clone(), seal_b.clone()], "every act names its seal");
         let usage = p.usage(admin_a, None).await.unwrap();
-        assert_eq!(usage.signatures, 2, "two signing acts");
+        assert_eq!(usage.signatures, 1, "one signing act");
     }
 
     #[tokio::test]
@@ -1658,13 +1633,6 @@ mod tests {
         assert_eq!(field_code(&e), "off_page");
         let e = p.set_placements(&admin, &id, one(1, -5.0, 10.0)).await.unwrap_err();
         assert_eq!(field_code(&e), "invalid_rect");
-        let many_pages = SetPlacements {
-            placements: (1..=MAX_PAGES_PER_PARTY as u32 + 1)
-                .map(|page| place(&ea, PlacementKind::SigningDate, page, 10.0, 10.0))
-                .collect(),
-        };
-        let e = p.set_placements(&admin, &id, many_pages).await.unwrap_err();
-        assert_eq!(field_code(&e), "too_many_pages");
         let stranger = SetPlacements { placements: vec![place("ent_x", PlacementKind::Signature, 1, 10.0, 10.0)] };
         assert_eq!(field_code(&p.set_placements(&admin, &id, stranger).await.unwrap_err()), "not_a_party");
         // Not open without a seal placement; then open.
