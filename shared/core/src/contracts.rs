@@ -1494,7 +1494,7 @@ mod tests {
         let c = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap();
         let signed = &c.signatures[0];
         assert_eq!(signed.acts, 1, "one act whatever the pages");
-        assert_eq!(signed.certificate_serials, [signed.certificate_serial.clone()], "the seal's own certificate");
+        assert_eq!(signed.certificate_serials, std::slice::from_ref(&signed.certificate_serial), "the seal's own");
         let (otp, code) = get_code(&s, admin_b).await;
         p.sign_contract(admin_b, &s.contract, sign(seal_b, &otp, &code)).await.unwrap();
 

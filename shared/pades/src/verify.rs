@@ -332,7 +332,7 @@ fn widget_pages(
     }
     let (stamp_nm, strip_nm) = (format!("{name}/stamp"), format!("{name}/strip/"));
     let written_by_the_signature = |num: u32| match (doc.xref.get(&num), revision) {
-        (Some(XrefEntry::Offset(off, _)), Some((start, end))) => (start..end).contains(&(*off as usize)),
+        (Some(XrefEntry::Offset(off, _)), Some((start, end))) => (start..end).contains(off),
         _ => false,
     };
     for (num, w) in unsigned {
