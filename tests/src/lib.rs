@@ -13,6 +13,11 @@ use ureq::Agent;
 
 /// The operator key the test server accepts.
 pub const OPERATOR_KEY: &str = "op-e2e-key-0123456789abcdefghij";
+/// The identifier an operator signs in with (a code sent there) on the test server.
+pub const OPERATOR_EMAIL: &str = "reviewer-e2e@example.com";
+/// How long a session may stay unused, and lasts at most, on [`Api::short_sessions`]'s server.
+pub const SHORT_SESSION_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+pub const SHORT_SESSION_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The repository's root (read at run time: a target directory shared between clones may hold a
 /// binary compiled in another clone).
@@ -31,8 +36,20 @@ fn emulator_endpoint() -> String {
 
 struct Server {
     base: String,
+    /// The same platform on the same resources, with short sessions.
+    short_sessions_base: String,
     endpoint: String,
     prefix: String,
+}
+
+/// The built web app this binary's test server serves beside `/v1`, and its frame-ancestors.
+static WEB_APP: OnceLock<(PathBuf, String)> = OnceLock::new();
+
+/// Makes this test binary's server serve the web app built in `dir` at every path outside `/v1`,
+/// framed only by `frame_ancestors`. Call it before the server starts (the first [`Api::new`]),
+/// the same way in every test of the binary.
+pub fn serve_web_app(dir: &Path, frame_ancestors: &str) {
+    let _ = WEB_APP.set((dir.to_owned(), frame_ancestors.to_owned()));
 }
 
 fn server() -> &'static Server {
@@ -44,12 +61,17 @@ fn server() -> &'static Server {
         let endpoint = emulator_endpoint();
         let server_endpoint = endpoint.clone();
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let setup = esign_api::local::LocalSetup {
+        let web = WEB_APP.get().map(|(dir, frame_ancestors)| {
+            let files = esign_api::web::origin_of(&endpoint);
+            esign_api::web::WebApp::new(dir, files.as_deref(), frame_ancestors).expect("the web app")
+        });
+        let mut setup = esign_api::local::LocalSetup {
             template: repo_root().join("infra/template.yaml"),
             prefix: format!("e2e-{}-{}", std::process::id(), nanos % 1_000_000),
             config: esign_core::Config {
                 mode: esign_core::Mode::Development,
                 operator_keys: esign_core::auth::OperatorKeys::from_list(OPERATOR_KEY).expect("operator key"),
+                operators: esign_core::sessions::Operators::from_list(OPERATOR_EMAIL).expect("operator identities"),
                 // Webhook retries within a second or two, not minutes.
                 webhooks: esign_core::WebhookConfig {
                     backoff_base: std::time::Duration::from_millis(200),
@@ -61,6 +83,8 @@ fn server() -> &'static Server {
                 ..esign_core::Config::default()
             },
             endpoint,
+            // Set once the port is known: the bucket's CORS rules allow the server's origin.
+            web_origins: Vec::new(),
         };
         let prefix = setup.prefix.clone();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -73,18 +97,42 @@ fn server() -> &'static Server {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let addr = listener.local_addr().expect("addr");
+                setup.web_origins = vec![format!("http://{addr}")];
                 let (mut ports, queue) = esign_api::local::local_ports(&setup).await.expect("local ports");
                 ports.authority = std::sync::Arc::new(faults::Faulty(ports.authority.clone()));
                 ports.clock = std::sync::Arc::new(faults::SkewedClock);
+                let short_ports = esign_core::Ports {
+                    store: ports.store.clone(),
+                    blobs: ports.blobs.clone(),
+                    clock: ports.clock.clone(),
+                    authority: ports.authority.clone(),
+                    notifier: ports.notifier.clone(),
+                    queue: ports.queue.clone(),
+                    webhook_sender: ports.webhook_sender.clone(),
+                    secrets: ports.secrets.clone(),
+                };
+                let short_config = esign_core::Config {
+                    sessions: esign_core::sessions::SessionConfig::new(SHORT_SESSION_IDLE, SHORT_SESSION_MAX)
+                        .expect("short sessions"),
+                    ..setup.config.clone()
+                };
                 let platform = esign_core::Platform::new(ports, setup.config.clone());
                 esign_api::local::spawn_webhook_worker(platform.clone(), queue);
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                tx.send(listener.local_addr().expect("addr")).expect("send addr");
-                esign_api::local::serve(listener, platform).await.expect("serve");
+                let short = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                tx.send((addr, short.local_addr().expect("addr"))).expect("send addr");
+                tokio::spawn(esign_api::local::serve(short, esign_core::Platform::new(short_ports, short_config)));
+                esign_api::local::serve_with_web(listener, platform, web).await.expect("serve");
             });
         });
-        let addr = rx.recv().expect("the test server started");
-        Server { base: format!("http://{addr}"), endpoint: server_endpoint, prefix }
+        let (addr, short) = rx.recv().expect("the test server started");
+        Server {
+            base: format!("http://{addr}"),
+            short_sessions_base: format!("http://{short}"),
+            endpoint: server_endpoint,
+            prefix,
+        }
     })
 }
 
@@ -283,6 +331,16 @@ impl Call<'_> {
         self.headers.push((k.into(), v.into()));
         self
     }
+    /// Sends the session cookie of `session`.
+    pub fn session(mut self, session: &Session) -> Self {
+        self.headers.push(("cookie".into(), format!("theme=dark; {}; lang=zh", session.cookie)));
+        self
+    }
+    /// Sends the session cookie and its CSRF token (what the web app does on a write).
+    pub fn session_write(self, session: &Session) -> Self {
+        let csrf = session.csrf.clone();
+        self.session(session).header("x-csrf-token", &csrf)
+    }
     pub fn json(mut self, v: &Value) -> Self {
         self.body = Some(("application/json".into(), v.to_string().into_bytes()));
         self
@@ -298,10 +356,58 @@ impl Call<'_> {
     }
 }
 
+/// A signed-in session: the cookie (`name=value`) and the session's body.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+    pub body: Value,
+    /// The whole `Set-Cookie` the sign-in answered.
+    pub set_cookie: String,
+}
+
 impl Api {
     pub fn new() -> Self {
         let agent: Agent = Agent::config_builder().http_status_as_error(false).build().into();
         Api { base: server().base.clone(), agent }
+    }
+
+    /// A client of the same server with short sessions ([`SHORT_SESSION_IDLE`] unused,
+    /// [`SHORT_SESSION_MAX`] at most), on the same resources.
+    pub fn short_sessions() -> Self {
+        let agent: Agent = Agent::config_builder().http_status_as_error(false).build().into();
+        Api { base: server().short_sessions_base.clone(), agent }
+    }
+
+    /// Asks for a sign-in code to `identifier` (`audience` member or operator); the answer.
+    pub fn start_sign_in(&self, identifier: &str, audience: &str) -> Reply {
+        self.post("/v1/sessions/code").json(&json!({"identifier": identifier, "audience": audience})).send()
+    }
+
+    /// Signs in with the newest code in the outbox to `recipient` for that challenge.
+    pub fn enter_code(&self, challenge: &Reply, recipient: &str, member_id: Option<&str>) -> Reply {
+        assert_eq!(challenge.status, 202, "{:?}", challenge.body);
+        let (code, _) = self.latest_code(recipient);
+        let mut body = json!({"challenge_id": challenge.body["challenge_id"], "code": code});
+        if let Some(m) = member_id {
+            body["member_id"] = json!(m);
+        }
+        self.post("/v1/sessions").json(&body).send()
+    }
+
+    /// The session a successful sign-in answer set.
+    pub fn session_of(reply: &Reply) -> Session {
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        let set_cookie = reply.header("set-cookie").expect("a session cookie").to_owned();
+        let cookie = set_cookie.split(';').next().expect("name=value").trim().to_owned();
+        let csrf = reply.body["csrf_token"].as_str().expect("a CSRF token").to_owned();
+        Session { cookie, csrf, body: reply.body.clone(), set_cookie }
+    }
+
+    /// Signs in (code by `identifier`, read from the outbox at `recipient`) as the only account.
+    pub fn sign_in(&self, identifier: &str, recipient: &str, audience: &str) -> Session {
+        let challenge = self.start_sign_in(identifier, audience);
+        Self::session_of(&self.enter_code(&challenge, recipient, None))
     }
 
     pub fn call(&self, method: &'static str, path: &str) -> Call<'_> {

@@ -3,17 +3,21 @@
 
 use bytes::Bytes;
 use esign_core::auth::Principal;
+use esign_core::checks::FormCheck;
 use esign_core::contacts::ConfirmContact;
 use esign_core::grants::GrantRequest;
 use esign_core::idempotency::{Claim, StoredResponse};
 use esign_core::otp::SendCode;
+use esign_core::seal_image;
 use esign_core::seals::SealStatus;
+use esign_core::sessions::Csrf;
 use esign_core::verify::MAX_VERIFY_BYTES;
 use esign_core::verify::VerifyStored;
 use esign_core::{DomainError, FieldError, Platform};
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
 
+use crate::cookie::{self, SessionCookie, session_cookie};
 use crate::problem::Problem;
 use crate::routes::{NoRoute, Operation, Params, Route, match_path, resolve};
 
@@ -94,6 +98,53 @@ fn finish(mut resp: ApiResponse) -> ApiResponse {
     resp
 }
 
+/// Who is calling: an API key when an `Authorization` header is present (programs; it wins over a
+/// cookie), else the session cookie, whose writes must carry the session's `X-CSRF-Token`.
+async fn authenticate(platform: &Platform, req: &ApiRequest) -> Result<Principal, DomainError> {
+    if req.headers.contains_key(http::header::AUTHORIZATION) {
+        return platform.authenticate(bearer(&req.headers)).await;
+    }
+    match session_cookie(&req.headers) {
+        SessionCookie::Present(token) => platform.authenticate_session(&token, csrf(req)).await,
+        SessionCookie::Absent | SessionCookie::Malformed => Err(DomainError::Unauthorized),
+    }
+}
+
+/// What the request proves of the session's CSRF token: nothing is needed to read.
+fn csrf(req: &ApiRequest) -> Csrf<'_> {
+    if req.method == Method::GET || req.method == Method::HEAD {
+        Csrf::NotNeeded
+    } else {
+        Csrf::Given(req.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
+    }
+}
+
+/// `GET /v1/session` and `DELETE /v1/session`: they read the cookie themselves.
+async fn session_route(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
+    let token = match session_cookie(&req.headers) {
+        SessionCookie::Present(t) => Some(t),
+        SessionCookie::Absent | SessionCookie::Malformed => None,
+    };
+    if op == Operation::GetSession {
+        return match token {
+            Some(t) => answer(200, p.session(&t).await),
+            None => Problem::from(DomainError::Unauthorized).into(),
+        };
+    }
+    let ended = match &token {
+        Some(t) => p.end_session(t, csrf(req)).await,
+        None => Ok(()),
+    };
+    match ended {
+        Ok(()) => {
+            let mut resp = ApiResponse::empty(204);
+            resp.headers.push(("set-cookie".into(), cookie::clear_session()));
+            resp
+        }
+        Err(e) => Problem::from(e).into(),
+    }
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
@@ -101,22 +152,35 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn serve(platform: &Platform, route: &'static Route, params: Params, req: &ApiRequest) -> ApiResponse {
-    let limit = if route.operation == Operation::Verify { MAX_VERIFY_BYTES } else { MAX_BODY };
+    let limit = match route.operation {
+        Operation::Verify => MAX_VERIFY_BYTES,
+        Operation::CheckSealImage => seal_image::MAX_BYTES as usize,
+        _ => MAX_BODY,
+    };
     if req.body.len() > limit {
-        return Problem::payload_too_large(limit).into();
+        let mut problem = Problem::payload_too_large(limit);
+        if route.operation == Operation::CheckSealImage {
+            // The seal image's own size rule, as submitting such an image would break it.
+            problem.errors = vec![seal_image::too_large(req.body.len() as u64)].into();
+        }
+        return problem.into();
+    }
+    if route.operation.is_session_route() {
+        return session_route(platform, route.operation, req).await;
     }
     let principal = if route.operation.is_public() {
         None
     } else {
-        match platform.authenticate(bearer(&req.headers)).await {
+        match authenticate(platform, req).await {
             Ok(p) => Some(p),
             Err(e) => return Problem::from(e).into(),
         }
     };
     let idempotency_key = match req.headers.get("idempotency-key").map(|v| v.to_str()) {
         None => None,
-        // RFC 3161 requests carry their own nonce and are not stored; every other write is.
-        Some(Ok(k)) if req.method != Method::GET && route.operation != Operation::Timestamp => Some(k.to_owned()),
+        // RFC 3161 requests carry their own nonce and form checks change nothing: neither is
+        // stored; every other write is.
+        Some(Ok(k)) if route.operation.takes_idempotency_key() => Some(k.to_owned()),
         Some(Ok(_)) => None,
         Some(Err(_)) => return Problem::bad_request("Idempotency-Key must be visible ASCII").into(),
     };
@@ -257,7 +321,13 @@ async fn execute(
         | Operation::GetCaCertificates
         | Operation::Timestamp
         | Operation::Verify
-        | Operation::DevOutbox => public(p, op, req).await,
+        | Operation::DevOutbox
+        | Operation::StartSignIn
+        | Operation::CreateSession
+        | Operation::CheckRegistration
+        | Operation::CheckVerification
+        | Operation::CheckSealImage => public(p, op, req).await,
+        Operation::GetSession | Operation::DeleteSession => session_route(p, op, req).await,
         Operation::GetEnterprise => answer(200, p.get_enterprise(who, param(params, "id")).await),
         Operation::CreateLetterUpload => answer(201, p.create_letter_upload(who, param(params, "id"), body!()).await),
         Operation::SubmitVerification => answer(202, p.submit_verification(who, param(params, "id"), body!()).await),
@@ -388,10 +458,56 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
                     .map(|items| serde_json::json!({ "items": items })),
             )
         }
+        Operation::StartSignIn => match json(req) {
+            Ok(input) => answer(202, p.start_sign_in(input).await),
+            Err(problem) => problem.into(),
+        },
+        Operation::CreateSession => match json(req) {
+            Ok(input) => match p.create_session(input).await {
+                Ok(session) => {
+                    let mut resp = ok(201, &session.view);
+                    if resp.status == 201 {
+                        resp.headers
+                            .push(("set-cookie".into(), cookie::set_session(&session.token, session.max_age_secs)));
+                    }
+                    resp
+                }
+                Err(e) => Problem::from(e).into(),
+            },
+            Err(problem) => problem.into(),
+        },
+        Operation::CheckRegistration => form_check(req, |form| p.check_registration(&form)),
+        Operation::CheckVerification => form_check(req, |form| p.check_verification(&form)),
+        Operation::CheckSealImage => {
+            let ct = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            // Any image type (the bytes decide: a JPEG is `not_png`), never text, which an HTTP
+            // API would hand over as a string.
+            if !(essence.starts_with("image/") || essence == "application/octet-stream") {
+                return Problem::new(
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    415,
+                    "send the seal image's bytes as image/png",
+                )
+                .into();
+            }
+            ok(200, &p.check_seal_image(&req.body))
+        }
         _ => match json(req) {
             Ok(input) => answer(201, p.register_enterprise(input).await),
             Err(problem) => problem.into(),
         },
+    }
+}
+
+/// A form check's answer: the rules the form's fields break. A field of the wrong type (or one
+/// the request does not know) is listed as the request would refuse it, among the others.
+fn form_check<T: DeserializeOwned>(req: &ApiRequest, check: impl FnOnce(T) -> FormCheck) -> ApiResponse {
+    match json::<T>(req) {
+        Ok(form) => ok(200, &check(form)),
+        Err(problem) if problem.status == 422 => ok(200, &FormCheck { errors: problem.errors.into_vec() }),
+        Err(problem) => problem.into(),
     }
 }
 
@@ -403,7 +519,7 @@ async fn verify(p: &Platform, req: &ApiRequest) -> ApiResponse {
     match essence.as_str() {
         "application/pdf" => answer(200, p.verify_document(&req.body).await),
         "application/json" => {
-            let who = match p.authenticate(bearer(&req.headers)).await {
+            let who = match authenticate(p, req).await {
                 Ok(w) => w,
                 Err(e) => return Problem::from(e).into(),
             };

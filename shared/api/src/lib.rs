@@ -1,12 +1,15 @@
 //! The HTTP edge of the platform: the route table ([`routes`]), request handling with
 //! problem+json errors ([`handler`], [`problem`]), the Lambda adapter ([`lambda`]) and the
-//! local server that serves every route in one process ([`local`]).
+//! local server that serves every route in one process ([`local`]), with the built web app
+//! beside them ([`web`]).
 
+pub mod cookie;
 pub mod handler;
 pub mod lambda;
 pub mod local;
 pub mod problem;
 pub mod routes;
+pub mod web;
 
 pub use handler::{ApiRequest, ApiResponse, handle, handle_operation};
 pub use routes::{Operation, ROUTES};

@@ -1,5 +1,7 @@
 //! The local server: one process serving every operation's route over HTTP/1.1, for
 //! development and the end-to-end tests. Requests go through the same [`handle`] as in Lambda.
+//! With a [`WebApp`], every path outside `/v1` serves the built web app instead, as CloudFront
+//! does when deployed.
 
 use std::convert::Infallible;
 
@@ -14,15 +16,36 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::handler::{ApiRequest, ApiResponse, MAX_BODY, handle};
+use crate::web::WebApp;
 
 const MAX_TRANSPORT_BODY: usize =
     if MAX_BODY > esign_core::verify::MAX_VERIFY_BYTES { MAX_BODY } else { esign_core::verify::MAX_VERIFY_BYTES };
 use crate::problem::Problem;
 
-async fn respond(platform: &Platform, req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// Whether a path is the API's: `/v1` and below. Everything else is the web app's.
+pub fn is_api_path(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/")
+}
+
+async fn respond(platform: &Platform, web: Option<&WebApp>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
+    let api = match web {
+        Some(web) if !is_api_path(parts.uri.path()) => web.serve(&parts.method, parts.uri.path()).await,
+        _ => api_response(platform, parts, body).await,
+    };
+    let mut resp = Response::new(Full::new(api.body));
+    *resp.status_mut() = http::StatusCode::from_u16(api.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in api.headers {
+        if let (Ok(k), Ok(v)) = (http::HeaderName::try_from(k), http::HeaderValue::try_from(v)) {
+            resp.headers_mut().append(k, v);
+        }
+    }
+    resp
+}
+
+async fn api_response(platform: &Platform, parts: http::request::Parts, body: Incoming) -> ApiResponse {
     // The transport takes the largest body any route does; `handle` applies each route's limit.
-    let api = match Limited::new(body, MAX_TRANSPORT_BODY).collect().await {
+    match Limited::new(body, MAX_TRANSPORT_BODY).collect().await {
         Ok(collected) => {
             let req = ApiRequest {
                 method: parts.method,
@@ -38,26 +61,26 @@ async fn respond(platform: &Platform, req: Request<Incoming>) -> Response<Full<B
             }
         }
         Err(_) => ApiResponse::from(Problem::payload_too_large(MAX_TRANSPORT_BODY)),
-    };
-    let mut resp = Response::new(Full::new(api.body));
-    *resp.status_mut() = http::StatusCode::from_u16(api.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    for (k, v) in api.headers {
-        if let (Ok(k), Ok(v)) = (http::HeaderName::try_from(k), http::HeaderValue::try_from(v)) {
-            resp.headers_mut().append(k, v);
-        }
     }
-    resp
 }
 
-/// Serves until the listener fails; each connection on its own task.
+/// Serves the API until the listener fails; each connection on its own task.
 pub async fn serve(listener: TcpListener, platform: Platform) -> std::io::Result<()> {
+    serve_with_web(listener, platform, None).await
+}
+
+/// Serves the API under `/v1` and, with `web`, the web app at every other path.
+pub async fn serve_with_web(listener: TcpListener, platform: Platform, web: Option<WebApp>) -> std::io::Result<()> {
+    let web = web.map(std::sync::Arc::new);
     loop {
         let (stream, _) = listener.accept().await?;
         let platform = platform.clone();
+        let web = web.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let platform = platform.clone();
-                async move { Ok::<_, Infallible>(respond(&platform, req).await) }
+                let web = web.clone();
+                async move { Ok::<_, Infallible>(respond(&platform, web.as_deref(), req).await) }
             });
             if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await {
                 tracing::debug!(error = %e, "connection ended with an error");
@@ -76,6 +99,9 @@ pub struct LocalSetup {
     pub config: esign_core::Config,
     /// The emulator's endpoint URL.
     pub endpoint: String,
+    /// Origins whose pages may upload to and download from the files bucket through presigned
+    /// URLs (the bucket's CORS rules): the local server's own, for its web app.
+    pub web_origins: Vec<String>,
 }
 
 /// Provisions the template's resources in the emulator, wires a platform on them and starts
@@ -103,7 +129,8 @@ pub async fn local_ports(
     setup: &LocalSetup,
 ) -> Result<(esign_core::Ports, esign_aws::sqs::SqsQueue), Box<dyn std::error::Error + Send + Sync>> {
     let sdk = esign_aws::emulator_sdk_config(&setup.endpoint).await;
-    let env = esign_aws::provision::provision(&sdk, &setup.template, &setup.prefix).await?;
+    let options = esign_aws::provision::LocalOptions { web_origins: setup.web_origins.clone() };
+    let env = esign_aws::provision::provision_with(&sdk, &setup.template, &setup.prefix, &options).await?;
     let lookup = |name: &str| {
         env.iter()
             .find(|(k, _)| k == name)

@@ -12,8 +12,12 @@ pub struct Problem {
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    pub errors: Box<[FieldError]>,
+    /// Members besides the standard ones (RFC 9457 extensions), e.g. `accounts` of
+    /// `choose-account`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
     /// Headers of the answer besides the content type: `Allow` (405), `Retry-After` (429).
     #[serde(skip)]
     pub headers: Vec<(&'static str, String)>,
@@ -26,7 +30,8 @@ impl Problem {
             title,
             status,
             detail: detail.into(),
-            errors: Vec::new(),
+            errors: Box::default(),
+            extensions: None,
             headers: Vec::new(),
         }
     }
@@ -64,7 +69,7 @@ impl Problem {
             many => format!("{} fields are invalid", many.len()),
         };
         let mut p = Problem::new("validation-failed", "Validation failed", 422, detail);
-        p.errors = errors;
+        p.errors = errors.into_boxed_slice();
         p
     }
 
@@ -84,8 +89,18 @@ impl From<DomainError> for Problem {
             DomainError::IdempotencyInProgress => {
                 Problem::new("idempotency-in-progress", "Request in progress", 409, text)
             }
-            DomainError::Unauthorized => {
-                Problem::new("unauthorized", "Unauthorized", 401, "send a valid API key as Authorization: Bearer <key>")
+            DomainError::Unauthorized => Problem::new(
+                "unauthorized",
+                "Unauthorized",
+                401,
+                "send a valid API key as Authorization: Bearer <key>, or sign in (POST /v1/sessions) for a session",
+            ),
+            DomainError::Csrf => Problem::new("csrf", "CSRF token missing or wrong", 403, text),
+            DomainError::ChooseAccount(accounts) => {
+                let mut p = Problem::new("choose-account", "Choose an account", 409, text);
+                let accounts = serde_json::to_value(accounts).unwrap_or_default();
+                p.extensions = Some(Box::new(serde_json::Map::from_iter([("accounts".to_owned(), accounts)])));
+                p
             }
             DomainError::Forbidden(d) => Problem::new("forbidden", "Forbidden", 403, d),
             DomainError::NotVerified => Problem::new(
@@ -105,7 +120,8 @@ impl From<DomainError> for Problem {
                 let field = channel.contact();
                 let mut p = Problem::new("contact-unconfirmed", "Contact not confirmed", 409, text);
                 p.errors =
-                    vec![FieldError::new("channel", "unconfirmed", format!("the member's {field} is not confirmed"))];
+                    [FieldError::new("channel", "unconfirmed", format!("the member's {field} is not confirmed"))]
+                        .into();
                 p
             }
             DomainError::Dependency(d) => {
@@ -117,5 +133,32 @@ impl From<DomainError> for Problem {
                 Problem::new("internal", "Internal error", 500, "an unexpected error occurred")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use esign_core::sessions::AccountChoice;
+
+    use super::*;
+
+    #[test]
+    fn session_problems_have_their_own_types_and_members() {
+        let choice =
+            AccountChoice { member_id: "mem_1".into(), enterprise_id: "ent_1".into(), enterprise_name: "甲".into() };
+        let p = Problem::from(DomainError::ChooseAccount(vec![choice]));
+        let json: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
+        assert_eq!(
+            (json["type"].as_str(), json["status"].as_u64()),
+            (Some("urn:esign:problem:choose-account"), Some(409))
+        );
+        assert_eq!(
+            json["accounts"],
+            serde_json::json!([{"member_id": "mem_1", "enterprise_id": "ent_1", "enterprise_name": "甲"}])
+        );
+        assert!(json.get("errors").is_none());
+        let csrf = Problem::from(DomainError::Csrf);
+        assert_eq!((csrf.kind.as_str(), csrf.status), ("urn:esign:problem:csrf", 403));
+        assert!(!csrf.to_json().contains("accounts"));
     }
 }

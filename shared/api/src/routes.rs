@@ -110,6 +110,23 @@ pub enum Operation {
     ListWebhookDeliveries,
     /// `POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver`: attempt a finished delivery again.
     RedeliverWebhook,
+    /// `POST /v1/sessions/code`: send a sign-in code to a mobile number or email address, if an
+    /// account has it; the answer is the same either way (public).
+    StartSignIn,
+    /// `POST /v1/sessions`: sign in with that code; the answer sets the session cookie (public).
+    CreateSession,
+    /// `GET /v1/session`: the signed-in principal and the session's CSRF token (session cookie).
+    GetSession,
+    /// `DELETE /v1/session`: sign out; the answer clears the cookie (session cookie).
+    DeleteSession,
+    /// `POST /v1/checks/registration`: what `POST /v1/enterprises` would refuse of a half-filled
+    /// form (public).
+    CheckRegistration,
+    /// `POST /v1/checks/verification`: what `POST /v1/enterprises/{id}/verification` would refuse
+    /// of a half-filled form (public).
+    CheckVerification,
+    /// `POST /v1/checks/seal-image`: the seal image rules on a PNG (public).
+    CheckSealImage,
 }
 
 /// A route: an operation at a method and path template (`{name}` segments are parameters).
@@ -183,6 +200,13 @@ pub const ROUTES: &[Route] = &[
         "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
         "redeliver-webhook",
     ),
+    route(Operation::StartSignIn, "POST", "/v1/sessions/code", "start-sign-in"),
+    route(Operation::CreateSession, "POST", "/v1/sessions", "create-session"),
+    route(Operation::GetSession, "GET", "/v1/session", "get-session"),
+    route(Operation::DeleteSession, "DELETE", "/v1/session", "delete-session"),
+    route(Operation::CheckRegistration, "POST", "/v1/checks/registration", "check-registration"),
+    route(Operation::CheckVerification, "POST", "/v1/checks/verification", "check-verification"),
+    route(Operation::CheckSealImage, "POST", "/v1/checks/seal-image", "check-seal-image"),
 ];
 
 impl Operation {
@@ -195,7 +219,46 @@ impl Operation {
                 | Operation::Timestamp
                 | Operation::Verify
                 | Operation::DevOutbox
+                | Operation::StartSignIn
+                | Operation::CreateSession
+                | Operation::CheckRegistration
+                | Operation::CheckVerification
+                | Operation::CheckSealImage
         )
+    }
+
+    /// Whether the operation reads the session cookie itself (the session routes) rather than
+    /// taking a principal from an API key or a session.
+    pub fn is_session_route(self) -> bool {
+        matches!(self, Operation::GetSession | Operation::DeleteSession)
+    }
+
+    /// Whether a session may call it, and so refresh the session's last use (a write on the
+    /// session's record): every operation that authenticates (`POST /v1/verify` does for a
+    /// stored document), and `GET /v1/session`.
+    pub fn refreshes_sessions(self) -> bool {
+        (!self.is_public() || self == Operation::Verify) && self != Operation::DeleteSession
+    }
+
+    /// Whether a request may carry `Idempotency-Key` to be answered once: every write but the
+    /// TSA (whose requests carry their own nonce), the form checks (which change nothing and
+    /// simply run again) and sign-out.
+    pub fn takes_idempotency_key(self) -> bool {
+        self.route().method != "GET"
+            && !self.is_session_route()
+            && !matches!(
+                self,
+                Operation::Timestamp
+                    | Operation::CheckRegistration
+                    | Operation::CheckVerification
+                    | Operation::CheckSealImage
+            )
+    }
+
+    /// Whether the operation's function knows the operators' sign-in identities
+    /// (`ESIGN_OPERATORS`): the sign-in functions only.
+    pub fn knows_operator_identities(self) -> bool {
+        matches!(self, Operation::StartSignIn | Operation::CreateSession)
     }
 
     /// Whether platform operators call this operation (with their operator keys): only these
@@ -280,6 +343,17 @@ mod tests {
         assert_eq!(resolve(&Method::GET, "/v1/nothing").unwrap_err(), NoRoute::NotFound);
         assert_eq!(resolve(&Method::GET, "/v1/enterprises//verification").unwrap_err(), NoRoute::NotFound);
         assert_eq!(resolve(&Method::PUT, "/v1/members").unwrap_err(), NoRoute::MethodNotAllowed(vec!["POST", "GET"]));
+        let (r, _) = resolve(&Method::POST, "/v1/checks/seal-image").unwrap();
+        assert_eq!(r.operation, Operation::CheckSealImage);
+    }
+
+    #[test]
+    fn form_checks_are_public_and_never_stored() {
+        for op in [Operation::CheckRegistration, Operation::CheckVerification, Operation::CheckSealImage] {
+            assert!(op.is_public() && !op.serves_operators() && !op.takes_idempotency_key(), "{op:?}");
+        }
+        assert!(Operation::RegisterEnterprise.takes_idempotency_key());
+        assert!(!Operation::Timestamp.takes_idempotency_key() && !Operation::GetSeal.takes_idempotency_key());
     }
 
     #[test]

@@ -77,3 +77,64 @@ fn the_webhook_worker_is_deployed_on_its_queue() {
     assert_eq!(q["Type"].as_str(), Some("AWS::SQS::Queue"));
     assert!(!q["Properties"]["RedrivePolicy"].is_null(), "the queue has a dead-letter queue");
 }
+
+/// The string under a `!Sub` tag (or a plain string).
+fn sub_text(v: &Value) -> String {
+    match v {
+        Value::Tagged(t) if t.tag == "!Sub" => t.value.as_str().expect("a !Sub string").to_owned(),
+        Value::String(s) => s.clone(),
+        other => panic!("{other:?} is not a string"),
+    }
+}
+
+#[test]
+fn the_deployed_web_app_has_the_local_servers_headers() {
+    let doc = yaml("infra/template.yaml");
+    let policy = &doc["Resources"]["WebSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"];
+    let security = &policy["SecurityHeadersConfig"];
+    // The CSP of esign-local (shared/api/src/web.rs), with the deployed files endpoint and the
+    // FrameAncestors parameter.
+    let files = "https://${FilesBucket}.s3.${AWS::Region}.${AWS::URLSuffix}";
+    assert_eq!(
+        sub_text(&security["ContentSecurityPolicy"]["ContentSecurityPolicy"]),
+        esign_api::web::content_security_policy(Some(files), "${FrameAncestors}")
+    );
+    let hsts = &security["StrictTransportSecurity"];
+    assert_eq!(
+        format!(
+            "max-age={}{}",
+            hsts["AccessControlMaxAgeSec"].as_u64().unwrap(),
+            if hsts["IncludeSubdomains"].as_bool() == Some(true) { "; includeSubDomains" } else { "" }
+        ),
+        esign_api::web::HSTS
+    );
+    assert!(!security["ContentTypeOptions"].is_null());
+    assert_eq!(security["ReferrerPolicy"]["ReferrerPolicy"].as_str(), Some("no-referrer"));
+    let custom = policy["CustomHeadersConfig"]["Items"].as_sequence().unwrap();
+    let permissions = custom.iter().find(|h| h["Header"].as_str() == Some("Permissions-Policy")).unwrap();
+    assert_eq!(permissions["Value"].as_str(), Some(esign_api::web::PERMISSIONS_POLICY));
+    assert_eq!(doc["Parameters"]["FrameAncestors"]["Default"].as_str(), Some("'none'"));
+
+    // The app at the default behaviour (SPA routing, the headers), the API at /v1/* on the same
+    // origin, every method, nothing cached.
+    let config = &doc["Resources"]["WebDistribution"]["Properties"]["DistributionConfig"];
+    let default = &config["DefaultCacheBehavior"];
+    assert_eq!(default["TargetOriginId"].as_str(), Some("WebBucket"));
+    let Value::Tagged(headers) = &default["ResponseHeadersPolicyId"] else { panic!("no headers policy") };
+    assert_eq!(headers.value.as_str(), Some("WebSecurityHeaders"));
+    assert_eq!(default["FunctionAssociations"][0]["EventType"].as_str(), Some("viewer-request"));
+    let api = config["CacheBehaviors"].as_sequence().unwrap().iter().find(|b| b["PathPattern"] == "/v1/*").unwrap();
+    assert_eq!(api["TargetOriginId"].as_str(), Some("Api"));
+    assert_eq!(api["AllowedMethods"].as_sequence().unwrap().len(), 7);
+    assert_eq!(api["CachePolicyId"].as_str(), Some("4135ea2d-6df8-44a3-9df3-4b5a84be39ad"), "CachingDisabled");
+    let code = doc["Resources"]["WebSpaRouting"]["Properties"]["FunctionCode"].as_str().unwrap();
+    assert!(code.contains("request.uri = '/index.html'"), "{code}");
+    for output in ["WebUrl", "WebBucket", "WebDistributionId"] {
+        assert!(!doc["Outputs"][output].is_null(), "output {output}");
+    }
+    // Browsers upload to the files bucket from the web app's origin.
+    let cors = &doc["Resources"]["FilesBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][0];
+    let methods: Vec<_> = cors["AllowedMethods"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(methods, ["PUT", "GET"]);
+    assert!(cors["AllowedOrigins"].as_sequence().unwrap().iter().all(|o| o.as_str() != Some("*")));
+}

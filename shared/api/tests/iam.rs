@@ -174,6 +174,43 @@ fn operator_key_hashes_reach_only_the_operator_functions() {
 }
 
 #[test]
+fn operator_identities_reach_only_the_sign_in_functions() {
+    let doc = template();
+    let param = &doc["Parameters"]["OperatorIdentities"];
+    assert_eq!(param["NoEcho"].as_bool(), Some(true));
+    assert!(doc["Globals"]["Function"]["Environment"]["Variables"]["ESIGN_OPERATORS"].is_null());
+    for r in ROUTES {
+        let operators = &function(&doc, r.function)["Properties"]["Environment"]["Variables"]["ESIGN_OPERATORS"];
+        if r.operation.knows_operator_identities() {
+            let Value::Tagged(t) = operators else { panic!("{} needs the operator identities", r.function) };
+            assert_eq!((t.tag.to_string().as_str(), t.value.as_str()), ("!Ref", Some("OperatorIdentities")));
+        } else {
+            assert!(operators.is_null(), "{} is not a sign-in function, yet knows the operators", r.function);
+        }
+    }
+}
+
+/// Grants scoped to session records: a statement whose only resource condition is
+/// `dynamodb:LeadingKeys` like `SESSION#*` lets a function touch nothing but sessions.
+#[test]
+fn session_only_grants_are_scoped_to_session_records() {
+    let doc = template();
+    for r in ROUTES {
+        let f = function(&doc, r.function);
+        for s in strings(&f["Properties"]["Policies"]).iter().flat_map(|p| strings(&p["Statement"])) {
+            let sid = s["Sid"].as_str().unwrap_or("");
+            if sid == "SessionLastUse" || sid == "SessionsReadDelete" {
+                let keys = strings(&s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+                assert_eq!(keys, vec![Value::String("SESSION#*".into())], "{} {sid}", r.function);
+            }
+            if sid == "SessionLastUse" {
+                assert!(r.operation.refreshes_sessions(), "{} never refreshes a session", r.function);
+            }
+        }
+    }
+}
+
+#[test]
 fn seal_key_tagging_never_reaches_the_platform_keys() {
     let doc = template();
     let tag = esign_aws::authority::STACK_TAG;
@@ -235,6 +272,8 @@ const UNOBSERVED: &[(&str, &str, &str, &str)] = &[
     ("send-otp", "ses:SendEmail", "ses-identity/*", "production one-time codes by email"),
     ("send-contact-code", "sns:Publish", "*", "production contact confirmation codes by SMS"),
     ("send-contact-code", "ses:SendEmail", "ses-identity/*", "production contact confirmation codes by email"),
+    ("start-sign-in", "sns:Publish", "*", "production sign-in codes by SMS"),
+    ("start-sign-in", "ses:SendEmail", "ses-identity/*", "production sign-in codes by email"),
     // A seal key whose certificate could not be issued or recorded is disabled again
     // (Platform::decide_seal's cleanup after a failure, seals.rs); only failures reach it.
     ("decide-seal", "kms:DisableKey", "SealKey", "disables the new key when approval fails"),
@@ -250,14 +289,13 @@ const SAME_WORK: &[(&str, &str)] = &[
     ("anchor-audit", "anchor-audit-trails"),
 ];
 
-/// What the handler itself needs of every write but the TSA, whatever the tests send
-/// (`Idempotency-Key` support, shared/api/src/handler.rs and core/src/idempotency.rs): claiming
-/// the key and storing the answer (`PutItem`), reading a stored answer (`GetItem`), and releasing
-/// the key when the answer is a 5xx (`DeleteItem`).
+/// What the handler itself needs of every write that takes an `Idempotency-Key`
+/// (`Operation::takes_idempotency_key`: all but the TSA and the form checks), whatever the tests
+/// send (shared/api/src/handler.rs and core/src/idempotency.rs): claiming the key and storing the
+/// answer (`PutItem`), reading a stored answer (`GetItem`), and releasing the key when the answer
+/// is a 5xx (`DeleteItem`).
 fn idempotency_needs(function: &str) -> Vec<(String, String)> {
-    let idempotent = ROUTES
-        .iter()
-        .any(|r| r.function == function && r.method != "GET" && r.operation != esign_api::Operation::Timestamp);
+    let idempotent = ROUTES.iter().any(|r| r.function == function && r.operation.takes_idempotency_key());
     if !idempotent {
         return Vec::new();
     }
@@ -265,6 +303,16 @@ fn idempotency_needs(function: &str) -> Vec<(String, String)> {
         .into_iter()
         .map(|a| (a.to_owned(), "RecordsTable".to_owned()))
         .collect()
+}
+
+/// What the handler needs of every route a session may call, whatever the tests send: reading
+/// the session (`GetItem`) and, at most once a minute, writing its last use (`PutItem`; the
+/// template scopes that grant to `SESSION#` records where the function writes nothing else).
+fn session_needs(function: &str) -> Vec<(String, String)> {
+    if !ROUTES.iter().any(|r| r.function == function && r.operation.refreshes_sessions()) {
+        return Vec::new();
+    }
+    ["dynamodb:GetItem", "dynamodb:PutItem"].into_iter().map(|a| (a.to_owned(), "RecordsTable".to_owned())).collect()
 }
 
 /// What a call needs beyond its own action: S3 on the SSE-KMS files bucket uses the bucket's key
@@ -318,6 +366,7 @@ fn granted_actions_are_exactly_the_observed_ones() {
     }
     for r in ROUTES {
         observed.entry(r.function.to_owned()).or_default().extend(idempotency_needs(r.function));
+        observed.entry(r.function.to_owned()).or_default().extend(session_needs(r.function));
     }
     let mut problems = Vec::new();
     for (f, needs) in &observed {

@@ -39,6 +39,12 @@ pub const ENV_MODE: &str = "ESIGN_MODE";
 pub const ENV_OPERATOR_KEY_HASHES: &str = "ESIGN_OPERATOR_KEY_HASHES";
 /// Comma-separated clear operator API keys: the local server only, which hashes them at start-up.
 pub const ENV_OPERATOR_KEYS: &str = "ESIGN_OPERATOR_KEYS";
+/// The operators who sign in with a one-time code: E.164 mobile numbers and email addresses.
+pub const ENV_OPERATORS: &str = "ESIGN_OPERATORS";
+/// Seconds a session may go unused (default 1800).
+pub const ENV_SESSION_IDLE_SECS: &str = "ESIGN_SESSION_IDLE_SECS";
+/// Seconds a session lasts at most (default 43200).
+pub const ENV_SESSION_MAX_SECS: &str = "ESIGN_SESSION_MAX_SECS";
 /// KMS keys of the root CA, the issuing CA and the TSA.
 pub const ENV_ROOT_CA_KEY: &str = "ESIGN_ROOT_CA_KEY";
 pub const ENV_ISSUING_CA_KEY: &str = "ESIGN_ISSUING_CA_KEY";
@@ -131,7 +137,17 @@ fn settings_from_env(clear_operator_keys: OperatorKeys) -> Result<Config, Config
         webhooks.secret_grace = secs;
     }
     let optional = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let operators = esign_core::sessions::Operators::from_list(&std::env::var(ENV_OPERATORS).unwrap_or_default())
+        .map_err(|e| ConfigError::Invalid(ENV_OPERATORS, e))?;
+    let default_sessions = esign_core::sessions::SessionConfig::default();
+    let sessions = esign_core::sessions::SessionConfig::new(
+        seconds_var(ENV_SESSION_IDLE_SECS)?.unwrap_or(default_sessions.idle),
+        seconds_var(ENV_SESSION_MAX_SECS)?.unwrap_or(default_sessions.max),
+    )
+    .map_err(|e| ConfigError::Invalid(ENV_SESSION_IDLE_SECS, e))?;
     Ok(Config {
+        operators,
+        sessions,
         mode,
         operator_keys,
         tsa_url: optional("ESIGN_TSA_URL"),

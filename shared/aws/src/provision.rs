@@ -4,6 +4,11 @@
 //! indexes, TTL, versioning and key specs. It answers with the environment the functions would get: every `Globals.Function.Environment`
 //! variable whose value is `!Ref <resource>`, mapped to the local resource's name or id.
 //! Idempotent: resources that already exist are reused.
+//!
+//! A bucket's CORS rules come from the template too, with the origins a local run gives
+//! ([`LocalOptions::web_origins`]) in place of the deployment's (which name CloudFront): the
+//! emulator enforces them on a browser's preflight as S3 does, so the local web app can upload
+//! through presigned URLs exactly as the deployed one does.
 
 use std::path::Path;
 
@@ -13,7 +18,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+use aws_sdk_s3::types::{BucketVersioningStatus, CorsConfiguration, CorsRule, VersioningConfiguration};
 use serde_yaml::Value;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,9 +60,27 @@ fn aws_err<E: std::fmt::Debug>(what: &str) -> impl Fn(E) -> ProvisionError + '_ 
     move |e| ProvisionError::Aws(what.to_owned(), format!("{e:?}"))
 }
 
+/// What a local run sets that the template cannot say for it.
+#[derive(Debug, Clone, Default)]
+pub struct LocalOptions {
+    /// The origins the buckets' CORS rules allow locally, in place of the template's: the local
+    /// server's own (its web app uploads straight to the emulator). Empty: no CORS rules are set.
+    pub web_origins: Vec<String>,
+}
+
 /// Creates every table, bucket and KMS key of the template at `template`, named with `prefix`,
 /// and returns the functions' environment for them.
 pub async fn provision(config: &SdkConfig, template: &Path, prefix: &str) -> Result<Vec<EnvVar>, ProvisionError> {
+    provision_with(config, template, prefix, &LocalOptions::default()).await
+}
+
+/// As [`provision`], with the buckets' CORS rules allowing `options.web_origins`.
+pub async fn provision_with(
+    config: &SdkConfig,
+    template: &Path,
+    prefix: &str,
+    options: &LocalOptions,
+) -> Result<Vec<EnvVar>, ProvisionError> {
     let text = std::fs::read_to_string(template)
         .map_err(|e| ProvisionError::Read(template.display().to_string(), e.to_string()))?;
     let doc: Value =
@@ -78,7 +101,7 @@ pub async fn provision(config: &SdkConfig, template: &Path, prefix: &str) -> Res
             }
             Some("AWS::S3::Bucket") => {
                 let bucket = local_name(prefix, logical);
-                create_bucket(config, &bucket, res).await?;
+                create_bucket(config, &bucket, res, &options.web_origins).await?;
                 bucket
             }
             Some("AWS::KMS::Key") => create_key(config, &local_name(prefix, logical), res).await?,
@@ -185,7 +208,12 @@ async fn create_table(config: &SdkConfig, table: &str, res: &Value) -> Result<()
     Ok(())
 }
 
-async fn create_bucket(config: &SdkConfig, bucket: &str, res: &Value) -> Result<(), ProvisionError> {
+async fn create_bucket(
+    config: &SdkConfig,
+    bucket: &str,
+    res: &Value,
+    web_origins: &[String],
+) -> Result<(), ProvisionError> {
     let client = crate::s3_client(config);
     let mut req = client.create_bucket().bucket(bucket);
     if let Some(region) = config.region().map(|r| r.as_ref().to_owned())
@@ -218,7 +246,49 @@ async fn create_bucket(config: &SdkConfig, bucket: &str, res: &Value) -> Result<
             .await
             .map_err(aws_err("PutBucketVersioning"))?;
     }
+    let rules = get(res, &["Properties", "CorsConfiguration", "CorsRules"]).and_then(Value::as_sequence);
+    if let Some(rules) = rules
+        && !web_origins.is_empty()
+    {
+        let rules = local_cors_rules(rules, web_origins)?;
+        client
+            .put_bucket_cors()
+            .bucket(bucket)
+            .cors_configuration(
+                CorsConfiguration::builder()
+                    .set_cors_rules(Some(rules))
+                    .build()
+                    .map_err(aws_err("CorsConfiguration"))?,
+            )
+            .send()
+            .await
+            .map_err(aws_err("PutBucketCors"))?;
+        tracing::info!(bucket, origins = ?web_origins, "bucket CORS set");
+    }
     Ok(())
+}
+
+/// The template's CORS rules with `origins` as their allowed origins.
+fn local_cors_rules(rules: &[Value], origins: &[String]) -> Result<Vec<CorsRule>, ProvisionError> {
+    let strings = |rule: &Value, key: &str| -> Option<Vec<String>> {
+        get(rule, &[key])
+            .and_then(Value::as_sequence)
+            .map(|l| l.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+    };
+    rules
+        .iter()
+        .map(|rule| {
+            CorsRule::builder()
+                .set_id(get(rule, &["Id"]).and_then(Value::as_str).map(str::to_owned))
+                .set_allowed_methods(strings(rule, "AllowedMethods"))
+                .set_allowed_headers(strings(rule, "AllowedHeaders"))
+                .set_expose_headers(strings(rule, "ExposedHeaders"))
+                .set_max_age_seconds(get(rule, &["MaxAge"]).and_then(Value::as_i64).and_then(|m| i32::try_from(m).ok()))
+                .set_allowed_origins(Some(origins.to_vec()))
+                .build()
+                .map_err(aws_err("CorsRule"))
+        })
+        .collect()
 }
 
 /// The logical id a `!GetAtt X.Arn` (or `{Fn::GetAtt: [X, Arn]}`) names.
@@ -337,6 +407,27 @@ mod tests {
         assert_eq!(get_att_arn(&att), Some("WebhookDeadLetterQueue"));
         let long: Value = serde_yaml::from_str("Fn::GetAtt: [WebhookDeadLetterQueue, Arn]").unwrap();
         assert_eq!(get_att_arn(&long), Some("WebhookDeadLetterQueue"));
+    }
+
+    #[test]
+    fn cors_rules_take_the_local_origins() {
+        let rules: Value = serde_yaml::from_str(
+            "- Id: Uploads\n  AllowedMethods: [PUT, GET]\n  AllowedOrigins: [!Sub 'https://${Web.DomainName}']\n  \
+             AllowedHeaders: ['*']\n  ExposedHeaders: [ETag]\n  MaxAge: 3000\n",
+        )
+        .unwrap();
+        let origin = "http://127.0.0.1:3000".to_owned();
+        let local = local_cors_rules(rules.as_sequence().unwrap(), std::slice::from_ref(&origin)).unwrap();
+        assert_eq!(local.len(), 1);
+        let r = &local[0];
+        assert_eq!(
+            (r.id(), r.allowed_methods(), r.allowed_origins()),
+            (Some("Uploads"), &["PUT".to_owned(), "GET".to_owned()][..], &[origin][..])
+        );
+        assert_eq!(
+            (r.allowed_headers(), r.expose_headers(), r.max_age_seconds()),
+            (&["*".to_owned()][..], &["ETag".to_owned()][..], Some(3000))
+        );
     }
 
     #[test]

@@ -62,31 +62,125 @@ fn validate_phone(s: &str) -> Result<String, &'static str> {
     }
 }
 
-/// Checks a new person's fields, recording violations under `prefix`.
-pub(crate) fn check_person(v: &mut Violations, prefix: &str, p: &NewPerson) -> Option<(String, String, String)> {
-    let name = v.check(&format!("{prefix}name"), kyb::validate_person_name(&p.name));
-    let mobile = v.check(&format!("{prefix}mobile"), kyb::validate_mainland_mobile(&p.mobile));
-    let email = v.check(&format!("{prefix}email"), validate_email(&p.email));
+/// `POST /v1/checks/registration`: a registration form as far as it is filled in. Every field of
+/// [`RegisterEnterprise`], each optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationForm {
+    pub name: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
+    pub admin: Option<PersonForm>,
+}
+
+/// A [`NewPerson`] as far as it is filled in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonForm {
+    pub name: Option<String>,
+    pub mobile: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A person's fields as given: all of them in a request, any in a form check. The rules below
+/// run on this view, so a request and a form check apply the very same ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PersonFields<'a> {
+    pub name: Option<&'a str>,
+    pub mobile: Option<&'a str>,
+    pub email: Option<&'a str>,
+}
+
+impl NewPerson {
+    pub(crate) fn fields(&self) -> PersonFields<'_> {
+        PersonFields { name: Some(&self.name), mobile: Some(&self.mobile), email: Some(&self.email) }
+    }
+}
+
+impl PersonForm {
+    fn fields(&self) -> PersonFields<'_> {
+        PersonFields { name: self.name.as_deref(), mobile: self.mobile.as_deref(), email: self.email.as_deref() }
+    }
+}
+
+/// A registration's fields as given (see [`PersonFields`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RegistrationFields<'a> {
+    pub name: Option<&'a str>,
+    pub contact_email: Option<&'a str>,
+    /// Optional in the request too: absent is valid.
+    pub contact_phone: Option<&'a str>,
+    pub admin: PersonFields<'a>,
+}
+
+impl RegisterEnterprise {
+    fn fields(&self) -> RegistrationFields<'_> {
+        RegistrationFields {
+            name: Some(&self.name),
+            contact_email: Some(&self.contact_email),
+            contact_phone: self.contact_phone.as_deref(),
+            admin: self.admin.fields(),
+        }
+    }
+}
+
+impl RegistrationForm {
+    pub(crate) fn fields(&self) -> RegistrationFields<'_> {
+        RegistrationFields {
+            name: self.name.as_deref(),
+            contact_email: self.contact_email.as_deref(),
+            contact_phone: self.contact_phone.as_deref(),
+            admin: self.admin.as_ref().map(PersonForm::fields).unwrap_or_default(),
+        }
+    }
+}
+
+/// A person whose every field passed: name, mobile (E.164), email.
+pub(crate) type ValidPerson = (String, String, String);
+
+/// Checks a person's given fields, recording violations under `prefix`; the values when every
+/// field was given and passed.
+pub(crate) fn check_person_fields(v: &mut Violations, prefix: &str, p: &PersonFields<'_>) -> Option<ValidPerson> {
+    let name = v.check_given(&format!("{prefix}name"), p.name.map(kyb::validate_person_name));
+    let mobile = v.check_given(&format!("{prefix}mobile"), p.mobile.map(kyb::validate_mainland_mobile));
+    let email = v.check_given(&format!("{prefix}email"), p.email.map(validate_email));
     Some((name?, mobile?.as_str().to_owned(), email?))
+}
+
+/// Checks a new person's fields, recording violations under `prefix`.
+pub(crate) fn check_person(v: &mut Violations, prefix: &str, p: &NewPerson) -> Option<ValidPerson> {
+    check_person_fields(v, prefix, &p.fields())
+}
+
+/// A registration whose every field passed.
+pub(crate) struct ValidRegistration {
+    name: String,
+    contact_email: String,
+    contact_phone: Option<String>,
+    admin: ValidPerson,
+}
+
+/// The rules of a registration, on its given fields: what `POST /v1/enterprises` refuses and
+/// `POST /v1/checks/registration` reports.
+pub(crate) fn check_registration(v: &mut Violations, f: &RegistrationFields<'_>) -> Option<ValidRegistration> {
+    let name = v.check_given("name", f.name.map(kyb::validate_company_name));
+    let contact_email = v.check_given("contact_email", f.contact_email.map(validate_email));
+    let contact_phone = match f.contact_phone {
+        None => Some(None),
+        Some(p) => v.check("contact_phone", validate_phone(p)).map(Some),
+    };
+    let admin = check_person_fields(v, "admin.", &f.admin);
+    Some(ValidRegistration { name: name?, contact_email: contact_email?, contact_phone: contact_phone?, admin: admin? })
 }
 
 impl Platform {
     /// Registers an enterprise with its administrator, who gets the first API key.
     pub async fn register_enterprise(&self, input: RegisterEnterprise) -> Result<Registration, DomainError> {
         let mut v = Violations::new();
-        let name = v.check("name", kyb::validate_company_name(&input.name));
-        let contact_email = v.check("contact_email", validate_email(&input.contact_email));
-        let contact_phone = match &input.contact_phone {
-            None => Some(None),
-            Some(p) => v.check("contact_phone", validate_phone(p)).map(Some),
-        };
-        let admin = check_person(&mut v, "admin.", &input.admin);
+        let valid = check_registration(&mut v, &input.fields());
         v.finish()?;
-        let (Some(name), Some(contact_email), Some(contact_phone), Some((admin_name, mobile, email))) =
-            (name, contact_email, contact_phone, admin)
-        else {
-            return Err(DomainError::Internal("validation passed without values".into()));
-        };
+        let ValidRegistration { name, contact_email, contact_phone, admin: (admin_name, mobile, email) } =
+            valid.ok_or_else(|| DomainError::Internal("validation passed without values".into()))?;
 
         let now = self.clock.now();
         let enterprise = Enterprise {
@@ -121,6 +215,7 @@ impl Platform {
             Write::create(member_record(&admin, &key.hash)?),
             Write::create(key_record(&admin, &key.hash)?),
         ];
+        writes.extend(crate::sessions::index_contacts(&admin)?);
         Head::empty(&enterprise_subject(&enterprise.id)).append(
             &mut writes,
             now,

@@ -24,7 +24,7 @@ impl FieldError {
 pub enum DomainError {
     #[error("the input is invalid")]
     Validation(Vec<FieldError>),
-    #[error("missing or unknown API key")]
+    #[error("missing or unknown API key or session")]
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),
@@ -46,6 +46,13 @@ pub enum DomainError {
     /// The member has not confirmed its destination on this channel, so no code goes there.
     #[error("the member's {} is not confirmed: confirm it with POST /v1/members/{member_id}/contacts/confirm and /verify first", .channel.contact())]
     ContactUnconfirmed { member_id: String, channel: Channel },
+    /// A write made with a session cookie without the session's CSRF token (`X-CSRF-Token`).
+    #[error("a write with the session cookie must carry the session's csrf_token as X-CSRF-Token")]
+    Csrf,
+    /// The code was right, and several members (of several enterprises) share the identifier:
+    /// the caller says which one to sign in as. The code is not used up by this answer.
+    #[error("several accounts use this identifier; send the code again with the chosen member_id")]
+    ChooseAccount(Vec<crate::sessions::AccountChoice>),
     #[error("{0}")]
     Dependency(String),
     #[error("{0}")]
@@ -106,8 +113,23 @@ impl Violations {
         }
     }
 
+    /// As [`Self::check`], for a field that may be absent (a form half filled in): an absent
+    /// field records nothing and yields nothing.
+    pub fn check_given<T, E: std::fmt::Display + std::fmt::Debug>(
+        &mut self,
+        field: &str,
+        r: Option<Result<T, E>>,
+    ) -> Option<T> {
+        r.and_then(|r| self.check(field, r))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Every violation recorded, in order.
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.0
     }
 
     /// `Ok(())` when nothing was recorded, else the validation error.

@@ -6,6 +6,7 @@
 pub(crate) mod aead;
 pub mod audit;
 pub mod auth;
+pub mod checks;
 pub mod contacts;
 pub mod contracts;
 pub mod enterprises;
@@ -22,6 +23,7 @@ pub mod platform;
 pub mod ports;
 pub mod seal_image;
 pub mod seals;
+pub mod sessions;
 pub mod trails;
 pub mod uploads;
 pub mod usage;

@@ -12,6 +12,7 @@ use crate::platform::{
     own_enterprise, require_verified,
 };
 use crate::ports::{Condition, Partition, Write};
+use crate::sessions::{index_contacts, unindex_contacts};
 
 /// `POST /v1/members`.
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +58,7 @@ impl Platform {
         let key = NewApiKey::generate();
         let mut writes =
             vec![Write::create(member_record(&member, &key.hash)?), Write::create(key_record(&member, &key.hash)?)];
+        writes.extend(index_contacts(&member)?);
         let head = Head::load(self.store.as_ref(), &enterprise_subject(enterprise_id)).await?;
         head.append(
             &mut writes,
@@ -96,6 +98,9 @@ impl Platform {
             Write::Delete { key, condition: Condition::Version(loaded.version) },
             Write::Delete { key: api_key_key(&loaded.value.key_hash), condition: Condition::Always },
         ];
+        writes.extend(unindex_contacts(&loaded.value.member));
+        // Its sessions would fail at their next request anyway (they re-read the member).
+        writes.extend(self.end_member_sessions(member_id).await?);
         let head = Head::load(self.store.as_ref(), &enterprise_subject(enterprise_id)).await?;
         head.append(
             &mut writes,

@@ -46,6 +46,11 @@ pub enum Purpose {
     Signing,
     /// That a member receives what is sent to its mobile or email.
     Contact,
+    /// That a person receives what is sent to an identifier (mobile or email), to sign in as
+    /// a member who has it (see `crate::sessions`).
+    SignIn,
+    /// The same for a platform operator's identifier.
+    OperatorSignIn,
 }
 
 /// A code as stored: never the code itself.
@@ -127,17 +132,47 @@ pub(crate) fn new_code(
     channel: Channel,
     now: OffsetDateTime,
 ) -> (String, StoredCode) {
+    let mut owner = CodeOwner::member(member);
+    owner.contract_id = contract_id;
+    new_code_for(id, purpose, &owner, channel, &destination_hash(channel, destination(member, channel)), now)
+}
+
+/// Whom a code is for: a member (and the contract it signs), or nobody yet (a sign-in code,
+/// whose accounts are found from its destination once it is entered).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CodeOwner<'a> {
+    pub contract_id: &'a str,
+    pub enterprise_id: &'a str,
+    pub member_id: &'a str,
+}
+
+impl<'a> CodeOwner<'a> {
+    pub(crate) fn member(member: &'a Member) -> Self {
+        CodeOwner { contract_id: "", enterprise_id: &member.enterprise_id, member_id: &member.id }
+    }
+}
+
+/// A fresh code to the destination whose [`destination_hash`] is `destination`, and the record
+/// that keeps its hash.
+pub(crate) fn new_code_for(
+    id: &str,
+    purpose: Purpose,
+    owner: &CodeOwner<'_>,
+    channel: Channel,
+    destination: &str,
+    now: OffsetDateTime,
+) -> (String, StoredCode) {
     let mut rng = rand::rng();
     let code = format!("{:06}", rng.random_range(0..1_000_000u32));
     let salt = hex::encode(rng.random::<[u8; 16]>());
     let stored = StoredCode {
         id: id.to_owned(),
         purpose,
-        contract_id: contract_id.to_owned(),
-        enterprise_id: member.enterprise_id.clone(),
-        member_id: member.id.clone(),
+        contract_id: owner.contract_id.to_owned(),
+        enterprise_id: owner.enterprise_id.to_owned(),
+        member_id: owner.member_id.to_owned(),
         channel,
-        destination: destination_hash(channel, destination(member, channel)),
+        destination: destination.to_owned(),
         code_hash: hash(&salt, id, &code),
         salt,
         expires_at: now + CODE_TTL,
@@ -160,6 +195,7 @@ pub(crate) fn notice(purpose: Purpose, channel: Channel, to: &str, code: &str) -
     let (subject, zh, en) = match purpose {
         Purpose::Signing => ("签署验证码 / Signing code", "签署验证码", "signing code"),
         Purpose::Contact => ("联系方式确认码 / Confirmation code", "联系方式确认码", "confirmation code"),
+        Purpose::SignIn | Purpose::OperatorSignIn => ("登录验证码 / Sign-in code", "登录验证码", "sign-in code"),
     };
     Notice {
         channel,
@@ -267,15 +303,19 @@ pub(crate) fn send_limits(member_id: &str, enterprise_id: &str, destination: &st
             window: ENTERPRISE_WINDOW,
             message: format!("at most {MAX_SENDS_PER_ENTERPRISE} codes per enterprise every hour"),
         },
-        SendLimit {
-            partition: format!("OTPRATE#TO#{destination}"),
-            max: MAX_SENDS_PER_RECIPIENT,
-            window: RECIPIENT_WINDOW,
-            message: format!(
-                "at most {MAX_SENDS_PER_RECIPIENT} codes to one mobile number or email address every hour"
-            ),
-        },
+        destination_limit(destination),
     ]
+}
+
+/// The limit of codes to one destination (its [`destination_hash`]), whoever asks, across all
+/// enterprises and purposes.
+pub(crate) fn destination_limit(destination: &str) -> SendLimit {
+    SendLimit {
+        partition: format!("OTPRATE#TO#{destination}"),
+        max: MAX_SENDS_PER_RECIPIENT,
+        window: RECIPIENT_WINDOW,
+        message: format!("at most {MAX_SENDS_PER_RECIPIENT} codes to one mobile number or email address every hour"),
+    }
 }
 
 /// The counter of the window of `limit` that holds `now`, and when that window ends.

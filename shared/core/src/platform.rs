@@ -17,6 +17,7 @@ use crate::ports::{
     BlobStore, Clock, Key, Notifier, Partition, Position, Query, Queue, Record, RecordStore, SealAuthority, SecretBox,
     WebhookSender,
 };
+use crate::sessions::{Operators, SessionConfig};
 
 /// Whether development-only conveniences are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,11 @@ pub struct Config {
     /// The verified email identity one-time codes are sent from (SES, production).
     pub email_sender: Option<String>,
     pub webhooks: WebhookConfig,
+    /// The operators who sign in with a one-time code (`ESIGN_OPERATORS`; only the sign-in
+    /// functions are configured with them).
+    pub operators: Operators,
+    /// How long sessions last.
+    pub sessions: SessionConfig,
 }
 
 /// How webhook deliveries are retried.
@@ -87,6 +93,8 @@ impl Default for Config {
             pdf_deadline: Duration::from_secs(10),
             webhooks: WebhookConfig::default(),
             email_sender: None,
+            operators: Operators::default(),
+            sessions: SessionConfig::default(),
         }
     }
 }

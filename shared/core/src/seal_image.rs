@@ -17,8 +17,39 @@ pub struct ImageFacts {
     pub height: u32,
 }
 
+/// What an inspection learned about an image, whether or not it passed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inspection {
+    /// The first rule the image breaks; `None` when it passes every one.
+    pub error: Option<FieldError>,
+    /// Width and height in pixels, once the PNG's header could be read.
+    pub size: Option<(u32, u32)>,
+    /// The longer side in millimetres, when the PNG states its resolution (a `pHYs` chunk in
+    /// pixels per metre): how large the seal prints at its own resolution.
+    pub diameter_mm: Option<f64>,
+}
+
+/// What was seen on the way through the rules.
+#[derive(Default)]
+struct Seen {
+    size: Option<(u32, u32)>,
+    diameter_mm: Option<f64>,
+}
+
 fn fail(code: &str, message: impl Into<String>) -> FieldError {
     FieldError::new("image", code, message)
+}
+
+/// The rule broken by an image of `len` bytes, more than [`MAX_BYTES`].
+pub fn too_large(len: u64) -> FieldError {
+    fail("too_large", format!("the image is {len} bytes; at most {MAX_BYTES} are accepted"))
+}
+
+/// The longer side in millimetres at the stated resolution, to a tenth.
+fn diameter_mm(width: u32, height: u32, dims: Option<png::PixelDimensions>) -> Option<f64> {
+    let d = dims.filter(|d| d.unit == png::Unit::Meter && d.xppu > 0 && d.yppu > 0)?;
+    let mm = (f64::from(width) / f64::from(d.xppu)).max(f64::from(height) / f64::from(d.yppu)) * 1000.0;
+    Some((mm * 10.0).round() / 10.0)
 }
 
 /// A pixel that reads as seal ink: clearly red.
@@ -28,11 +59,24 @@ fn is_red(r: u8, g: u8, b: u8) -> bool {
 
 /// Checks the image; the error names the first rule it breaks.
 pub fn check(bytes: &[u8]) -> Result<ImageFacts, FieldError> {
+    rules(bytes, &mut Seen::default())
+}
+
+/// Runs the same rules as [`check`] and tells what it saw on the way: the size and resolution of
+/// an image that breaks a rule after its header was read (a form shows them beside the error).
+pub fn inspect(bytes: &[u8]) -> Inspection {
+    let mut seen = Seen::default();
+    let error = rules(bytes, &mut seen).err();
+    Inspection { error, size: seen.size, diameter_mm: seen.diameter_mm }
+}
+
+/// Every rule, in order; `seen` learns the facts as they are read.
+fn rules(bytes: &[u8], seen: &mut Seen) -> Result<ImageFacts, FieldError> {
     if bytes.is_empty() {
         return Err(fail("empty", "the image file is empty"));
     }
     if bytes.len() as u64 > MAX_BYTES {
-        return Err(fail("too_large", format!("the image is {} bytes; at most {MAX_BYTES} are accepted", bytes.len())));
+        return Err(too_large(bytes.len() as u64));
     }
     let what = match crate::uploads::sniff(bytes) {
         Some("image/png") => None,
@@ -49,6 +93,8 @@ pub fn check(bytes: &[u8]) -> Result<ImageFacts, FieldError> {
     decoder.set_limits(png::Limits { bytes: 64 * 1024 * 1024 });
     let mut reader = decoder.read_info().map_err(|e| fail("undecodable", format!("the PNG does not decode: {e}")))?;
     let (width, height) = (reader.info().width, reader.info().height);
+    seen.size = Some((width, height));
+    seen.diameter_mm = diameter_mm(width, height, reader.info().pixel_dims);
     if !(MIN_SIDE..=MAX_SIDE).contains(&width) || !(MIN_SIDE..=MAX_SIDE).contains(&height) {
         return Err(fail(
             "dimensions",
@@ -196,6 +242,41 @@ mod tests {
             enc.write_header().unwrap().write_image_data(&vec![200; 200 * 200 * 3]).unwrap();
         }
         assert_eq!(code(&out), "no_alpha");
+    }
+
+    #[test]
+    fn inspection_reports_the_same_rule_and_what_it_saw() {
+        let ok = inspect(&red_seal());
+        assert_eq!((ok.error, ok.size, ok.diameter_mm), (None, Some((300, 300)), None));
+        let small = ring(50, [220, 20, 30], 0);
+        let seen = inspect(&small);
+        assert_eq!(seen.error, check(&small).err());
+        assert_eq!(seen.error.map(|e| e.code), Some("dimensions".to_owned()));
+        assert_eq!(seen.size, Some((50, 50)));
+        let nothing = inspect(b"hello");
+        assert_eq!((nothing.error.map(|e| e.code), nothing.size), (Some("not_png".to_owned()), None));
+        assert_eq!(inspect(&vec![0u8; MAX_BYTES as usize + 1]).error, Some(too_large(MAX_BYTES + 1)));
+    }
+
+    #[test]
+    fn the_diameter_comes_from_the_stated_resolution() {
+        // 472 px at 11811 px/m (300 dpi) is 40.0 mm: an official seal's usual size.
+        let mut out = Vec::new();
+        {
+            let mut enc = png::Encoder::new(&mut out, 472, 472);
+            enc.set_color(png::ColorType::Rgba);
+            enc.set_pixel_dims(Some(png::PixelDimensions { xppu: 11811, yppu: 11811, unit: png::Unit::Meter }));
+            enc.write_header().unwrap().write_image_data(&vec![0; 472 * 472 * 4]).unwrap();
+        }
+        let seen = inspect(&out);
+        assert_eq!(seen.diameter_mm, Some(40.0));
+        assert_eq!(seen.error.map(|e| e.code), Some("no_ink".to_owned()));
+        let unitless = png::PixelDimensions { xppu: 2, yppu: 2, unit: png::Unit::Unspecified };
+        assert_eq!(diameter_mm(472, 472, Some(unitless)), None);
+        assert_eq!(
+            diameter_mm(300, 600, Some(png::PixelDimensions { xppu: 10_000, yppu: 10_000, unit: png::Unit::Meter })),
+            Some(60.0)
+        );
     }
 
     #[test]

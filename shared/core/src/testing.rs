@@ -13,6 +13,9 @@ use crate::verification::{AdministratorInput, PersonInput, SubmitVerification};
 /// The operator key the test platform accepts.
 pub const OPERATOR_KEY: &str = "op-test-key-0123456789abcdef";
 
+/// The operators who may sign in with a code on the test platform.
+pub const OPERATOR_IDENTITIES: &str = "+8613700137000, Ops@Example.com";
+
 /// A platform over fresh in-memory ports at a fixed time, and its blob store.
 pub fn platform() -> (Platform, Arc<MemoryBlobs>) {
     let t = full();
@@ -39,6 +42,7 @@ pub fn full() -> TestPlatform {
     let clock = Arc::new(FixedClock::new(OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("valid time")));
     let config = Config {
         operator_keys: OperatorKeys::from_list(OPERATOR_KEY).expect("valid operator key"),
+        operators: crate::sessions::Operators::from_list(OPERATOR_IDENTITIES).expect("valid operators"),
         ..Config::default()
     };
     let ports = Ports {
@@ -80,6 +84,14 @@ pub(crate) fn registration() -> RegisterEnterprise {
         contact_phone: Some("+86 755 8601 3388".into()),
         admin: NewPerson { name: "张三".into(), mobile: unique_mobile(), email: "zhang@example.com".into() },
     }
+}
+
+/// A valid registration whose administrator has this mobile number and email address.
+pub(crate) fn registration_with(mobile: &str, email: &str) -> RegisterEnterprise {
+    let mut r = registration();
+    r.admin.mobile = mobile.into();
+    r.admin.email = email.into();
+    r
 }
 
 /// `13800138000` first, then other numbers: codes to different administrators are told apart

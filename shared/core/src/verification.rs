@@ -58,6 +58,167 @@ pub struct SubmitVerification {
     pub authorization_letter_file_id: Option<String>,
 }
 
+/// `POST /v1/checks/verification`: a submission form as far as it is filled in. Every field of
+/// [`SubmitVerification`], each optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationForm {
+    pub company_name: Option<String>,
+    pub uscc: Option<String>,
+    pub organization_code: Option<String>,
+    pub legal_representative: Option<IdentifiedPersonForm>,
+    pub administrator: Option<AdministratorForm>,
+    pub authorization_letter_file_id: Option<String>,
+}
+
+/// A [`PersonInput`] as far as it is filled in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentifiedPersonForm {
+    pub name: Option<String>,
+    pub id_number: Option<String>,
+}
+
+/// An [`AdministratorInput`] as far as it is filled in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdministratorForm {
+    pub name: Option<String>,
+    pub id_number: Option<String>,
+    pub mobile: Option<String>,
+    pub is_legal_representative: Option<bool>,
+}
+
+/// A submission's fields as given: all of them in a request, any in a form check. The rules
+/// run on this view, so a submission and a form check apply the very same ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SubmissionFields<'a> {
+    company_name: Option<&'a str>,
+    uscc: Option<&'a str>,
+    organization_code: Option<&'a str>,
+    legal_representative_name: Option<&'a str>,
+    legal_representative_id_number: Option<&'a str>,
+    administrator_name: Option<&'a str>,
+    administrator_id_number: Option<&'a str>,
+    administrator_mobile: Option<&'a str>,
+    administrator_is_legal_representative: Option<bool>,
+    has_authorization_letter: bool,
+}
+
+impl SubmitVerification {
+    fn fields(&self) -> SubmissionFields<'_> {
+        let (lr, a) = (&self.legal_representative, &self.administrator);
+        SubmissionFields {
+            company_name: Some(&self.company_name),
+            uscc: Some(&self.uscc),
+            organization_code: Some(&self.organization_code),
+            legal_representative_name: Some(&lr.name),
+            legal_representative_id_number: Some(&lr.id_number),
+            administrator_name: Some(&a.name),
+            administrator_id_number: Some(&a.id_number),
+            administrator_mobile: Some(&a.mobile),
+            administrator_is_legal_representative: Some(a.is_legal_representative),
+            has_authorization_letter: self.authorization_letter_file_id.is_some(),
+        }
+    }
+}
+
+impl VerificationForm {
+    pub(crate) fn fields(&self) -> SubmissionFields<'_> {
+        let lr = self.legal_representative.as_ref();
+        let a = self.administrator.as_ref();
+        SubmissionFields {
+            company_name: self.company_name.as_deref(),
+            uscc: self.uscc.as_deref(),
+            organization_code: self.organization_code.as_deref(),
+            legal_representative_name: lr.and_then(|p| p.name.as_deref()),
+            legal_representative_id_number: lr.and_then(|p| p.id_number.as_deref()),
+            administrator_name: a.and_then(|a| a.name.as_deref()),
+            administrator_id_number: a.and_then(|a| a.id_number.as_deref()),
+            administrator_mobile: a.and_then(|a| a.mobile.as_deref()),
+            administrator_is_legal_representative: a.and_then(|a| a.is_legal_representative),
+            has_authorization_letter: self.authorization_letter_file_id.is_some(),
+        }
+    }
+}
+
+/// What the rules of a submission found: its USCC when that passed, and the whole submission
+/// when every field did.
+pub(crate) struct SubmissionCheck {
+    uscc: Option<kyb::Uscc>,
+    valid: Option<ValidSubmission>,
+}
+
+/// A submission whose every field passed the rules that need no stored data.
+pub(crate) struct ValidSubmission {
+    company_name: String,
+    uscc: kyb::Uscc,
+    org: kyb::OrgCode,
+    lr_name: String,
+    lr_id: kyb::ResidentId,
+    ad_name: String,
+    ad_id: kyb::ResidentId,
+    ad_mobile: kyb::Mobile,
+}
+
+/// The rules of a submission on its given fields, as of `today`: what
+/// `POST /v1/enterprises/{id}/verification` refuses before it looks at stored data (the letter's
+/// upload, another enterprise holding the USCC) and what `POST /v1/checks/verification` reports.
+/// A rule across two fields runs when both are given.
+pub(crate) fn check_submission(v: &mut Violations, f: &SubmissionFields<'_>, today: (i32, u8, u8)) -> SubmissionCheck {
+    let company_name = v.check_given("company_name", f.company_name.map(kyb::validate_company_name));
+    let uscc = v.check_given("uscc", f.uscc.map(kyb::validate_uscc));
+    let org = v.check_given("organization_code", f.organization_code.map(kyb::validate_organization_code));
+    if let (Some(u), Some(o)) = (&uscc, &org) {
+        v.check("organization_code", kyb::validate_org_code_matches_uscc(o, u));
+    }
+    let lr_name =
+        v.check_given("legal_representative.name", f.legal_representative_name.map(kyb::validate_person_name));
+    let lr_id = v.check_given(
+        "legal_representative.id_number",
+        f.legal_representative_id_number.map(|id| kyb::validate_resident_id(id, today)),
+    );
+    let ad_name = v.check_given("administrator.name", f.administrator_name.map(kyb::validate_person_name));
+    let ad_id = v.check_given(
+        "administrator.id_number",
+        f.administrator_id_number.map(|id| kyb::validate_resident_id(id, today)),
+    );
+    let ad_mobile = v.check_given("administrator.mobile", f.administrator_mobile.map(kyb::validate_mainland_mobile));
+    match f.administrator_is_legal_representative {
+        Some(true) => {
+            if let (Some(l), Some(d)) = (&lr_id, &ad_id)
+                && l.as_str() != d.as_str()
+            {
+                v.add(
+                    "administrator.id_number",
+                    "not_legal_representative",
+                    "the administrator is declared the legal representative but the ID numbers differ",
+                );
+            }
+        }
+        Some(false) if !f.has_authorization_letter => v.add(
+            "authorization_letter_file_id",
+            "required",
+            "an administrator who is not the legal representative needs an authorization letter",
+        ),
+        Some(false) | None => {}
+    }
+    let valid = match (company_name, uscc.clone(), org, lr_name, lr_id, ad_name, ad_id, ad_mobile) {
+        (
+            Some(company_name),
+            Some(uscc),
+            Some(org),
+            Some(lr_name),
+            Some(lr_id),
+            Some(ad_name),
+            Some(ad_id),
+            Some(ad_mobile),
+        ) => Some(ValidSubmission { company_name, uscc, org, lr_name, lr_id, ad_name, ad_id, ad_mobile }),
+        _ => None,
+    };
+    SubmissionCheck { uscc, valid }
+}
+
 /// `POST /v1/operator/verifications/{id}/decision`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -106,6 +267,12 @@ pub struct VerificationDetail {
 struct UsccClaim {
     enterprise_id: String,
     verification_id: String,
+}
+
+/// The calendar date (UTC) of `now`, as the resident ID rules take it.
+pub(crate) fn calendar_date(now: time::OffsetDateTime) -> (i32, u8, u8) {
+    let d = now.date();
+    (d.year(), u8::from(d.month()), d.day())
 }
 
 fn uscc_key(uscc: &str) -> Key {
@@ -170,66 +337,22 @@ impl Platform {
     ) -> Result<crate::model::Enterprise, DomainError> {
         let member_id = admin_of(principal, enterprise_id)?.to_owned();
         let now = self.clock.now();
-        let today = now.date();
-        let today = (today.year(), u8::from(today.month()), today.day());
-
         let mut v = Violations::new();
-        let company_name = v.check("company_name", kyb::validate_company_name(&input.company_name));
-        let uscc = v.check("uscc", kyb::validate_uscc(&input.uscc));
-        let org = v.check("organization_code", kyb::validate_organization_code(&input.organization_code));
-        if let (Some(u), Some(o)) = (&uscc, &org) {
-            v.check("organization_code", kyb::validate_org_code_matches_uscc(o, u));
-        }
-        let lr_name = v.check("legal_representative.name", kyb::validate_person_name(&input.legal_representative.name));
-        let lr_id = v.check(
-            "legal_representative.id_number",
-            kyb::validate_resident_id(&input.legal_representative.id_number, today),
-        );
-        let a = &input.administrator;
-        let ad_name = v.check("administrator.name", kyb::validate_person_name(&a.name));
-        let ad_id = v.check("administrator.id_number", kyb::validate_resident_id(&a.id_number, today));
-        let ad_mobile = v.check("administrator.mobile", kyb::validate_mainland_mobile(&a.mobile));
-        if a.is_legal_representative {
-            if let (Some(l), Some(d)) = (&lr_id, &ad_id)
-                && l.as_str() != d.as_str()
-            {
-                v.add(
-                    "administrator.id_number",
-                    "not_legal_representative",
-                    "the administrator is declared the legal representative but the ID numbers differ",
-                );
-            }
-        } else if input.authorization_letter_file_id.is_none() {
-            v.add(
-                "authorization_letter_file_id",
-                "required",
-                "an administrator who is not the legal representative needs an authorization letter",
-            );
-        }
+        let checked = check_submission(&mut v, &input.fields(), calendar_date(now));
         let letter = match &input.authorization_letter_file_id {
             Some(file_id) => self.check_letter(&mut v, enterprise_id, file_id).await?,
             None => None,
         };
-        if let Some(u) = &uscc
+        if let Some(u) = &checked.uscc
             && let Some(holder) = self.uscc_holder(u.as_str()).await?
             && holder != enterprise_id
         {
             return Err(DomainError::UsccTaken { uscc: u.as_str().to_owned() });
         }
         v.finish()?;
-        let (
-            Some(company_name),
-            Some(uscc),
-            Some(org),
-            Some(lr_name),
-            Some(lr_id),
-            Some(ad_name),
-            Some(ad_id),
-            Some(ad_mobile),
-        ) = (company_name, uscc, org, lr_name, lr_id, ad_name, ad_id, ad_mobile)
-        else {
-            return Err(DomainError::Internal("validation passed without values".into()));
-        };
+        let ValidSubmission { company_name, uscc, org, lr_name, lr_id, ad_name, ad_id, ad_mobile } =
+            checked.valid.ok_or_else(|| DomainError::Internal("validation passed without values".into()))?;
+        let a = &input.administrator;
 
         let loaded = self.load_enterprise(enterprise_id).await?;
         let mut enterprise = loaded.value;

@@ -4,16 +4,49 @@
 //! Environment: `ESIGN_LOCAL_ADDR` (default 127.0.0.1:3000), `ESIGN_TEMPLATE` (default
 //! infra/template.yaml), `ESIGN_LOCAL_PREFIX` (default esign-local), `ESIGN_MODE` (default
 //! development here), `ESIGN_OPERATOR_KEYS` (clear keys, hashed at start-up) and/or
-//! `ESIGN_OPERATOR_KEY_HASHES`, `ESIGN_AWS_CALL_LOG` (records the AWS calls each route's function
-//! makes, as JSON lines).
+//! `ESIGN_OPERATOR_KEY_HASHES`, `ESIGN_OPERATORS` (identifiers operators sign in with by code),
+//! `ESIGN_SESSION_IDLE_SECS` and `ESIGN_SESSION_MAX_SECS`, `ESIGN_AWS_CALL_LOG` (records the AWS
+//! calls each route's function makes, as JSON lines).
+//!
+//! The built web app is served at every path outside `/v1` from `ESIGN_WEB_DIR` (default
+//! `web/dist` when it holds an `index.html`), with the deployed security headers;
+//! `ESIGN_FRAME_ANCESTORS` (default `'none'`) says who may frame it. The files bucket's CORS
+//! rules allow the server's own origin and those in `ESIGN_WEB_ORIGINS` (comma-separated, e.g.
+//! a development server's), so pages there upload through presigned URLs.
 
 use std::process::ExitCode;
 
-use esign_api::local::{LocalSetup, local_platform, serve};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use esign_api::local::{LocalSetup, local_platform, serve_with_web};
+use esign_api::web::{WebApp, origin_of};
 use esign_core::Mode;
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+}
+
+/// The origins a browser reaches the server at: its address, and `localhost` for a loopback or
+/// unspecified one (an unspecified address answers on loopback too).
+fn own_origins(addr: SocketAddr) -> Vec<String> {
+    let port = addr.port();
+    if addr.ip().is_unspecified() {
+        return vec![format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")];
+    }
+    let mut origins = vec![format!("http://{addr}")];
+    if addr.ip().is_loopback() {
+        origins.push(format!("http://localhost:{port}"));
+    }
+    origins
+}
+
+/// The web app's folder: `ESIGN_WEB_DIR`, or `web/dist` when it holds a build.
+fn web_dir() -> Option<PathBuf> {
+    match std::env::var("ESIGN_WEB_DIR").ok().filter(|d| !d.is_empty()) {
+        Some(dir) => Some(dir.into()),
+        None => Some(PathBuf::from("web/dist")).filter(|d| d.join("index.html").is_file()),
+    }
 }
 
 #[tokio::main]
@@ -47,11 +80,49 @@ async fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     };
+    let web = match web_dir() {
+        None => None,
+        Some(dir) => {
+            let frame_ancestors = env_or("ESIGN_FRAME_ANCESTORS", "'none'");
+            match WebApp::new(&dir, origin_of(&endpoint).as_deref(), &frame_ancestors) {
+                Ok(web) => Some(web),
+                Err(e) => {
+                    eprintln!("esign-local: ESIGN_WEB_DIR: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
+    // Listening first: the bucket's CORS rules name the address actually bound.
+    let listener = match tokio::net::TcpListener::bind(&addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("esign-local: cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let bound = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("esign-local: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut web_origins = own_origins(bound);
+    web_origins.extend(
+        std::env::var("ESIGN_WEB_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_owned),
+    );
     let setup = LocalSetup {
         endpoint,
         template: env_or("ESIGN_TEMPLATE", "infra/template.yaml").into(),
         prefix: env_or("ESIGN_LOCAL_PREFIX", "esign-local"),
         config,
+        web_origins,
     };
     let platform = match local_platform(&setup).await {
         Ok(p) => p,
@@ -60,15 +131,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let listener = match tokio::net::TcpListener::bind(&addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("esign-local: cannot listen on {addr}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    eprintln!("esign-local: serving http://{addr}/v1 ({:?} mode)", setup.config.mode);
-    if let Err(e) = serve(listener, platform).await {
+    match &web {
+        Some(web) => eprintln!(
+            "esign-local: serving http://{bound}/ (the web app in {}) and http://{bound}/v1 ({:?} mode)",
+            web.root().display(),
+            setup.config.mode
+        ),
+        None => eprintln!("esign-local: serving http://{bound}/v1 ({:?} mode; no web app built)", setup.config.mode),
+    }
+    if let Err(e) = serve_with_web(listener, platform, web).await {
         eprintln!("esign-local: {e}");
         return ExitCode::FAILURE;
     }
