@@ -24,8 +24,8 @@ pub mod verify;
 pub use cms_sig::{LocalSigner, SignatureAlgorithm, Signer};
 pub use cross_page::{CrossPageProblem, CrossPageSeal};
 pub use sign::{
-    DocumentInfo, Placement, PlacementKind, SignRequest, check_document, check_layout, check_placements, sign_pdf,
-    sign_pdf_update,
+    DocumentInfo, LayoutError, Placement, PlacementKind, SignRequest, check_document, check_layout, check_layouts,
+    check_placements, sign_pdf, sign_pdf_update,
 };
 pub use tsa::{HttpTsa, TimestampSource};
 pub use verify::{Report, SignatureReport, verify_pdf, verify_pdf_with_trust};

@@ -166,6 +166,36 @@ pub fn check_layout(
     Ok(count)
 }
 
+/// Why the layouts of [`check_layouts`] do not fit their document.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct LayoutError {
+    /// The cross-page seal at fault (its index in the slice given), or None when the document or
+    /// a placement is (a placement's index is in the error itself).
+    pub cross_page: Option<usize>,
+    #[source]
+    pub error: PadesError,
+}
+
+/// [`check_layout`] for the layouts of several signing acts on one document, loaded and checked
+/// once: every placement, then each cross-page seal on its own (each party has its own act, so
+/// seals of different parties may share pages). Returns the document's page count.
+pub fn check_layouts(
+    pdf: &[u8],
+    placements: &[Placement],
+    cross_pages: &[CrossPageSeal],
+) -> Result<usize, LayoutError> {
+    let whole = |error| LayoutError { cross_page: None, error };
+    let doc = Document::load(pdf).map_err(whole)?;
+    doc.check_sound().map_err(whole)?;
+    let count = doc.page_count().map_err(whole)?;
+    Layout::resolve(&doc, placements, None, count).map_err(whole)?;
+    for (k, seal) in cross_pages.iter().enumerate() {
+        Layout::resolve(&doc, &[], Some(seal), count).map_err(|error| LayoutError { cross_page: Some(k), error })?;
+    }
+    Ok(count)
+}
+
 /// One widget of the act: what it draws, where.
 struct Widget {
     page_idx: usize,

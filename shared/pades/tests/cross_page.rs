@@ -208,6 +208,16 @@ fn cross_page_seals_that_do_not_fit_are_refused_with_the_reason() {
         )
         .is_ok()
     );
+    // several parties' layouts checked at once name the seal at fault
+    let fits = CrossPageSeal { first_page: None, last_page: None, y: 10.0, size: 90.0 };
+    let low = CrossPageSeal { y: 450.0, size: 100.0, ..fits.clone() };
+    assert_eq!(esign_pades::check_layouts(&orig, &[], &[fits.clone(), fits.clone()]).unwrap(), 4);
+    let e = esign_pades::check_layouts(&orig, &[], &[fits.clone(), low]).unwrap_err();
+    assert_eq!(e.cross_page, Some(1));
+    assert!(matches!(e.error, PadesError::CrossPage(CrossPageProblem::OffPage { page: 2, .. })), "{e}");
+    let e = esign_pades::check_layouts(&orig, &[place(Signature, 9, 10.0, 10.0, 50.0, 50.0)], &[fits]).unwrap_err();
+    assert_eq!(e.cross_page, None);
+    assert!(matches!(e.error, PadesError::PageOutOfRange { page: 9, count: 4 }), "{e}");
 }
 
 #[test]
