@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, locally, on a fresh machine:
-#   scripts/local.sh        start the emulator and the local API, run the demo flow, keep serving
+#   scripts/local.sh        build the web app (web/, when changed), start the emulator and the local
+#                           server (the web app at / and the API at /v1), run the demo flow, keep serving
 #   scripts/local.sh demo   the same, but stop once the demo flow has passed
 # The emulator is moto (installed pinned into a venv) unless AWS_ENDPOINT_URL points at one
 # already (e.g. LocalStack). The server listens on ESIGN_LOCAL_ADDR (default 127.0.0.1:3000).
@@ -15,7 +16,12 @@ if [ -z "${ESIGN_OPERATOR_KEYS:-}" ]; then
 fi
 export ESIGN_OPERATOR_KEYS
 OPERATOR_KEY="${ESIGN_OPERATOR_KEYS%%,*}"
+# Who may sign in to the operator console (/operator) with a code from the development outbox.
+export ESIGN_OPERATORS="${ESIGN_OPERATORS:-operator@example.com}"
+export ESIGN_WEB_DIR="${ESIGN_WEB_DIR:-$PWD/web/dist}"
 BASE="http://$ESIGN_LOCAL_ADDR"
+
+scripts/web-build.sh
 
 cargo build --locked -q -p esign-api --bin esign-local
 "${CARGO_TARGET_DIR:-target}/debug/esign-local" &
@@ -26,8 +32,11 @@ for _ in $(seq 1 150); do
   kill -0 $SERVER 2>/dev/null || { echo "esign-local exited; see above" >&2; exit 1; }
   sleep 0.2
 done
-echo "local API: $BASE/v1   operator key: $OPERATOR_KEY   emulator: $AWS_ENDPOINT_URL"
+echo "web app: $BASE/   local API: $BASE/v1   operator key: $OPERATOR_KEY   emulator: $AWS_ENDPOINT_URL"
 scripts/demo.sh "$BASE" "$OPERATOR_KEY"
 if [ "$MODE" = "demo" ]; then exit 0; fi
-echo "serving $BASE/v1 until Ctrl-C (operator key: $OPERATOR_KEY)"
+echo "serving until Ctrl-C:"
+echo "  web app           $BASE/   (sign-in codes: $BASE/v1/dev/outbox?recipient=...)"
+echo "  operator console  $BASE/operator   (sign in as ${ESIGN_OPERATORS%%,*})"
+echo "  API               $BASE/v1   (operator key: $OPERATOR_KEY)"
 wait $SERVER

@@ -256,9 +256,12 @@ impl Operation {
     }
 
     /// Whether the operation's function knows the operators' sign-in identities
-    /// (`ESIGN_OPERATORS`): the sign-in functions only.
+    /// (`ESIGN_OPERATORS`): the sign-in functions, `GET /v1/session`, and those operators call,
+    /// which check on every request that a session's operator is still configured (an operator
+    /// removed from the list is signed out at once).
     pub fn knows_operator_identities(self) -> bool {
-        matches!(self, Operation::StartSignIn | Operation::CreateSession)
+        matches!(self, Operation::StartSignIn | Operation::CreateSession | Operation::GetSession)
+            || self.serves_operators()
     }
 
     /// Whether platform operators call this operation (with their operator keys): only these

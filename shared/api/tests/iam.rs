@@ -174,7 +174,7 @@ fn operator_key_hashes_reach_only_the_operator_functions() {
 }
 
 #[test]
-fn operator_identities_reach_only_the_sign_in_functions() {
+fn operator_identities_reach_only_the_functions_that_need_them() {
     let doc = template();
     let param = &doc["Parameters"]["OperatorIdentities"];
     assert_eq!(param["NoEcho"].as_bool(), Some(true));
@@ -185,7 +185,7 @@ fn operator_identities_reach_only_the_sign_in_functions() {
             let Value::Tagged(t) = operators else { panic!("{} needs the operator identities", r.function) };
             assert_eq!((t.tag.to_string().as_str(), t.value.as_str()), ("!Ref", Some("OperatorIdentities")));
         } else {
-            assert!(operators.is_null(), "{} is not a sign-in function, yet knows the operators", r.function);
+            assert!(operators.is_null(), "{} neither signs in nor serves operators, yet knows them", r.function);
         }
     }
 }

@@ -167,6 +167,11 @@ impl Operators {
         self.known.iter().find(|(d, _)| d == destination).map(|(_, id)| id.as_str())
     }
 
+    /// Whether this operator id is one of the configured operators'.
+    pub fn knows(&self, operator_id: &str) -> bool {
+        self.known.iter().any(|(_, id)| id == operator_id)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.known.is_empty()
     }
@@ -597,6 +602,9 @@ impl Platform {
         }
         check_csrf(&s, csrf)?;
         let (principal, shown) = match &s.owner {
+            // An operator removed from the configuration is signed out at once, as a removed
+            // member is; functions that do not know the operators serve none.
+            SessionOwner::Operator { id } if !self.config.operators.knows(id) => return Err(DomainError::Unauthorized),
             SessionOwner::Operator { id } => {
                 (Principal::Operator { id: id.clone() }, SessionPrincipal::Operator { id: id.clone() })
             }
@@ -973,6 +981,10 @@ mod tests {
         let id = Operators::id_of(&Identifier::parse("ops@example.com").unwrap());
         assert_eq!(s.view.principal, SessionPrincipal::Operator { id: id.clone() });
         assert_eq!(p.authenticate_session(&s.token, Csrf::NotNeeded).await, Ok(Principal::Operator { id }));
+        // Taken off the list, the operator is signed out at once (the same store, a new config).
+        let mut removed = p.clone();
+        removed.config.operators = Operators::from_list("other-ops@example.com").unwrap();
+        assert_eq!(removed.authenticate_session(&s.token, Csrf::NotNeeded).await, Err(DomainError::Unauthorized));
         // An operator's identifier signs in no member (nobody has it).
         t.clock.advance(RESEND_AFTER);
         let before = t.notifier.sent.lock().unwrap().len();

@@ -1,0 +1,193 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, blobUrl } from '../api';
+import { t, fmtDateTime, fmtNumber, fieldErrorText } from '../i18n';
+import { navigate } from '../router';
+import { Alert, Badge, Button, Card, Confirm, Empty, ErrorAlert, Link, Loading, PageHeader, useAction, useLoad } from '../components';
+import { Fact } from './operator-verifications';
+import { DEFAULT_SEAL_MM } from './seal-image';
+import type { SealForReview, SealImageCheck } from '../types';
+
+export function OperatorSealsPage() {
+  const list = useLoad(() => api.sealQueue());
+  return (
+    <>
+      <PageHeader title={t('ops.title')} subtitle={t('ops.subtitle')} />
+      <Card>
+        <ErrorAlert error={list.error} />
+        {!list.data ? (
+          <Loading />
+        ) : list.data.items.length === 0 ? (
+          <Empty>{t('ops.none')}</Empty>
+        ) : (
+          <div class="table-wrap">
+            <table class="table">
+              <thead>
+                <tr>
+                  <th scope="col">{t('sealNew.name')}</th>
+                  <th scope="col">{t('sealNew.kind')}</th>
+                  <th scope="col">{t('opv.enterprise')}</th>
+                  <th scope="col">{t('ops.submitted')}</th>
+                  <th scope="col">
+                    <span class="sr-only">{t('common.actions')}</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.items.map((s) => (
+                  <tr key={s.id}>
+                    <td data-label={t('sealNew.name')}>
+                      <strong>{s.name}</strong>
+                    </td>
+                    <td data-label={t('sealNew.kind')}>{t(`kind.${s.kind}`)}</td>
+                    <td data-label={t('opv.enterprise')} class="mono">
+                      {s.enterprise_id}
+                    </td>
+                    <td data-label={t('ops.submitted')}>{fmtDateTime(s.updated_at)}</td>
+                    <td class="actions">
+                      <Link href={`/operator/seals/${s.id}`} class="btn btn-secondary btn-sm">
+                        {t('opv.review')}
+                        <span class="sr-only"> {s.name}</span>
+                      </Link>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Card>
+    </>
+  );
+}
+
+export function OperatorSealPage({ id }: { id: string }) {
+  const queue = useLoad(() => api.sealQueue());
+  const seal = queue.data?.items.find((s) => s.id === id);
+  const ent = useLoad(() => (seal ? api.enterprise(seal.enterprise_id) : Promise.resolve(null)), [seal?.enterprise_id]);
+  const [decision, setDecision] = useState<'approve' | 'reject' | null>(null);
+  const [reason, setReason] = useState('');
+  const [reasonError, setReasonError] = useState<string | null>(null);
+  const act = useAction();
+  if (queue.error) return <ErrorAlert error={queue.error} />;
+  if (!queue.data) return <Loading />;
+  if (!seal)
+    return (
+      <>
+        <PageHeader title={t('ops.title')} back={{ href: '/operator/seals', label: t('ops.title') }} />
+        <Alert kind="info">{t('ops.gone')}</Alert>
+      </>
+    );
+  const company = ent.data?.name ?? seal.enterprise_id;
+  return (
+    <>
+      <PageHeader
+        title={seal.name}
+        subtitle={`${company} · ${t(`kind.${seal.kind}`)}`}
+        back={{ href: '/operator/seals', label: t('ops.title') }}
+        actions={
+          <>
+            <Button variant="danger" onClick={() => setDecision('reject')}>
+              {t('op.reject')}
+            </Button>
+            <Button onClick={() => setDecision('approve')}>{t('op.approve')}</Button>
+          </>
+        }
+      />
+      <div class="grid2 align-start">
+        <TrueSize seal={seal} />
+        <Card title={t('seal.details')}>
+          <dl class="facts">
+            <div>
+              <dt>{t('common.status')}</dt>
+              <dd>
+                <Badge group="seal" status={seal.status} />
+              </dd>
+            </div>
+            <Fact k={t('opv.enterprise')} v={company} />
+            {ent.data?.status ? <Fact k={t('overview.status')} v={t(`status.enterprise.${ent.data.status}`)} /> : null}
+            <Fact k={t('sealNew.kind')} v={t(`kind.${seal.kind}`)} />
+            <Fact k={t('sealNew.alg')} v={t(`alg.${seal.key_algorithm}`)} />
+            <Fact k={t('seal.id')} v={seal.id} mono />
+            {seal.image_sha256 ? <Fact k="SHA-256" v={seal.image_sha256} mono /> : null}
+            <Fact k={t('ops.submitted')} v={fmtDateTime(seal.updated_at)} />
+          </dl>
+        </Card>
+      </div>
+      <Confirm
+        open={!!decision}
+        title={decision === 'approve' ? t('ops.approveTitle', { name: seal.name }) : t('ops.rejectTitle', { name: seal.name })}
+        body={<p>{decision === 'approve' ? t('ops.approveBody') : t('ops.rejectBody')}</p>}
+        confirmLabel={decision === 'approve' ? t('op.approve') : t('op.reject')}
+        danger={decision === 'reject'}
+        reason={decision === 'reject' ? { label: t('op.reason'), value: reason, onValue: (x) => { setReason(x); setReasonError(null); }, error: reasonError } : undefined}
+        busy={act.busy}
+        error={act.error}
+        onCancel={() => {
+          setDecision(null);
+          act.setError(null);
+        }}
+        onConfirm={async () => {
+          if (decision === 'reject' && !reason.trim()) {
+            setReasonError(t('op.reasonRequired'));
+            return;
+          }
+          const r = await act.run(() => api.decideSeal(seal.id, decision!, decision === 'reject' ? reason.trim() : undefined));
+          if (r) {
+            setDecision(null);
+            navigate('/operator/seals');
+          }
+        }}
+      />
+    </>
+  );
+}
+
+/** The submitted image, fetched from its short-lived link, shown at the size it will print. */
+function TrueSize({ seal }: { seal: SealForReview }) {
+  const [img, setImg] = useState<string | null>(null);
+  const [check, setCheck] = useState<SealImageCheck | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (!seal.image_url) return;
+    let url: string | null = null;
+    blobUrl(seal.image_url).then(
+      (r) => {
+        url = r.url;
+        setImg(r.url);
+        api.checkSealImage(r.blob).then(setCheck, () => setCheck(null));
+      },
+      setError,
+    );
+    return () => {
+      if (url) URL.revokeObjectURL(url);
+    };
+  }, [seal.image_url]);
+  const mm = check?.diameter_mm ?? DEFAULT_SEAL_MM;
+  return (
+    <Card title={t('ops.trueSize')}>
+      <ErrorAlert error={error} />
+      {!seal.image_url ? <Empty>{t('ops.noImage')}</Empty> : null}
+      {img ? (
+        <div class="true-size">
+          <div class="ruler" aria-hidden="true" />
+          <img src={img} alt={t('ops.imageAlt', { name: seal.name })} style={{ width: `${mm}mm` }} />
+        </div>
+      ) : seal.image_url && !error ? (
+        <Loading />
+      ) : null}
+      <p class="muted small">
+        {t('ops.trueSizeNote', { mm: fmtNumber(mm) })}
+        {check?.width_px ? ` · ${fmtNumber(check.width_px)} × ${fmtNumber(check.height_px ?? 0)} px` : ''}
+      </p>
+      {check && check.errors.length ? (
+        <Alert kind="warning">
+          <ul>
+            {check.errors.map((e, i) => (
+              <li key={i}>{fieldErrorText({ ...e, field: 'image' })}</li>
+            ))}
+          </ul>
+        </Alert>
+      ) : null}
+    </Card>
+  );
+}

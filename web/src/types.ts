@@ -1,0 +1,244 @@
+// The API's shapes, as infra/openapi.yaml describes them (only what the app reads or sends).
+
+export interface FieldError {
+  field: string;
+  code: string;
+  message: string;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  errors?: FieldError[];
+  accounts?: AccountChoice[];
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export type MemberRole = 'admin' | 'member';
+
+export type Principal =
+  | { kind: 'member'; member_id: string; enterprise_id: string; role: MemberRole; name: string }
+  | { kind: 'operator'; id: string };
+
+export interface Session {
+  principal: Principal;
+  csrf_token: string;
+  expires_at: string;
+  idle_expires_at: string;
+}
+
+export interface SignInChallenge {
+  challenge_id: string;
+  channel: 'sms' | 'email';
+  expires_at: string;
+  resend_after: string;
+}
+
+export interface AccountChoice {
+  member_id: string;
+  enterprise_id: string;
+  enterprise_name: string;
+}
+
+export type EnterpriseStatus = 'registered' | 'pending_review' | 'verified' | 'rejected';
+export type VerificationStatus = 'pending_review' | 'approved' | 'rejected';
+
+export interface VerificationSummary {
+  id: string;
+  status: VerificationStatus;
+  submitted_at: string;
+  decided_at: string | null;
+  reason: string | null;
+}
+
+export interface Enterprise {
+  id: string;
+  name: string;
+  contact_email: string;
+  contact_phone: string | null;
+  status: EnterpriseStatus;
+  verification: VerificationSummary | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface Member {
+  id: string;
+  enterprise_id: string;
+  name: string;
+  mobile: string;
+  email: string;
+  role: MemberRole;
+  created_at: string;
+  mobile_confirmed: boolean;
+  email_confirmed: boolean;
+}
+
+export interface MemberWithKey {
+  member: Member;
+  api_key: string;
+}
+
+export interface RegisterRequest {
+  name: string;
+  contact_email: string;
+  contact_phone?: string;
+  admin: { name: string; mobile: string; email: string };
+}
+
+export interface Upload {
+  file_id: string;
+  upload_url: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+  expires_at: string;
+  max_bytes: number;
+}
+
+export interface VerificationRequest {
+  company_name: string;
+  uscc: string;
+  organization_code: string;
+  legal_representative: { name: string; id_number: string };
+  administrator: { name: string; id_number: string; mobile: string; is_legal_representative: boolean };
+  authorization_letter_file_id?: string;
+}
+
+export interface Verification {
+  id: string;
+  enterprise_id: string;
+  status: VerificationStatus;
+  company_name: string;
+  uscc: string;
+  organization_code: string;
+  legal_representative: { name: string; id_number: string };
+  administrator: { name: string; id_number: string; mobile: string; is_legal_representative: boolean };
+  authorization_letter_file_id: string | null;
+  submitted_at: string;
+  decided_at: string | null;
+  decided_by: string | null;
+  reason: string | null;
+  uscc_verified_by?: string | null;
+}
+
+export interface VerificationDetail extends Verification {
+  authorization_letter_url: string | null;
+}
+
+export type SealKind = 'official' | 'contract' | 'finance' | 'invoice' | 'personnel';
+export type KeyAlgorithm = 'ecdsa_p256' | 'rsa_2048';
+export type SealStatus = 'draft' | 'pending_review' | 'active' | 'rejected' | 'suspended' | 'revoked';
+
+export interface Seal {
+  id: string;
+  enterprise_id: string;
+  name: string;
+  kind: SealKind;
+  key_algorithm: KeyAlgorithm;
+  status: SealStatus;
+  pending_image_file_id: string | null;
+  image: { file_id: string; width: number; height: number } | null;
+  certificate: { serial: string; not_before: string; not_after: string; pem: string; chain_pem: string } | null;
+  review: { decision: 'approved' | 'rejected'; decided_at: string; decided_by: string; reason: string | null } | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SealDraft {
+  seal: Seal;
+  upload: Upload | null;
+}
+
+export interface SealForReview extends Seal {
+  image_url: string | null;
+  image_sha256?: string;
+}
+
+export interface SealImageCheck {
+  errors: FieldError[];
+  width_px?: number;
+  height_px?: number;
+  diameter_mm?: number;
+}
+
+export interface Checks {
+  errors: FieldError[];
+}
+
+export interface Grant {
+  seal_id: string;
+  member_id: string;
+  expires_at: string | null;
+  granted_by: string;
+  granted_at: string;
+}
+
+export interface AuditEvent {
+  seq: number;
+  at: string;
+  actor: { kind: 'member' | 'operator' | 'system' | 'anonymous'; id: string | null };
+  action: string;
+  details: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditPage extends Page<AuditEvent> {
+  chain_intact: boolean;
+}
+
+export interface Usage {
+  enterprise_id: string;
+  month: string;
+  signatures: number;
+  codes_sent: number;
+  bytes_stored: number;
+}
+
+export const EVENT_TYPES = [
+  'enterprise.verification.approved',
+  'enterprise.verification.rejected',
+  'seal.approved',
+  'seal.rejected',
+  'seal.revoked',
+  'seal.grant.created',
+  'seal.grant.revoked',
+  'contract.signed',
+  'contract.completed',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface Webhook {
+  id: string;
+  enterprise_id: string;
+  url: string;
+  event_types: EventType[];
+  description: string | null;
+  created_at: string;
+  previous_secret_expires_at?: string | null;
+}
+
+export interface WebhookWithSecret {
+  webhook: Webhook;
+  secret: string;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  webhook_id: string;
+  event_id: string;
+  event_type: EventType;
+  status: 'pending' | 'delivered' | 'failed';
+  attempt_count: number;
+  attempts: { number: number; at: string; status_code?: number | null; error?: string | null; duration_ms: number }[];
+  next_attempt_at?: string | null;
+  created_at: string;
+  updated_at: string;
+}
