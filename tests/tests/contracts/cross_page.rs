@@ -282,21 +282,25 @@ fn assert_strips_reassemble_the_seal(pdf: &[u8], pages: &[PageSpec], seal_tops: 
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Both parties: a seal and a signing date on the last page (at `stamp_y`), a cross-page seal over
-/// every page at the seal's true size (A's top at `tops[0]`, B's at `tops[1]`); each signs with a
-/// code from the development outbox. Returns the signed PDF after the checks every document gets:
-/// two signatures of one act each, the pages of stamps and strips in the contract and in the
-/// verification report, and every judge (with `upright` pages, the kit's widget check too).
-fn sign_with_cross_page_seals(
-    api: &Api,
-    (a, b): (&Party, &Party),
-    pdf: Vec<u8>,
+/// Where the two parties' widgets go on a document of `pages` pages.
+struct Layout<'a> {
+    name: &'a str,
     pages: u32,
+    /// Top of each party's seal on the last page (its date below it).
     stamp_y: f64,
+    /// Top of A's and of B's cross-page seal.
     tops: [f64; 2],
+    /// Every page upright and uncropped (the kit's widget check applies).
     upright: bool,
-    name: &str,
-) -> Vec<u8> {
+}
+
+/// Both parties: a seal and a signing date on the last page, a cross-page seal over every page at
+/// the seal's true size; each signs with a code from the development outbox. Returns the signed
+/// PDF after the checks every document gets: two signatures of one act each, the pages of stamps
+/// and strips in the contract and in the verification report, and every judge (on upright pages,
+/// the kit's widget check too).
+fn sign_with_cross_page_seals(api: &Api, (a, b): (&Party, &Party), pdf: Vec<u8>, layout: &Layout) -> Vec<u8> {
+    let Layout { name, pages, stamp_y, tops, upright } = *layout;
     let title = format!("骑缝章合同-{name}-{}", std::process::id());
     let stamp = |p: &Party, x: f64| {
         [
@@ -373,7 +377,8 @@ fn a_60_page_contract_with_two_cross_page_seals_is_two_signatures_and_the_strips
     // The sample contract: A4 pages, text from the left margin.
     let pdf = esign_e2e::sample_contract(60);
     let tops = [80.0, 300.0];
-    let signed = sign_with_cross_page_seals(&api, (&a, &b), pdf, 60, 560.0, tops, true, "sixty");
+    let layout = Layout { name: "sixty", pages: 60, stamp_y: 560.0, tops, upright: true };
+    let signed = sign_with_cross_page_seals(&api, (&a, &b), pdf, &layout);
     let a4 = PageSpec { media: [0.0, 0.0, 595.0, 842.0], crop: None, rotate: 0 };
     assert_strips_reassemble_the_seal(&signed, &[a4; 60], &tops, &seal, "sixty");
 }
@@ -394,7 +399,8 @@ fn rotated_and_cropped_pages_carry_each_partys_strip_at_the_right_edge_as_displa
         })
         .collect();
     let tops = [40.0, 250.0];
-    let signed = sign_with_cross_page_seals(&api, (&a, &b), document(&pages), 12, 300.0, tops, false, "mixed");
+    let layout = Layout { name: "mixed", pages: 12, stamp_y: 300.0, tops, upright: false };
+    let signed = sign_with_cross_page_seals(&api, (&a, &b), document(&pages), &layout);
     assert_strips_reassemble_the_seal(&signed, &pages, &tops, &seal, "mixed");
 }
 
