@@ -3,13 +3,17 @@
 # the last page, a cross-page seal over every page, two parties) against act-per-page signing as
 # it was before (a seal and a date on each of 20 pages, one act per page, two parties: 40 acts).
 # Both with the kit's RFC 3161 TSA (every act asks it for a token; a new process first probes it
-# for the token size), the RSA and P-256 seals of mkpki.sh. Whole processes, peak RSS.
-# Usage: bench/crosspage.sh PKI_DIR   (env RUNS=3, ESIGN=esign-pdf, DOCS=contract_pdf example)
+# for the token size), the RSA and P-256 seals of mkpki.sh, the seal at 40 mm (113.39 pt, the
+# platform's default size). Whole processes, peak RSS of the largest one.
+# Usage: bench/crosspage.sh PKI_DIR   (env RUNS=3, ESIGN=esign-pdf, DOCS=contract_pdf example,
+# OLD_ESIGN=the esign-pdf the act-per-page side runs, by default ESIGN: give main's build before
+# one act per party to measure today's signing as it is)
 set -euo pipefail
 PKI="$1"
 RUNS="${RUNS:-3}"
 BIN="${CARGO_TARGET_DIR:-target}/release"
 ESIGN="${ESIGN:-$BIN/esign-pdf}"
+OLD_ESIGN="${OLD_ESIGN:-$ESIGN}"
 DOCS="${DOCS:-$BIN/examples/contract_pdf}"
 KIT="$(cd "$(dirname "$0")/../../../../shared/pdfcheck" && pwd)"
 T="$(mktemp -d)"; PORT=$((20000 + RANDOM % 20000))
@@ -23,22 +27,22 @@ party() { # kind x -> the key options of a party
 }
 one_act_per_party() {
   "$ESIGN" sign $(party rsa) --place signature:60:60,560,120,120 --place signing_date:60:60,690,120,18 \
-    --place cross_page:1-60:80,120 "$T/c60.pdf" "$T/a.pdf"
+    --place cross_page:1-60:80,113.39 "$T/c60.pdf" "$T/a.pdf"
   "$ESIGN" sign $(party ec) --place signature:60:300,560,120,120 --place signing_date:60:300,690,120,18 \
-    --place cross_page:1-60:300,120 "$T/a.pdf" "$T/new.pdf"
+    --place cross_page:1-60:300,113.39 "$T/a.pdf" "$T/new.pdf"
 }
 act_per_page() {
   cp "$T/c20.pdf" "$T/old.pdf"
   for kind in rsa ec; do
     x=$([ $kind = rsa ] && echo 60 || echo 300)
     for page in $(seq 20); do
-      "$ESIGN" sign $(party $kind) --place signature:$page:$x,560,120,120 --place signing_date:$page:$x,690,120,18 \
+      "$OLD_ESIGN" sign $(party $kind) --place signature:$page:$x,560,120,120 --place signing_date:$page:$x,690,120,18 \
         "$T/old.pdf" "$T/next.pdf"
       mv "$T/next.pdf" "$T/old.pdf"
     done
   done
 }
-export -f one_act_per_party act_per_page party; export ESIGN T PKI TSA
+export -f one_act_per_party act_per_page party; export ESIGN OLD_ESIGN T PKI TSA
 measure() { # function -> "median_s max_rss_kb"
   local times=() rss=0
   for _ in $(seq "$RUNS"); do
@@ -47,8 +51,10 @@ measure() { # function -> "median_s max_rss_kb"
   done
   echo "$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') $rss"
 }
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
 read -r new new_rss < <(measure one_act_per_party)
 read -r old old_rss < <(measure act_per_page)
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 acts() { grep -c '^%%EOF' "$1" 2>/dev/null || grep -ac '%%EOF' "$1"; }
 echo "| signing | acts | median s | peak RSS MB | file KB |"
 echo "|---|---|---|---|---|"
