@@ -5,12 +5,12 @@
 # Both with the kit's RFC 3161 TSA (every act asks it for a token; a new process first probes it
 # for the token size), the RSA and P-256 seals of mkpki.sh, the seal at 40 mm (113.39 pt, the
 # platform's default size). Whole processes, peak RSS of the largest one.
-# Usage: bench/crosspage.sh PKI_DIR   (env RUNS=3, ESIGN=esign-pdf, DOCS=contract_pdf example,
+# Usage: bench/crosspage.sh PKI_DIR   (env RUNS=9, ESIGN=esign-pdf, DOCS=contract_pdf example,
 # OLD_ESIGN=the esign-pdf the act-per-page side runs, by default ESIGN: give main's build before
 # one act per party to measure today's signing as it is)
 set -euo pipefail
 PKI="$1"
-RUNS="${RUNS:-3}"
+RUNS="${RUNS:-9}"
 BIN="${CARGO_TARGET_DIR:-target}/release"
 ESIGN="${ESIGN:-$BIN/esign-pdf}"
 OLD_ESIGN="${OLD_ESIGN:-$ESIGN}"
@@ -43,22 +43,31 @@ act_per_page() {
   done
 }
 export -f one_act_per_party act_per_page party; export ESIGN OLD_ESIGN T PKI TSA
-measure() { # function -> "median_s max_rss_kb"
-  local times=() rss=0
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$T/t" bash -c "$1" >/dev/null 2>"$T/err" || { cat "$T/err" >&2; return 1; }
-    read -r s m < "$T/t"; times+=("$s"); [ "$m" -gt "$rss" ] && rss=$m
-  done
-  echo "$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') $rss"
+# One timed run of a function: "wall_s cpu_s max_rss_kb" (cpu: user + system of the signing
+# processes, 10 ms resolution; the TSA is another process).
+timed() {
+  /usr/bin/time -f "%e %U %S %M" -o "$T/t" bash -c "$1" >/dev/null 2>"$T/err" || { cat "$T/err" >&2; return 1; }
+  read -r s u k m < "$T/t"; echo "$s $(echo "$u + $k" | bc -l) $m"
 }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
-read -r new new_rss < <(measure one_act_per_party)
-read -r old old_rss < <(measure act_per_page)
+# The two sides alternate, run by run, so that both see the same load on a shared machine.
+new_t=(); new_c=(); new_rss=0; old_t=(); old_c=(); old_rss=0
+for _ in $(seq "$RUNS"); do
+  read -r s c m < <(timed one_act_per_party); [ -n "${m:-}" ] || exit 1; new_t+=("$s"); new_c+=("$c"); [ "$m" -gt "$new_rss" ] && new_rss=$m
+  read -r s c m < <(timed act_per_page); [ -n "${m:-}" ] || exit 1; old_t+=("$s"); old_c+=("$c"); [ "$m" -gt "$old_rss" ] && old_rss=$m
+done
+new=$(median "${new_t[@]}"); new_cpu=$(median "${new_c[@]}"); old=$(median "${old_t[@]}"); old_cpu=$(median "${old_c[@]}")
+echo "runs (s), one act per party: $(printf '%s ' "${new_t[@]}")"
+echo "runs (s), act per page: $(printf '%s ' "${old_t[@]}")"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-acts() { grep -c '^%%EOF' "$1" 2>/dev/null || grep -ac '%%EOF' "$1"; }
-echo "| signing | acts | median s | peak RSS MB | file KB |"
-echo "|---|---|---|---|---|"
-printf '| 60 pages, cross-page seal, one act per party | %s | %s | %.0f | %s |\n' "$(($(grep -ac '%%EOF' "$T/new.pdf") - 1))" "$new" "$(echo "$new_rss/1024" | bc -l)" "$(($(stat -c %s "$T/new.pdf")/1024))"
-printf '| 20 pages, act per page | %s | %s | %.0f | %s |\n' "$(($(grep -ac '%%EOF' "$T/old.pdf") - 1))" "$old" "$(echo "$old_rss/1024" | bc -l)" "$(($(stat -c %s "$T/old.pdf")/1024))"
-awk -v a="$old" -v b="$new" 'BEGIN { printf "\nratio (act per page / one act per party): %.1fx\n", a / b }'
+row() { # label pdf wall cpu rss_kb
+  printf '| %s | %s | %s | %.2f | %.0f | %s |\n' "$1" "$(($(grep -ac '%%EOF' "$2") - 1))" "$3" "$4" "$(echo "$5/1024" | bc -l)" "$(($(stat -c %s "$2")/1024))"
+}
+echo "| signing | acts | median s | median CPU s | peak RSS MB | file KB |"
+echo "|---|---|---|---|---|---|"
+row "60 pages, cross-page seal, one act per party" "$T/new.pdf" "$new" "$new_cpu" "$new_rss"
+row "20 pages, act per page" "$T/old.pdf" "$old" "$old_cpu" "$old_rss"
+awk -v a="$old" -v b="$new" -v c="$old_cpu" -v d="$new_cpu" \
+  'BEGIN { printf "\nratio (act per page / one act per party): %.1fx time, %.1fx CPU\n", a / b, c / d }'
 "$KIT/check_signed_pdf.sh" -q --expect 2 "$T/new.pdf" "$PKI/root.pem"
