@@ -127,7 +127,7 @@ call POST "/v1/seals/$SEAL_B/submit" "$KEY_B" 202
 call POST "/v1/operator/seals/$SEAL_B/decision" "$OP" 200 '{"decision":"approve"}'
 call PUT "/v1/seals/$SEAL_B/grants/$ADMIN_B" "$KEY_B" 200
 
-echo "== 9. a contract between the two: PDF upload, parties in order, placements, open"
+echo "== 9. a contract between the two: PDF upload, parties in order, placements (each party's seal and date on page 2, and a cross-page seal across both pages), open"
 PDF=/tmp/esign-demo-contract.$$.pdf
 python3 "$(dirname "$0")/sample_contract.py" "$PDF" 2
 call POST /v1/contracts "$KEY" 201 "{\"title\":\"采购合同 demo $$\",\"document_size\":$(stat -c %s "$PDF")}"
@@ -138,7 +138,9 @@ call PUT "/v1/contracts/$CTR/placements" "$KEY" 200 "{\"placements\":[
   {\"kind\":\"signature\",\"party\":\"$ENT\",\"page\":2,\"x\":70,\"y\":560,\"width\":120,\"height\":120},
   {\"kind\":\"signing_date\",\"party\":\"$ENT\",\"page\":2,\"x\":70,\"y\":690,\"width\":120,\"height\":18},
   {\"kind\":\"signature\",\"party\":\"$ENT_B\",\"page\":2,\"x\":380,\"y\":560,\"width\":120,\"height\":120},
-  {\"kind\":\"signing_date\",\"party\":\"$ENT_B\",\"page\":2,\"x\":380,\"y\":690,\"width\":120,\"height\":18}]}"
+  {\"kind\":\"signing_date\",\"party\":\"$ENT_B\",\"page\":2,\"x\":380,\"y\":690,\"width\":120,\"height\":18},
+  {\"kind\":\"cross_page\",\"party\":\"$ENT\",\"y\":120},
+  {\"kind\":\"cross_page\",\"party\":\"$ENT_B\",\"y\":300}]}"
 call POST "/v1/contracts/$CTR/open" "$KEY" 200
 echo "   contract $CTR: $(field '["status"]'), $(field '["page_count"]') pages"
 
@@ -180,7 +182,7 @@ echo "   signed PDF: $OUT ($(stat -c %s "$OUT") bytes)"
 curl -sS -o /tmp/esign-demo-verify.$$ -H 'Content-Type: application/pdf' --data-binary @"$OUT" "$BASE/v1/verify"
 python3 -c "
 import json,sys; d=json.load(open(sys.argv[1]))
-for s in d['signatures']: print('  ', s['field'], s['seal']['enterprise_name'], s['seal']['seal_name'], s['signing_time'], s['time_source'], 'intact' if s['intact'] else 'BROKEN', 'trusted' if s['trusted'] else 'untrusted')
+for s in d['signatures']: print('  ', s['field'], s['seal']['enterprise_name'], s['seal']['seal_name'], s['signing_time'], s['time_source'], 'intact' if s['intact'] else 'BROKEN', 'trusted' if s['trusted'] else 'untrusted', 'stamps on pages', s['stamp_pages'], 'cross-page strips on pages', s['strip_pages'])
 print('   valid:', d['valid']); sys.exit(0 if d['valid'] else 1)" /tmp/esign-demo-verify.$$
 rm -f /tmp/esign-demo-verify.$$ "$PDF"
 call GET "/v1/contracts/$CTR" "$KEY" 200
@@ -195,8 +197,8 @@ if [ -x "$KIT/check_signed_pdf.sh" ] && [ -d "${PDFCHECK_VENV:-$HOME/.cache/pdfc
   # Each stamp rendered with and without its appearance: it must show ink where it was placed.
   python3 "$KIT/stamp_check.py" "$OUT" "${OUT%.pdf}-stamps" | sed 's/^/   /'
   LAST="$(pdfinfo "$OUT" | awk '/^Pages:/ {print $2}')"
-  pdftoppm -singlefile -r 72 -f "$LAST" -l "$LAST" -png "$OUT" "${OUT%.pdf}-page$LAST"
-  echo "   the signature page, rendered: ${OUT%.pdf}-page$LAST.png"
+  for page in $(seq "$LAST"); do pdftoppm -singlefile -r 72 -f "$page" -l "$page" -png "$OUT" "${OUT%.pdf}-page$page"; done
+  echo "   the pages, rendered (the cross-page seals' strips at their right edges): ${OUT%.pdf}-page{1..$LAST}.png"
 else
   echo "   (install ../shared/pdfcheck to have the independent judges check $OUT)"
 fi

@@ -519,8 +519,17 @@ impl Api {
 /// through the presigned URL, submitted and approved. Returns (seal id, admin key, admin member
 /// id, the approved seal as the operator's answer shows it).
 pub fn active_seal(api: &Api, company: &str, algorithm: &str) -> (String, String, String, Value) {
+    active_seal_with_image(api, company, algorithm, esign_core::seal_image::samples::red_seal())
+}
+
+/// Like [`active_seal`], with the seal image `image` (a PNG that passes the seal-image rules).
+pub fn active_seal_with_image(
+    api: &Api,
+    company: &str,
+    algorithm: &str,
+    image: Vec<u8>,
+) -> (String, String, String, Value) {
     let (_, key, admin) = api.verified_enterprise(company);
-    let image = esign_core::seal_image::samples::red_seal();
     let draft = api
         .post("/v1/seals")
         .key(&key)

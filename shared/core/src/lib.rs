@@ -20,6 +20,7 @@ pub mod memory;
 pub mod model;
 pub mod otp;
 pub mod outbox;
+pub mod placements;
 pub mod platform;
 pub mod ports;
 pub mod seal_image;

@@ -654,24 +654,6 @@ impl Platform {
         self.authority.timestamp(request).await.map_err(|e| DomainError::Dependency(e.to_string()))
     }
 
-    /// A further certificate for an active seal's key, with the seal certificate's subject and
-    /// end of validity, for a signing act after the first in one document (see
-    /// `sign_contract`: Poppler misreads a second signature by the same certificate).
-    pub(crate) async fn issue_act_certificate(&self, data: &SealData) -> Result<IssuedCertificate, DomainError> {
-        let (Some(key_id), Some(certificate)) = (&data.key_id, &data.seal.certificate) else {
-            return Err(DomainError::Conflict("the seal has no key or certificate".into()));
-        };
-        let subject = self.certificate_subject(&data.seal).await?;
-        let issued = self
-            .authority
-            .issue_seal_certificate(key_id, &subject, certificate.not_after)
-            .await
-            .map_err(|e| DomainError::Dependency(e.to_string()))?;
-        // Indexed at once, used or not: every certificate of the seal's key names the seal.
-        self.store.write(vec![cert_index_write(&data.seal, &issued)?]).await?;
-        Ok(issued)
-    }
-
     /// The subject of a seal's certificates: its enterprise's verified name and USCC, and the
     /// seal's name (an unverified enterprise gets none).
     async fn certificate_subject(&self, seal: &Seal) -> Result<SealSubject, DomainError> {

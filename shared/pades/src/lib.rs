@@ -3,6 +3,8 @@
 //! - [`sign_pdf`]: draws the placements (seal images, signing dates), adds one signature field and
 //!   appends one incremental update whose CMS (ETSI.CAdES.detached) covers everything but its own
 //!   /Contents. The input bytes are an exact prefix of the output.
+//!   Placements may be on several pages, and a cross-page seal ([`CrossPageSeal`]) adds a strip
+//!   of the seal to each page of a range: still one field and one signing act.
 //! - [`verify_pdf`]: reports every signature in a PDF.
 //! - [`Signer`] / [`LocalSigner`]: the signing key behind an async trait (KMS, HSM or a PEM key).
 //! - [`TimestampSource`] / [`HttpTsa`]: RFC 3161 time stamps.
@@ -12,6 +14,7 @@
 
 pub mod appearance;
 pub mod cms_sig;
+pub mod cross_page;
 pub mod image;
 pub mod layout;
 pub mod pdf;
@@ -20,9 +23,11 @@ pub mod tsa;
 pub mod verify;
 
 pub use cms_sig::{LocalSigner, SignatureAlgorithm, Signer};
+pub use cross_page::{CrossPageProblem, CrossPageSeal};
 pub use layout::{PageSize, page_sizes};
 pub use sign::{
-    DocumentInfo, Placement, PlacementKind, SignRequest, check_document, check_placements, sign_pdf, sign_pdf_update,
+    DocumentInfo, LayoutError, Placement, PlacementKind, SignRequest, check_document, check_layout, check_layouts,
+    check_placements, sign_pdf, sign_pdf_update,
 };
 pub use tsa::{HttpTsa, TimestampSource};
 pub use verify::{Report, SignatureReport, verify_pdf, verify_pdf_with_trust};
@@ -46,6 +51,9 @@ pub enum PadesError {
     OffPage { index: usize, page: u32, x: f64, y: f64, width: f64, height: f64, page_width: f64, page_height: f64 },
     #[error("invalid placement: {0}")]
     InvalidPlacement(String),
+    /// The cross-page seal does not fit the document (its range, strip width or a page).
+    #[error("cross-page seal: {0}")]
+    CrossPage(#[source] CrossPageProblem),
     #[error("invalid seal image: {0}")]
     Image(String),
     #[error("key or certificate: {0}")]

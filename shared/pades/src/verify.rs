@@ -48,6 +48,12 @@ pub struct SignatureReport {
     pub timestamp_valid: Option<bool>,
     /// None when no trust roots were given
     pub trusted: Option<bool>,
+    /// pages (1-based) carrying this signature's stamps (seals, dates): its widgets other than
+    /// cross-page strips; one page for a signature of one widget (every signature before
+    /// one-act-per-party signing)
+    pub stamp_pages: Vec<u32>,
+    /// pages carrying a strip of this signature's cross-page seal, in strip order
+    pub strip_pages: Vec<u32>,
     /// changes made by later revisions that are not signature fields/annotations
     pub disallowed_changes: Vec<String>,
     pub problems: Vec<String>,
@@ -90,6 +96,12 @@ impl Report {
                 g.timestamp_valid.map(ok).unwrap_or("none"),
                 g.trusted.map(|t| if t { "yes" } else { "NO" }).unwrap_or("not checked"),
             );
+            if !g.stamp_pages.is_empty() {
+                s += &format!("  stamps on pages: {}\n", page_list(&g.stamp_pages));
+            }
+            if !g.strip_pages.is_empty() {
+                s += &format!("  cross-page seal strips on pages: {}\n", page_list(&g.strip_pages));
+            }
             for c in &g.disallowed_changes {
                 s += &format!("  later change not allowed: {c}\n");
             }
@@ -99,6 +111,18 @@ impl Report {
         }
         s
     }
+}
+
+/// "1-60" for a run, "1, 3, 5-7" otherwise.
+fn page_list(pages: &[u32]) -> String {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for &p in pages {
+        match runs.last_mut() {
+            Some((_, last)) if last.checked_add(1) == Some(p) => *last = p,
+            _ => runs.push((p, p)),
+        }
+    }
+    runs.iter().map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect::<Vec<_>>().join(", ")
 }
 
 fn ok(b: bool) -> &'static str {
@@ -131,7 +155,11 @@ pub fn revision_ends(data: &[u8]) -> Vec<usize> {
 struct FieldWalk {
     seen: HashSet<u32>,
     budget: usize,
-    out: Vec<(String, Dict)>,
+    /// name, signature value, field dictionary
+    out: Vec<(String, Dict, Dict)>,
+    /// unsigned signature fields that are their own widget (object number, dictionary): the
+    /// stamps and strips a signature draws beyond its own widget
+    unsigned: Vec<(u32, Dict)>,
 }
 
 const MAX_SIGNATURES: usize = 1000;
@@ -170,7 +198,16 @@ fn collect_sig_fields(
         && let Some(v) = d.get("V").and_then(|v| doc.resolve_dict(v).ok())
         && v.get("ByteRange").is_some()
     {
-        walk.out.push((name, v));
+        walk.out.push((name, v, d));
+        return Ok(());
+    }
+    if ft.as_deref() == Some(b"Sig")
+        && d.get("V").is_none()
+        && d.get("NM").is_some()
+        && let Some((n, _)) = o.as_ref()
+        && walk.unsigned.len() < MAX_WIDGETS_LISTED
+    {
+        walk.unsigned.push((n, d));
         return Ok(());
     }
     if let Some(Obj::Array(kids)) = d.get("Kids").and_then(|k| doc.resolve(k).ok()) {
@@ -185,7 +222,8 @@ pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Res
     let doc = Document::load(bytes)?;
     let ends = revision_ends(bytes);
     let cat = doc.catalog()?;
-    let mut walk = FieldWalk { seen: HashSet::new(), budget: doc.options().max_walk_nodes, out: Vec::new() };
+    let mut walk =
+        FieldWalk { seen: HashSet::new(), budget: doc.options().max_walk_nodes, out: Vec::new(), unsigned: Vec::new() };
     if let Some(af) = cat.get("AcroForm").and_then(|a| doc.resolve_dict(a).ok())
         && let Some(Obj::Array(fs)) = af.get("Fields").and_then(|f| doc.resolve(f).ok())
     {
@@ -195,8 +233,10 @@ pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Res
     }
     let mut revisions = Revisions::new(bytes.len());
     let mut sigs = Vec::new();
-    for (name, v) in walk.out {
+    for (name, v, field) in walk.out {
         let mut s = check_one(&doc, bytes, &ends, name, &v, trust, &mut revisions);
+        let revision = signed_revision(&s.byte_range, &ends);
+        (s.stamp_pages, s.strip_pages) = widget_pages(&doc, &s.field, &field, &walk.unsigned, revision);
         s.intact = s.intact();
         sigs.push(s);
     }
@@ -252,6 +292,64 @@ impl Revisions {
     }
 }
 
+/// Most widgets of one signature whose pages are looked up.
+const MAX_WIDGETS_LISTED: usize = 10_000;
+
+/// The bytes `[start, end)` of the revision a signature signed: from the end of the revision
+/// before it to the end of its byte range.
+fn signed_revision(byte_range: &[i64], ends: &[usize]) -> Option<(usize, usize)> {
+    let [_, _, c, d] = byte_range else { return None };
+    let end = usize::try_from(c.checked_add(*d)?).ok()?;
+    let start = ends.iter().copied().filter(|&e| e < end).max().unwrap_or(0);
+    Some((start, end))
+}
+
+/// The pages of a signature's stamps and strips: its own widget, and the unsigned signature
+/// fields named `<field>/stamp` or `<field>/strip/...` (/NM) that the signature's own revision
+/// wrote (so a field added later under that name is not attributed to it).
+fn widget_pages(
+    doc: &Document,
+    name: &str,
+    field: &Dict,
+    unsigned: &[(u32, Dict)],
+    revision: Option<(usize, usize)>,
+) -> (Vec<u32>, Vec<u32>) {
+    let (mut stamps, mut strips) = (Vec::new(), Vec::new());
+    let page_of = |w: &Dict| {
+        w.get("P")
+            .and_then(|p| p.as_ref())
+            .and_then(|p| doc.page_number(p).ok().flatten())
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    let visible = |w: &Dict| {
+        crate::pdf::reader::rect_of(w.get("Rect").unwrap_or(&Obj::Null), doc)
+            .is_some_and(|r| r[2] - r[0] >= 1.0 && r[3] - r[1] >= 1.0)
+    };
+    if visible(field)
+        && let Some(p) = page_of(field)
+    {
+        stamps.push(p);
+    }
+    let (stamp_nm, strip_nm) = (format!("{name}/stamp"), format!("{name}/strip/"));
+    let written_by_the_signature = |num: u32| match (doc.xref.get(&num), revision) {
+        (Some(XrefEntry::Offset(off, _)), Some((start, end))) => (start..end).contains(off),
+        _ => false,
+    };
+    for (num, w) in unsigned {
+        let Some(Obj::Str(nm)) = w.get("NM").and_then(|n| doc.resolve(n).ok()) else { continue };
+        let is_strip = nm.starts_with(strip_nm.as_bytes());
+        if !(is_strip || nm == stamp_nm.as_bytes()) || !written_by_the_signature(*num) || !visible(w) {
+            continue;
+        }
+        if let Some(p) = page_of(w) {
+            if is_strip { strips.push(p) } else { stamps.push(p) }
+        }
+    }
+    stamps.sort_unstable();
+    stamps.dedup();
+    (stamps, strips)
+}
+
 fn name_str(d: &Dict, k: &str) -> String {
     d.get(k).and_then(|o| o.as_name()).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default()
 }
@@ -282,6 +380,8 @@ fn check_one(
         signature_valid: false,
         timestamp_valid: None,
         trusted: None,
+        stamp_pages: vec![],
+        strip_pages: vec![],
         disallowed_changes: vec![],
         problems: vec![],
         intact: false,
@@ -555,9 +655,8 @@ fn check_timestamp(
     trust: Option<&[Certificate]>,
 ) -> Result<(String, Option<bool>, u64), String> {
     let imprint: [u8; 32] = Sha256::digest(sig_value).into();
-    verify_timestamp_token(tok, &imprint, trust).map_err(|e| {
-        if e == IMPRINT_MISMATCH { "imprint does not match the signature value".into() } else { e }
-    })
+    verify_timestamp_token(tok, &imprint, trust)
+        .map_err(|e| if e == IMPRINT_MISMATCH { "imprint does not match the signature value".into() } else { e })
 }
 
 const IMPRINT_MISMATCH: &str = "imprint does not match";
@@ -691,6 +790,13 @@ fn allowed_change(old: &Obj, new: &Obj) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_lists_fold_runs() {
+        assert_eq!(page_list(&[1, 2, 3, 60]), "1-3, 60");
+        assert_eq!(page_list(&[5]), "5");
+        assert_eq!(page_list(&[2, 4, 5]), "2, 4-5");
+    }
 
     #[test]
     fn pdf_dates() {

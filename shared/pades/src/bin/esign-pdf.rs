@@ -2,15 +2,20 @@
 //!
 //! esign-pdf sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--tsa URL] [--image SEAL.png]
 //!                [--date-format FMT] [--utc-offset +08:00] [--reason TEXT] [--location TEXT]
-//!                --place signature:PAGE:X,Y,W,H [--place signing_date:PAGE:X,Y,W,H ...] IN.pdf OUT.pdf
+//!                --place signature:PAGE:X,Y,W,H [--place signing_date:PAGE:X,Y,W,H ...]
+//!                [--place cross_page:FIRST-LAST:Y,SIZE] IN.pdf OUT.pdf
+//!   Placements may be on several pages: still one signing act. `cross_page` cuts the seal (SIZE
+//!   points square, its top Y points below the top of each page) into one strip per page of
+//!   FIRST-LAST (`all` for every page) at the right edge of each page.
 //! esign-pdf verify [--trust ROOT.pem] [--json] IN.pdf
 
-use esign_pades::{HttpTsa, LocalSigner, Placement, PlacementKind, SignRequest, TimestampSource};
+use esign_pades::{CrossPageSeal, HttpTsa, LocalSigner, Placement, PlacementKind, SignRequest, TimestampSource};
 use std::process::ExitCode;
 
 const USAGE: &str = "usage:\n  esign-pdf sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--tsa URL] [--image SEAL.png] \
 [--date-format FMT] [--utc-offset +HH:MM] [--reason TEXT] [--location TEXT] \
---place signature:PAGE:X,Y,W,H [--place signing_date:PAGE:X,Y,W,H ...] IN.pdf OUT.pdf\n  esign-pdf verify [--trust ROOT.pem] [--json] IN.pdf";
+--place signature:PAGE:X,Y,W,H [--place signing_date:PAGE:X,Y,W,H ...] [--place cross_page:FIRST-LAST:Y,SIZE] \
+IN.pdf OUT.pdf\n  esign-pdf verify [--trust ROOT.pem] [--json] IN.pdf";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,8 +37,42 @@ fn read_text(path: &str, what: &str) -> Result<String, String> {
     String::from_utf8(read(path, what)?).map_err(|_| format!("{what} {path} is not a text (PEM) file"))
 }
 
-fn parse_place(s: &str) -> Result<Placement, String> {
-    let bad = || format!("bad --place '{s}': expected signature|signing_date:PAGE:X,Y,W,H");
+/// One `--place`: a widget, or the cross-page seal.
+#[derive(Debug, PartialEq)]
+enum Place {
+    Widget(Placement),
+    CrossPage(CrossPageSeal),
+}
+
+/// `cross_page:FIRST-LAST:Y,SIZE` (or `cross_page:all:Y,SIZE`).
+fn parse_cross_page(s: &str, spec: &str) -> Result<CrossPageSeal, String> {
+    let bad = || format!("bad --place '{s}': expected cross_page:FIRST-LAST:Y,SIZE or cross_page:all:Y,SIZE");
+    let (range, nums) = spec.split_once(':').ok_or_else(bad)?;
+    let (first_page, last_page) = match range.trim() {
+        "all" | "" => (None, None),
+        r => {
+            let (a, b) = r.split_once('-').ok_or_else(bad)?;
+            (Some(a.trim().parse::<u32>().map_err(|_| bad())?), Some(b.trim().parse::<u32>().map_err(|_| bad())?))
+        }
+    };
+    let (y, size) = nums.split_once(',').ok_or_else(bad)?;
+    let (y, size) = (y.trim().parse::<f64>().map_err(|_| bad())?, size.trim().parse::<f64>().map_err(|_| bad())?);
+    if !y.is_finite() || !size.is_finite() {
+        return Err(bad());
+    }
+    Ok(CrossPageSeal { first_page, last_page, y, size })
+}
+
+fn parse_place(s: &str) -> Result<Place, String> {
+    if let Some(spec) = s.strip_prefix("cross_page:").or_else(|| s.strip_prefix("cross-page:")) {
+        return parse_cross_page(s, spec).map(Place::CrossPage);
+    }
+    parse_widget(s).map(Place::Widget)
+}
+
+fn parse_widget(s: &str) -> Result<Placement, String> {
+    let bad =
+        || format!("bad --place '{s}': expected signature|signing_date:PAGE:X,Y,W,H or cross_page:FIRST-LAST:Y,SIZE");
     let mut parts = s.splitn(3, ':');
     let kind = match parts.next() {
         Some("signature") => PlacementKind::Signature,
@@ -125,12 +164,16 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
                 None => None,
             };
             let signer = LocalSigner::from_pem(&key, &cert, chain.as_deref()).map_err(|e| e.to_string())?;
-            let placements = opts
-                .iter()
-                .filter(|(k, _)| k == "--place")
-                .map(|(_, v)| parse_place(v))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut req = SignRequest { placements, ..Default::default() };
+            let mut req = SignRequest::default();
+            for (_, v) in opts.iter().filter(|(k, _)| k == "--place") {
+                match parse_place(v)? {
+                    Place::Widget(p) => req.placements.push(p),
+                    Place::CrossPage(_) if req.cross_page.is_some() => {
+                        return Err("at most one --place cross_page per signing act".into());
+                    }
+                    Place::CrossPage(c) => req.cross_page = Some(c),
+                }
+            }
             if let Some(p) = get("--image") {
                 req.seal_png = Some(read(&p, "image")?);
             }
@@ -236,5 +279,22 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
             }
         }
         other => Err(format!("unknown command '{other}'; {}", USAGE.replace('\n', " "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cross_page_places_parse() {
+        let c = |first, last, y, size| Place::CrossPage(CrossPageSeal { first_page: first, last_page: last, y, size });
+        assert_eq!(parse_place("cross_page:1-60:300,120").unwrap(), c(Some(1), Some(60), 300.0, 120.0));
+        assert_eq!(parse_place("cross_page:all:10.5,90").unwrap(), c(None, None, 10.5, 90.0));
+        for bad in ["cross_page:1:3,4", "cross_page:1-2:3", "cross_page:a-b:1,2", "cross_page:1-2:nan,2", "cross_page:"]
+        {
+            assert!(parse_place(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(parse_place("signature:2:1,2,3,4").unwrap(), Place::Widget(p) if p.page == 2));
     }
 }

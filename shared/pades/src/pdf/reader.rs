@@ -1184,6 +1184,37 @@ impl<'a> Document<'a> {
         }
     }
 
+    /// The 1-based number of the page object `page`, found by walking up its /Parent chain and
+    /// counting the pages before it at each level; None when it is not a page of this document
+    /// (a /Parent that does not list it, a chain that does not end at the catalog's /Pages).
+    pub fn page_number(&self, page: (u32, u16)) -> Result<Option<usize>, PadesError> {
+        let root = self.catalog()?.get("Pages").and_then(|o| o.as_ref());
+        let mut before = 0usize;
+        let mut child = page;
+        for _ in 0..64 {
+            let d = self.resolve_dict(&Obj::Ref(child.0, child.1))?;
+            let Some(parent) = d.get("Parent").and_then(|o| o.as_ref()) else {
+                return Ok((child != page && root == Some(child)).then_some(before + 1));
+            };
+            let pd = self.resolve_dict(&Obj::Ref(parent.0, parent.1))?;
+            let kids = match pd.get("Kids").map(|k| self.resolve(k)).transpose()? {
+                Some(Obj::Array(a)) => a,
+                _ => return Ok(None),
+            };
+            let Some(pos) = kids.iter().position(|k| k.as_ref() == Some(child)) else { return Ok(None) };
+            for k in &kids[..pos] {
+                if let Some(kr) = k.as_ref() {
+                    before = before
+                        .checked_add(self.count_leaves(kr, 0)?)
+                        .filter(|&n| n <= MAX_PAGES)
+                        .ok_or_else(|| limit(format!("the page tree has more than {MAX_PAGES} pages")))?;
+                }
+            }
+            child = parent;
+        }
+        Ok(None)
+    }
+
     fn count_leaves(&self, r: (u32, u16), _depth: usize) -> Result<usize, PadesError> {
         let mut path = Vec::new();
         let mut visited = 0usize;
