@@ -3,6 +3,13 @@
 import type {
   AuditPage,
   Checks,
+  Contract,
+  OtpSent,
+  VerificationReport,
+  ContractDraft,
+  ContractPlacement,
+  DocumentDownload,
+  SigningOrder,
   Enterprise,
   Grant,
   Member,
@@ -173,6 +180,21 @@ export const api = {
   grant: (sealId: string, memberId: string, expires_at: string | null) =>
     put<Grant>(`/seals/${q(sealId)}/grants/${q(memberId)}`, expires_at ? { expires_at } : {}),
   revokeGrant: (sealId: string, memberId: string) => del<void>(`/seals/${q(sealId)}/grants/${q(memberId)}`),
+
+  // contracts
+  createContract: (body: { title: string; document_size: number; expires_at?: string }) => post<ContractDraft>('/contracts', body),
+  contract: (id: string) => get<Contract>(`/contracts/${q(id)}`),
+  setParties: (id: string, order: SigningOrder, enterpriseIds: string[]) =>
+    put<Contract>(`/contracts/${q(id)}/parties`, { order, parties: enterpriseIds.map((enterprise_id) => ({ enterprise_id })) }),
+  setPlacements: (id: string, placements: ContractPlacement[]) => put<Contract>(`/contracts/${q(id)}/placements`, { placements }),
+  openContract: (id: string) => post<Contract>(`/contracts/${q(id)}/open`),
+  contractDocument: (id: string) => get<DocumentDownload>(`/contracts/${q(id)}/document`),
+  contractAudit: (id: string) => get<AuditPage>(`/contracts/${q(id)}/audit?limit=100`),
+  contractOtp: (id: string, channel: 'sms' | 'email') => post<OtpSent>(`/contracts/${q(id)}/otp`, { channel }),
+  signContract: (id: string, seal_id: string, otp_id: string, code: string) =>
+    post<Contract>(`/contracts/${q(id)}/sign`, { seal_id, otp_id, code }),
+  verifyContract: (contract_id: string) => post<VerificationReport>('/verify', { contract_id }),
+  verifyPdf: (pdf: Blob) => request<VerificationReport>('POST', '/verify', { raw: pdf, type: 'application/pdf' }),
 
   // usage, integrations
   usage: (month: string) => get<Usage>(`/usage?month=${q(month)}`),

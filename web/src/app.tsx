@@ -19,6 +19,8 @@ import { DevelopersPage } from './pages/developers';
 import { OperatorVerificationsPage, OperatorVerificationPage } from './pages/operator-verifications';
 import { OperatorSealsPage, OperatorSealPage } from './pages/operator-seals';
 import { NotFoundPage } from './pages/not-found';
+import { ContractsPage, NewContractPage, ContractPage } from './pages/contracts';
+import { VerifyPage } from './pages/verify';
 
 interface SessionState {
   session: Session | null;
@@ -64,7 +66,7 @@ export function App() {
   useEffect(() => {
     // The cookie is HttpOnly, so only the server knows whether there is a session; on a public
     // page with no hint of an earlier sign-in there is nothing to ask (and no 401 to log).
-    const isPublic = path === '/' || path === '/signin' || path === '/register' || path === '/operator';
+    const isPublic = path === '/' || path === '/signin' || path === '/register' || path === '/operator' || path === '/verify';
     if (isPublic && !sessionHint()) {
       setSession(null);
       return;
@@ -144,6 +146,7 @@ function Routes({ path, session }: { path: string; session: Session | null }) {
   });
 
   // Public pages.
+  if (path === '/verify') return <PublicShell><VerifyPage /></PublicShell>;
   if (path === '/register') return <PublicShell><RegisterPage /></PublicShell>;
   if (path === '/signin') return kind === 'member' ? <Redirect to="/app" /> : <PublicShell><SignInPage audience="member" /></PublicShell>;
   if (path === '/operator') {
@@ -176,6 +179,9 @@ function Routes({ path, session }: { path: string; session: Session | null }) {
     else if (path === '/app/seals') page = <SealsPage />;
     else if (path === '/app/seals/new') page = <NewSealPage />;
     else if ((m = match('/app/seals/:id', path))) page = <SealPage id={m.id} />;
+    else if (path === '/app/contracts') page = <ContractsPage />;
+    else if (path === '/app/contracts/new') page = <NewContractPage />;
+    else if ((m = match('/app/contracts/:id', path))) page = <ContractPage id={m.id} />;
     else if (path === '/app/usage') page = <UsagePage />;
     else if (path === '/app/developers') page = <DevelopersPage />;
     else page = <NotFoundPage />;
@@ -229,6 +235,9 @@ function PublicShell({ children, operator }: { children: ComponentChildren; oper
         {children}
       </main>
       <footer class="public-foot">
+        <p>
+          <Link href="/verify">{t('verify.link')}</Link>
+        </p>
         <p>{t('app.footer')}</p>
       </footer>
     </div>
@@ -246,7 +255,9 @@ const APP_NAV: NavItem[] = [
   { href: '/app', label: 'nav.overview', icon: 'M3 12l9-8 9 8v8a1 1 0 01-1 1h-5v-6h-6v6H4a1 1 0 01-1-1z' },
   { href: '/app/verification', label: 'nav.verification', icon: 'M12 2l8 4v6c0 5-3.5 8.5-8 10-4.5-1.5-8-5-8-10V6z', adminOnly: true },
   { href: '/app/seals', label: 'nav.seals', icon: 'M12 3a9 9 0 110 18 9 9 0 010-18zm0 5l1.2 2.8 3 .3-2.3 2 .7 3L12 14.6 9.4 16.1l.7-3-2.3-2 3-.3z' },
+  { href: '/app/contracts', label: 'nav.contracts', icon: 'M7 3h7l5 5v13H7zM14 3v5h5M10 13h6M10 17h4' },
   { href: '/app/members', label: 'nav.members', icon: 'M9 11a4 4 0 100-8 4 4 0 000 8zm-7 10a7 7 0 0114 0zm15-10a3 3 0 100-6M18 21h4a6 6 0 00-4-5.6', adminOnly: true },
+  { href: '/verify', label: 'nav.verify', icon: 'M9 12l2 2 4-4M12 3l8 4v5c0 5-3.5 8-8 9-4.5-1-8-4-8-9V7z' },
   { href: '/app/usage', label: 'nav.usage', icon: 'M4 20V10m6 10V4m6 16v-7m6 7H2' },
   { href: '/app/developers', label: 'nav.developers', icon: 'M8 6l-6 6 6 6m8-12l6 6-6 6' },
 ];

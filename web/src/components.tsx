@@ -131,19 +131,20 @@ export function Alert(props: { kind?: 'error' | 'info' | 'success' | 'warning'; 
 export function ErrorAlert({ error }: { error: unknown }) {
   if (!error) return null;
   if (error instanceof ApiError) {
-    const errs = error.fieldErrors;
+    // The same words for several fields (e.g. two parties without a signature place) are said once.
+    const errs = [...new Set(error.fieldErrors.map(fieldErrorText))];
     if (errs.length > 1) {
       return (
         <Alert kind="error" title={t('problem.validation-failed')}>
           <ul>
             {errs.map((e, i) => (
-              <li key={i}>{fieldErrorText(e)}</li>
+              <li key={i}>{e}</li>
             ))}
           </ul>
         </Alert>
       );
     }
-    return <Alert kind="error">{problemText(error)}</Alert>;
+    return <Alert kind="error">{errs.length === 1 ? errs[0] : problemText(error)}</Alert>;
   }
   return <Alert kind="error">{t('problem.unknown')}</Alert>;
 }

@@ -242,3 +242,121 @@ export interface WebhookDelivery {
   created_at: string;
   updated_at: string;
 }
+
+// ---- contracts
+
+export type ContractStatus = 'draft' | 'signing' | 'completed' | 'expired';
+export type SigningOrder = 'sequential' | 'parallel';
+export type PlacementKind = 'signature' | 'signing_date';
+
+export interface ContractParty {
+  enterprise_id: string;
+  enterprise_name: string;
+  signed: boolean;
+}
+
+/** Points from the top-left of the page as a viewer shows it (after /Rotate and the CropBox). */
+export interface ContractPlacement {
+  kind: PlacementKind;
+  party: string;
+  /** 1-based */
+  page: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface ContractRevision {
+  number: number;
+  size: number;
+  sha256: string;
+  party: string | null;
+  created_at: string;
+}
+
+export interface ContractSignature {
+  party: string;
+  enterprise_name: string;
+  member_id: string;
+  seal_id: string;
+  seal_name: string;
+  certificate_serial: string;
+  certificate_serials: string[];
+  signed_at: string;
+  revision: number;
+  acts: number;
+}
+
+export interface Contract {
+  id: string;
+  title: string;
+  initiator_id: string;
+  created_by: string;
+  status: ContractStatus;
+  order: SigningOrder;
+  expires_at: string | null;
+  parties: ContractParty[];
+  placements: ContractPlacement[];
+  page_count: number | null;
+  revisions: ContractRevision[];
+  signatures: ContractSignature[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ContractDraft {
+  contract: Contract;
+  upload: Upload;
+}
+
+export interface DocumentDownload {
+  url: string;
+  method: string;
+  revision: number;
+  size: number;
+  sha256: string;
+  expires_at: string;
+}
+
+export interface OtpSent {
+  otp_id: string;
+  channel: 'sms' | 'email';
+  sent_to: string;
+  expires_at: string;
+}
+
+export interface KnownSeal {
+  seal_id: string;
+  seal_name: string;
+  status: string;
+  enterprise_id: string;
+  enterprise_name: string;
+  uscc: string;
+}
+
+/** One signature of a verification report: the engine's findings and the platform seal behind it. */
+export interface SignatureFinding {
+  field: string;
+  signer: string | null;
+  signer_serial: string | null;
+  chain: string[];
+  signing_time: string | null;
+  time_source: 'timestamp' | 'claimed' | 'none';
+  coverage: string;
+  covers_whole_document: boolean;
+  digest_valid: boolean;
+  signature_valid: boolean;
+  timestamp_valid: boolean | null;
+  trusted: boolean | null;
+  disallowed_changes: string[];
+  problems: string[];
+  intact: boolean;
+  seal: KnownSeal | null;
+}
+
+export interface VerificationReport {
+  valid: boolean;
+  revisions: number;
+  signatures: SignatureFinding[];
+}

@@ -5,7 +5,7 @@
 // a member and grants the seal. Every page is screenshotted and scanned by axe; no console errors.
 import { test, expect, type Page, type BrowserContextOptions } from '@playwright/test';
 import { zhCN as T } from '../src/locales/zh-CN';
-import { Pages, codeSentBy, goodSealPng, letterPng, opaqueSealPng, randomMobile, randomTag, sampleId, sampleUscc, SAMPLE_ID, watchConsole } from './helpers';
+import { Pages, signIn, goodSealPng, letterPng, opaqueSealPng, randomMobile, randomTag, sampleId, sampleUscc, SAMPLE_ID, watchConsole } from './helpers';
 
 /** The operator identities scripts/web-test.sh configures (ESIGN_OPERATORS): one per project. */
 const operatorFor = (project: string) => `${project}.reviewer@example.com`;
@@ -19,23 +19,6 @@ async function nav(page: Page, label: string) {
   await page.getByRole('navigation', { name: T['common.mainNav'] }).getByRole('link', { name: label, exact: true }).click();
 }
 
-async function signIn(page: Page, request: Parameters<typeof codeSentBy>[0], identifier: string, recipient: string) {
-  const field = page.getByLabel(T['signin.identifier']);
-  if ((await field.inputValue()) !== identifier) await field.fill(identifier);
-  const code = await codeSentBy(request, recipient, async () => {
-    // A destination that was just sent a code (an earlier run) is asked to wait a few seconds.
-    for (let i = 0; i < 15; i++) {
-      await page.getByRole('button', { name: T['signin.sendCode'] }).click();
-      const sent = page.getByText(T['signin.sentSms'].slice(0, 4)).or(page.getByText(T['signin.sentEmail'].slice(0, 4)));
-      const limited = page.getByText(T['problem.rate-limited']);
-      await expect(sent.or(limited)).toBeVisible();
-      if (await sent.isVisible()) return;
-      await page.waitForTimeout(5_000);
-    }
-  });
-  await page.getByRole('textbox', { name: T['signin.code'], exact: true }).fill(code);
-  await page.getByRole('button', { name: T['signin.submit'], exact: true }).click();
-}
 
 test('register, authenticate, seal, review, member, grant', async ({ page, browser, request, baseURL }, info) => {
   const shots = new Pages(info);

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, type APIRequestContext, type Page, type TestInfo } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
+import { zhCN as T } from '../src/locales/zh-CN';
 
 // ---- registration numbers (the rules of shared/core/src/kyb.rs, for making test data only)
 
@@ -177,10 +178,13 @@ async function settle(page: Page) {
  * `expected` names API answers the app asks for and handles (Chromium logs every 4xx response as a
  * console error, e.g. the 409 that asks a person to choose an account): those lines alone pass.
  */
-export function watchConsole(page: Page, label: string, expected: { status: number; path: string }[] = []): string[] {
+export function watchConsole(page: Page, label: string, expected: { status: number; path: string | RegExp }[] = []): string[] {
   const errors: string[] = [];
   const isExpected = (text: string, url: string) =>
-    expected.some((e) => text.includes(`status of ${e.status}`) && new URL(url).pathname === e.path);
+    expected.some((e) => {
+      const path = new URL(url).pathname;
+      return text.includes(`status of ${e.status}`) && (typeof e.path === 'string' ? path === e.path : e.path.test(path));
+    });
   inflight.set(page, 0);
   page.on('request', () => inflight.set(page, (inflight.get(page) ?? 0) + 1));
   const done = () => inflight.set(page, Math.max(0, (inflight.get(page) ?? 0) - 1));
@@ -224,4 +228,51 @@ export class Pages {
       `axe on ${name}`,
     ).toEqual([]);
   }
+}
+
+// ---- signing in through the page
+
+/** Signs in on the page's sign-in form (member or operator) with the code from the outbox. */
+export async function signIn(page: Page, request: Parameters<typeof codeSentBy>[0], identifier: string, recipient: string) {
+  const field = page.getByLabel(T['signin.identifier']);
+  if ((await field.inputValue()) !== identifier) await field.fill(identifier);
+  const code = await codeSentBy(request, recipient, async () => {
+    // A destination that was just sent a code (an earlier run) is asked to wait a few seconds.
+    for (let i = 0; i < 15; i++) {
+      await page.getByRole('button', { name: T['signin.sendCode'] }).click();
+      const sent = page.getByText(T['signin.sentSms'].slice(0, 4)).or(page.getByText(T['signin.sentEmail'].slice(0, 4)));
+      const limited = page.getByText(T['problem.rate-limited']);
+      await expect(sent.or(limited)).toBeVisible();
+      if (await sent.isVisible()) return;
+      await page.waitForTimeout(5_000);
+    }
+  });
+  await page.getByRole('textbox', { name: T['signin.code'], exact: true }).fill(code);
+  await page.getByRole('button', { name: T['signin.submit'], exact: true }).click();
+}
+
+// ---- a contract PDF whose pages are turned and cropped
+
+/** What each page of `turnedPdf()` is: /Rotate, the CropBox's offset in the MediaBox, size as displayed. */
+export const TURNED_PAGES = [
+  { rotate: 0, crop: [30, 40], media: [595, 842], crop_size: [535, 762] },
+  { rotate: 90, crop: [0, 0], media: [595, 842], crop_size: [595, 842] },
+  { rotate: 180, crop: [25, 15], media: [595, 842], crop_size: [545, 800] },
+  { rotate: 270, crop: [20, 30], media: [842, 595], crop_size: [800, 540] },
+].map((p) => ({ ...p, shown: p.rotate % 180 ? [p.crop_size[1], p.crop_size[0]] : p.crop_size }));
+
+/** A 4-page contract (pdf-lib): pages turned 0/90/180/270, three with a CropBox inside the MediaBox. */
+export async function turnedPdf(): Promise<Buffer> {
+  const { PDFDocument, StandardFonts, degrees, rgb } = await import('pdf-lib');
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  TURNED_PAGES.forEach((p, i) => {
+    const page = doc.addPage(p.media as [number, number]);
+    page.setCropBox(p.crop[0], p.crop[1], p.crop_size[0], p.crop_size[1]);
+    page.setRotation(degrees(p.rotate));
+    for (let l = 0; l < 12; l++) {
+      page.drawText(`Purchase agreement - page ${i + 1} - clause ${l + 1}`, { x: p.crop[0] + 40, y: p.crop[1] + p.crop_size[1] - 60 - 24 * l, size: 11, font, color: rgb(0.2, 0.2, 0.25) });
+    }
+  });
+  return Buffer.from(await doc.save({ useObjectStreams: false }));
 }
