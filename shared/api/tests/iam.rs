@@ -135,15 +135,15 @@ fn function(doc: &Value, binary: &str) -> Value {
 }
 
 #[test]
-fn sign_contract_may_sign_with_the_issuing_ca_key() {
+fn only_seal_approval_signs_with_the_issuing_ca_key() {
     let p = policies(&template());
     let sign = &p["sign-contract"];
-    for action in ["kms:Sign", "kms:GetPublicKey"] {
-        assert!(granted(sign, action, "IssuingCaKey"), "sign-contract needs {action} on the issuing CA key");
-    }
-    // The issuing CA key is not a seal key: the tag-scoped statement does not cover it.
+    // A party signs once with its seal's own certificate: signing contracts issues none.
+    assert!(!granted(sign, "kms:Sign", "IssuingCaKey"), "sign-contract must not sign with the issuing CA key");
+    assert!(granted(sign, "kms:GetPublicKey", "IssuingCaKey"));
     assert!(!granted(sign, "kms:Sign", "RootCaKey"));
     assert!(granted(sign, "kms:Sign", "SealKey") && granted(sign, "kms:Sign", "TsaKey"));
+    assert!(granted(&p["decide-seal"], "kms:Sign", "IssuingCaKey"));
 }
 
 #[test]
