@@ -1,10 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, blobUrl } from '../api';
 import { t, fmtDateTime, fmtNumber, fieldErrorText } from '../i18n';
-import { navigate } from '../router';
-import { Alert, Badge, Button, Card, Confirm, Empty, ErrorAlert, Link, Loading, PageHeader, useAction, useLoad } from '../components';
+import { Alert, Badge, Button, Card, Empty, ErrorAlert, Link, Loading, PageHeader, useLoad } from '../components';
 import { Fact } from './operator-verifications';
 import { DEFAULT_SEAL_MM } from './seal-image';
+import { ReviewDecision, type Decision } from './review-decision';
 import type { SealForReview, SealImageCheck } from '../types';
 
 export function OperatorSealsPage() {
@@ -64,10 +64,7 @@ export function OperatorSealPage({ id }: { id: string }) {
   const queue = useLoad(() => api.sealQueue());
   const seal = queue.data?.items.find((s) => s.id === id);
   const ent = useLoad(() => (seal ? api.enterprise(seal.enterprise_id) : Promise.resolve(null)), [seal?.enterprise_id]);
-  const [decision, setDecision] = useState<'approve' | 'reject' | null>(null);
-  const [reason, setReason] = useState('');
-  const [reasonError, setReasonError] = useState<string | null>(null);
-  const act = useAction();
+  const [decision, setDecision] = useState<Decision | null>(null);
   if (queue.error) return <ErrorAlert error={queue.error} />;
   if (!queue.data) return <Loading />;
   if (!seal)
@@ -113,30 +110,13 @@ export function OperatorSealPage({ id }: { id: string }) {
           </dl>
         </Card>
       </div>
-      <Confirm
-        open={!!decision}
-        title={decision === 'approve' ? t('ops.approveTitle', { name: seal.name }) : t('ops.rejectTitle', { name: seal.name })}
-        body={<p>{decision === 'approve' ? t('ops.approveBody') : t('ops.rejectBody')}</p>}
-        confirmLabel={decision === 'approve' ? t('op.approve') : t('op.reject')}
-        danger={decision === 'reject'}
-        reason={decision === 'reject' ? { label: t('op.reason'), value: reason, onValue: (x) => { setReason(x); setReasonError(null); }, error: reasonError } : undefined}
-        busy={act.busy}
-        error={act.error}
-        onCancel={() => {
-          setDecision(null);
-          act.setError(null);
-        }}
-        onConfirm={async () => {
-          if (decision === 'reject' && !reason.trim()) {
-            setReasonError(t('op.reasonRequired'));
-            return;
-          }
-          const r = await act.run(() => api.decideSeal(seal.id, decision!, decision === 'reject' ? reason.trim() : undefined));
-          if (r) {
-            setDecision(null);
-            navigate('/operator/seals');
-          }
-        }}
+      <ReviewDecision
+        decision={decision}
+        onClose={() => setDecision(null)}
+        title={(d) => (d === 'approve' ? t('ops.approveTitle', { name: seal.name }) : t('ops.rejectTitle', { name: seal.name }))}
+        body={(d) => (d === 'approve' ? t('ops.approveBody') : t('ops.rejectBody'))}
+        decide={(d, reason) => api.decideSeal(seal.id, d, reason)}
+        queue="/operator/seals"
       />
     </>
   );

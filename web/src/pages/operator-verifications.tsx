@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, blobUrl } from '../api';
 import { t, fmtDateTime } from '../i18n';
-import { navigate, useLocation } from '../router';
-import { Alert, Badge, Button, Card, Confirm, Empty, ErrorAlert, Link, Loading, PageHeader, useAction, useLoad } from '../components';
+import { useLocation } from '../router';
+import { Alert, Badge, Button, Card, Empty, ErrorAlert, Link, Loading, PageHeader, useLoad } from '../components';
+import { ReviewDecision, type Decision } from './review-decision';
 import type { VerificationDetail, VerificationStatus } from '../types';
 
 const TABS: VerificationStatus[] = ['pending_review', 'approved', 'rejected'];
@@ -74,10 +75,7 @@ export function OperatorVerificationsPage() {
 
 export function OperatorVerificationPage({ id }: { id: string }) {
   const v = useLoad(() => api.verification(id), [id]);
-  const [decision, setDecision] = useState<'approve' | 'reject' | null>(null);
-  const [reason, setReason] = useState('');
-  const [reasonError, setReasonError] = useState<string | null>(null);
-  const act = useAction();
+  const [decision, setDecision] = useState<Decision | null>(null);
   if (v.error) return <ErrorAlert error={v.error} />;
   const d = v.data;
   if (!d) return <Loading />;
@@ -128,30 +126,13 @@ export function OperatorVerificationPage({ id }: { id: string }) {
         </Card>
       </div>
       {!d.administrator.is_legal_representative ? <Letter detail={d} /> : null}
-      <Confirm
-        open={!!decision}
-        title={decision === 'approve' ? t('opv.approveTitle', { name: d.company_name }) : t('opv.rejectTitle', { name: d.company_name })}
-        body={<p>{decision === 'approve' ? t('opv.approveBody') : t('opv.rejectBody')}</p>}
-        confirmLabel={decision === 'approve' ? t('op.approve') : t('op.reject')}
-        danger={decision === 'reject'}
-        reason={decision === 'reject' ? { label: t('op.reason'), value: reason, onValue: (x) => { setReason(x); setReasonError(null); }, error: reasonError } : undefined}
-        busy={act.busy}
-        error={act.error}
-        onCancel={() => {
-          setDecision(null);
-          act.setError(null);
-        }}
-        onConfirm={async () => {
-          if (decision === 'reject' && !reason.trim()) {
-            setReasonError(t('op.reasonRequired'));
-            return;
-          }
-          const r = await act.run(() => api.decideVerification(d.id, decision!, decision === 'reject' ? reason.trim() : undefined));
-          if (r) {
-            setDecision(null);
-            navigate('/operator/verifications');
-          }
-        }}
+      <ReviewDecision
+        decision={decision}
+        onClose={() => setDecision(null)}
+        title={(x) => (x === 'approve' ? t('opv.approveTitle', { name: d.company_name }) : t('opv.rejectTitle', { name: d.company_name }))}
+        body={(x) => (x === 'approve' ? t('opv.approveBody') : t('opv.rejectBody'))}
+        decide={(x, reason) => api.decideVerification(d.id, x, reason)}
+        queue="/operator/verifications"
       />
     </>
   );
