@@ -593,6 +593,8 @@ export const en: Record<keyof typeof zhCN, string> = {
   'action.contract.parties_set': "Parties set",
   'action.contract.placements_set': "Signature places set",
   'action.contract.opened': "Opened for signing",
+  'action.signing_session.created': "Embedded signing link made",
+  'action.signing_session.exchanged': "Embedded signing link opened",
   'action.contract.signed': "Signed",
   'action.contract.completed': "Every party signed; the contract is complete",
   'action.contract.downloaded': "Document downloaded",

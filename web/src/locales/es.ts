@@ -593,6 +593,8 @@ export const es: Record<keyof typeof zhCN, string> = {
   'action.contract.parties_set': "Partes indicadas",
   'action.contract.placements_set': "Lugares de firma indicados",
   'action.contract.opened': "Abierto a la firma",
+  'action.signing_session.created': "Enlace de firma integrada creado",
+  'action.signing_session.exchanged': "Enlace de firma integrada abierto",
   'action.contract.signed': "Firmado",
   'action.contract.completed': "Todas las partes firmaron; contrato completo",
   'action.contract.downloaded': "Documento descargado",

@@ -592,6 +592,8 @@ export const zhCN = {
   'action.contract.parties_set': "设定签署方",
   'action.contract.placements_set': "设定签章位置",
   'action.contract.opened': "发起签署",
+  'action.signing_session.created': "生成嵌入签署链接",
+  'action.signing_session.exchanged': "打开嵌入签署链接",
   'action.contract.signed': "已签署",
   'action.contract.completed': "所有签署方已签署，合同完成",
   'action.contract.downloaded': "下载文件",
