@@ -5,7 +5,7 @@
 // code from the outbox; the host page hears {type: "esign.signing", contract_id, status: "signed"}
 // from the app's origin; the PDF passes the independent judges. The same link a second time shows
 // the "used or expired" page. A second link without a frame goes back to its return_url with the
-// contract id and status in the query.
+// contract id and status in the query. The company's contracts page then lists both, signed.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, expect, type APIRequestContext, type Page } from '@playwright/test';
@@ -154,4 +154,24 @@ test('embedded signing in a frame of another origin with no cookies, its message
   expect(await ctx.cookies()).toEqual([]);
   await ctx.close();
   expect(errors).toEqual([]);
+
+  // In the console, the company's contracts page lists both, newest first, signed; none is still open.
+  const consoleCtx = await browser.newContext();
+  const member = await consoleCtx.newPage();
+  const memberErrors = watchConsole(member, 'console', [{ status: 429, path: '/v1/sessions/code' }]);
+  await member.goto('/signin');
+  await signIn(member, request, a.mobile, `+86${a.mobile}`);
+  await expect(member).toHaveURL(/\/app$/);
+  await member.goto('/app/contracts');
+  const rows = member.locator('.contract-list .contract-row-title');
+  await expect(rows).toHaveText(['跳转签署合同', '嵌入签署合同']);
+  await expect(member.locator('.contract-list .badge-completed')).toHaveCount(2);
+  await shots.check(member, 'contracts-list');
+  await member.getByLabel(T['contracts.filter']).selectOption('signing');
+  await expect(member).toHaveURL(/\/app\/contracts\?status=signing$/);
+  await expect(member.getByText(T['contracts.noneWithStatus'])).toBeVisible();
+  await member.getByLabel(T['contracts.filter']).selectOption('completed');
+  await expect(rows).toHaveCount(2);
+  await consoleCtx.close();
+  expect(memberErrors).toEqual([]);
 });
