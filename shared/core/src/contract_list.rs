@@ -163,6 +163,12 @@ fn concerned(data: &ContractData) -> Vec<String> {
     ids
 }
 
+/// Listing writes of one change at most: a record for the initiator and each party, and the
+/// removal of as many parties taken off. With the contract, its audit events and a signature's
+/// other writes they stay well within a DynamoDB transaction's 100 items.
+const MAX_LISTING_WRITES: usize = 1 + 2 * crate::contracts::MAX_PARTIES;
+const _: () = assert!(MAX_LISTING_WRITES + 30 <= 100);
+
 /// The writes that bring the contract's listing records in step with `data`, to go in the same
 /// transaction as the contract itself: one record per enterprise concerned, and the removal of
 /// those of enterprises no longer concerned (a party taken off a draft). Records `data.listed`.
@@ -180,6 +186,7 @@ pub(crate) fn listing_writes(data: &mut ContractData) -> Result<Vec<Write>, Doma
         writes.push(Write::Delete { key: listing_key(gone, &summary.id), condition: Condition::Always });
     }
     data.listed = now_listed;
+    debug_assert!(writes.len() <= MAX_LISTING_WRITES);
     Ok(writes)
 }
 
