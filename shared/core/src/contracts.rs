@@ -305,6 +305,11 @@ impl ContractData {
     /// The contract as the client sees it at `now`.
     fn view(&self, now: OffsetDateTime) -> Contract {
         let mut c = self.contract.clone();
+        // Stored, the contract's own `template` (flattened) and this record's `template` share a
+        // key, which the latter keeps: the reference is taken from it.
+        if let Some(t) = &self.template {
+            c.template = Some(t.reference.clone());
+        }
         if self.expired(now) {
             c.status = ContractStatus::Expired;
         }
