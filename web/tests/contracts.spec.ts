@@ -401,6 +401,13 @@ test('two companies: a contract prepared by dragging widgets onto turned and cro
   for (const k of ['ArrowUp', 'ArrowUp', 'ArrowUp', 'ArrowDown']) await page.keyboard.press(k);
   crossY -= 2;
   expect(Math.abs(Number(await handle.getAttribute('aria-valuenow')) - crossY), 'the handle says where it is').toBeLessThan(1.5);
+  // Its pages: from page 2 (three strips), then from page 1 again.
+  const fromPage = page.getByLabel(T['editor.crossFirst']);
+  await fromPage.selectOption('2');
+  await expect(strips).toHaveCount(3);
+  await expect(page.locator(`.cross[data-party="${a.id}"][data-page="1"]`)).toHaveCount(0);
+  await fromPage.selectOption('1');
+  await expect(strips).toHaveCount(4);
   // Every strip at the same height, at the right edge, each a quarter of the seal wide.
   for (let n = 1; n <= 4; n++) {
     const sb = (await strips.nth(n - 1).boundingBox())!;
@@ -587,6 +594,7 @@ test('two companies: a contract prepared by dragging widgets onto turned and cro
   expect(c2.placements).toHaveLength(5);
   expect((c2.placements as { party: string }[]).filter((p) => p.party === a.id)).toHaveLength(3);
   expect((c2.placements as { kind: string; party: string }[]).find((p) => p.kind === 'cross_page')?.party).toBe(a.id);
+  expect(c2.template?.name).toBe(tplName);
   await page.getByRole('button', { name: T['contract.openButton'] }).click();
   await expect(page.locator('.page-head .badge')).toHaveText(T['status.contract.signing']);
   expect([...errors, ...opErrors]).toEqual([]);

@@ -363,6 +363,12 @@ export function ContractPage({ id }: { id: string }) {
             <dd>{k.page_count ?? '—'}</dd>
             <dt>{t('contract.created')}</dt>
             <dd>{fmtDateTime(k.created_at)}</dd>
+            {k.template ? (
+              <>
+                <dt>{t('contract.template')}</dt>
+                <dd>{k.template.name}</dd>
+              </>
+            ) : null}
             <dt>{t('contract.placements')}</dt>
             <dd>{t('contract.placementCount', { n: String(k.placements.length) })}</dd>
           </dl>

@@ -255,6 +255,19 @@ export function PlacementEditor(props: {
     c.y = Math.min(crossMax(c), Math.min(...sizes.map((s) => s.height)) / 5 + i * (CROSS_PT + 24));
     props.onCrossChange?.([...rest, c]);
   };
+  /** The pages a party's seal spans: ends left out when they are the document's own. */
+  const setCrossRange = (party: string, first: number, last: number) => {
+    const n = sizes.length;
+    const f = Math.min(Math.max(first, 1), n - 1);
+    const l = Math.min(Math.max(last, f + 1), n);
+    props.onCrossChange?.(
+      crossRef.current.map((c) => {
+        if (c.party !== party) return c;
+        const next: CrossPagePlacement = { kind: 'cross_page', party, y: c.y, size: c.size, ...(f > 1 ? { first_page: f } : {}), ...(l < n ? { last_page: l } : {}) };
+        return { ...next, y: Math.min(Math.max(next.y, 0), crossMax(next)) };
+      }),
+    );
+  };
   const crossDown = (c: CrossPagePlacement) => (e: PointerEvent) => {
     if (!props.onCrossChange || e.button !== 0) return;
     e.stopPropagation();
@@ -474,6 +487,41 @@ export function PlacementEditor(props: {
             : null}
         </div>
       </div>
+      {props.onCrossChange && cross.length ? (
+        <div class="cross-ranges">
+          {cross.map((c) => {
+            const [f, l] = crossRange(c, sizes.length);
+            const ci = props.parties.findIndex((p) => p.enterprise_id === c.party) % PARTY_COLOURS.length;
+            const pages = sizes.map((_, i) => i + 1);
+            return (
+              <fieldset key={c.party} class={`cross-range c${ci}`}>
+                <legend>{t('editor.crossRange', { party: partyName(c.party) })}</legend>
+                <label>
+                  {t('editor.crossFirst')}
+                  <select value={String(f)} onChange={(e) => setCrossRange(c.party, Number((e.currentTarget as HTMLSelectElement).value), l)}>
+                    {pages.slice(0, -1).map((n) => (
+                      <option key={n} value={String(n)}>
+                        {n}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <label>
+                  {t('editor.crossLast')}
+                  <select value={String(l)} onChange={(e) => setCrossRange(c.party, f, Number((e.currentTarget as HTMLSelectElement).value))}>
+                    {pages.slice(f).map((n) => (
+                      <option key={n} value={String(n)}>
+                        {n}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <span class="muted small">{t('editor.crossStrips', { n: String(l - f + 1), w: ((c.size ?? CROSS_PT) / (l - f + 1)).toFixed(1) })}</span>
+              </fieldset>
+            );
+          })}
+        </div>
+      ) : null}
       {editable ? (
         <p class="hint editor-hint-below" aria-hidden="true">
           {t('editor.paletteHint')}
