@@ -597,5 +597,15 @@ test('two companies: a contract prepared by dragging widgets onto turned and cro
   expect(c2.template?.name).toBe(tplName);
   await page.getByRole('button', { name: T['contract.openButton'] }).click();
   await expect(page.locator('.page-head .badge')).toHaveText(T['status.contract.signing']);
+  await expect(page.getByText(tplName, { exact: true })).toBeVisible();
+
+  // The template deleted, after a confirmation; the contracts started from it keep their copies.
+  await nav(page, T['nav.templates']);
+  await page.getByRole('button', { name: T['templates.deleteNamed'].replace('{name}', tplName) }).click();
+  const confirm = page.getByRole('dialog', { name: T['templates.deleteTitle'] });
+  await expect(confirm).toBeVisible();
+  await confirm.getByRole('button', { name: T['common.delete'], exact: true }).click();
+  await expect(page.getByText(T['templates.none'])).toBeVisible();
+  expect((await asMember(page, `/v1/contracts/${id2}`)).status).toBe('signing');
   expect([...errors, ...opErrors]).toEqual([]);
 });

@@ -568,7 +568,6 @@ export const en: Record<keyof typeof zhCN, string> = {
   'sign.title': "Sign",
   'sign.places': "Your company signs in {n} places (page {pages}), outlined in bold on the document.",
   'sign.cross': "And a cross-page seal, in strips along the right edge of pages {first}–{last}.",
-  'sign.sealImage': "Impression of “{seal}”",
   'sign.noSeal': "Your company has no active seal. Ask an administrator to apply for one and grant it to you.",
   'sign.chooseSeal': "Seal to sign with",
   'sign.codeHint': "Signing needs a one-time code, sent to your confirmed mobile or email.",

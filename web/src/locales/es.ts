@@ -568,7 +568,6 @@ export const es: Record<keyof typeof zhCN, string> = {
   'sign.title': "Firmar",
   'sign.places': "Su empresa firma en {n} lugares (página {pages}), marcados en negrita en el documento.",
   'sign.cross': "Y un sello entre páginas, en franjas por el borde derecho de las páginas {first}–{last}.",
-  'sign.sealImage': "Impresión de «{seal}»",
   'sign.noSeal': "Su empresa no tiene ningún sello activo. Pida a un administrador que solicite uno y se lo asigne.",
   'sign.chooseSeal': "Sello con el que firmar",
   'sign.codeHint': "Para firmar hace falta un código de un solo uso, enviado a su móvil o correo confirmado.",

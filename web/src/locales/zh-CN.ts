@@ -567,7 +567,6 @@ export const zhCN = {
   'sign.title': "签署",
   'sign.places': "贵公司有 {n} 处需要签署（第 {pages} 页），在文件上以粗框标出。",
   'sign.cross': "另有骑缝章，分成竖条盖在第 {first}–{last} 页的右边缘。",
-  'sign.sealImage': "“{seal}”的印模",
   'sign.noSeal': "贵公司没有可用的印章。请管理员申请印章并授权给您。",
   'sign.chooseSeal': "用哪枚印章签署",
   'sign.codeHint': "签署需要一次性验证码，发送到您已确认的手机或邮箱。",

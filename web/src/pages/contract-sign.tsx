@@ -171,7 +171,8 @@ function SealImage({ seal }: { seal: UsableSeal }) {
       if (url) URL.revokeObjectURL(url);
     };
   }, [seal.id, seal.image_url]);
-  return src ? <img class="seal-image" src={src} alt={t('sign.sealImage', { seal: seal.name })} width={56} height={56} /> : <SealGlyph seal={seal} />;
+  // Beside the seal's name, the impression is decoration: no second name for it.
+  return src ? <img class="seal-image" src={src} alt="" width={56} height={56} /> : <SealGlyph seal={seal} />;
 }
 
 const COOL_DOWN = 60;
