@@ -578,6 +578,11 @@ test('two companies: a contract prepared by dragging widgets onto turned and cro
   await page.getByRole('link', { name: T['templates.start'].replace('{name}', tplName) }).click();
   await expect(page.getByRole('heading', { name: T['contractNew.fromTemplate'].replace('{name}', tplName), level: 1 })).toBeVisible();
   await expect(page.getByLabel(T['contractNew.useTemplateDoc'].replace('{pages}', '4'))).toBeChecked();
+  // On the phone a new PDF of the same layout instead of the template's own.
+  if (touch) {
+    await page.getByLabel(T['contractNew.newDocSameLayout']).check();
+    await page.getByLabel(T['contractNew.pdf']).setInputFiles(await contractPdf());
+  }
   const roleB = page.getByLabel(T['contractNew.partyUsccRole'].replace('{role}', '乙方'));
   await roleB.fill(b.uscc);
   await expect(page.getByText(T['contractNew.found'].replace('{name}', b.name))).toBeVisible();

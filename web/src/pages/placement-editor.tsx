@@ -380,6 +380,14 @@ export function PlacementEditor(props: {
                   .map((w) => (
                     <span key={w.key} class={`dot c${props.parties.findIndex((p) => p.enterprise_id === w.party) % PARTY_COLOURS.length}`} />
                   ))}
+                {cross
+                  .filter((c) => {
+                    const [f, l] = crossRange(c, sizes.length);
+                    return i + 1 >= f && i + 1 <= l;
+                  })
+                  .map((c) => (
+                    <span key={`cross-${c.party}`} class={`bar c${props.parties.findIndex((p) => p.enterprise_id === c.party) % PARTY_COLOURS.length}`} />
+                  ))}
               </span>
             </button>
           ))}
