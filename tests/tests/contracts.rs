@@ -72,7 +72,7 @@ fn contract(
     let r = api.post("/v1/contracts").key(&by.key).json(&json!({"title": title, "document_size": pdf.len()})).send();
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.body["contract"]["id"].as_str().unwrap().to_owned();
-    let up = api.put(r.body["upload"]["upload_url"].as_str().unwrap()).raw("application/pdf", pdf).send();
+    let up = api.put(r.body["upload"]["upload_url"].as_str().unwrap()).raw("application/pdf", pdf.clone()).send();
     assert_eq!(up.status, 200);
     let list: Vec<Value> = parties.iter().map(|p| json!({"enterprise_id": p.enterprise})).collect();
     let r = api
@@ -81,6 +81,15 @@ fn contract(
         .json(&json!({"order": order, "parties": list}))
         .send();
     assert_eq!(r.status, 200, "{:?}", r.body);
+    // The draft's document: its initiator reads back what it uploaded (the editor after a
+    // reload); the other parties see none before it opens.
+    let d = api.get(&format!("/v1/contracts/{id}/document")).key(&by.key).send();
+    assert_eq!((d.status, d.body["revision"].as_u64()), (200, Some(0)), "{:?}", d.body);
+    assert_eq!(api.get(d.body["url"].as_str().unwrap()).send().raw, pdf);
+    if let Some(other) = parties.iter().find(|p| p.enterprise != by.enterprise) {
+        let d = api.get(&format!("/v1/contracts/{id}/document")).key(&other.key).send();
+        assert_eq!(d.status, 409, "{:?}", d.body);
+    }
     let r =
         api.put(&format!("/v1/contracts/{id}/placements")).key(&by.key).json(&json!({"placements": placements})).send();
     assert_eq!(r.status, 200, "{:?}", r.body);

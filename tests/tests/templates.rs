@@ -195,6 +195,14 @@ fn templates_round_trip_and_stay_in_their_enterprise() {
     upload(&api, &r, two);
     let set = set_parties(&api, &a, &cid, &[&a, &b]);
     assert_eq!(set.body["placements"], json!(widgets(&a, &b)));
+    // Read back, the contract still names its template.
+    let got = api.get(&format!("/v1/contracts/{cid}")).key(&a.key).send();
+    assert_eq!(
+        (got.body["template"]["id"].clone(), got.body["template"]["roles"].clone()),
+        (t["id"].clone(), t["roles"].clone()),
+        "{:?}",
+        got.body
+    );
     let r = api.post(&format!("/v1/contracts/{cid}/open")).key(&a.key).send();
     assert_eq!((r.status, r.body["status"].as_str()), (200, Some("signing")), "{:?}", r.body);
 

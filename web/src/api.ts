@@ -10,6 +10,8 @@ import type {
   VerificationReport,
   ContractDraft,
   ContractPlacement,
+  ContractTemplate,
+  TemplateView,
   DocumentDownload,
   SigningOrder,
   Enterprise,
@@ -24,6 +26,7 @@ import type {
   SealDraft,
   SealForReview,
   SealImageCheck,
+  UsableSeal,
   SealKind,
   Session,
   SignInChallenge,
@@ -175,6 +178,7 @@ export const api = {
   submitVerification: (enterpriseId: string, body: VerificationRequest) =>
     post<Enterprise>(`/enterprises/${q(enterpriseId)}/verification`, body),
   checkVerification: (body: unknown) => post<Checks>('/checks/verification', body),
+  lookupEnterprise: (uscc: string) => get<{ id: string; name: string }>(`/enterprises/lookup?uscc=${q(uscc)}`),
 
   // members
   members: (cursor?: string) => get<Page<Member>>(`/members?limit=100${cursor ? `&cursor=${q(cursor)}` : ''}`),
@@ -184,8 +188,8 @@ export const api = {
   rotateKey: (id: string) => post<MemberWithKey>(`/members/${q(id)}/key`),
 
   // seals
-  // A signing session's bearer may list only the seals its member may use (the same shape, one page).
-  seals: () => get<Page<Seal>>(bearer ? '/seals?usable=true' : '/seals?limit=100'),
+  seals: () => get<Page<Seal>>('/seals?limit=100'),
+  usableSeals: () => get<{ items: UsableSeal[] }>('/seals?usable=true'),
   seal: (id: string) => get<Seal>(`/seals/${q(id)}`),
   createSeal: (body: { name: string; kind: SealKind; key_algorithm: KeyAlgorithm; image_size?: number; generate?: boolean }) =>
     post<SealDraft>('/seals', body),
@@ -214,6 +218,12 @@ export const api = {
   setParties: (id: string, order: SigningOrder, enterpriseIds: string[]) =>
     put<Contract>(`/contracts/${q(id)}/parties`, { order, parties: enterpriseIds.map((enterprise_id) => ({ enterprise_id })) }),
   setPlacements: (id: string, placements: ContractPlacement[]) => put<Contract>(`/contracts/${q(id)}/placements`, { placements }),
+  createContractFromTemplate: (body: { title: string; template_id: string; use_template_document?: boolean; document_size?: number }) =>
+    post<{ contract: Contract; upload?: Upload }>('/contracts', body),
+  templates: () => get<Page<ContractTemplate>>('/templates?limit=100'),
+  template: (id: string) => get<TemplateView>(`/templates/${q(id)}`),
+  createTemplate: (body: { name: string; contract_id: string; roles?: string[] }) => post<ContractTemplate>('/templates', body),
+  deleteTemplate: (id: string) => del<void>(`/templates/${q(id)}`),
   openContract: (id: string) => post<Contract>(`/contracts/${q(id)}/open`),
   contractDocument: (id: string) => get<DocumentDownload>(`/contracts/${q(id)}/document`),
   contractAudit: (id: string) => get<AuditPage>(`/contracts/${q(id)}/audit?limit=100`),

@@ -22,6 +22,7 @@ import { NotFoundPage } from './pages/not-found';
 import { ContractsPage, NewContractPage, ContractPage } from './pages/contracts';
 import { VerifyPage } from './pages/verify';
 import { EmbedSignPage } from './pages/embed-sign';
+import { TemplatesPage } from './pages/templates';
 
 interface SessionState {
   session: Session | null;
@@ -193,6 +194,7 @@ function Routes({ path, session }: { path: string; session: Session | null }) {
     else if (path === '/app/contracts') page = <ContractsPage />;
     else if (path === '/app/contracts/new') page = <NewContractPage />;
     else if ((m = match('/app/contracts/:id', path))) page = <ContractPage id={m.id} />;
+    else if (path === '/app/templates') page = <TemplatesPage />;
     else if (path === '/app/usage') page = <UsagePage />;
     else if (path === '/app/developers') page = <DevelopersPage />;
     else page = <NotFoundPage />;
@@ -267,6 +269,7 @@ const APP_NAV: NavItem[] = [
   { href: '/app/verification', label: 'nav.verification', icon: 'M12 2l8 4v6c0 5-3.5 8.5-8 10-4.5-1.5-8-5-8-10V6z', adminOnly: true },
   { href: '/app/seals', label: 'nav.seals', icon: 'M12 3a9 9 0 110 18 9 9 0 010-18zm0 5l1.2 2.8 3 .3-2.3 2 .7 3L12 14.6 9.4 16.1l.7-3-2.3-2 3-.3z' },
   { href: '/app/contracts', label: 'nav.contracts', icon: 'M7 3h7l5 5v13H7zM14 3v5h5M10 13h6M10 17h4' },
+  { href: '/app/templates', label: 'nav.templates', icon: 'M4 4h16v4H4zM4 12h7v8H4zM15 12h5v8h-5' },
   { href: '/app/members', label: 'nav.members', icon: 'M9 11a4 4 0 100-8 4 4 0 000 8zm-7 10a7 7 0 0114 0zm15-10a3 3 0 100-6M18 21h4a6 6 0 00-4-5.6', adminOnly: true },
   { href: '/verify', label: 'nav.verify', icon: 'M9 12l2 2 4-4M12 3l8 4v5c0 5-3.5 8-8 9-4.5-1-8-4-8-9V7z' },
   { href: '/app/usage', label: 'nav.usage', icon: 'M4 20V10m6 10V4m6 16v-7m6 7H2' },

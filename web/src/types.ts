@@ -151,6 +151,13 @@ export interface Seal {
   updated_at: string;
 }
 
+/** A seal the member may sign with now (`GET /v1/seals?usable=true`), with a short-lived link to its image. */
+export interface UsableSeal extends Seal {
+  grant_expires_at: string | null;
+  image_url: string;
+  image_url_expires_at: string;
+}
+
 export interface SealDraft {
   seal: Seal;
   upload: Upload | null;
@@ -256,7 +263,7 @@ export interface ContractParty {
 }
 
 /** Points from the top-left of the page as a viewer shows it (after /Rotate and the CropBox). */
-export interface ContractPlacement {
+export interface PagePlacement {
   kind: PlacementKind;
   party: string;
   /** 1-based */
@@ -266,6 +273,24 @@ export interface ContractPlacement {
   width: number;
   height: number;
 }
+
+/**
+ * A party's cross-page seal (骑缝章): the seal, `size` points square, cut into one vertical strip per
+ * page of first_page..last_page (every page when absent), each at the right edge of its page as
+ * displayed, the seal's top `y` points below the top of the page.
+ */
+export interface CrossPagePlacement {
+  kind: 'cross_page';
+  party: string;
+  first_page?: number | null;
+  last_page?: number | null;
+  y: number;
+  size?: number;
+}
+
+export type ContractPlacement = PagePlacement | CrossPagePlacement;
+
+export const isPagePlacement = (p: ContractPlacement): p is PagePlacement => p.kind !== 'cross_page';
 
 export interface ContractRevision {
   number: number;
@@ -303,6 +328,26 @@ export interface Contract {
   signatures: ContractSignature[];
   created_at: string;
   updated_at: string;
+  /** The template it started from, with its roles in party order. */
+  template?: { id: string; name: string; roles: string[] } | null;
+}
+
+/** A contract template: a document, its layout and its placements by party role (index into `roles`). */
+export interface ContractTemplate {
+  id: string;
+  enterprise_id: string;
+  name: string;
+  roles: string[];
+  placements: (Record<string, unknown> & { role: number; kind: string })[];
+  document: { sha256: string; size: number; pages: { width: number; height: number }[] };
+  source_contract_id: string;
+  created_by: string;
+  created_at: string;
+}
+
+export interface TemplateView extends ContractTemplate {
+  document_url: string;
+  document_url_expires_at: string;
 }
 
 /** One contract as `GET /v1/contracts` lists it. */
@@ -379,6 +424,9 @@ export interface SignatureFinding {
   problems: string[];
   intact: boolean;
   seal: KnownSeal | null;
+  /** Pages carrying this signature's stamps and dates, and its cross-page seal's strips. */
+  stamp_pages?: number[];
+  strip_pages?: number[];
 }
 
 export interface VerificationReport {

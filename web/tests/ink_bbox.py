@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Where a page's signature widgets put ink: ink_bbox.py SIGNED.pdf PAGE
+"""Where a page's signature widgets put ink: ink_bbox.py SIGNED.pdf PAGE [X0 Y0 X1 Y1]
 
 Renders the page as displayed (pdftoppm -cropbox, which also applies /Rotate) with and without its
 annotations, and prints the bounding box of the pixels that differ, in points from the displayed
-page's top-left, as JSON {"x", "y", "width", "height"} (null when nothing differs)."""
+page's top-left, as JSON {"x", "y", "width", "height"} (null when nothing differs). With a
+rectangle (points from the displayed page's top-left), only the pixels inside it count: one
+widget's ink apart from another's on the same page (a stamp beside a cross-page strip)."""
 import json, re, subprocess, sys, tempfile, os
 
 DPI = 144
@@ -24,18 +26,21 @@ def render(pdf, page, out, hide):
     return pgm(out + ".pgm")
 
 
-def main(pdf, page):
+def main(pdf, page, clip=None):
     with tempfile.TemporaryDirectory() as d:
         w, h, a = render(pdf, page, os.path.join(d, "with"), False)
         w2, h2, b = render(pdf, page, os.path.join(d, "without"), True)
         assert (w, h) == (w2, h2)
+        px = DPI / 72
+        cx0, cy0, cx1, cy1 = (0, 0, w, h) if clip is None else (
+            max(0, int(clip[0] * px)), max(0, int(clip[1] * px)), min(w, int(clip[2] * px + 0.999)), min(h, int(clip[3] * px + 0.999)))
         xs, ys = [], []
-        for y in range(h):
+        for y in range(cy0, cy1):
             row = y * w
             ra, rb = a[row:row + w], b[row:row + w]
             if ra == rb:
                 continue
-            for x in range(w):
+            for x in range(cx0, cx1):
                 if abs(ra[x] - rb[x]) > 24:
                     xs.append(x)
                     ys.append(y)
@@ -48,4 +53,4 @@ def main(pdf, page):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], [float(v) for v in sys.argv[3:7]] if len(sys.argv) >= 7 else None)

@@ -309,6 +309,11 @@ impl ContractData {
     /// The contract as the client sees it at `now`.
     fn view(&self, now: OffsetDateTime) -> Contract {
         let mut c = self.contract.clone();
+        // Stored, the contract's own `template` (flattened) and this record's `template` share a
+        // key, which the latter keeps: the reference is taken from it.
+        if let Some(t) = &self.template {
+            c.template = Some(t.reference.clone());
+        }
         if self.expired(now) {
             c.status = ContractStatus::Expired;
         }
@@ -612,6 +617,11 @@ impl Platform {
 
     /// The uploaded original, checked for size (before it is read).
     pub(crate) async fn uploaded_original(&self, data: &ContractData) -> Result<Vec<u8>, DomainError> {
+        Ok(self.uploaded_original_at(data).await?.1)
+    }
+
+    /// The uploaded original and the object key it is read from.
+    async fn uploaded_original_at(&self, data: &ContractData) -> Result<(String, Vec<u8>), DomainError> {
         let missing = || DomainError::invalid("document", "missing", "the PDF has not been uploaded yet");
         let upload = self.load_upload(&data.upload_file_id).await?.ok_or_else(missing)?;
         let meta = self.blobs.head(&upload.blob_key).await?.ok_or_else(missing)?;
@@ -622,7 +632,8 @@ impl Platform {
                 format!("the PDF is {} bytes; at most {MAX_PDF_BYTES} are accepted", meta.size),
             ));
         }
-        self.blobs.get(&upload.blob_key).await?.ok_or_else(missing)
+        let bytes = self.blobs.get(&upload.blob_key).await?.ok_or_else(missing)?;
+        Ok((upload.blob_key, bytes))
     }
 
     /// The newest revision's bytes.
@@ -1071,15 +1082,23 @@ impl Platform {
         Err(conflict("the contract kept changing while signing; retry"))
     }
 
-    /// A presigned download of the newest revision (parties and initiator).
+    /// A presigned download of the newest revision (parties and initiator); of a draft, the
+    /// uploaded PDF (its initiator only).
     pub async fn contract_document(&self, principal: &Principal, id: &str) -> Result<DocumentDownload, DomainError> {
-        let (loaded, _, _) = self.visible_contract(principal, id).await?;
+        let (loaded, enterprise_id, _) = self.visible_contract(principal, id).await?;
         let data = loaded.value;
-        let (Some(key), Some(revision)) = (data.revision_keys.last(), data.contract.revisions.last()) else {
-            return Err(conflict("the contract has no document yet: open it first"));
+        let (key, number, size, sha256, draft) = match (data.revision_keys.last(), data.contract.revisions.last()) {
+            (Some(key), Some(r)) => (key.clone(), r.number, r.size, r.sha256.clone(), false),
+            // A draft: its initiator reads back the PDF it uploaded, as it is now (the placement
+            // editor after a reload); the parties see no document before it opens.
+            _ if data.contract.initiator_id == enterprise_id => {
+                let (key, pdf) = self.uploaded_original_at(&data).await?;
+                (key, 0, pdf.len() as u64, hex::encode(Sha256::digest(&pdf)), true)
+            }
+            _ => return Err(conflict("the contract has no document yet: the initiator opens it first")),
         };
         let now = self.clock.now();
-        let presigned = self.blobs.presign_get(key, self.config.presign_expiry).await?;
+        let presigned = self.blobs.presign_get(&key, self.config.presign_expiry).await?;
         // Downloads go to the contract's access trail, not the trail signing appends to: any
         // number of reads never makes a signer lose a race or re-sign.
         let subject = contract_access_subject(id);
@@ -1091,7 +1110,11 @@ impl Platform {
                 now,
                 principal.actor(),
                 "contract.downloaded",
-                serde_json::json!({ "revision": revision.number }),
+                if draft {
+                    serde_json::json!({ "revision": number, "draft": true })
+                } else {
+                    serde_json::json!({ "revision": number })
+                },
             );
             match self.store.write(writes).await {
                 Ok(()) => {
@@ -1109,9 +1132,9 @@ impl Platform {
         Ok(DocumentDownload {
             url: presigned.url,
             method: presigned.method,
-            revision: revision.number,
-            size: revision.size,
-            sha256: revision.sha256.clone(),
+            revision: number,
+            size,
+            sha256,
             expires_at: now + self.config.presign_expiry,
         })
     }
@@ -1742,5 +1765,34 @@ mod tests {
         let e = p.set_parties(&admin, &id, SetParties { order: SigningOrder::Parallel, parties }).await.unwrap_err();
         assert_eq!(field_code(&e), "not_verified");
         assert!(t.clock.now() > OffsetDateTime::UNIX_EPOCH);
+    }
+
+    #[tokio::test]
+    async fn a_drafts_document_is_its_initiators_to_read_back_before_it_opens() {
+        let t = full();
+        let p = &t.platform;
+        let (ea, admin_a) = verified(p).await;
+        let (eb, admin_b) = verified(p).await;
+        let pdf = sample_pdf(2);
+        let mk = CreateContract { title: "草稿".into(), expires_at: None, document_size: pdf.len() as u64 };
+        let d = p.create_contract(&admin_a, mk).await.unwrap();
+        let id = d.contract.id.clone();
+        // Not uploaded yet: said so.
+        assert_eq!(field_code(&p.contract_document(&admin_a, &id).await.unwrap_err()), "missing");
+        let key = d.upload.upload_url.trim_start_matches("memory://").to_owned();
+        t.blobs.put(&key, pdf.clone(), "application/pdf");
+        let parties = vec![PartyInput { enterprise_id: ea }, PartyInput { enterprise_id: eb }];
+        p.set_parties(&admin_a, &id, SetParties { order: SigningOrder::Sequential, parties }).await.unwrap();
+        // The initiator reads back what it uploaded: revision 0, its size and hash.
+        let dl = p.contract_document(&admin_a, &id).await.unwrap();
+        assert_eq!((dl.revision, dl.size), (0, pdf.len() as u64));
+        assert_eq!(dl.sha256, hex::encode(Sha256::digest(&pdf)));
+        assert_eq!(dl.url, format!("memory://{key}"));
+        // A party sees no document before the contract opens.
+        assert!(matches!(p.contract_document(&admin_b, &id).await, Err(DomainError::Conflict(_))));
+        // The read is on the access trail, marked as a draft's.
+        let trail = p.contract_audit(&admin_a, &id, ContractTrail::Access, None, None).await.unwrap();
+        let read = trail.items.iter().find(|e| e.action == "contract.downloaded").unwrap();
+        assert_eq!(read.details, serde_json::json!({ "revision": 0, "draft": true }));
     }
 }

@@ -7,9 +7,9 @@ import { api, ApiError, blobUrl } from '../api';
 import { t, tOpt, fmtDateTime, fieldErrorText } from '../i18n';
 import { Alert, Button, Card, Empty, ErrorAlert, Loading, useAction, useLoad } from '../components';
 import { openPdf, type PDFDocumentProxy } from '../pdf';
-import { PlacementEditor, withKeys } from './placement-editor';
+import { PlacementEditor, crossRange, crossSeals, withKeys } from './placement-editor';
 import { SealGlyph } from './seals';
-import type { AuditEvent, Contract, OtpSent, Seal, VerificationReport } from '../types';
+import { isPagePlacement, type AuditEvent, type Contract, type OtpSent, type Seal, type UsableSeal, type VerificationReport } from '../types';
 
 /** The latest revision, drawn with the widgets; and a link to save it. */
 export function DocumentCard({ contract, highlight }: { contract: Contract; highlight?: string }) {
@@ -35,7 +35,9 @@ export function DocumentCard({ contract, highlight }: { contract: Contract; high
   }, [contract.id, rev]);
   const signedParties = new Set(contract.parties.filter((p) => p.signed).map((p) => p.enterprise_id));
   // Widgets of parties that signed are ink now: only the ones still to sign are drawn over the page.
-  const widgets = withKeys(contract.placements.filter((p) => !signedParties.has(p.party)));
+  const unsigned = contract.placements.filter((p) => !signedParties.has(p.party));
+  const widgets = withKeys(unsigned);
+  const cross = crossSeals(unsigned);
   return (
     <Card title={t('doc.title')} class="editor-card">
       <ErrorAlert error={error} />
@@ -48,6 +50,7 @@ export function DocumentCard({ contract, highlight }: { contract: Contract; high
             doc={doc}
             parties={contract.parties}
             widgets={widgets}
+            cross={cross}
             highlight={highlight}
             toolbar={
               <a class="btn btn-secondary" href={file.url} download={file.name}>
@@ -71,8 +74,9 @@ export function canSign(c: Contract, enterpriseId: string): 'now' | 'wait' | 'do
 }
 
 export function SignCard({ contract, enterpriseId, onSigned }: { contract: Contract; enterpriseId: string; onSigned: (c: Contract) => void }) {
-  const seals = useLoad(() => api.seals(), []);
-  const active = (seals.data?.items ?? []).filter((s) => s.status === 'active');
+  // The seals this member may sign with now (active, granted, unexpired), each with its image.
+  const seals = useLoad(() => api.usableSeals(), []);
+  const active = seals.data?.items ?? [];
   const [sealId, setSealId] = useState<string | null>(null);
   const [otp, setOtp] = useState<OtpSent | null>(null);
   const [channel, setChannel] = useState<'sms' | 'email'>('sms');
@@ -86,10 +90,15 @@ export function SignCard({ contract, enterpriseId, onSigned }: { contract: Contr
     if (r) setOtp(r);
   };
   const mine = contract.placements.filter((p) => p.party === enterpriseId);
-  const pages = [...new Set(mine.map((p) => p.page))].sort((a, b) => a - b);
+  const pages = [...new Set(mine.filter(isPagePlacement).map((p) => p.page))].sort((a, b) => a - b);
+  const cross = crossSeals(mine)[0];
+  const crossPages = cross ? crossRange(cross, contract.page_count ?? 0) : null;
   return (
     <Card title={t('sign.title')}>
-      <p>{t('sign.places', { n: String(mine.length), pages: pages.join(', ') })}</p>
+      <p>
+        {t('sign.places', { n: String(mine.length - (cross ? 1 : 0)), pages: pages.join(', ') })}
+        {crossPages ? ` ${t('sign.cross', { first: String(crossPages[0]), last: String(crossPages[1]) })}` : null}
+      </p>
       <ErrorAlert error={seals.error} />
       {!seals.data ? (
         <Loading />
@@ -101,7 +110,7 @@ export function SignCard({ contract, enterpriseId, onSigned }: { contract: Contr
           {active.map((s) => (
             <label key={s.id} class={`seal-option${sealId === s.id ? ' chosen' : ''}`}>
               <input type="radio" name="seal" checked={sealId === s.id} onChange={() => setSealId(s.id)} />
-              <SealGlyph seal={s} />
+              <SealImage seal={s} />
               <span>
                 <span class="seal-card-name">{s.name}</span>
                 <span class="muted small">{t(`kind.${s.kind}`)}</span>
@@ -139,6 +148,31 @@ export function SignCard({ contract, enterpriseId, onSigned }: { contract: Contr
       ) : null}
     </Card>
   );
+}
+
+/** A usable seal's approved image, fetched as a blob: URL (the CSP names no bucket); a glyph until then. */
+function SealImage({ seal }: { seal: UsableSeal }) {
+  const [src, setSrc] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    let url: string | null = null;
+    blobUrl(seal.image_url).then(
+      (b) => {
+        url = b.url;
+        if (live) setSrc(b.url);
+        else URL.revokeObjectURL(b.url);
+      },
+      () => {
+        /* the link expired or the store is unreachable: the glyph stays */
+      },
+    );
+    return () => {
+      live = false;
+      if (url) URL.revokeObjectURL(url);
+    };
+  }, [seal.id, seal.image_url]);
+  // Beside the seal's name, the impression is decoration: no second name for it.
+  return src ? <img class="seal-image" src={src} alt="" width={56} height={56} /> : <SealGlyph seal={seal} />;
 }
 
 const COOL_DOWN = 60;
@@ -313,6 +347,8 @@ export function ReportView({ report }: { report: VerificationReport }) {
               </h3>
               <ul class="plain">
                 {s.seal ? <li>{t('report.uscc', { uscc: s.seal.uscc })}</li> : null}
+                {s.stamp_pages?.length ? <li>{t('report.stampPages', { pages: pageList(s.stamp_pages) })}</li> : null}
+                {s.strip_pages?.length ? <li>{t('report.stripPages', { pages: pageList(s.strip_pages) })}</li> : null}
                 <li>
                   {s.signing_time
                     ? t(s.time_source === 'timestamp' ? 'report.timeTsa' : 'report.timeClaimed', { at: fmtDateTime(s.signing_time) })
@@ -339,6 +375,19 @@ export function ReportView({ report }: { report: VerificationReport }) {
       )}
     </div>
   );
+}
+
+/** Pages as runs: 1–4, 7, 9–10. */
+function pageList(pages: number[]): string {
+  const sorted = [...new Set(pages)].sort((a, b) => a - b);
+  const runs: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    runs.push(j > i ? `${sorted[i]}–${sorted[j]}` : String(sorted[i]));
+    i = j;
+  }
+  return runs.join(', ');
 }
 
 function Check({ ok, children }: { ok: boolean; children: ComponentChildren }) {

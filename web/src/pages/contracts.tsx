@@ -1,16 +1,18 @@
 // Contracts: the enterprise's list (GET /v1/contracts, by status, page by page), a new contract
-// (PDF straight to the files store by its presigned PUT, title, parties by enterprise id, order)
+// (PDF straight to the files store by its presigned PUT, title, parties found by USCC, order)
 // and one contract's page (status, parties, opening it for signing, the document).
-import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, uploadTo } from '../api';
-import { t, fmtDateTime } from '../i18n';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, blobUrl, uploadTo } from '../api';
+import { t, fmtDateTime, fieldErrorText } from '../i18n';
 import { navigate, useLocation } from '../router';
 import { Alert, Badge, Button, Card, Empty, ErrorAlert, Field, FileInput, Link, Loading, PageHeader, byField, useAction, useId, useLoad } from '../components';
 import { useEnterprise, useMember } from '../app';
-import type { Contract, ContractStatus, ContractSummary, SigningOrder } from '../types';
+import type { Contract, ContractStatus, ContractSummary, FieldError, SigningOrder } from '../types';
+import { showsWhileTyping } from '../checks';
 import { localDocuments, openPdf, type PDFDocumentProxy } from '../pdf';
-import { PlacementEditor, withKeys, withoutKeys, type Widget } from './placement-editor';
+import { PlacementEditor, crossForApi, crossSeals, withKeys, withoutKeys, type Widget } from './placement-editor';
 import { ContractReportCard, ContractTrailCard, DocumentCard, SignCard, canSign } from './contract-sign';
+import { SaveTemplateCard } from './templates';
 
 const MAX_PDF = 32 * 1024 * 1024;
 const STATUSES: ContractStatus[] = ['draft', 'signing', 'completed', 'expired'];
@@ -141,15 +143,28 @@ export function ContractsPage() {
 
 export function NewContractPage() {
   const { enterprise } = useEnterprise();
+  // Started from a template (`?template=`): its roles name the parties, its document or a new one
+  // of the same layout.
+  const templateId = useLocation().query.get('template');
+  const tpl = useLoad(() => (templateId ? api.template(templateId) : Promise.resolve(null)), [templateId]);
+  const template = tpl.data ?? null;
+  const [useTemplateDoc, setUseTemplateDoc] = useState(true);
   const [title, setTitle] = useState('');
   const [file, setFile] = useState<File | null>(null);
   const [fileError, setFileError] = useState<string | null>(null);
-  const [others, setOthers] = useState<string[]>(['']);
+  const [others, setOthers] = useState<PartyRow[]>([{ uscc: '', found: null }]);
+  const [unresolved, setUnresolved] = useState(false);
   const [order, setOrder] = useState<SigningOrder>('sequential');
   const [created, setCreated] = useState<string | null>(null);
   const { busy, error, run } = useAction();
   const errs = error instanceof ApiError ? byField(error.fieldErrors) : {};
   const fileId = useId('pdf');
+  useEffect(() => {
+    if (!template) return;
+    setOthers(template.roles.slice(1).map(() => ({ uscc: '', found: null })));
+    setTitle((cur) => cur || template.name.slice(0, 200));
+  }, [template?.id]);
+  const needsFile = !template || !useTemplateDoc;
 
   const pick = async (f: File | null) => {
     setFile(null);
@@ -164,17 +179,29 @@ export function NewContractPage() {
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (!file) return setFileError(t('contractNew.choose'));
+    if (needsFile && !file) return setFileError(t('contractNew.choose'));
+    // Every code typed must have found its verified company.
+    const pending = others.some((o) => o.uscc.trim() && !o.found);
+    setUnresolved(pending);
+    if (pending) return;
     let id = created;
     const ok = await run(async () => {
       if (!id) {
-        const draft = await api.createContract({ title: title.trim(), document_size: file.size });
+        const draft = template
+          ? await api.createContractFromTemplate(
+              file && !useTemplateDoc
+                ? { title: title.trim(), template_id: template.id, document_size: file.size }
+                : { title: title.trim(), template_id: template.id, use_template_document: true },
+            )
+          : await api.createContract({ title: title.trim(), document_size: file!.size });
         id = draft.contract.id;
         setCreated(id);
-        await uploadTo(draft.upload, file);
-        localDocuments.set(id, file);
+        if (draft.upload && file) {
+          await uploadTo(draft.upload, file);
+          localDocuments.set(id, file);
+        }
       }
-      const ids = [enterprise!.id, ...others.map((o) => o.trim()).filter(Boolean)];
+      const ids = [enterprise!.id, ...others.flatMap((o) => (o.found ? [o.found.id] : []))];
       await api.setParties(id, order, ids);
       return true;
     });
@@ -183,9 +210,28 @@ export function NewContractPage() {
 
   return (
     <>
-      <PageHeader title={t('contractNew.title')} subtitle={t('contractNew.subtitle')} back={{ href: '/app/contracts', label: t('contracts.title') }} />
+      <PageHeader
+        title={template ? t('contractNew.fromTemplate', { name: template.name }) : t('contractNew.title')}
+        subtitle={template ? t('contractNew.fromTemplateHint') : t('contractNew.subtitle')}
+        back={template ? { href: '/app/templates', label: t('templates.title') } : { href: '/app/contracts', label: t('contracts.title') }}
+      />
+      {templateId && !tpl.data ? (tpl.error ? <ErrorAlert error={tpl.error} /> : <Loading />) : (
       <form onSubmit={submit} noValidate class="stack">
         <Card title={t('contractNew.document')}>
+          {template ? (
+            <fieldset class="radios">
+              <legend>{t('contractNew.templateDoc')}</legend>
+              <label class="radio">
+                <input type="radio" name="doc" checked={useTemplateDoc} onChange={() => setUseTemplateDoc(true)} disabled={!!created} />
+                {t('contractNew.useTemplateDoc', { pages: String(template.document.pages.length) })}
+              </label>
+              <label class="radio">
+                <input type="radio" name="doc" checked={!useTemplateDoc} onChange={() => setUseTemplateDoc(false)} disabled={!!created} />
+                {t('contractNew.newDocSameLayout')}
+              </label>
+            </fieldset>
+          ) : null}
+          {needsFile ? (
           <div class={`field${fileError ? ' has-error' : ''}`}>
             <label for={fileId}>{t('contractNew.pdf')}</label>
             <FileInput id={fileId} accept="application/pdf,.pdf" describedBy={`${fileId}-hint`} invalid={!!fileError} fileName={file?.name} onFile={pick} />
@@ -198,6 +244,7 @@ export function NewContractPage() {
               </p>
             ) : null}
           </div>
+          ) : null}
           <Field name="title" label={t('contractNew.name')} value={title} onValue={setTitle} error={errs.title} required maxLength={200} disabled={!!created} />
         </Card>
         <Card title={t('contractNew.parties')}>
@@ -205,22 +252,25 @@ export function NewContractPage() {
           <ol class="party-list">
             <li>
               <span class="party-self">
+                {template ? `${template.roles[0]}：` : null}
                 {enterprise?.name} <span class="tag">{t('contractNew.us')}</span>
               </span>
             </li>
             {others.map((o, i) => (
               <li key={i}>
                 <div class="party-row">
-                  <Field
-                    name={`party_${i + 1}`}
-                    label={t('contractNew.partyId', { n: String(i + 2) })}
-                    value={o}
-                    onValue={(v) => setOthers(others.map((x, j) => (j === i ? v : x)))}
-                    error={errs[`parties[${i + 1}].enterprise_id`] ?? errs[`parties[${i + 1}]`]}
-                    spellcheck={false}
-                    hint={t('contractNew.partyIdHint')}
+                  <PartyByUscc
+                    n={i + 2}
+                    role={template?.roles[i + 1]}
+                    row={o}
+                    onRow={(r) => setOthers((cur) => cur.map((x, j) => (j === i ? r : x)))}
+                    error={
+                      errs[`parties[${i + 1}].enterprise_id`] ??
+                      errs[`parties[${i + 1}]`] ??
+                      (unresolved && o.uscc.trim() && !o.found ? t('contractNew.notFound') : undefined)
+                    }
                   />
-                  {others.length > 1 ? (
+                  {others.length > 1 && !template ? (
                     <Button variant="ghost" onClick={() => setOthers(others.filter((_, j) => j !== i))}>
                       {t('contractNew.removeParty', { n: String(i + 2) })}
                     </Button>
@@ -229,9 +279,11 @@ export function NewContractPage() {
               </li>
             ))}
           </ol>
-          <Button variant="secondary" onClick={() => setOthers([...others, ''])}>
-            {t('contractNew.addParty')}
-          </Button>
+          {template ? null : (
+            <Button variant="secondary" onClick={() => setOthers([...others, { uscc: '', found: null }])}>
+              {t('contractNew.addParty')}
+            </Button>
+          )}
           <fieldset class="radios">
             <legend>{t('contractNew.order')}</legend>
             <label class="radio">
@@ -255,7 +307,77 @@ export function NewContractPage() {
           </Button>
         </div>
       </form>
+      )}
     </>
+  );
+}
+
+/** Another party: the USCC typed, and the verified company it names once found. */
+interface PartyRow {
+  uscc: string;
+  found: { id: string; name: string } | null;
+}
+
+/**
+ * A party found by its USCC: checked as it is typed by the platform's own validator
+ * (`POST /v1/checks/verification`), then, once complete and well-formed, looked up among verified
+ * companies (`GET /v1/enterprises/lookup`), whose verified name is shown.
+ */
+function PartyByUscc(props: { n: number; role?: string; row: PartyRow; onRow: (r: PartyRow) => void; error?: string }) {
+  const { row, onRow } = props;
+  const [checkError, setCheckError] = useState<FieldError | null>(null);
+  const [state, setState] = useState<'idle' | 'looking' | 'found' | 'none' | 'limited' | 'failed'>('idle');
+  const [touched, setTouched] = useState(false);
+  const seq = useRef(0);
+  const uscc = row.uscc.trim().toUpperCase();
+  useEffect(() => {
+    const mine = ++seq.current;
+    setCheckError(null);
+    setState('idle');
+    if (!uscc) return;
+    const timer = setTimeout(async () => {
+      try {
+        const r = await api.checkVerification({ uscc });
+        if (mine !== seq.current) return;
+        const e = (r.errors ?? []).find((x) => x.field === 'uscc') ?? null;
+        setCheckError(e);
+        if (e || uscc.length !== 18) return;
+        setState('looking');
+        const found = await api.lookupEnterprise(uscc);
+        if (mine !== seq.current) return;
+        setState('found');
+        onRow({ uscc: row.uscc, found });
+      } catch (e) {
+        if (mine !== seq.current) return;
+        const status = e instanceof ApiError ? e.status : 0;
+        if (status === 422 && e instanceof ApiError && e.fieldErrors[0]) setCheckError(e.fieldErrors[0]);
+        setState(status === 404 ? 'none' : status === 429 ? 'limited' : status === 422 ? 'idle' : 'failed');
+      }
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [uscc]);
+  const shownCheck = checkError && (touched || uscc.length >= 18 || showsWhileTyping(checkError)) ? fieldErrorText(checkError) : undefined;
+  const lookupError =
+    state === 'none' ? t('contractNew.notFound') : state === 'limited' ? t('problem.rate-limited') : state === 'failed' ? t('problem.network') : undefined;
+  return (
+    <div class="party-uscc">
+      <Field
+        name={`party_${props.n - 1}`}
+        label={props.role ? t('contractNew.partyUsccRole', { role: props.role }) : t('contractNew.partyUscc', { n: String(props.n) })}
+        value={row.uscc}
+        onValue={(v) => onRow({ uscc: v.toUpperCase(), found: null })}
+        onBlur={() => setTouched(true)}
+        error={props.error ?? shownCheck ?? lookupError}
+        spellcheck={false}
+        autocomplete="off"
+        maxLength={18}
+        class="mono"
+        hint={t('contractNew.partyUsccHint')}
+      />
+      <p class="party-found" role="status">
+        {state === 'looking' ? t('contractNew.looking') : row.found ? <span class="ok-text">✓ {t('contractNew.found', { name: row.found.name })}</span> : null}
+      </p>
+    </div>
   );
 }
 
@@ -289,6 +411,12 @@ export function ContractPage({ id }: { id: string }) {
             <dd>{k.page_count ?? '—'}</dd>
             <dt>{t('contract.created')}</dt>
             <dd>{fmtDateTime(k.created_at)}</dd>
+            {k.template ? (
+              <>
+                <dt>{t('contract.template')}</dt>
+                <dd>{k.template.name}</dd>
+              </>
+            ) : null}
             <dt>{t('contract.placements')}</dt>
             <dd>{t('contract.placementCount', { n: String(k.placements.length) })}</dd>
           </dl>
@@ -332,17 +460,23 @@ export function ContractPage({ id }: { id: string }) {
         {turn === 'wait' ? <Alert kind="info">{t('sign.wait')}</Alert> : null}
         {k.status === 'completed' ? <Alert kind="success">{t('sign.completed')}</Alert> : turn === 'done' ? <Alert kind="success">{t('sign.done')}</Alert> : null}
         {k.signatures.length ? <ContractReportCard contract={k} /> : null}
+        {initiator && k.parties.length && k.placements.length ? <SaveTemplateCard contract={k} /> : null}
         <ContractTrailCard contract={k} />
       </div>
     </>
   );
 }
 
-/** The initiator's placement editor for a draft: the PDF it uploaded in this tab, or picked again. */
+/**
+ * The initiator's placement editor for a draft: the PDF it uploaded in this tab, else the one the
+ * platform keeps (read back through the document route), else picked again.
+ */
 function PlacementCard({ contract, onSaved }: { contract: Contract; onSaved: (c: Contract) => void }) {
   const [doc, setDoc] = useState<PDFDocumentProxy | null>(null);
   const [docError, setDocError] = useState<string | null>(null);
+  const [fetching, setFetching] = useState(false);
   const [widgets, setWidgets] = useState<Widget[]>(() => withKeys(contract.placements));
+  const [cross, setCross] = useState(() => crossSeals(contract.placements));
   const [dirty, setDirty] = useState(false);
   const [saved, setSaved] = useState(false);
   const save = useAction();
@@ -357,15 +491,43 @@ function PlacementCard({ contract, onSaved }: { contract: Contract; onSaved: (c:
   };
   useEffect(() => {
     const b = localDocuments.get(contract.id);
-    if (b) void load(b);
+    if (b) {
+      void load(b);
+      return;
+    }
+    // After a reload (or in another tab): the draft's PDF as uploaded, from the platform.
+    let live = true;
+    setFetching(true);
+    (async () => {
+      try {
+        const dl = await api.contractDocument(contract.id);
+        const { url, blob } = await blobUrl(dl.url);
+        URL.revokeObjectURL(url);
+        if (!live) return;
+        localDocuments.set(contract.id, blob);
+        await load(blob);
+      } catch {
+        /* not uploaded, or unreachable: the initiator picks the file again */
+      } finally {
+        if (live) setFetching(false);
+      }
+    })();
+    return () => {
+      live = false;
+    };
   }, [contract.id]);
   const onChange = (ws: Widget[]) => {
     setWidgets(ws);
     setDirty(true);
     setSaved(false);
   };
+  const onCross = (cs: typeof cross) => {
+    setCross(cs);
+    setDirty(true);
+    setSaved(false);
+  };
   const doSave = async () => {
-    const r = await save.run(() => api.setPlacements(contract.id, withoutKeys(widgets)));
+    const r = await save.run(() => api.setPlacements(contract.id, [...withoutKeys(widgets), ...cross.map(crossForApi)]));
     if (r) {
       setDirty(false);
       setSaved(true);
@@ -374,7 +536,9 @@ function PlacementCard({ contract, onSaved }: { contract: Contract; onSaved: (c:
   };
   return (
     <Card title={t('editor.title')} class="editor-card">
-      {!doc ? (
+      {!doc && fetching ? (
+        <Loading />
+      ) : !doc ? (
         <div class={`field${docError ? ' has-error' : ''}`}>
           <p>{t('editor.pickAgain')}</p>
           <label for={pickId}>{t('contractNew.pdf')}</label>
@@ -392,6 +556,8 @@ function PlacementCard({ contract, onSaved }: { contract: Contract; onSaved: (c:
             parties={contract.parties}
             widgets={widgets}
             onChange={onChange}
+            cross={cross}
+            onCrossChange={onCross}
             toolbar={
               <Button onClick={doSave} busy={save.busy} disabled={!dirty}>
                 {t('editor.save')}

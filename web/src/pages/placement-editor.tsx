@@ -1,30 +1,52 @@
 // The placement editor: the contract's pages drawn by pdf.js, a palette per party (its colour) with
 // the two widgets, which are dragged onto a page (mouse, pen or touch), moved, resized, nudged by the
-// arrow keys, copied to the other pages and deleted. Positions are kept and saved in points from the
-// top-left of the page as displayed (pdf.js viewports already apply /Rotate and the CropBox), which
-// is how the API and the signing engine read them.
+// arrow keys, copied to the other pages and deleted; and per party a toggle for its cross-page seal
+// (骑缝章), shown as one strip at the right edge of every page with a handle that sets its height.
+// Positions are kept and saved in points from the top-left of the page as displayed (pdf.js
+// viewports already apply /Rotate and the CropBox), which is how the API and the signing engine
+// read them.
 import type { JSX } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n';
 import { Button } from '../components';
 import { renderPage, pageSize, type PDFDocumentProxy, type PDFPageProxy } from '../pdf';
-import type { ContractParty, ContractPlacement, PlacementKind } from '../types';
+import { isPagePlacement, type ContractParty, type ContractPlacement, type CrossPagePlacement, type PagePlacement, type PlacementKind } from '../types';
 
 /** A seal's true size: 42 mm across. */
 export const SEAL_PT = (42 / 25.4) * 72;
+/** A cross-page seal's size unless given: 40 mm, the usual official seal (what the API assumes). */
+export const CROSS_PT = (40 / 25.4) * 72;
 const DATE_W = 120;
 const DATE_H = 20;
 const MIN = 8;
 export const PARTY_COLOURS = ['#c8102e', '#1f5fd1', '#157347', '#7c3aed', '#a15c00', '#0e7490'];
 
-export interface Widget extends ContractPlacement {
+export interface Widget extends PagePlacement {
   key: number;
 }
 let seq = 0;
-export const withKeys = (ps: ContractPlacement[]): Widget[] => ps.map((p) => ({ ...p, key: ++seq }));
-export const withoutKeys = (ws: Widget[]): ContractPlacement[] =>
+/** The page widgets of a list of placements, each with a key of its own. */
+export const withKeys = (ps: ContractPlacement[]): Widget[] => ps.filter(isPagePlacement).map((p) => ({ ...p, key: ++seq }));
+export const withoutKeys = (ws: Widget[]): PagePlacement[] =>
   ws.map(({ key: _k, ...p }) => ({ ...p, x: r2(p.x), y: r2(p.y), width: r2(p.width), height: r2(p.height) }));
 const r2 = (n: number) => Math.round(n * 100) / 100;
+
+/** The cross-page seals of a list of placements. */
+export const crossSeals = (ps: ContractPlacement[]): CrossPagePlacement[] =>
+  ps.filter((p): p is CrossPagePlacement => p.kind === 'cross_page');
+/** A cross-page seal as the API takes it: rounded, no empty range ends. */
+export const crossForApi = (c: CrossPagePlacement): CrossPagePlacement => ({
+  kind: 'cross_page',
+  party: c.party,
+  ...(c.first_page ? { first_page: c.first_page } : {}),
+  ...(c.last_page ? { last_page: c.last_page } : {}),
+  y: r2(c.y),
+  size: r2(c.size ?? CROSS_PT),
+});
+/** The pages a cross-page seal spans in a document of `count` pages. */
+export function crossRange(c: CrossPagePlacement, count: number): [number, number] {
+  return [c.first_page || 1, c.last_page || count];
+}
 
 type Size = { width: number; height: number };
 
@@ -48,6 +70,9 @@ export function PlacementEditor(props: {
   parties: ContractParty[];
   widgets: Widget[];
   onChange?: (ws: Widget[]) => void;
+  /** The parties' cross-page seals, and (when editable) where changes to them go. */
+  cross?: CrossPagePlacement[];
+  onCrossChange?: (cs: CrossPagePlacement[]) => void;
   /** Read-only: shows the widgets, this party's highlighted. */
   highlight?: string;
   toolbar?: JSX.Element | null;
@@ -62,6 +87,9 @@ export function PlacementEditor(props: {
   const widgetsRef = useRef(props.widgets);
   widgetsRef.current = props.widgets;
   const justDragged = useRef(false);
+  const cross = props.cross ?? [];
+  const crossRef = useRef(cross);
+  crossRef.current = cross;
 
   useEffect(() => {
     let live = true;
@@ -207,6 +235,70 @@ export function PlacementEditor(props: {
     change([...widgetsRef.current, ...others]);
   };
 
+  // The cross-page seal: on or off per party; its strips move up and down together, dragged by any
+  // strip (mouse, pen, finger) or with the arrow keys on the first one.
+  const crossOf = (party: string) => cross.find((c) => c.party === party);
+  /** The highest `y` the seal may take: it stays on every page of its range. */
+  const crossMax = (c: CrossPagePlacement) => {
+    const [f, l] = crossRange(c, sizes.length);
+    const heights = sizes.slice(f - 1, l).map((s) => s.height);
+    return Math.max(0, Math.min(...heights, Infinity) - (c.size ?? CROSS_PT));
+  };
+  const setCrossY = (party: string, y: (c: CrossPagePlacement) => number) =>
+    props.onCrossChange?.(crossRef.current.map((c) => (c.party === party ? { ...c, y: Math.min(Math.max(y(c), 0), crossMax(c)) } : c)));
+  const toggleCross = (party: string, on: boolean) => {
+    const rest = crossRef.current.filter((c) => c.party !== party);
+    if (!on) return props.onCrossChange?.(rest);
+    const i = Math.max(0, props.parties.findIndex((p) => p.enterprise_id === party));
+    const c: CrossPagePlacement = { kind: 'cross_page', party, y: 0, size: r2(CROSS_PT) };
+    // One party's seal under the other's, from a fifth of the page down.
+    c.y = Math.min(crossMax(c), Math.min(...sizes.map((s) => s.height)) / 5 + i * (CROSS_PT + 24));
+    props.onCrossChange?.([...rest, c]);
+  };
+  /** The pages a party's seal spans: ends left out when they are the document's own. */
+  const setCrossRange = (party: string, first: number, last: number) => {
+    const n = sizes.length;
+    const f = Math.min(Math.max(first, 1), n - 1);
+    const l = Math.min(Math.max(last, f + 1), n);
+    props.onCrossChange?.(
+      crossRef.current.map((c) => {
+        if (c.party !== party) return c;
+        const next: CrossPagePlacement = { kind: 'cross_page', party, y: c.y, size: c.size, ...(f > 1 ? { first_page: f } : {}), ...(l < n ? { last_page: l } : {}) };
+        return { ...next, y: Math.min(Math.max(next.y, 0), crossMax(next)) };
+      }),
+    );
+  };
+  const crossDown = (c: CrossPagePlacement) => (e: PointerEvent) => {
+    if (!props.onCrossChange || e.button !== 0) return;
+    e.stopPropagation();
+    e.preventDefault();
+    setSelected(null);
+    (e.currentTarget as HTMLElement).setPointerCapture?.(e.pointerId);
+    const y0 = e.clientY;
+    const start = c.y;
+    const move = (ev: PointerEvent) => setCrossY(c.party, () => start + (ev.clientY - y0) / scale);
+    const up = () => {
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+      window.removeEventListener('pointercancel', up);
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+    window.addEventListener('pointercancel', up);
+  };
+  const crossKey = (c: CrossPagePlacement) => (e: KeyboardEvent) => {
+    if (!props.onCrossChange) return;
+    const step = e.shiftKey || e.key === 'PageUp' || e.key === 'PageDown' ? 10 : 1;
+    const d: Record<string, number> = { ArrowUp: -step, ArrowDown: step, PageUp: -step, PageDown: step };
+    if (e.key in d) {
+      e.preventDefault();
+      setCrossY(c.party, (cur) => cur.y + d[e.key]);
+    } else if (e.key === 'Home' || e.key === 'End') {
+      e.preventDefault();
+      setCrossY(c.party, () => (e.key === 'Home' ? 0 : Infinity));
+    }
+  };
+
   const zoomTo = (s: number) => setScale(Math.max(0.3, Math.min(3, Math.round(s * 100) / 100)));
   const goTo = (n: number) => {
     setCurrent(n);
@@ -239,6 +331,20 @@ export function PlacementEditor(props: {
                     {kind === 'signature' ? t('editor.signatureBoth') : t('editor.dateBoth')}
                   </button>
                 ))}
+                {props.onCrossChange ? (
+                  <label class={`cross-toggle c${props.parties.indexOf(p) % PARTY_COLOURS.length}`}>
+                    <input
+                      type="checkbox"
+                      role="switch"
+                      data-party={p.enterprise_id}
+                      checked={!!crossOf(p.enterprise_id)}
+                      disabled={sizes.length < 2}
+                      aria-label={t('editor.crossFor', { party: p.enterprise_name })}
+                      onChange={(e) => toggleCross(p.enterprise_id, (e.currentTarget as HTMLInputElement).checked)}
+                    />
+                    <span aria-hidden="true">{t('editor.crossBoth')}</span>
+                  </label>
+                ) : null}
               </div>
             ))}
             <p class="hint" id="palette-hint">
@@ -274,6 +380,14 @@ export function PlacementEditor(props: {
                   .map((w) => (
                     <span key={w.key} class={`dot c${props.parties.findIndex((p) => p.enterprise_id === w.party) % PARTY_COLOURS.length}`} />
                   ))}
+                {cross
+                  .filter((c) => {
+                    const [f, l] = crossRange(c, sizes.length);
+                    return i + 1 >= f && i + 1 <= l;
+                  })
+                  .map((c) => (
+                    <span key={`cross-${c.party}`} class={`bar c${props.parties.findIndex((p) => p.enterprise_id === c.party) % PARTY_COLOURS.length}`} />
+                  ))}
               </span>
             </button>
           ))}
@@ -290,6 +404,48 @@ export function PlacementEditor(props: {
                   role="region"
                 >
                   <Canvas page={pg} scale={scale} label={t('editor.pageImage', { n: String(i + 1) })} />
+                  {cross.map((c) => {
+                    const [f, l] = crossRange(c, sizes.length);
+                    if (i + 1 < f || i + 1 > l) return null;
+                    const size = c.size ?? CROSS_PT;
+                    const w = size / (l - f + 1);
+                    const k = i + 1 - f;
+                    const ci = props.parties.findIndex((p) => p.enterprise_id === c.party) % PARTY_COLOURS.length;
+                    const mine = props.highlight ? c.party === props.highlight : true;
+                    const edit = !!props.onCrossChange;
+                    return (
+                      <div
+                        key={`cross-${c.party}`}
+                        class={`cross c${ci}${mine ? ' mine' : ' theirs'}`}
+                        style={{ left: `${(sizes[i].width - w) * scale}px`, top: `${c.y * scale}px`, width: `${w * scale}px`, height: `${size * scale}px` }}
+                        data-party={c.party}
+                        data-page={i + 1}
+                        {...(edit
+                          ? {
+                              role: 'slider',
+                              tabIndex: i + 1 === f ? 0 : -1,
+                              'aria-orientation': 'vertical',
+                              'aria-label': t('editor.crossLabel', { party: partyName(c.party), page: String(i + 1) }),
+                              'aria-valuemin': 0,
+                              'aria-valuemax': Math.round(crossMax(c)),
+                              'aria-valuenow': Math.round(c.y),
+                              'aria-valuetext': t('editor.crossAt', { y: String(Math.round(c.y)) }),
+                              onPointerDown: crossDown(c),
+                              onKeyDown: crossKey(c),
+                            }
+                          : { 'aria-hidden': true })}
+                      >
+                        <span class="cross-strip" aria-hidden="true">
+                          <span class="cross-seal" style={{ left: `${-k * w * scale}px`, width: `${size * scale}px`, height: `${size * scale}px` }} />
+                        </span>
+                        {edit ? (
+                          <span class="cross-grip" aria-hidden="true">
+                            ⇕
+                          </span>
+                        ) : null}
+                      </div>
+                    );
+                  })}
                   {props.widgets
                     .filter((w) => w.page === i + 1)
                     .map((w) => {
@@ -339,6 +495,41 @@ export function PlacementEditor(props: {
             : null}
         </div>
       </div>
+      {props.onCrossChange && cross.length ? (
+        <div class="cross-ranges">
+          {cross.map((c) => {
+            const [f, l] = crossRange(c, sizes.length);
+            const ci = props.parties.findIndex((p) => p.enterprise_id === c.party) % PARTY_COLOURS.length;
+            const pages = sizes.map((_, i) => i + 1);
+            return (
+              <fieldset key={c.party} class={`cross-range c${ci}`}>
+                <legend>{t('editor.crossRange', { party: partyName(c.party) })}</legend>
+                <label>
+                  {t('editor.crossFirst')}
+                  <select value={String(f)} onChange={(e) => setCrossRange(c.party, Number((e.currentTarget as HTMLSelectElement).value), l)}>
+                    {pages.slice(0, -1).map((n) => (
+                      <option key={n} value={String(n)}>
+                        {n}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <label>
+                  {t('editor.crossLast')}
+                  <select value={String(l)} onChange={(e) => setCrossRange(c.party, f, Number((e.currentTarget as HTMLSelectElement).value))}>
+                    {pages.slice(f).map((n) => (
+                      <option key={n} value={String(n)}>
+                        {n}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <span class="muted small">{t('editor.crossStrips', { n: String(l - f + 1), w: ((c.size ?? CROSS_PT) / (l - f + 1)).toFixed(1) })}</span>
+              </fieldset>
+            );
+          })}
+        </div>
+      ) : null}
       {editable ? (
         <p class="hint editor-hint-below" aria-hidden="true">
           {t('editor.paletteHint')}
