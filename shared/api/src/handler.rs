@@ -14,6 +14,8 @@ use esign_core::sessions::Csrf;
 use esign_core::signing_sessions::{Caller, ScopedAction};
 use esign_core::verify::MAX_VERIFY_BYTES;
 use esign_core::verify::VerifyStored;
+use esign_core::enterprises::RegistrationForm;
+use esign_core::verification::VerificationForm;
 use esign_core::{DomainError, FieldError, Platform};
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
@@ -364,7 +366,11 @@ async fn execute(
         },
         Operation::GetEnterprise => answer(200, p.get_enterprise(who, param(params, "id")).await),
         Operation::CreateLetterUpload => answer(201, p.create_letter_upload(who, param(params, "id"), body!()).await),
-        Operation::SubmitVerification => answer(202, p.submit_verification(who, param(params, "id"), body!()).await),
+        Operation::SubmitVerification => {
+            // Every field optional on the wire, so that a submission missing several lists each.
+            let input: VerificationForm = body!();
+            answer(202, p.submit_verification(who, param(params, "id"), input).await)
+        }
         Operation::ListEnterpriseAudit => {
             answer(200, p.enterprise_audit(who, param(params, "id"), limit, cursor).await)
         }
@@ -561,10 +567,66 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
             }
             ok(200, &p.check_seal_image(&req.body))
         }
-        _ => match json(req) {
+        // Every field optional on the wire, so that a registration missing several lists each.
+        Operation::RegisterEnterprise => match json::<RegistrationForm>(req) {
             Ok(input) => answer(201, p.register_enterprise(input).await),
             Err(problem) => problem.into(),
         },
+        // Not public: `execute` serves these to an authenticated caller only, and never sends
+        // them here (each new operation must be placed on one side or the other).
+        Operation::LookupEnterprise
+        | Operation::GetEnterprise
+        | Operation::CreateLetterUpload
+        | Operation::SubmitVerification
+        | Operation::ListEnterpriseAudit
+        | Operation::CreateMember
+        | Operation::ListMembers
+        | Operation::DeleteMember
+        | Operation::RotateMemberKey
+        | Operation::SendContactCode
+        | Operation::VerifyContact
+        | Operation::ListVerifications
+        | Operation::GetVerification
+        | Operation::DecideVerification
+        | Operation::CreateSeal
+        | Operation::ListSeals
+        | Operation::GetSeal
+        | Operation::ReplaceSealImage
+        | Operation::SubmitSeal
+        | Operation::SuspendSeal
+        | Operation::ResumeSeal
+        | Operation::RevokeSeal
+        | Operation::ListSealAudit
+        | Operation::PutGrant
+        | Operation::DeleteGrant
+        | Operation::ListGrants
+        | Operation::ListSealReviews
+        | Operation::DecideSeal
+        | Operation::CreateContract
+        | Operation::CreateTemplate
+        | Operation::ListTemplates
+        | Operation::GetTemplate
+        | Operation::DeleteTemplate
+        | Operation::GetContract
+        | Operation::SetParties
+        | Operation::SetPlacements
+        | Operation::OpenContract
+        | Operation::SendOtp
+        | Operation::SignContract
+        | Operation::CreateSigningSession
+        | Operation::GetContractDocument
+        | Operation::ListContractAudit
+        | Operation::AnchorAuditTrails
+        | Operation::CreateVerifyUpload
+        | Operation::GetUsage
+        | Operation::CreateWebhook
+        | Operation::ListWebhooks
+        | Operation::DeleteWebhook
+        | Operation::RotateWebhookSecret
+        | Operation::ListWebhookDeliveries
+        | Operation::RedeliverWebhook
+        | Operation::GetSession
+        | Operation::DeleteSession => Problem::from(DomainError::Unauthorized).into(),
     }
 }
 
