@@ -25,6 +25,7 @@ pub mod platform;
 pub mod ports;
 pub mod seal_image;
 pub mod seals;
+pub mod secret;
 pub mod sessions;
 pub mod signing_sessions;
 pub mod templates;
@@ -40,4 +41,5 @@ pub mod webhooks;
 pub(crate) mod testing;
 
 pub use error::{DomainError, FieldError};
+pub use secret::Secret;
 pub use platform::{Config, Mode, Platform, Ports, WebhookConfig};

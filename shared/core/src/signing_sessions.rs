@@ -66,14 +66,14 @@ pub struct SigningLink {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeSigningSession {
-    pub token: String,
+    pub token: crate::Secret,
 }
 
 /// What the page gets for its link: the bearer token to keep in memory, and where to go when
 /// done.
 #[derive(Debug, Clone, Serialize)]
 pub struct SigningSession {
-    pub access_token: String,
+    pub access_token: crate::Secret,
     pub token_type: &'static str,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
@@ -335,7 +335,7 @@ impl Platform {
             match self.store.write(writes).await {
                 Ok(()) => {
                     return Ok(SigningSession {
-                        access_token: bearer,
+                        access_token: bearer.into(),
                         token_type: "Bearer",
                         expires_at: session.expires_at,
                         contract_id: link.contract_id,

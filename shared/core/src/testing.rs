@@ -124,7 +124,7 @@ pub async fn confirm_contacts(t: &TestPlatform, who: &Principal) {
         let body = t.notifier.last_to(to).expect("the code arrived").body;
         let code = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("a code").to_owned();
         t.platform
-            .verify_contact(who, member_id, VerifyContact { channel, otp_id: sent.otp_id, code })
+            .verify_contact(who, member_id, VerifyContact { channel, otp_id: sent.otp_id, code: code.into() })
             .await
             .expect("contact confirmed");
     }
