@@ -67,7 +67,7 @@ async fn a_link_is_exchanged_once_for_a_bearer_scoped_to_its_contract() {
     assert!(
         link.url.starts_with(&format!("https://esign.example.com/embed/sign/{}#token=esl_", s.contract)),
         "{}",
-        link.url
+        link.url.expose()
     );
     assert_eq!(link.expires_at, s.t.clock.now() + time::Duration::seconds(300));
     let session = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&link).into() }).await.unwrap();
