@@ -16,6 +16,9 @@ pub mod grants;
 pub mod idempotency;
 pub mod kyb;
 pub mod members;
+/// In-memory ports and fakes (no AWS): for tests only, this crate's and (through the
+/// `testing` feature, which only dev-dependencies enable) other crates'.
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod model;
 pub mod otp;
