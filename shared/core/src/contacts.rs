@@ -229,9 +229,9 @@ mod tests {
             .create_member(
                 &admin_a,
                 CreateMember {
-                    name: "王五".into(),
-                    mobile: "13700137000".into(),
-                    email: "w@example.com".into(),
+                    name: Some("王五".into()),
+                    mobile: Some("13700137000".into()),
+                    email: Some("w@example.com".into()),
                     role: None,
                 },
             )

@@ -91,12 +91,6 @@ pub(crate) struct PersonFields<'a> {
     pub email: Option<&'a str>,
 }
 
-impl NewPerson {
-    pub(crate) fn fields(&self) -> PersonFields<'_> {
-        PersonFields { name: Some(&self.name), mobile: Some(&self.mobile), email: Some(&self.email) }
-    }
-}
-
 impl From<NewPerson> for PersonForm {
     fn from(p: NewPerson) -> Self {
         PersonForm { name: Some(p.name), mobile: Some(p.mobile), email: Some(p.email) }
@@ -165,11 +159,6 @@ pub(crate) fn check_person_fields(
     let mobile = v.check_field(&format!("{prefix}mobile"), p.mobile.map(kyb::validate_mainland_mobile), required);
     let email = v.check_field(&format!("{prefix}email"), p.email.map(validate_email), required);
     Some((name?, mobile?.as_str().to_owned(), email?))
-}
-
-/// Checks a new person's fields, recording violations under `prefix`.
-pub(crate) fn check_person(v: &mut Violations, prefix: &str, p: &NewPerson) -> Option<ValidPerson> {
-    check_person_fields(v, prefix, &p.fields(), true)
 }
 
 /// A registration whose every field passed.
