@@ -411,7 +411,9 @@ impl Platform {
         }
         for (i, t) in input.event_types.iter().enumerate() {
             if !EVENT_TYPES.contains(&t.as_str()) {
-                v.add(&format!("event_types[{i}]"), "unknown", format!("unknown event type {t:?}"));
+                // Quoted as JSON (the client's own notation), never in Rust's escape syntax.
+                let quoted = serde_json::to_string(t).unwrap_or_default();
+                v.add(&format!("event_types[{i}]"), "unknown", format!("unknown event type {quoted}"));
             } else if !types.contains(t) {
                 types.push(t.clone());
             }
