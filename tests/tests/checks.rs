@@ -123,6 +123,8 @@ fn an_empty_request_lists_every_field_it_needs_where_its_check_lists_none() {
             "administrator.is_legal_representative",
         ],
     );
+    let r = api.post("/v1/members").key(&key).json(&json!({})).send();
+    required(&r, &["name", "mobile", "email"]);
     // Nulls are not values either; a broken rule is listed beside the missing fields.
     let r = api
         .post(&format!("/v1/enterprises/{id}/verification"))

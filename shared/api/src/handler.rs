@@ -300,13 +300,59 @@ fn json<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, Problem> {
     shape(value)
 }
 
-/// A JSON value as the request type: a wrong or missing field is a 422 naming the field.
-fn shape<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+/// Most fields of the wrong type (or unknown) one request lists.
+const MAX_SHAPE_ERRORS: usize = 32;
+
+/// A JSON value as the request type: a wrong, unknown or missing field is a 422 naming the field.
+/// Every such field is listed, not just the first: each one found is taken out of the value and
+/// the value read again, until it reads or a field cannot be taken out (a missing one, an item
+/// of a list).
+fn shape<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Problem> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    loop {
+        let e = match serde_path_to_error::deserialize(value.clone()) {
+            Ok(v) if errors.is_empty() => return Ok(v),
+            Ok(_) => break,
+            Err(e) => e,
+        };
         let path = e.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
-        Problem::validation(vec![FieldError::new(field, "type", e.into_inner().to_string())])
-    })
+        if errors.iter().any(|f| f.field == field) {
+            break;
+        }
+        let taken_out = take_out(&mut value, e.path());
+        errors.push(FieldError::new(field, "type", e.into_inner().to_string()));
+        if !taken_out || errors.len() >= MAX_SHAPE_ERRORS {
+            break;
+        }
+    }
+    Err(Problem::validation(errors))
+}
+
+/// Removes the member at `path` from its object; false when the path ends elsewhere (the body
+/// itself, a list item) or names nothing.
+fn take_out(value: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((Segment::Map { key }, parents)) = segments.split_last() else { return false };
+    let mut at = value;
+    for segment in parents {
+        at = match (segment, at) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => match map.get_mut(key) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Segment::Seq { index }, serde_json::Value::Array(items)) => match items.get_mut(*index) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match at {
+        serde_json::Value::Object(map) => map.remove(key).is_some(),
+        _ => false,
+    }
 }
 
 fn ok<T: serde::Serialize>(status: u16, value: &T) -> ApiResponse {
@@ -675,5 +721,50 @@ async fn verify(p: &Platform, req: &ApiRequest) -> ApiResponse {
             "send the PDF as application/pdf, or {\"contract_id\"} or {\"file_id\"} as application/json",
         )
         .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(p: &Problem) -> Vec<(&str, &str)> {
+        p.errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect()
+    }
+
+    #[test]
+    fn every_field_of_the_wrong_type_or_unknown_is_listed() {
+        let body = serde_json::json!({
+            "name": 5,
+            "contact_email": ["a"],
+            "nickname": "x",
+            "admin": {"mobile": 13800138000u64, "email": "a@example.com", "password": "p"}
+        });
+        let p = shape::<RegistrationForm>(body).unwrap_err();
+        assert_eq!(p.status, 422);
+        let mut got = fields(&p);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("admin.mobile", "type"),
+                ("admin.password", "type"),
+                ("contact_email", "type"),
+                ("name", "type"),
+                ("nickname", "type")
+            ]
+        );
+        assert_eq!(p.detail, "5 fields are invalid");
+        // Well-typed: it reads; a body of the wrong kind is one error.
+        assert!(shape::<RegistrationForm>(serde_json::json!({"name": "甲"})).is_ok());
+        assert_eq!(fields(&shape::<RegistrationForm>(serde_json::json!(7)).unwrap_err()), [("body", "type")]);
+        // A missing field of a request that needs it cannot be taken out: listed once.
+        let p = shape::<ConfirmContact>(serde_json::json!({"channel": 7, "x": 1})).unwrap_err();
+        let mut got = fields(&p);
+        got.sort();
+        assert_eq!(got, [("channel", "type"), ("x", "type")]);
+        let p = shape::<esign_core::contacts::VerifyContact>(serde_json::json!({"otp_id": 5})).unwrap_err();
+        assert_eq!(fields(&p), [("otp_id", "type"), ("body", "type")]);
+        assert!(p.errors[1].message.contains("missing field"), "{p:?}");
     }
 }
