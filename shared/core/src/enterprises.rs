@@ -19,7 +19,8 @@ pub struct NewPerson {
     pub email: String,
 }
 
-/// `POST /v1/enterprises`.
+/// `POST /v1/enterprises`, every field given (for Rust callers: the HTTP edge reads a
+/// [`RegistrationForm`], so that a registration missing several fields lists each).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterEnterprise {
@@ -62,8 +63,9 @@ fn validate_phone(s: &str) -> Result<String, &'static str> {
     }
 }
 
-/// `POST /v1/checks/registration`: a registration form as far as it is filled in. Every field of
-/// [`RegisterEnterprise`], each optional.
+/// A registration as given on the wire, every field of [`RegisterEnterprise`] optional:
+/// `POST /v1/checks/registration` judges the fields given, `POST /v1/enterprises` also lists
+/// each missing one as `required`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationForm {

@@ -45,7 +45,8 @@ pub struct AdministratorInput {
     pub is_legal_representative: bool,
 }
 
-/// `POST /v1/enterprises/{id}/verification`.
+/// `POST /v1/enterprises/{id}/verification`, every field given (for Rust callers: the HTTP edge
+/// reads a [`VerificationForm`], so that a submission missing several fields lists each).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitVerification {
@@ -58,8 +59,9 @@ pub struct SubmitVerification {
     pub authorization_letter_file_id: Option<String>,
 }
 
-/// `POST /v1/checks/verification`: a submission form as far as it is filled in. Every field of
-/// [`SubmitVerification`], each optional.
+/// A submission as given on the wire, every field of [`SubmitVerification`] optional:
+/// `POST /v1/checks/verification` judges the fields given, the submission also lists each
+/// missing one as `required`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerificationForm {
