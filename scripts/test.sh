@@ -3,7 +3,8 @@
 # emulator, the infra linters), then unit and end-to-end tests (cargo, over HTTP against the
 # emulator), the check of the template's IAM policies against the AWS calls those recorded, the
 # lint of infra/ (cfn-lint, sam validate --lint, OpenAPI), the main job's demo flow
-# (scripts/local.sh demo) on a free port, and the web app's browser tests (scripts/web-test.sh:
+# (scripts/local.sh demo) on a free port, schemathesis against the OpenAPI document
+# (scripts/api-contract.sh), and the web app's browser tests (scripts/web-test.sh:
 # Playwright driving Debian's chromium through the whole flow at desktop and phone sizes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +31,7 @@ cargo test --locked -p esign-api --test iam -- --ignored
 unset ESIGN_AWS_CALL_LOG
 ESIGN_LOCAL_ADDR="127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" \
   RUST_LOG=warn scripts/local.sh demo
+# The API against infra/openapi.yaml: schemathesis, bounded (about 3 minutes).
+scripts/api-contract.sh
 scripts/web-test.sh
 echo "all tests passed in $(( $(date +%s) - start )) s"

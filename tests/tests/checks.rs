@@ -98,6 +98,48 @@ fn a_field_of_the_wrong_type_is_listed_as_the_request_refuses_it() {
 }
 
 #[test]
+fn an_empty_request_lists_every_field_it_needs_where_its_check_lists_none() {
+    let api = Api::new();
+    let required = |r: &esign_e2e::Reply, fields: &[&str]| {
+        assert_eq!((r.status, r.problem()), (422, "validation-failed"), "{:?}", r.body);
+        let expected: Vec<_> = fields.iter().map(|f| ((*f).to_owned(), "required".to_owned())).collect();
+        assert_eq!(errors(&r.body), expected);
+    };
+    let r = api.post("/v1/enterprises").json(&json!({})).send();
+    required(&r, &["name", "contact_email", "admin.name", "admin.mobile", "admin.email"]);
+    let (id, key, _) = api.register("Empty Requests Co");
+    let r = api.post(&format!("/v1/enterprises/{id}/verification")).key(&key).json(&json!({})).send();
+    required(
+        &r,
+        &[
+            "company_name",
+            "uscc",
+            "organization_code",
+            "legal_representative.name",
+            "legal_representative.id_number",
+            "administrator.name",
+            "administrator.id_number",
+            "administrator.mobile",
+            "administrator.is_legal_representative",
+        ],
+    );
+    let r = api.post("/v1/members").key(&key).json(&json!({})).send();
+    required(&r, &["name", "mobile", "email"]);
+    // Nulls are not values either; a broken rule is listed beside the missing fields.
+    let r = api
+        .post(&format!("/v1/enterprises/{id}/verification"))
+        .key(&key)
+        .json(&json!({"company_name": null, "uscc": "X", "legal_representative": null}))
+        .send();
+    assert_eq!(r.status, 422, "{:?}", r.body);
+    assert_eq!(&errors(&r.body)[..2], pairs(&[("company_name", "required"), ("uscc", "length")]));
+    for path in ["/v1/checks/registration", "/v1/checks/verification"] {
+        let check = api.post(path).json(&json!({})).send();
+        assert_eq!((check.status, check.body["errors"].clone()), (200, json!([])), "{path}");
+    }
+}
+
+#[test]
 fn checks_need_no_key_and_are_never_replayed() {
     let api = Api::new();
     // The same Idempotency-Key with two bodies: both are simply checked.

@@ -15,6 +15,8 @@ use esign_core::sessions::Csrf;
 use esign_core::signing_sessions::{Caller, ScopedAction};
 use esign_core::verify::MAX_VERIFY_BYTES;
 use esign_core::verify::VerifyStored;
+use esign_core::enterprises::RegistrationForm;
+use esign_core::verification::VerificationForm;
 use esign_core::{DomainError, FieldError, Platform};
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
@@ -299,13 +301,59 @@ fn json<T: DeserializeOwned>(req: &ApiRequest) -> Result<T, Problem> {
     shape(value)
 }
 
-/// A JSON value as the request type: a wrong or missing field is a 422 naming the field.
-fn shape<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Problem> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+/// Most fields of the wrong type (or unknown) one request lists.
+const MAX_SHAPE_ERRORS: usize = 32;
+
+/// A JSON value as the request type: a wrong, unknown or missing field is a 422 naming the field.
+/// Every such field is listed, not just the first: each one found is taken out of the value and
+/// the value read again, until it reads or a field cannot be taken out (a missing one, an item
+/// of a list).
+fn shape<T: DeserializeOwned>(mut value: serde_json::Value) -> Result<T, Problem> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    loop {
+        let e = match serde_path_to_error::deserialize(value.clone()) {
+            Ok(v) if errors.is_empty() => return Ok(v),
+            Ok(_) => break,
+            Err(e) => e,
+        };
         let path = e.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
-        Problem::validation(vec![FieldError::new(field, "type", e.into_inner().to_string())])
-    })
+        if errors.iter().any(|f| f.field == field) {
+            break;
+        }
+        let taken_out = take_out(&mut value, e.path());
+        errors.push(FieldError::new(field, "type", e.into_inner().to_string()));
+        if !taken_out || errors.len() >= MAX_SHAPE_ERRORS {
+            break;
+        }
+    }
+    Err(Problem::validation(errors))
+}
+
+/// Removes the member at `path` from its object; false when the path ends elsewhere (the body
+/// itself, a list item) or names nothing.
+fn take_out(value: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((Segment::Map { key }, parents)) = segments.split_last() else { return false };
+    let mut at = value;
+    for segment in parents {
+        at = match (segment, at) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => match map.get_mut(key) {
+                Some(v) => v,
+                None => return false,
+            },
+            (Segment::Seq { index }, serde_json::Value::Array(items)) => match items.get_mut(*index) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match at {
+        serde_json::Value::Object(map) => map.remove(key).is_some(),
+        _ => false,
+    }
 }
 
 fn ok<T: serde::Serialize>(status: u16, value: &T) -> ApiResponse {
@@ -365,7 +413,11 @@ async fn execute(
         },
         Operation::GetEnterprise => answer(200, p.get_enterprise(who, param(params, "id")).await),
         Operation::CreateLetterUpload => answer(201, p.create_letter_upload(who, param(params, "id"), body!()).await),
-        Operation::SubmitVerification => answer(202, p.submit_verification(who, param(params, "id"), body!()).await),
+        Operation::SubmitVerification => {
+            // Every field optional on the wire, so that a submission missing several lists each.
+            let input: VerificationForm = body!();
+            answer(202, p.submit_verification(who, param(params, "id"), input).await)
+        }
         Operation::ListEnterpriseAudit => {
             answer(200, p.enterprise_audit(who, param(params, "id"), limit, cursor).await)
         }
@@ -566,10 +618,66 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
             }
             ok(200, &p.check_seal_image(&req.body))
         }
-        _ => match json(req) {
+        // Every field optional on the wire, so that a registration missing several lists each.
+        Operation::RegisterEnterprise => match json::<RegistrationForm>(req) {
             Ok(input) => answer(201, p.register_enterprise(input).await),
             Err(problem) => problem.into(),
         },
+        // Not public: `execute` serves these to an authenticated caller only, and never sends
+        // them here (each new operation must be placed on one side or the other).
+        Operation::LookupEnterprise
+        | Operation::GetEnterprise
+        | Operation::CreateLetterUpload
+        | Operation::SubmitVerification
+        | Operation::ListEnterpriseAudit
+        | Operation::CreateMember
+        | Operation::ListMembers
+        | Operation::DeleteMember
+        | Operation::RotateMemberKey
+        | Operation::SendContactCode
+        | Operation::VerifyContact
+        | Operation::ListVerifications
+        | Operation::GetVerification
+        | Operation::DecideVerification
+        | Operation::CreateSeal
+        | Operation::ListSeals
+        | Operation::GetSeal
+        | Operation::ReplaceSealImage
+        | Operation::SubmitSeal
+        | Operation::SuspendSeal
+        | Operation::ResumeSeal
+        | Operation::RevokeSeal
+        | Operation::ListSealAudit
+        | Operation::PutGrant
+        | Operation::DeleteGrant
+        | Operation::ListGrants
+        | Operation::ListSealReviews
+        | Operation::DecideSeal
+        | Operation::CreateContract
+        | Operation::CreateTemplate
+        | Operation::ListTemplates
+        | Operation::GetTemplate
+        | Operation::DeleteTemplate
+        | Operation::GetContract
+        | Operation::SetParties
+        | Operation::SetPlacements
+        | Operation::OpenContract
+        | Operation::SendOtp
+        | Operation::SignContract
+        | Operation::CreateSigningSession
+        | Operation::GetContractDocument
+        | Operation::ListContractAudit
+        | Operation::AnchorAuditTrails
+        | Operation::CreateVerifyUpload
+        | Operation::GetUsage
+        | Operation::CreateWebhook
+        | Operation::ListWebhooks
+        | Operation::DeleteWebhook
+        | Operation::RotateWebhookSecret
+        | Operation::ListWebhookDeliveries
+        | Operation::RedeliverWebhook
+        | Operation::GetSession
+        | Operation::DeleteSession => Problem::from(DomainError::Unauthorized).into(),
     }
 }
 
@@ -618,5 +726,50 @@ async fn verify(p: &Platform, req: &ApiRequest) -> ApiResponse {
             "send the PDF as application/pdf, or {\"contract_id\"} or {\"file_id\"} as application/json",
         )
         .into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(p: &Problem) -> Vec<(&str, &str)> {
+        p.errors.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect()
+    }
+
+    #[test]
+    fn every_field_of_the_wrong_type_or_unknown_is_listed() {
+        let body = serde_json::json!({
+            "name": 5,
+            "contact_email": ["a"],
+            "nickname": "x",
+            "admin": {"mobile": 13800138000u64, "email": "a@example.com", "password": "p"}
+        });
+        let p = shape::<RegistrationForm>(body).unwrap_err();
+        assert_eq!(p.status, 422);
+        let mut got = fields(&p);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("admin.mobile", "type"),
+                ("admin.password", "type"),
+                ("contact_email", "type"),
+                ("name", "type"),
+                ("nickname", "type")
+            ]
+        );
+        assert_eq!(p.detail, "5 fields are invalid");
+        // Well-typed: it reads; a body of the wrong kind is one error.
+        assert!(shape::<RegistrationForm>(serde_json::json!({"name": "甲"})).is_ok());
+        assert_eq!(fields(&shape::<RegistrationForm>(serde_json::json!(7)).unwrap_err()), [("body", "type")]);
+        // A missing field of a request that needs it cannot be taken out: listed once.
+        let p = shape::<ConfirmContact>(serde_json::json!({"channel": 7, "x": 1})).unwrap_err();
+        let mut got = fields(&p);
+        got.sort();
+        assert_eq!(got, [("channel", "type"), ("x", "type")]);
+        let p = shape::<esign_core::contacts::VerifyContact>(serde_json::json!({"otp_id": 5})).unwrap_err();
+        assert_eq!(fields(&p), [("otp_id", "type"), ("body", "type")]);
+        assert!(p.errors[1].message.contains("missing field"), "{p:?}");
     }
 }

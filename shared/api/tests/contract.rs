@@ -168,3 +168,72 @@ fn the_deployed_embed_pages_are_framed_by_the_embed_ancestors_only() {
         assert_eq!(has, name.as_str() == Some("CreateSigningSessionFunction"), "{name:?}");
     }
 }
+
+/// The operation object of a route in the OpenAPI document.
+fn operation<'a>(doc: &'a Value, method: &str, path: &str) -> &'a Value {
+    &doc["paths"][path][method.to_ascii_lowercase().as_str()]
+}
+
+fn documents(op: &Value, status: &str) -> bool {
+    !op["responses"][status].is_null()
+}
+
+fn has_parameter(op: &Value, name: &str) -> bool {
+    op["parameters"].as_sequence().is_some_and(|ps| {
+        ps.iter().any(|p| p["$ref"].as_str().is_some_and(|r| r.ends_with(&format!("/{name}"))))
+    })
+}
+
+#[test]
+fn every_operation_documents_the_answers_the_edge_gives() {
+    let doc = yaml("infra/openapi.yaml");
+    let mut missing = Vec::new();
+    for r in ROUTES {
+        let op = operation(&doc, r.method, r.path);
+        let mut needs: Vec<&str> = Vec::new();
+        // An Idempotency-Key that is not visible ASCII (400), in use (409), reused for another
+        // request (422).
+        let idempotent = has_parameter(op, "IdempotencyKey");
+        assert_eq!(idempotent, r.operation.takes_idempotency_key(), "{} {}: Idempotency-Key", r.method, r.path);
+        if idempotent {
+            needs.extend(["400", "409", "422"]);
+        }
+        // A `limit` out of range or not a number.
+        if has_parameter(op, "Limit") {
+            needs.push("422");
+        }
+        // No or a wrong key.
+        if !r.operation.is_public() && !r.operation.is_session_route() {
+            needs.push("401");
+        }
+        for status in needs {
+            if !documents(op, status) {
+                missing.push(format!("{} {} {status}", r.method, r.path));
+            }
+        }
+    }
+    missing.dedup();
+    assert!(missing.is_empty(), "undocumented answers: {missing:#?}");
+}
+
+#[test]
+fn every_problem_type_the_edge_gives_is_in_the_documents_table() {
+    let doc = yaml("infra/openapi.yaml");
+    let table = doc["info"]["description"].as_str().unwrap();
+    let src = root().join("shared/api/src");
+    let mut slugs = BTreeSet::new();
+    for file in std::fs::read_dir(&src).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap_or_default();
+        // `Problem::new("slug", ...` and `Problem::new(\n "slug", ...`.
+        for (i, _) in text.match_indices("Problem::new(") {
+            let rest = text[i + "Problem::new(".len()..].trim_start();
+            if let Some(lit) = rest.strip_prefix('"') {
+                slugs.insert(lit[..lit.find('"').unwrap()].to_owned());
+            }
+        }
+    }
+    assert!(slugs.len() > 15, "{slugs:?}");
+    for slug in slugs {
+        assert!(table.contains(&format!("`urn:esign:problem:{slug}`")), "{slug} is not in the table of problem types");
+    }
+}

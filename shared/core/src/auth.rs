@@ -15,7 +15,7 @@ const KEY_PREFIX: &str = "esk_";
 /// A freshly made API key: the secret (to show once) and its hash (to store).
 #[derive(Debug, Clone)]
 pub struct NewApiKey {
-    pub secret: String,
+    pub secret: crate::Secret,
     pub hash: String,
 }
 
@@ -25,7 +25,7 @@ impl NewApiKey {
         rand::rng().fill_bytes(&mut bytes);
         let secret = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
         let hash = hash_key(&secret);
-        NewApiKey { secret, hash }
+        NewApiKey { secret: secret.into(), hash }
     }
 }
 

@@ -166,6 +166,58 @@ mod tests {
         assert_eq!(check.errors, refused, "same fields, codes and messages");
     }
 
+    #[tokio::test]
+    async fn a_request_lists_every_missing_field_with_the_broken_ones() {
+        let (p, _) = platform();
+        let Err(DomainError::Validation(refused)) = p.register_enterprise(RegistrationForm::default()).await else {
+            panic!("accepted")
+        };
+        let fields: Vec<_> = refused.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("name", "required"),
+                ("contact_email", "required"),
+                ("admin.name", "required"),
+                ("admin.mobile", "required"),
+                ("admin.email", "required")
+            ]
+        );
+        assert_eq!(refused[0].message, "name is required");
+        let half: RegistrationForm = form(serde_json::json!({"name": "甲", "admin": {"mobile": "13800138000"}}));
+        let Err(DomainError::Validation(refused)) = p.register_enterprise(half).await else { panic!("accepted") };
+        let fields: Vec<_> = refused.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(
+            fields,
+            [("name", "length"), ("contact_email", "required"), ("admin.name", "required"), ("admin.email", "required")]
+        );
+
+        let r = p.register_enterprise(registration()).await.unwrap();
+        let admin = p.authenticate(Some(&r.api_key)).await.unwrap();
+        let Err(DomainError::Validation(refused)) =
+            p.submit_verification(&admin, &r.enterprise.id, VerificationForm::default()).await
+        else {
+            panic!("accepted")
+        };
+        let fields: Vec<_> = refused.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(
+            fields,
+            [
+                ("company_name", "required"),
+                ("uscc", "required"),
+                ("organization_code", "required"),
+                ("legal_representative.name", "required"),
+                ("legal_representative.id_number", "required"),
+                ("administrator.name", "required"),
+                ("administrator.id_number", "required"),
+                ("administrator.mobile", "required"),
+                ("administrator.is_legal_representative", "required"),
+            ]
+        );
+        // A form check of the same empty forms judges nothing yet.
+        assert!(p.check_verification(&VerificationForm::default()).errors.is_empty());
+    }
+
     #[test]
     fn rules_across_two_fields_run_when_both_are_given() {
         let (p, _) = platform();

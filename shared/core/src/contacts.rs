@@ -28,7 +28,7 @@ pub struct ConfirmContact {
 pub struct VerifyContact {
     pub channel: Channel,
     pub otp_id: String,
-    pub code: String,
+    pub code: crate::Secret,
 }
 
 impl Platform {
@@ -191,7 +191,7 @@ mod tests {
         let e = p.verify_contact(&member, &id, verify(&sent.otp_id, wrong)).await.unwrap_err();
         assert!(matches!(&e, DomainError::Validation(f) if f[0].code == "mismatch"), "{e:?}");
         // Not for the other channel.
-        let other = VerifyContact { channel: Channel::Email, otp_id: sent.otp_id.clone(), code: code.clone() };
+        let other = VerifyContact { channel: Channel::Email, otp_id: sent.otp_id.clone(), code: code.clone().into() };
         assert!(p.verify_contact(&member, &id, other).await.is_err());
         let confirmed = p.verify_contact(&member, &id, verify(&sent.otp_id, &code)).await.unwrap();
         assert!(confirmed.mobile_confirmed && !confirmed.email_confirmed);
@@ -208,7 +208,7 @@ mod tests {
         let sent = p.send_contact_code(&member, &id, ConfirmContact { channel: Some(Channel::Email) }).await.unwrap();
         let code = code_in(&t.notifier.last_to("li@example.com").unwrap().body);
         let both = p
-            .verify_contact(&member, &id, VerifyContact { channel: Channel::Email, otp_id: sent.otp_id, code })
+            .verify_contact(&member, &id, VerifyContact { channel: Channel::Email, otp_id: sent.otp_id, code: code.into() })
             .await
             .unwrap();
         assert!(both.mobile_confirmed && both.email_confirmed);
@@ -229,9 +229,9 @@ mod tests {
             .create_member(
                 &admin_a,
                 CreateMember {
-                    name: "王五".into(),
-                    mobile: "13700137000".into(),
-                    email: "w@example.com".into(),
+                    name: Some("王五".into()),
+                    mobile: Some("13700137000".into()),
+                    email: Some("w@example.com".into()),
                     role: None,
                 },
             )

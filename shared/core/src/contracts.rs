@@ -200,7 +200,7 @@ pub struct SetPlacements {
 pub struct SignContract {
     pub seal_id: String,
     pub otp_id: String,
-    pub code: String,
+    pub code: crate::Secret,
 }
 
 /// `GET /v1/contracts/{id}`: the contract and its audit trail.

@@ -19,7 +19,8 @@ pub struct NewPerson {
     pub email: String,
 }
 
-/// `POST /v1/enterprises`.
+/// `POST /v1/enterprises`, every field given (for Rust callers: the HTTP edge reads a
+/// [`RegistrationForm`], so that a registration missing several fields lists each).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterEnterprise {
@@ -62,8 +63,9 @@ fn validate_phone(s: &str) -> Result<String, &'static str> {
     }
 }
 
-/// `POST /v1/checks/registration`: a registration form as far as it is filled in. Every field of
-/// [`RegisterEnterprise`], each optional.
+/// A registration as given on the wire, every field of [`RegisterEnterprise`] optional:
+/// `POST /v1/checks/registration` judges the fields given, `POST /v1/enterprises` also lists
+/// each missing one as `required`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationForm {
@@ -91,9 +93,20 @@ pub(crate) struct PersonFields<'a> {
     pub email: Option<&'a str>,
 }
 
-impl NewPerson {
-    pub(crate) fn fields(&self) -> PersonFields<'_> {
-        PersonFields { name: Some(&self.name), mobile: Some(&self.mobile), email: Some(&self.email) }
+impl From<NewPerson> for PersonForm {
+    fn from(p: NewPerson) -> Self {
+        PersonForm { name: Some(p.name), mobile: Some(p.mobile), email: Some(p.email) }
+    }
+}
+
+impl From<RegisterEnterprise> for RegistrationForm {
+    fn from(r: RegisterEnterprise) -> Self {
+        RegistrationForm {
+            name: Some(r.name),
+            contact_email: Some(r.contact_email),
+            contact_phone: r.contact_phone,
+            admin: Some(r.admin.into()),
+        }
     }
 }
 
@@ -111,17 +124,9 @@ pub(crate) struct RegistrationFields<'a> {
     /// Optional in the request too: absent is valid.
     pub contact_phone: Option<&'a str>,
     pub admin: PersonFields<'a>,
-}
-
-impl RegisterEnterprise {
-    fn fields(&self) -> RegistrationFields<'_> {
-        RegistrationFields {
-            name: Some(&self.name),
-            contact_email: Some(&self.contact_email),
-            contact_phone: self.contact_phone.as_deref(),
-            admin: self.admin.fields(),
-        }
-    }
+    /// A registration (every field but `contact_phone` required) rather than a form check (a
+    /// field not given is not judged).
+    pub complete: bool,
 }
 
 impl RegistrationForm {
@@ -131,25 +136,31 @@ impl RegistrationForm {
             contact_email: self.contact_email.as_deref(),
             contact_phone: self.contact_phone.as_deref(),
             admin: self.admin.as_ref().map(PersonForm::fields).unwrap_or_default(),
+            complete: false,
         }
+    }
+
+    /// The fields as a registration: each one absent (but `contact_phone`) is `required`.
+    fn registration_fields(&self) -> RegistrationFields<'_> {
+        RegistrationFields { complete: true, ..self.fields() }
     }
 }
 
 /// A person whose every field passed: name, mobile (E.164), email.
 pub(crate) type ValidPerson = (String, String, String);
 
-/// Checks a person's given fields, recording violations under `prefix`; the values when every
-/// field was given and passed.
-pub(crate) fn check_person_fields(v: &mut Violations, prefix: &str, p: &PersonFields<'_>) -> Option<ValidPerson> {
-    let name = v.check_given(&format!("{prefix}name"), p.name.map(kyb::validate_person_name));
-    let mobile = v.check_given(&format!("{prefix}mobile"), p.mobile.map(kyb::validate_mainland_mobile));
-    let email = v.check_given(&format!("{prefix}email"), p.email.map(validate_email));
+/// Checks a person's fields, recording violations under `prefix` (and each absent field as
+/// `required` when they all are); the values when every field was given and passed.
+pub(crate) fn check_person_fields(
+    v: &mut Violations,
+    prefix: &str,
+    p: &PersonFields<'_>,
+    required: bool,
+) -> Option<ValidPerson> {
+    let name = v.check_field(&format!("{prefix}name"), p.name.map(kyb::validate_person_name), required);
+    let mobile = v.check_field(&format!("{prefix}mobile"), p.mobile.map(kyb::validate_mainland_mobile), required);
+    let email = v.check_field(&format!("{prefix}email"), p.email.map(validate_email), required);
     Some((name?, mobile?.as_str().to_owned(), email?))
-}
-
-/// Checks a new person's fields, recording violations under `prefix`.
-pub(crate) fn check_person(v: &mut Violations, prefix: &str, p: &NewPerson) -> Option<ValidPerson> {
-    check_person_fields(v, prefix, &p.fields())
 }
 
 /// A registration whose every field passed.
@@ -163,21 +174,23 @@ pub(crate) struct ValidRegistration {
 /// The rules of a registration, on its given fields: what `POST /v1/enterprises` refuses and
 /// `POST /v1/checks/registration` reports.
 pub(crate) fn check_registration(v: &mut Violations, f: &RegistrationFields<'_>) -> Option<ValidRegistration> {
-    let name = v.check_given("name", f.name.map(kyb::validate_company_name));
-    let contact_email = v.check_given("contact_email", f.contact_email.map(validate_email));
+    let name = v.check_field("name", f.name.map(kyb::validate_company_name), f.complete);
+    let contact_email = v.check_field("contact_email", f.contact_email.map(validate_email), f.complete);
     let contact_phone = match f.contact_phone {
         None => Some(None),
         Some(p) => v.check("contact_phone", validate_phone(p)).map(Some),
     };
-    let admin = check_person_fields(v, "admin.", &f.admin);
+    let admin = check_person_fields(v, "admin.", &f.admin, f.complete);
     Some(ValidRegistration { name: name?, contact_email: contact_email?, contact_phone: contact_phone?, admin: admin? })
 }
 
 impl Platform {
     /// Registers an enterprise with its administrator, who gets the first API key.
-    pub async fn register_enterprise(&self, input: RegisterEnterprise) -> Result<Registration, DomainError> {
+    /// Every broken rule is reported at once, each missing field as `required`.
+    pub async fn register_enterprise(&self, input: impl Into<RegistrationForm>) -> Result<Registration, DomainError> {
+        let input = input.into();
         let mut v = Violations::new();
-        let valid = check_registration(&mut v, &input.fields());
+        let valid = check_registration(&mut v, &input.registration_fields());
         v.finish()?;
         let ValidRegistration { name, contact_email, contact_phone, admin: (admin_name, mobile, email) } =
             valid.ok_or_else(|| DomainError::Internal("validation passed without values".into()))?;

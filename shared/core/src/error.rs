@@ -103,15 +103,13 @@ impl Violations {
         self.0.push(FieldError::new(field, code, message));
     }
 
-    /// Runs a check and records its error under `field`, with the error's variant name in
-    /// snake case as the rule code (`CheckCharacter { .. }` becomes `check_character`); returns
-    /// the value when it passed.
-    pub fn check<T, E: std::fmt::Display + std::fmt::Debug>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
+    /// Runs a check and records its error under `field`, with the rule's own code
+    /// ([`Rule::code`]); returns the value when it passed.
+    pub fn check<T, E: Rule>(&mut self, field: &str, r: Result<T, E>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
-                let code = rule_code(&format!("{e:?}"));
-                self.add(field, &code, e.to_string());
+                self.add(field, e.code(), e.to_string());
                 None
             }
         }
@@ -119,12 +117,31 @@ impl Violations {
 
     /// As [`Self::check`], for a field that may be absent (a form half filled in): an absent
     /// field records nothing and yields nothing.
-    pub fn check_given<T, E: std::fmt::Display + std::fmt::Debug>(
-        &mut self,
-        field: &str,
-        r: Option<Result<T, E>>,
-    ) -> Option<T> {
+    pub fn check_given<T, E: Rule>(&mut self, field: &str, r: Option<Result<T, E>>) -> Option<T> {
         r.and_then(|r| self.check(field, r))
+    }
+
+    /// As [`Self::check`], for a field the request needs: an absent field is recorded as
+    /// `required`.
+    pub fn check_required<T, E: Rule>(&mut self, field: &str, r: Option<Result<T, E>>) -> Option<T> {
+        match r {
+            Some(r) => self.check(field, r),
+            None => {
+                self.required(field);
+                None
+            }
+        }
+    }
+
+    /// [`Self::check_required`] when `required` (a request), else [`Self::check_given`] (a form
+    /// check).
+    pub fn check_field<T, E: Rule>(&mut self, field: &str, r: Option<Result<T, E>>, required: bool) -> Option<T> {
+        if required { self.check_required(field, r) } else { self.check_given(field, r) }
+    }
+
+    /// Records that a field the request needs is absent.
+    pub fn required(&mut self, field: &str) {
+        self.add(field, "required", format!("{field} is required"));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -142,24 +159,19 @@ impl Violations {
     }
 }
 
-/// `CheckCharacter { expected: 'X' }` → `check_character`; a plain message → `invalid`.
-fn rule_code(debug: &str) -> String {
-    let name: String = debug.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-    if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_uppercase()) {
-        return "invalid".into();
+/// A broken rule: its message (`Display`) and its stable, machine-readable code, part of the
+/// API (`FieldError::code`; clients switch on it, the web app words it), written out for each
+/// rule rather than derived from a type's name.
+pub trait Rule: std::fmt::Display {
+    /// Snake case, e.g. `check_character`.
+    fn code(&self) -> &'static str;
+}
+
+/// A rule with no code of its own (a plain message): `invalid`.
+impl Rule for &'static str {
+    fn code(&self) -> &'static str {
+        "invalid"
     }
-    let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -167,9 +179,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rule_codes_come_from_variant_names() {
-        assert_eq!(rule_code("CheckCharacter { expected: 'X' }"), "check_character");
-        assert_eq!(rule_code("Length(17)"), "length");
-        assert_eq!(rule_code("\"not an email\""), "invalid");
+    fn a_missing_field_is_required_and_a_broken_rule_keeps_its_code() {
+        let mut v = Violations::new();
+        assert_eq!(v.check_required::<(), &'static str>("name", None), None);
+        assert_eq!(v.check_required("email", Some(Err::<(), _>("not an e-mail address"))), None);
+        assert_eq!(v.check_required("phone", Some(Ok::<_, &'static str>(7))), Some(7));
+        assert_eq!(
+            v.into_errors(),
+            [
+                FieldError::new("name", "required", "name is required"),
+                FieldError::new("email", "invalid", "not an e-mail address"),
+            ]
+        );
     }
 }

@@ -245,9 +245,9 @@ mod tests {
             .create_member(
                 &admin,
                 CreateMember {
-                    name: "李四".into(),
-                    mobile: "13900139000".into(),
-                    email: "l@example.com".into(),
+                    name: Some("李四".into()),
+                    mobile: Some("13900139000".into()),
+                    email: Some("l@example.com".into()),
                     role: None,
                 },
             )
@@ -307,9 +307,9 @@ mod tests {
             .create_member(
                 &other_admin,
                 CreateMember {
-                    name: "外人".into(),
-                    mobile: "13900139001".into(),
-                    email: "o@example.com".into(),
+                    name: Some("外人".into()),
+                    mobile: Some("13900139001".into()),
+                    email: Some("o@example.com".into()),
                     role: None,
                 },
             )

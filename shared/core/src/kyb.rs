@@ -16,6 +16,8 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::error::Rule;
+
 // ---------------------------------------------------------------------------
 // Unified Social Credit Code (GB 32100-2015)
 // ---------------------------------------------------------------------------
@@ -66,7 +68,7 @@ pub enum UsccError {
         found: usize,
     },
     /// A character outside "0-9 A-H J-N P-R T U W-Y" (I, O, Z, S, V are never used).
-    #[error("USCC character {ch:?} at position {position} is not allowed (I, O, Z, S, V and symbols are excluded)")]
+    #[error("USCC character {} at position {position} is not allowed (I, O, Z, S, V and symbols are excluded)", shown(.ch))]
     Charset {
         /// 1-based position.
         position: usize,
@@ -74,13 +76,13 @@ pub enum UsccError {
         ch: char,
     },
     /// Char 1 is not a known registration authority code.
-    #[error("unknown USCC registration authority code {found:?}")]
+    #[error("unknown USCC registration authority code {}", shown(.found))]
     RegistrationAuthority {
         /// Char 1.
         found: char,
     },
     /// Char 2 is not a category defined for the registration authority in char 1.
-    #[error("USCC category code {category:?} is not defined for registration authority {authority:?}")]
+    #[error("USCC category code {} is not defined for registration authority {}", shown(.category), shown(.authority))]
     Category {
         /// Char 1.
         authority: char,
@@ -89,13 +91,13 @@ pub enum UsccError {
     },
     /// Chars 3-8 are not a plausible administrative division code (6 digits,
     /// province-level prefix, or 10xxxx for central registration).
-    #[error("USCC administrative division code {found:?} is not valid")]
+    #[error("USCC administrative division code \"{found}\" is not valid")]
     Region {
         /// Chars 3-8.
         found: String,
     },
     /// Char 18 does not match the checksum of chars 1-17.
-    #[error("USCC check character is {found:?}, expected {expected:?}")]
+    #[error("USCC check character is {}, expected {}", shown(.found), shown(.expected))]
     CheckCharacter {
         /// Check character computed from chars 1-17.
         expected: char,
@@ -221,7 +223,7 @@ pub enum OrgCodeError {
         found: usize,
     },
     /// A body character that is not 0-9/A-Z, or a check character that is not 0-9/X.
-    #[error("organization code character {ch:?} at position {position} is not allowed")]
+    #[error("organization code character {} at position {position} is not allowed", shown(.ch))]
     Charset {
         /// 1-based position in the trimmed input.
         position: usize,
@@ -229,7 +231,7 @@ pub enum OrgCodeError {
         ch: char,
     },
     /// The check character does not match the checksum of the 8 body characters.
-    #[error("organization code check character is {found:?}, expected {expected:?}")]
+    #[error("organization code check character is {}, expected {}", shown(.found), shown(.expected))]
     CheckCharacter {
         /// Check character computed from the body.
         expected: char,
@@ -371,7 +373,7 @@ pub enum ResidentIdError {
         found: usize,
     },
     /// A non-digit in positions 1-17, or a check character other than 0-9/X.
-    #[error("resident identity number character {ch:?} at position {position} is not allowed")]
+    #[error("resident identity number character {} at position {position} is not allowed", shown(.ch))]
     Charset {
         /// 1-based position.
         position: usize,
@@ -379,7 +381,7 @@ pub enum ResidentIdError {
         ch: char,
     },
     /// The first two digits are not a province-level division code.
-    #[error("resident identity number province code {found:?} is not valid")]
+    #[error("resident identity number province code \"{found}\" is not valid")]
     Region {
         /// Digits 1-2.
         found: String,
@@ -411,7 +413,7 @@ pub enum ResidentIdError {
         day: u8,
     },
     /// Char 18 does not match the MOD 11-2 checksum of digits 1-17.
-    #[error("resident identity number check character is {found:?}, expected {expected:?}")]
+    #[error("resident identity number check character is {}, expected {}", shown(.found), shown(.expected))]
     CheckCharacter {
         /// Check character computed from digits 1-17.
         expected: char,
@@ -526,7 +528,7 @@ pub fn validate_resident_id(s: &str, today: (i32, u8, u8)) -> Result<ResidentId,
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MobileError {
     /// A character other than digits, the leading '+', spaces and hyphens.
-    #[error("mobile number character {ch:?} at position {position} is not allowed")]
+    #[error("mobile number character {} at position {position} is not allowed", shown(.ch))]
     Charset {
         /// 1-based position in the trimmed input.
         position: usize,
@@ -543,7 +545,7 @@ pub enum MobileError {
         found: usize,
     },
     /// The national number does not start with 13-19.
-    #[error("mobile number must start with 13-19, found {found:?}")]
+    #[error("mobile number must start with 13-19, found \"{found}\"")]
     Prefix {
         /// First two national digits.
         found: String,
@@ -640,7 +642,7 @@ pub enum NameError {
         position: usize,
     },
     /// A character other than letters, combining accents, space, '·' and '.'.
-    #[error("name character {ch:?} at position {position} is not allowed")]
+    #[error("name character {} at position {position} is not allowed", shown(.ch))]
     Charset {
         /// 1-based position.
         position: usize,
@@ -648,7 +650,7 @@ pub enum NameError {
         ch: char,
     },
     /// The first character is not a letter.
-    #[error("name must start with a letter, found {ch:?}")]
+    #[error("name must start with a letter, found {}", shown(.ch))]
     MustStartWithLetter {
         /// First character.
         ch: char,
@@ -713,6 +715,102 @@ pub fn validate_company_name(s: &str) -> Result<String, CompanyNameError> {
         return Err(CompanyNameError::ControlCharacter { position: i + 1 });
     }
     Ok(trimmed.to_string())
+}
+
+// ---------------------------------------------------------------------------
+// Rule codes and how a character is shown
+// ---------------------------------------------------------------------------
+
+/// A character as a message shows it: in single quotes when it can be seen, else as its code
+/// point (`U+200B`), never in Rust's escape syntax.
+pub struct Shown(char);
+
+fn shown(ch: &char) -> Shown {
+    Shown(*ch)
+}
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_whitespace() || is_control_like(self.0) {
+            write!(f, "U+{:04X}", u32::from(self.0))
+        } else {
+            write!(f, "'{}'", self.0)
+        }
+    }
+}
+
+impl Rule for UsccError {
+    fn code(&self) -> &'static str {
+        match self {
+            UsccError::Length { .. } => "length",
+            UsccError::Charset { .. } => "charset",
+            UsccError::RegistrationAuthority { .. } => "registration_authority",
+            UsccError::Category { .. } => "category",
+            UsccError::Region { .. } => "region",
+            UsccError::CheckCharacter { .. } => "check_character",
+        }
+    }
+}
+
+impl Rule for OrgCodeError {
+    fn code(&self) -> &'static str {
+        match self {
+            OrgCodeError::Length { .. } => "length",
+            OrgCodeError::Charset { .. } => "charset",
+            OrgCodeError::CheckCharacter { .. } => "check_character",
+        }
+    }
+}
+
+impl Rule for OrgCodeMismatch {
+    fn code(&self) -> &'static str {
+        "org_code_mismatch"
+    }
+}
+
+impl Rule for ResidentIdError {
+    fn code(&self) -> &'static str {
+        match self {
+            ResidentIdError::Length { .. } => "length",
+            ResidentIdError::Charset { .. } => "charset",
+            ResidentIdError::Region { .. } => "region",
+            ResidentIdError::BirthDate { .. } => "birth_date",
+            ResidentIdError::BirthYearTooEarly { .. } => "birth_year_too_early",
+            ResidentIdError::BirthDateInFuture { .. } => "birth_date_in_future",
+            ResidentIdError::CheckCharacter { .. } => "check_character",
+        }
+    }
+}
+
+impl Rule for MobileError {
+    fn code(&self) -> &'static str {
+        match self {
+            MobileError::Charset { .. } => "charset",
+            MobileError::CountryCode => "country_code",
+            MobileError::Length { .. } => "length",
+            MobileError::Prefix { .. } => "prefix",
+        }
+    }
+}
+
+impl Rule for NameError {
+    fn code(&self) -> &'static str {
+        match self {
+            NameError::Length { .. } => "length",
+            NameError::ControlCharacter { .. } => "control_character",
+            NameError::Charset { .. } => "charset",
+            NameError::MustStartWithLetter { .. } => "must_start_with_letter",
+        }
+    }
+}
+
+impl Rule for CompanyNameError {
+    fn code(&self) -> &'static str {
+        match self {
+            CompanyNameError::Length { .. } => "length",
+            CompanyNameError::ControlCharacter { .. } => "control_character",
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1195,5 +1293,11 @@ mod tests {
         assert_eq!(e.to_string(), "USCC check character is 'A', expected 'G'");
         let e = validate_resident_id("11010519900230002X", TODAY).unwrap_err();
         assert_eq!(e.to_string(), "birth date 1990-02-30 is not a calendar date");
+        // No Rust escape syntax: an invisible character is named by its code point.
+        let e = validate_person_name("张\u{200B}三").unwrap_err();
+        assert_eq!(e.to_string(), "name contains a control character at position 2");
+        let e = validate_mainland_mobile("138\u{3000}0013 8000").unwrap_err();
+        assert_eq!(e.to_string(), "mobile number character U+3000 at position 4 is not allowed");
+        assert_eq!((e.code(), validate_uscc("9144030071526726XA").unwrap_err().code()), ("charset", "check_character"));
     }
 }

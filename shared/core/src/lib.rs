@@ -17,6 +17,9 @@ pub mod grants;
 pub mod idempotency;
 pub mod kyb;
 pub mod members;
+/// In-memory ports and fakes (no AWS): for tests only, this crate's and (through the
+/// `testing` feature, which only dev-dependencies enable) other crates'.
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod model;
 pub mod otp;
@@ -26,6 +29,7 @@ pub mod platform;
 pub mod ports;
 pub mod seal_image;
 pub mod seals;
+pub mod secret;
 pub mod sessions;
 pub mod signing_sessions;
 pub mod templates;
@@ -41,4 +45,5 @@ pub mod webhooks;
 pub(crate) mod testing;
 
 pub use error::{DomainError, FieldError};
+pub use secret::Secret;
 pub use platform::{Config, Mode, Platform, Ports, WebhookConfig};

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use crate::audit::Head;
 use crate::auth::{NewApiKey, Principal, Role};
-use crate::enterprises::{NewPerson, check_person};
+use crate::enterprises::{PersonFields, check_person_fields};
 use crate::error::{DomainError, Violations};
 use crate::model::{Member, MemberWithKey, Page, new_id};
 use crate::platform::{
@@ -14,13 +14,17 @@ use crate::platform::{
 use crate::ports::{Condition, Partition, Write};
 use crate::sessions::{index_contacts, unindex_contacts};
 
-/// `POST /v1/members`.
-#[derive(Debug, Clone, Deserialize)]
+/// `POST /v1/members`. Each field is optional on the wire so that a request missing several
+/// lists each (`required`); all but `role` are required.
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMember {
-    pub name: String,
-    pub mobile: String,
-    pub email: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub mobile: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
     #[serde(default)]
     pub role: Option<Role>,
 }
@@ -35,8 +39,9 @@ impl Platform {
         let (enterprise_id, _, _) = own_enterprise(principal)?;
         admin_of(principal, enterprise_id)?;
         let mut v = Violations::new();
-        let person = NewPerson { name: input.name, mobile: input.mobile, email: input.email };
-        let checked = check_person(&mut v, "", &person);
+        let person =
+            PersonFields { name: input.name.as_deref(), mobile: input.mobile.as_deref(), email: input.email.as_deref() };
+        let checked = check_person_fields(&mut v, "", &person, true);
         v.finish()?;
         let (name, mobile, email) =
             checked.ok_or_else(|| DomainError::Internal("validation passed without values".into()))?;
@@ -157,6 +162,21 @@ mod tests {
         let r = p.register_enterprise(registration()).await.unwrap();
         let admin = p.authenticate(Some(&r.api_key)).await.unwrap();
         assert_eq!(p.create_member(&admin, new_member()).await.unwrap_err(), DomainError::NotVerified);
+    }
+
+    #[tokio::test]
+    async fn a_member_missing_fields_lists_each_beside_the_broken_ones() {
+        let (p, _) = platform();
+        let (_, admin) = verified(&p).await;
+        let Err(DomainError::Validation(e)) = p.create_member(&admin, CreateMember::default()).await else {
+            panic!("accepted")
+        };
+        let fields: Vec<_> = e.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(fields, [("name", "required"), ("mobile", "required"), ("email", "required")]);
+        let digits = CreateMember { name: Some("张3".into()), ..CreateMember::default() };
+        let Err(DomainError::Validation(e)) = p.create_member(&admin, digits).await else { panic!("accepted") };
+        let fields: Vec<_> = e.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(fields, [("name", "charset"), ("mobile", "required"), ("email", "required")]);
     }
 
     #[tokio::test]

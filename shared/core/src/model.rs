@@ -182,7 +182,7 @@ pub struct Upload {
 #[derive(Debug, Clone, Serialize)]
 pub struct MemberWithKey {
     pub member: Member,
-    pub api_key: String,
+    pub api_key: crate::Secret,
 }
 
 /// The answer to a registration.
@@ -190,7 +190,7 @@ pub struct MemberWithKey {
 pub struct Registration {
     pub enterprise: Enterprise,
     pub admin: Member,
-    pub api_key: String,
+    pub api_key: crate::Secret,
 }
 
 /// A page of a list and the opaque cursor for the next one.

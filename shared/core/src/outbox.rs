@@ -52,7 +52,7 @@ impl Notifier for RecordOutbox {
 
 impl Platform {
     /// The newest notices first, optionally only those to `recipient` (development mode only;
-    /// otherwise the outbox does not exist).
+    /// otherwise the outbox does not exist). `limit` is a page's (1 to 100, default 20; else 422).
     pub async fn dev_outbox(
         &self,
         recipient: Option<&str>,
@@ -61,7 +61,7 @@ impl Platform {
         if self.config.mode != Mode::Development {
             return Err(DomainError::NotFound("route"));
         }
-        let limit = limit.unwrap_or(20).clamp(1, 100) as usize;
+        let limit = crate::platform::page_limit(limit)?;
         let page = self
             .store
             .query(&Query {
@@ -83,5 +83,21 @@ impl Platform {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::DomainError;
+    use crate::testing::platform;
+
+    #[tokio::test]
+    async fn a_limit_out_of_range_is_refused_as_on_every_list() {
+        let (p, _) = platform();
+        assert_eq!(p.dev_outbox(None, Some(100)).await, Ok(vec![]));
+        for limit in [0, 101] {
+            let Err(DomainError::Validation(e)) = p.dev_outbox(None, Some(limit)).await else { panic!("{limit}") };
+            assert_eq!((e[0].field.as_str(), e[0].code.as_str()), ("limit", "range"));
+        }
     }
 }

@@ -277,15 +277,20 @@ impl Platform {
         cursor: Option<&str>,
         descending: bool,
     ) -> Result<Page<T>, DomainError> {
-        let limit = match limit {
-            None => 20,
-            Some(l @ 1..=100) => l as usize,
-            Some(_) => return Err(DomainError::invalid("limit", "range", "limit must be between 1 and 100")),
-        };
+        let limit = page_limit(limit)?;
         let after = cursor.map(|c| decode_cursor(c, &partition)).transpose()?;
         let page = self.store.query(&Query { partition, prefix: prefix.to_owned(), after, limit, descending }).await?;
         let items = page.records.iter().map(|r| r.decode()).collect::<Result<Vec<T>, _>>()?;
         Ok(Page { items, next_cursor: page.next.map(|p| encode_cursor(&p)) })
+    }
+}
+
+/// A page size as asked (`limit`, 1 to 100, default 20): out of range is a 422, never clamped.
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<usize, DomainError> {
+    match limit {
+        None => Ok(20),
+        Some(l @ 1..=100) => Ok(l as usize),
+        Some(_) => Err(DomainError::invalid("limit", "range", "limit must be between 1 and 100")),
     }
 }
 

@@ -40,6 +40,19 @@ fn fail(code: &str, message: impl Into<String>) -> FieldError {
     FieldError::new("image", code, message)
 }
 
+/// A PNG the decoder refuses, in words: the decoder's own text names its internals (chunk
+/// types as Rust debug output), so it goes to the log only.
+fn undecodable(e: png::DecodingError) -> FieldError {
+    tracing::debug!(error = %e, "seal image does not decode");
+    let why = match e {
+        png::DecodingError::IoError(_) => "it ends before its image data does",
+        png::DecodingError::Format(_) => "its structure is invalid (a damaged or non-standard file)",
+        png::DecodingError::LimitsExceeded => "it needs more memory to decode than a seal image may",
+        png::DecodingError::Parameter(_) => "it cannot be read",
+    };
+    fail("undecodable", format!("the PNG does not decode: {why}"))
+}
+
 /// The rule broken by an image of `len` bytes, more than [`MAX_BYTES`].
 pub fn too_large(len: u64) -> FieldError {
     fail("too_large", format!("the image is {len} bytes; at most {MAX_BYTES} are accepted"))
@@ -91,7 +104,7 @@ fn rules(bytes: &[u8], seen: &mut Seen) -> Result<ImageFacts, FieldError> {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
     decoder.set_limits(png::Limits { bytes: 64 * 1024 * 1024 });
-    let mut reader = decoder.read_info().map_err(|e| fail("undecodable", format!("the PNG does not decode: {e}")))?;
+    let mut reader = decoder.read_info().map_err(undecodable)?;
     let (width, height) = (reader.info().width, reader.info().height);
     seen.size = Some((width, height));
     seen.diameter_mm = diameter_mm(width, height, reader.info().pixel_dims);
@@ -104,7 +117,7 @@ fn rules(bytes: &[u8], seen: &mut Seen) -> Result<ImageFacts, FieldError> {
     let size = reader.output_buffer_size().ok_or_else(|| fail("undecodable", "the PNG is too large to decode"))?;
     let mut buf = vec![0; size];
     let frame =
-        reader.next_frame(&mut buf).map_err(|e| fail("undecodable", format!("the PNG does not decode: {e}")))?;
+        reader.next_frame(&mut buf).map_err(undecodable)?;
     let (color, _) = reader.output_color_type();
     let channels = match color {
         png::ColorType::Rgba => 4,
@@ -242,6 +255,26 @@ mod tests {
             enc.write_header().unwrap().write_image_data(&vec![200; 200 * 200 * 3]).unwrap();
         }
         assert_eq!(code(&out), "no_alpha");
+    }
+
+    #[test]
+    fn an_undecodable_png_is_told_in_words_not_in_the_decoders_debug_text() {
+        let good = red_seal();
+        // The first chunk after IHDR gets a type with a byte no chunk type may hold.
+        let mut bad_chunk = good.clone();
+        bad_chunk[37..41].copy_from_slice(b"I\x01AT");
+        let mut truncated = good.clone();
+        truncated.truncate(60);
+        let mut bad_header = good;
+        bad_header[16..20].copy_from_slice(&0u32.to_be_bytes());
+        for png in [bad_chunk, truncated, bad_header] {
+            let e = check(&png).unwrap_err();
+            assert_eq!(e.code, "undecodable");
+            assert!(e.message.starts_with("the PNG does not decode: "), "{}", e.message);
+            for debug in ["ChunkType", "{", "Error", "type:"] {
+                assert!(!e.message.contains(debug), "{}", e.message);
+            }
+        }
     }
 
     #[test]

@@ -214,7 +214,7 @@ pub struct ChallengeSent {
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
     pub challenge_id: String,
-    pub code: String,
+    pub code: crate::Secret,
     /// Which account, when several members share the identifier.
     #[serde(default)]
     pub member_id: Option<String>,
@@ -942,7 +942,7 @@ mod tests {
         let again = p.start_sign_in(start("13800000005", None)).await.unwrap();
         assert_ne!(again.challenge_id, sent.challenge_id);
         // Codes are not interchangeable between purposes.
-        let e = p.create_session(CreateSession { challenge_id: "otp_x".into(), code, member_id: None }).await;
+        let e = p.create_session(CreateSession { challenge_id: "otp_x".into(), code: code.into(), member_id: None }).await;
         assert_eq!(field_code(&e.unwrap_err()), ("challenge_id", "unknown"));
     }
 

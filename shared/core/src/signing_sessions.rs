@@ -57,7 +57,8 @@ pub struct CreateSigningSession {
 /// The link to hand to the signer (once: only its hash is kept).
 #[derive(Debug, Clone, Serialize)]
 pub struct SigningLink {
-    pub url: String,
+    /// Carries the single-use token in its fragment.
+    pub url: crate::Secret,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
 }
@@ -66,14 +67,14 @@ pub struct SigningLink {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeSigningSession {
-    pub token: String,
+    pub token: crate::Secret,
 }
 
 /// What the page gets for its link: the bearer token to keep in memory, and where to go when
 /// done.
 #[derive(Debug, Clone, Serialize)]
 pub struct SigningSession {
-    pub access_token: String,
+    pub access_token: crate::Secret,
     pub token_type: &'static str,
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
@@ -282,7 +283,7 @@ impl Platform {
         });
         self.append_with(contract_id, principal, now, "signing_session.created", details, vec![Write::create(record)])
             .await?;
-        Ok(SigningLink { url: format!("{base}/embed/sign/{contract_id}#token={token}"), expires_at })
+        Ok(SigningLink { url: format!("{base}/embed/sign/{contract_id}#token={token}").into(), expires_at })
     }
 
     /// Exchanges a signing link's secret, once, for a bearer token acting as its member on its
@@ -335,7 +336,7 @@ impl Platform {
             match self.store.write(writes).await {
                 Ok(()) => {
                     return Ok(SigningSession {
-                        access_token: bearer,
+                        access_token: bearer.into(),
                         token_type: "Bearer",
                         expires_at: session.expires_at,
                         contract_id: link.contract_id,

@@ -45,7 +45,8 @@ pub struct AdministratorInput {
     pub is_legal_representative: bool,
 }
 
-/// `POST /v1/enterprises/{id}/verification`.
+/// `POST /v1/enterprises/{id}/verification`, every field given (for Rust callers: the HTTP edge
+/// reads a [`VerificationForm`], so that a submission missing several fields lists each).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitVerification {
@@ -58,8 +59,9 @@ pub struct SubmitVerification {
     pub authorization_letter_file_id: Option<String>,
 }
 
-/// `POST /v1/checks/verification`: a submission form as far as it is filled in. Every field of
-/// [`SubmitVerification`], each optional.
+/// A submission as given on the wire, every field of [`SubmitVerification`] optional:
+/// `POST /v1/checks/verification` judges the fields given, the submission also lists each
+/// missing one as `required`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerificationForm {
@@ -103,22 +105,26 @@ pub(crate) struct SubmissionFields<'a> {
     administrator_mobile: Option<&'a str>,
     administrator_is_legal_representative: Option<bool>,
     has_authorization_letter: bool,
+    /// A submission (every field required) rather than a form check (a field not given is not
+    /// judged).
+    complete: bool,
 }
 
-impl SubmitVerification {
-    fn fields(&self) -> SubmissionFields<'_> {
-        let (lr, a) = (&self.legal_representative, &self.administrator);
-        SubmissionFields {
-            company_name: Some(&self.company_name),
-            uscc: Some(&self.uscc),
-            organization_code: Some(&self.organization_code),
-            legal_representative_name: Some(&lr.name),
-            legal_representative_id_number: Some(&lr.id_number),
-            administrator_name: Some(&a.name),
-            administrator_id_number: Some(&a.id_number),
-            administrator_mobile: Some(&a.mobile),
-            administrator_is_legal_representative: Some(a.is_legal_representative),
-            has_authorization_letter: self.authorization_letter_file_id.is_some(),
+impl From<SubmitVerification> for VerificationForm {
+    fn from(s: SubmitVerification) -> Self {
+        let (lr, a) = (s.legal_representative, s.administrator);
+        VerificationForm {
+            company_name: Some(s.company_name),
+            uscc: Some(s.uscc),
+            organization_code: Some(s.organization_code),
+            legal_representative: Some(IdentifiedPersonForm { name: Some(lr.name), id_number: Some(lr.id_number) }),
+            administrator: Some(AdministratorForm {
+                name: Some(a.name),
+                id_number: Some(a.id_number),
+                mobile: Some(a.mobile),
+                is_legal_representative: Some(a.is_legal_representative),
+            }),
+            authorization_letter_file_id: s.authorization_letter_file_id,
         }
     }
 }
@@ -138,7 +144,13 @@ impl VerificationForm {
             administrator_mobile: a.and_then(|a| a.mobile.as_deref()),
             administrator_is_legal_representative: a.and_then(|a| a.is_legal_representative),
             has_authorization_letter: self.authorization_letter_file_id.is_some(),
+            complete: false,
         }
+    }
+
+    /// The fields as a submission: each one absent is `required`.
+    fn submission_fields(&self) -> SubmissionFields<'_> {
+        SubmissionFields { complete: true, ..self.fields() }
     }
 }
 
@@ -159,6 +171,7 @@ pub(crate) struct ValidSubmission {
     ad_name: String,
     ad_id: kyb::ResidentId,
     ad_mobile: kyb::Mobile,
+    ad_is_legal_representative: bool,
 }
 
 /// The rules of a submission on its given fields, as of `today`: what
@@ -166,24 +179,34 @@ pub(crate) struct ValidSubmission {
 /// upload, another enterprise holding the USCC) and what `POST /v1/checks/verification` reports.
 /// A rule across two fields runs when both are given.
 pub(crate) fn check_submission(v: &mut Violations, f: &SubmissionFields<'_>, today: (i32, u8, u8)) -> SubmissionCheck {
-    let company_name = v.check_given("company_name", f.company_name.map(kyb::validate_company_name));
-    let uscc = v.check_given("uscc", f.uscc.map(kyb::validate_uscc));
-    let org = v.check_given("organization_code", f.organization_code.map(kyb::validate_organization_code));
+    let required = f.complete;
+    let company_name = v.check_field("company_name", f.company_name.map(kyb::validate_company_name), required);
+    let uscc = v.check_field("uscc", f.uscc.map(kyb::validate_uscc), required);
+    let org = v.check_field("organization_code", f.organization_code.map(kyb::validate_organization_code), required);
     if let (Some(u), Some(o)) = (&uscc, &org) {
         v.check("organization_code", kyb::validate_org_code_matches_uscc(o, u));
     }
-    let lr_name =
-        v.check_given("legal_representative.name", f.legal_representative_name.map(kyb::validate_person_name));
-    let lr_id = v.check_given(
+    let lr_name = v.check_field(
+        "legal_representative.name",
+        f.legal_representative_name.map(kyb::validate_person_name),
+        required,
+    );
+    let lr_id = v.check_field(
         "legal_representative.id_number",
         f.legal_representative_id_number.map(|id| kyb::validate_resident_id(id, today)),
+        required,
     );
-    let ad_name = v.check_given("administrator.name", f.administrator_name.map(kyb::validate_person_name));
-    let ad_id = v.check_given(
+    let ad_name = v.check_field("administrator.name", f.administrator_name.map(kyb::validate_person_name), required);
+    let ad_id = v.check_field(
         "administrator.id_number",
         f.administrator_id_number.map(|id| kyb::validate_resident_id(id, today)),
+        required,
     );
-    let ad_mobile = v.check_given("administrator.mobile", f.administrator_mobile.map(kyb::validate_mainland_mobile));
+    let ad_mobile =
+        v.check_field("administrator.mobile", f.administrator_mobile.map(kyb::validate_mainland_mobile), required);
+    if required && f.administrator_is_legal_representative.is_none() {
+        v.required("administrator.is_legal_representative");
+    }
     match f.administrator_is_legal_representative {
         Some(true) => {
             if let (Some(l), Some(d)) = (&lr_id, &ad_id)
@@ -203,7 +226,8 @@ pub(crate) fn check_submission(v: &mut Violations, f: &SubmissionFields<'_>, tod
         ),
         Some(false) | None => {}
     }
-    let valid = match (company_name, uscc.clone(), org, lr_name, lr_id, ad_name, ad_id, ad_mobile) {
+    let ad_is_lr = f.administrator_is_legal_representative;
+    let valid = match (company_name, uscc.clone(), org, lr_name, lr_id, ad_name, ad_id, ad_mobile, ad_is_lr) {
         (
             Some(company_name),
             Some(uscc),
@@ -213,7 +237,18 @@ pub(crate) fn check_submission(v: &mut Violations, f: &SubmissionFields<'_>, tod
             Some(ad_name),
             Some(ad_id),
             Some(ad_mobile),
-        ) => Some(ValidSubmission { company_name, uscc, org, lr_name, lr_id, ad_name, ad_id, ad_mobile }),
+            Some(ad_is_legal_representative),
+        ) => Some(ValidSubmission {
+            company_name,
+            uscc,
+            org,
+            lr_name,
+            lr_id,
+            ad_name,
+            ad_id,
+            ad_mobile,
+            ad_is_legal_representative,
+        }),
         _ => None,
     };
     SubmissionCheck { uscc, valid }
@@ -333,12 +368,13 @@ impl Platform {
         &self,
         principal: &Principal,
         enterprise_id: &str,
-        input: SubmitVerification,
+        input: impl Into<VerificationForm>,
     ) -> Result<crate::model::Enterprise, DomainError> {
+        let input = input.into();
         let member_id = admin_of(principal, enterprise_id)?.to_owned();
         let now = self.clock.now();
         let mut v = Violations::new();
-        let checked = check_submission(&mut v, &input.fields(), calendar_date(now));
+        let checked = check_submission(&mut v, &input.submission_fields(), calendar_date(now));
         let letter = match &input.authorization_letter_file_id {
             Some(file_id) => self.check_letter(&mut v, enterprise_id, file_id).await?,
             None => None,
@@ -350,9 +386,17 @@ impl Platform {
             return Err(DomainError::UsccTaken { uscc: u.as_str().to_owned() });
         }
         v.finish()?;
-        let ValidSubmission { company_name, uscc, org, lr_name, lr_id, ad_name, ad_id, ad_mobile } =
-            checked.valid.ok_or_else(|| DomainError::Internal("validation passed without values".into()))?;
-        let a = &input.administrator;
+        let ValidSubmission {
+            company_name,
+            uscc,
+            org,
+            lr_name,
+            lr_id,
+            ad_name,
+            ad_id,
+            ad_mobile,
+            ad_is_legal_representative,
+        } = checked.valid.ok_or_else(|| DomainError::Internal("validation passed without values".into()))?;
 
         let loaded = self.load_enterprise(enterprise_id).await?;
         let mut enterprise = loaded.value;
@@ -377,7 +421,7 @@ impl Platform {
                 name: ad_name,
                 id_number: ad_id.as_str().to_owned(),
                 mobile: ad_mobile.as_str().to_owned(),
-                is_legal_representative: a.is_legal_representative,
+                is_legal_representative: ad_is_legal_representative,
             },
             authorization_letter_file_id: input.authorization_letter_file_id.clone(),
             authorization_letter: letter,
@@ -404,7 +448,7 @@ impl Platform {
             serde_json::json!({
                 "verification_id": verification.id,
                 "uscc": verification.uscc,
-                "administrator_is_legal_representative": a.is_legal_representative,
+                "administrator_is_legal_representative": ad_is_legal_representative,
             }),
         );
         self.store.write(writes).await?;

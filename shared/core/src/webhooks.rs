@@ -116,7 +116,7 @@ pub struct CreateWebhook {
 #[derive(Debug, Clone, Serialize)]
 pub struct WebhookWithSecret {
     pub webhook: WebhookEndpoint,
-    pub secret: String,
+    pub secret: crate::Secret,
 }
 
 /// An event as receivers get it (the body of every delivery).
@@ -411,7 +411,9 @@ impl Platform {
         }
         for (i, t) in input.event_types.iter().enumerate() {
             if !EVENT_TYPES.contains(&t.as_str()) {
-                v.add(&format!("event_types[{i}]"), "unknown", format!("unknown event type {t:?}"));
+                // Quoted as JSON (the client's own notation), never in Rust's escape syntax.
+                let quoted = serde_json::to_string(t).unwrap_or_default();
+                v.add(&format!("event_types[{i}]"), "unknown", format!("unknown event type {quoted}"));
             } else if !types.contains(t) {
                 types.push(t.clone());
             }
@@ -457,7 +459,7 @@ impl Platform {
             Record::new(endpoint_key(enterprise_id, &endpoint.id), serde_json::to_value(&data).map_err(internal)?);
         self.store.write(vec![Write::create(record)]).await?;
         tracing::info!(webhook_id = %endpoint.id, enterprise_id, "webhook endpoint registered");
-        Ok(WebhookWithSecret { webhook: endpoint, secret })
+        Ok(WebhookWithSecret { webhook: endpoint, secret: secret.into() })
     }
 
     /// The caller's enterprise's endpoints (administrators).
@@ -505,7 +507,7 @@ impl Platform {
         data.endpoint.previous_secret_expires_at = Some(self.clock.now() + grace);
         let record = Record::new(endpoint_key(enterprise_id, id), serde_json::to_value(&data).map_err(internal)?);
         self.store.write(vec![Write::replace(record, version)]).await?;
-        Ok(WebhookWithSecret { webhook: data.endpoint, secret })
+        Ok(WebhookWithSecret { webhook: data.endpoint, secret: secret.into() })
     }
 
     /// An endpoint's deliveries, newest first (administrators).
@@ -1064,7 +1066,7 @@ mod tests {
         let raw = serde_json::to_string(&stored).unwrap();
         let bare = hook.secret.trim_start_matches("whsec_");
         assert!(!raw.contains("whsec_") && !raw.contains(bare), "{raw}");
-        assert_eq!(p.open_secret(&hook.webhook.id, &stored.sealed_secret).await.unwrap(), hook.secret);
+        assert_eq!(p.open_secret(&hook.webhook.id, &stored.sealed_secret).await.unwrap(), hook.secret.expose());
         assert!(matches!(p.open_secret("wh_other", &stored.sealed_secret).await, Err(DomainError::Internal(_))));
         let Err(DomainError::Validation(errors)) =
             p.create_webhook(&admin, subscribe("http://hooks.example.com/", &["seal.approved", "nope"])).await

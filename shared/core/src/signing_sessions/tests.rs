@@ -67,10 +67,10 @@ async fn a_link_is_exchanged_once_for_a_bearer_scoped_to_its_contract() {
     assert!(
         link.url.starts_with(&format!("https://esign.example.com/embed/sign/{}#token=esl_", s.contract)),
         "{}",
-        link.url
+        link.url.expose()
     );
     assert_eq!(link.expires_at, s.t.clock.now() + time::Duration::seconds(300));
-    let session = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&link) }).await.unwrap();
+    let session = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&link).into() }).await.unwrap();
     assert!(session.access_token.starts_with("ess_"));
     assert_eq!(
         (session.return_url.as_deref(), session.parent_origin.as_deref()),
@@ -78,7 +78,7 @@ async fn a_link_is_exchanged_once_for_a_bearer_scoped_to_its_contract() {
     );
     assert_eq!(session.expires_at, s.t.clock.now() + SESSION_LIFETIME);
     // Once only.
-    let again = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&link) }).await.unwrap_err();
+    let again = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&link).into() }).await.unwrap_err();
     assert!(matches!(again, DomainError::Gone(_)), "{again:?}");
     // The bearer is the member, within the contract.
     let caller = p.authenticate_bearer(Some(&session.access_token)).await.unwrap();
@@ -117,16 +117,16 @@ async fn links_expire_and_end_with_their_member() {
     let short = CreateSigningSession { ttl_seconds: Some(60), ..ask(&id_of(&s.b.1)) };
     let link = p.create_signing_session(&s.b.1, &s.contract, short).await.unwrap();
     s.t.clock.advance(time::Duration::seconds(60));
-    let e = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&link) }).await.unwrap_err();
+    let e = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&link).into() }).await.unwrap_err();
     assert!(matches!(e, DomainError::Gone(_)), "{e:?}");
     // A member removed before the exchange: gone; after it: the bearer stops at once.
     let m = p.create_member(&s.b.1, new_member()).await.unwrap();
     let before = p.create_signing_session(&s.b.1, &s.contract, ask(&m.member.id)).await.unwrap();
     let after = p.create_signing_session(&s.b.1, &s.contract, ask(&m.member.id)).await.unwrap();
-    let session = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&after) }).await.unwrap();
+    let session = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&after).into() }).await.unwrap();
     assert!(p.authenticate_bearer(Some(&session.access_token)).await.is_ok());
     p.delete_member(&s.b.1, &m.member.id).await.unwrap();
-    let e = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&before) }).await.unwrap_err();
+    let e = p.exchange_signing_session(ExchangeSigningSession { token: token_of(&before).into() }).await.unwrap_err();
     assert!(matches!(e, DomainError::Gone(_)), "{e:?}");
     assert_eq!(p.authenticate_bearer(Some(&session.access_token)).await.unwrap_err(), DomainError::Unauthorized);
 }
