@@ -654,6 +654,7 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
         | Operation::ListSealReviews
         | Operation::DecideSeal
         | Operation::CreateContract
+        | Operation::ListContracts
         | Operation::CreateTemplate
         | Operation::ListTemplates
         | Operation::GetTemplate
