@@ -7,6 +7,8 @@
 
 #[path = "contracts/cross_page.rs"]
 mod cross_page;
+#[path = "contracts/round_trips.rs"]
+mod round_trips;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
