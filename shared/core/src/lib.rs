@@ -35,6 +35,7 @@ pub mod usage;
 pub mod verification;
 pub mod verify;
 pub mod webhooks;
+mod warm;
 
 #[cfg(test)]
 pub(crate) mod testing;

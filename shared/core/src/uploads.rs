@@ -117,6 +117,9 @@ impl Platform {
 
     /// The bytes of a pinned file, checked against its hash.
     pub(crate) async fn read_pinned(&self, pinned: &PinnedFile) -> Result<Vec<u8>, DomainError> {
+        if let Some(kept) = self.warm.pinned(&pinned.sha256) {
+            return Ok(kept.as_ref().clone());
+        }
         let bytes = self
             .blobs
             .get(&pinned.blob_key)
@@ -125,6 +128,7 @@ impl Platform {
         if hex::encode(Sha256::digest(&bytes)) != pinned.sha256 {
             return Err(DomainError::Internal(format!("the pinned file {} does not match its hash", pinned.file_id)));
         }
+        self.warm.keep_pinned(&pinned.sha256, std::sync::Arc::new(bytes.clone()));
         Ok(bytes)
     }
 
