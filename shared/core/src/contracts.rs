@@ -967,7 +967,7 @@ impl Platform {
                 return Err(conflict("the seal has no key, certificate or approved image"));
             };
             // The bytes the operator approved, never whatever an upload URL wrote since.
-            let seal_png = self.read_pinned(image).await?;
+            let seal_png = self.read_pinned_kept(image).await?;
             let mut data = loaded.value;
             let now = self.clock.now();
             let index = data.party_index(&enterprise_id).ok_or_else(|| {

@@ -117,9 +117,6 @@ impl Platform {
 
     /// The bytes of a pinned file, checked against its hash.
     pub(crate) async fn read_pinned(&self, pinned: &PinnedFile) -> Result<Vec<u8>, DomainError> {
-        if let Some(kept) = self.warm.pinned(&pinned.sha256) {
-            return Ok(kept.as_ref().clone());
-        }
         let bytes = self
             .blobs
             .get(&pinned.blob_key)
@@ -128,6 +125,16 @@ impl Platform {
         if hex::encode(Sha256::digest(&bytes)) != pinned.sha256 {
             return Err(DomainError::Internal(format!("the pinned file {} does not match its hash", pinned.file_id)));
         }
+        Ok(bytes)
+    }
+
+    /// [`Self::read_pinned`], kept by the warm process after the first read (by its hash: the
+    /// same bytes); for the signing path, which stamps the same seal image again and again.
+    pub(crate) async fn read_pinned_kept(&self, pinned: &PinnedFile) -> Result<Vec<u8>, DomainError> {
+        if let Some(kept) = self.warm.pinned(&pinned.sha256) {
+            return Ok(kept.as_ref().clone());
+        }
+        let bytes = self.read_pinned(pinned).await?;
         self.warm.keep_pinned(&pinned.sha256, std::sync::Arc::new(bytes.clone()));
         Ok(bytes)
     }

@@ -50,6 +50,8 @@ fn requests_keep_their_aws_round_trip_budgets() {
     let api = Api::new();
     let a = party(&api, "往返计数甲方有限公司", "ecdsa_p256");
     let b = party(&api, "往返计数乙方有限公司", "ecdsa_p256");
+    // The web app's way in: a session cookie (its mobile is a's administrator's).
+    let session = api.sign_in(&a.mobile, &a.mobile, "member");
     let mut rows = Vec::new();
     // Twice each: the first warms the server, the second is counted.
     for round in 0..2 {
@@ -64,6 +66,8 @@ fn requests_keep_their_aws_round_trip_budgets() {
         let seal = api.get(&format!("/v1/seals/{}", a.seal)).key(&a.key).send();
         let members = api.get("/v1/members").key(&a.key).send();
         let enterprise = api.get(&format!("/v1/enterprises/{}", a.enterprise)).key(&a.key).send();
+        let by_cookie = api.get("/v1/seals").session(&session).send();
+        let trail = api.get(&format!("/v1/contracts/{id}/audit")).key(&a.key).send();
         if round == 1 {
             rows = vec![
                 row("POST /v1/contracts/{id}/sign (one party, one page)", &signed, Some(SIGNING_BUDGET)),
@@ -74,6 +78,9 @@ fn requests_keep_their_aws_round_trip_budgets() {
                 row("GET /v1/seals/{id}", &seal, Some(READ_BUDGET)),
                 row("GET /v1/members", &members, Some(READ_BUDGET)),
                 row("GET /v1/enterprises/{id}", &enterprise, Some(READ_BUDGET)),
+                row("GET /v1/seals (session cookie)", &by_cookie, Some(READ_BUDGET)),
+                // The contract (who may read its trail) and the trail, a partition of its own.
+                row("GET /v1/contracts/{id}/audit", &trail, None),
             ];
         }
     }
