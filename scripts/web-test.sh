@@ -25,7 +25,7 @@ PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); p
 BASE="http://127.0.0.1:$PORT"
 LOG="$(mktemp)"
 ESIGN_LOCAL_ADDR="127.0.0.1:$PORT" ESIGN_MODE=development ESIGN_WEB_DIR="$PWD/web/dist" \
-  ESIGN_OPERATORS="desktop.reviewer@example.com,phone.reviewer@example.com,desktop.contracts@example.com,phone.contracts@example.com" RUST_LOG="${RUST_LOG:-warn}" \
+  ESIGN_OPERATORS="desktop.reviewer@example.com,phone.reviewer@example.com,desktop.contracts@example.com,phone.contracts@example.com,desktop.embed@example.com,phone.embed@example.com" RUST_LOG="${RUST_LOG:-warn}" \
   "${CARGO_TARGET_DIR:-target}/debug/esign-local" >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -f "$LOG"' EXIT

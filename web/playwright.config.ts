@@ -36,7 +36,7 @@ export default defineConfig({
   },
   projects: [
     { name: 'i18n', testMatch: /i18n\.spec\.ts/ },
-    { name: 'desktop', testMatch: /(flow|contracts)\.spec\.ts/, use: { viewport: { width: 1366, height: 900 } } },
-    { name: 'phone', testMatch: /(flow|contracts)\.spec\.ts/, use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } },
+    { name: 'desktop', testMatch: /(flow|contracts|embed)\.spec\.ts/, use: { viewport: { width: 1366, height: 900 } } },
+    { name: 'phone', testMatch: /(flow|contracts|embed)\.spec\.ts/, use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } },
   ],
 });

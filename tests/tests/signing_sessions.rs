@@ -131,6 +131,7 @@ fn an_embedded_member_signs_with_a_single_use_link_and_a_scoped_bearer() {
         ("GET", format!("/v1/seals/{}", b.seal)),
         ("GET", format!("/v1/enterprises/{}", b.enterprise)),
         ("GET", "/v1/templates".to_owned()),
+        ("GET", "/v1/contracts".to_owned()),
         ("POST", format!("/v1/contracts/{id}/signing-sessions")),
         ("PUT", format!("/v1/contracts/{id}/parties")),
         ("POST", "/v1/webhooks".to_owned()),

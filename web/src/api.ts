@@ -4,6 +4,8 @@ import type {
   AuditPage,
   Checks,
   Contract,
+  ContractStatus,
+  ContractSummary,
   OtpSent,
   VerificationReport,
   ContractDraft,
@@ -25,6 +27,7 @@ import type {
   SealKind,
   Session,
   SignInChallenge,
+  SigningSessionGrant,
   Upload,
   Usage,
   Verification,
@@ -56,6 +59,8 @@ export class ApiError extends Error {
 }
 
 let csrfToken: string | null = null;
+/** The embedded signing page's `ess_` bearer: in memory only, sent instead of any cookie. */
+let bearer: string | null = null;
 
 /** Dispatched on window when a signed-in request is answered 401: the session ended. */
 export const SESSION_EXPIRED = 'esign:session-expired';
@@ -63,6 +68,18 @@ export const SESSION_EXPIRED = 'esign:session-expired';
 /** Remembers the session's CSRF token (from GET /v1/session or sign-in), in memory only. */
 export function setCsrfToken(token: string | null) {
   csrfToken = token;
+}
+
+/** No cookie goes with any request from now on (the embedded signing page: a third-party frame has none). */
+let cookieless = false;
+export function setCookieless() {
+  cookieless = true;
+}
+
+/** Makes every request carry this bearer (`Authorization`) and no cookie: the embedded signing page. */
+export function setBearer(token: string | null) {
+  bearer = token;
+  if (token) cookieless = true;
 }
 
 type Body = { json: unknown } | { raw: Blob; type: string } | undefined;
@@ -77,10 +94,11 @@ async function request<T>(method: string, path: string, body?: Body, retried = f
     headers['Content-Type'] = body.type;
     payload = body.raw;
   }
-  if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  else if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let res: Response;
   try {
-    res = await fetch(`/v1${path}`, { method, headers, body: payload, credentials: 'same-origin' });
+    res = await fetch(`/v1${path}`, { method, headers, body: payload, credentials: cookieless ? 'omit' : 'same-origin' });
   } catch {
     throw new ApiError({ type: 'urn:esign:problem:network', title: 'network', status: 0 });
   }
@@ -100,7 +118,7 @@ async function request<T>(method: string, path: string, body?: Body, retried = f
   if (!res.ok) {
     const p = (data && typeof data === 'object' ? data : {}) as Partial<Problem>;
     // A CSRF token from before a sign-in in another tab: take the session's current one, once.
-    if (res.status === 403 && !retried && p.type?.endsWith(':csrf')) {
+    if (res.status === 403 && !retried && !bearer && p.type?.endsWith(':csrf')) {
       const fresh = await fetch('/v1/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
       if (fresh.ok) {
         csrfToken = ((await fresh.json()) as { csrf_token?: string }).csrf_token ?? null;
@@ -166,7 +184,8 @@ export const api = {
   rotateKey: (id: string) => post<MemberWithKey>(`/members/${q(id)}/key`),
 
   // seals
-  seals: () => get<Page<Seal>>('/seals?limit=100'),
+  // A signing session's bearer may list only the seals its member may use (the same shape, one page).
+  seals: () => get<Page<Seal>>(bearer ? '/seals?usable=true' : '/seals?limit=100'),
   seal: (id: string) => get<Seal>(`/seals/${q(id)}`),
   createSeal: (body: { name: string; kind: SealKind; key_algorithm: KeyAlgorithm; image_size?: number; generate?: boolean }) =>
     post<SealDraft>('/seals', body),
@@ -183,7 +202,15 @@ export const api = {
 
   // contracts
   createContract: (body: { title: string; document_size: number; expires_at?: string }) => post<ContractDraft>('/contracts', body),
+  contracts: (status?: ContractStatus, cursor?: string) => {
+    const p = new URLSearchParams({ limit: '20' });
+    if (status) p.set('status', status);
+    if (cursor) p.set('cursor', cursor);
+    return get<Page<ContractSummary>>(`/contracts?${p}`);
+  },
   contract: (id: string) => get<Contract>(`/contracts/${q(id)}`),
+  /** Exchanges an embedded signing link's secret, once, for its bearer (no cookie, no CSRF). */
+  exchangeSigningSession: (token: string) => post<SigningSessionGrant>('/signing-sessions/exchange', { token }),
   setParties: (id: string, order: SigningOrder, enterpriseIds: string[]) =>
     put<Contract>(`/contracts/${q(id)}/parties`, { order, parties: enterpriseIds.map((enterprise_id) => ({ enterprise_id })) }),
   setPlacements: (id: string, placements: ContractPlacement[]) => put<Contract>(`/contracts/${q(id)}/placements`, { placements }),

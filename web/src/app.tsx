@@ -21,6 +21,7 @@ import { OperatorSealsPage, OperatorSealPage } from './pages/operator-seals';
 import { NotFoundPage } from './pages/not-found';
 import { ContractsPage, NewContractPage, ContractPage } from './pages/contracts';
 import { VerifyPage } from './pages/verify';
+import { EmbedSignPage } from './pages/embed-sign';
 
 interface SessionState {
   session: Session | null;
@@ -63,7 +64,11 @@ export function App() {
     setLangState(l);
   };
 
+  // The embedded signing page lives on its link's bearer alone: no session, no cookie.
+  const embed = match('/embed/sign/:id', path);
+
   useEffect(() => {
+    if (embed) return;
     // The cookie is HttpOnly, so only the server knows whether there is a session; on a public
     // page with no hint of an earlier sign-in there is nothing to ask (and no 401 to log).
     const isPublic = path === '/' || path === '/signin' || path === '/register' || path === '/operator' || path === '/verify';
@@ -102,6 +107,12 @@ export function App() {
     navigate(wasOperator ? '/operator' : '/signin');
   };
 
+  if (embed)
+    return (
+      <LangContext.Provider value={{ lang, setLang: changeLang }}>
+        <EmbedSignPage id={embed.id} />
+      </LangContext.Provider>
+    );
   if (session === undefined) return <Loading />;
 
   return (

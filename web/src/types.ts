@@ -305,6 +305,32 @@ export interface Contract {
   updated_at: string;
 }
 
+/** One contract as `GET /v1/contracts` lists it. */
+export interface ContractSummary {
+  id: string;
+  title: string;
+  status: ContractStatus;
+  order: SigningOrder;
+  initiator_id: string;
+  parties: { enterprise_id: string; name: string; status: 'pending' | 'signed' }[];
+  /** Whose turn it is in a contract signed in order; null otherwise. */
+  next_signer: { enterprise_id: string; name: string } | null;
+  created_at: string;
+  updated_at: string;
+  expires_at: string | null;
+}
+
+/** `POST /v1/signing-sessions/exchange`: the embedded signing page's bearer, kept in memory only. */
+export interface SigningSessionGrant {
+  access_token: string;
+  expires_at: string;
+  contract_id: string;
+  enterprise_id: string;
+  member_id: string;
+  return_url: string | null;
+  parent_origin: string | null;
+}
+
 export interface ContractDraft {
   contract: Contract;
   upload: Upload;

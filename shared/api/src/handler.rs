@@ -5,6 +5,7 @@ use bytes::Bytes;
 use esign_core::auth::Principal;
 use esign_core::checks::FormCheck;
 use esign_core::contacts::ConfirmContact;
+use esign_core::contract_list::StatusFilter;
 use esign_core::grants::GrantRequest;
 use esign_core::idempotency::{Claim, StoredResponse};
 use esign_core::otp::SendCode;
@@ -437,6 +438,10 @@ async fn execute(
         Operation::GetTemplate => answer(200, p.get_template(who, param(params, "id")).await),
         Operation::DeleteTemplate => match p.delete_template(who, param(params, "id")).await {
             Ok(()) => ApiResponse::empty(204),
+            Err(e) => Problem::from(e).into(),
+        },
+        Operation::ListContracts => match StatusFilter::parse(query_str(&q, "status")) {
+            Ok(status) => answer(200, p.list_contracts(who, status, limit, cursor).await),
             Err(e) => Problem::from(e).into(),
         },
         Operation::GetContract => answer(200, p.get_contract(who, param(params, "id")).await),

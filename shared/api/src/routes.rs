@@ -75,6 +75,9 @@ pub enum Operation {
     /// `POST /v1/contracts`: a contract draft and a presigned upload URL for its PDF, or from a
     /// template (`template_id`) with the template's document or an upload of the same layout.
     CreateContract,
+    /// `GET /v1/contracts`: the contracts the enterprise initiated or is a party to, newest
+    /// first, optionally of one status.
+    ListContracts,
     /// `POST /v1/templates`: save a contract's document and placements by party role.
     CreateTemplate,
     /// `GET /v1/templates`: the enterprise's contract templates.
@@ -196,6 +199,7 @@ pub const ROUTES: &[Route] = &[
     route(Operation::GetCaCertificates, "GET", "/v1/ca/certificates", "get-ca-certificates"),
     route(Operation::Timestamp, "POST", "/v1/tsa", "timestamp"),
     route(Operation::CreateContract, "POST", "/v1/contracts", "create-contract"),
+    route(Operation::ListContracts, "GET", "/v1/contracts", "list-contracts"),
     route(Operation::GetContract, "GET", "/v1/contracts/{id}", "get-contract"),
     route(Operation::CreateTemplate, "POST", "/v1/templates", "create-template"),
     route(Operation::ListTemplates, "GET", "/v1/templates", "list-templates"),

@@ -149,6 +149,10 @@ pub(crate) struct ContractData {
     /// What it keeps of the template it started from: placements by role, the layout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<crate::templates::ContractTemplate>,
+    /// The enterprises that have a listing record of it (`crate::contract_list`); none for a
+    /// contract last changed before listings existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed: Vec<String>,
 }
 
 /// `POST /v1/contracts`.
@@ -471,7 +475,7 @@ impl Platform {
     /// Writes the contract and one audit event, conditional on the version read.
     async fn save_contract(
         &self,
-        data: &ContractData,
+        data: &mut ContractData,
         version: u64,
         principal: &Principal,
         events: &[(&str, serde_json::Value)],
@@ -484,13 +488,14 @@ impl Platform {
     /// [`Self::save_contract`] with the contract trail's head as the caller read it.
     async fn save_contract_at(
         &self,
-        data: &ContractData,
+        data: &mut ContractData,
         version: u64,
         mut head: Head,
         principal: &Principal,
         events: &[(&str, serde_json::Value)],
         mut extra: Vec<Write>,
     ) -> Result<(), DomainError> {
+        extra.extend(crate::contract_list::listing_writes(data)?);
         extra.push(Write::replace(contract_record(data)?, version));
         for (action, details) in events {
             head = head.append(&mut extra, data.contract.updated_at, principal.actor(), action, details.clone()).0;
@@ -573,7 +578,9 @@ impl Platform {
             updated_at: now,
             template: template.as_ref().map(|t| t.reference.clone()),
         };
-        let data = ContractData { contract, upload_file_id, revision_keys: Vec::new(), template };
+        let mut data =
+            ContractData { contract, upload_file_id, revision_keys: Vec::new(), template, listed: Vec::new() };
+        writes.extend(crate::contract_list::listing_writes(&mut data)?);
         writes.push(Write::create(contract_record(&data)?));
         let mut details = serde_json::json!({ "title": data.contract.title, "document_size": input.document_size });
         if let Some(t) = &data.template {
@@ -680,7 +687,7 @@ impl Platform {
             "order": input.order,
             "parties": data.contract.parties.iter().map(|p| p.enterprise_id.clone()).collect::<Vec<_>>(),
         });
-        self.save_contract(&data, loaded.version, principal, &[("contract.parties_set", details)], vec![]).await?;
+        self.save_contract(&mut data, loaded.version, principal, &[("contract.parties_set", details)], vec![]).await?;
         Ok(data.view(self.clock.now()))
     }
 
@@ -745,7 +752,8 @@ impl Platform {
         }
         data.contract.updated_at = self.clock.now();
         let details = serde_json::json!({ "placements": data.contract.placements.len(), "pages": pages });
-        self.save_contract(&data, loaded.version, principal, &[("contract.placements_set", details)], vec![]).await?;
+        self.save_contract(&mut data, loaded.version, principal, &[("contract.placements_set", details)], vec![])
+            .await?;
         Ok(data.view(self.clock.now()))
     }
 
@@ -790,7 +798,7 @@ impl Platform {
             ("contract.opened", serde_json::json!({ "parties": data.contract.parties.len() })),
         ];
         let meter = vec![Self::meter(&usage, &[(Meter::BytesStored, size as i64)])];
-        self.save_contract(&data, loaded.version, principal, &events, meter).await?;
+        self.save_contract(&mut data, loaded.version, principal, &events, meter).await?;
         Ok(data.view(now))
     }
 
@@ -1134,7 +1142,7 @@ impl Platform {
             if completed {
                 events.push(("contract.completed", serde_json::json!({ "revision": number })));
             }
-            match self.save_contract_at(&data, loaded.version, head, principal, &events, writes).await {
+            match self.save_contract_at(&mut data, loaded.version, head, principal, &events, writes).await {
                 Ok(()) => {
                     self.dispatch_webhook_events(&webhook_events).await;
                     tracing::info!(contract_id = id, party = %enterprise_id, revision = number, "contract signed");
@@ -1434,10 +1442,25 @@ mod tests {
         let frozen = p.set_placements(admin_a, &s.contract, SetPlacements { placements: c.placements.clone() }).await;
         assert!(matches!(frozen, Err(DomainError::Conflict(_))));
 
+        // The lists of both parties say whose turn it is, written with the signature.
+        use crate::contract_list::{PartyStatus, StatusFilter};
+        let listed = p.list_contracts(admin_b, StatusFilter::Only(ContractStatus::Signing), None, None).await.unwrap();
+        assert_eq!(listed.items[0].parties[0].status, PartyStatus::Signed);
+        assert_eq!(listed.items[0].next_signer.as_ref().map(|n| &n.enterprise_id), Some(&s.b.0));
+
         let (otp_b, code_b) = get_code(&s, admin_b).await;
         let done = p.sign_contract(admin_b, &s.contract, sign(seal_b, &otp_b, &code_b)).await.unwrap();
         assert_eq!(done.status, ContractStatus::Completed);
         assert_eq!(done.revisions.len(), 3);
+        for who in [admin_a, admin_b] {
+            let listed =
+                p.list_contracts(who, StatusFilter::Only(ContractStatus::Completed), None, None).await.unwrap();
+            assert_eq!(listed.items.len(), 1);
+            assert!(listed.items[0].parties.iter().all(|x| x.status == PartyStatus::Signed));
+            assert_eq!(listed.items[0].next_signer, None);
+            let signing = p.list_contracts(who, StatusFilter::Only(ContractStatus::Signing), None, None).await.unwrap();
+            assert!(signing.items.is_empty(), "the index moved with the status");
+        }
 
         let key = s.t.blobs.keys().into_iter().filter(|k| k.contains("/revisions/")).max().unwrap();
         let pdf = s.t.blobs.get(&key).await.unwrap().unwrap();

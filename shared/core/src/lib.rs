@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod checks;
 pub mod contacts;
+pub mod contract_list;
 pub mod contracts;
 pub mod directory;
 pub mod enterprises;

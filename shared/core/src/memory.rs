@@ -55,7 +55,9 @@ impl RecordStore for MemoryStore {
         let rest: Vec<&Record> = matching[start..].iter().map(|(_, r)| *r).collect();
         let page: Vec<Record> = rest.iter().take(q.limit).map(|r| (*r).clone()).collect();
         let next = if rest.len() > q.limit {
-            page.last().map(|r| Position { key: r.key.clone(), index: r.index.clone() })
+            // Like DynamoDB's LastEvaluatedKey: the index key only when the index was read.
+            let index_read = matches!(q.partition, Partition::Index(_));
+            page.last().map(|r| Position { key: r.key.clone(), index: r.index.clone().filter(|_| index_read) })
         } else {
             None
         };

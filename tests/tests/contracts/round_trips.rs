@@ -67,6 +67,7 @@ fn requests_keep_their_aws_round_trip_budgets() {
         let members = api.get("/v1/members").key(&a.key).send();
         let enterprise = api.get(&format!("/v1/enterprises/{}", a.enterprise)).key(&a.key).send();
         let by_cookie = api.get("/v1/seals").session(&session).send();
+        let listed = api.get("/v1/contracts").key(&a.key).send();
         let trail = api.get(&format!("/v1/contracts/{id}/audit")).key(&a.key).send();
         if round == 1 {
             rows = vec![
@@ -79,6 +80,7 @@ fn requests_keep_their_aws_round_trip_budgets() {
                 row("GET /v1/members", &members, Some(READ_BUDGET)),
                 row("GET /v1/enterprises/{id}", &enterprise, Some(READ_BUDGET)),
                 row("GET /v1/seals (session cookie)", &by_cookie, Some(READ_BUDGET)),
+                row("GET /v1/contracts", &listed, Some(READ_BUDGET)),
                 // The contract (who may read its trail) and the trail, a partition of its own.
                 row("GET /v1/contracts/{id}/audit", &trail, None),
             ];

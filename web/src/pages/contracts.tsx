@@ -1,51 +1,80 @@
-// Contracts: the ones this browser has seen (the API has no list of contracts yet), a new contract
+// Contracts: the enterprise's list (GET /v1/contracts, by status, page by page), a new contract
 // (PDF straight to the files store by its presigned PUT, title, parties by enterprise id, order)
 // and one contract's page (status, parties, opening it for signing, the document).
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, uploadTo } from '../api';
 import { t, fmtDateTime } from '../i18n';
-import { navigate } from '../router';
+import { navigate, useLocation } from '../router';
 import { Alert, Badge, Button, Card, Empty, ErrorAlert, Field, FileInput, Link, Loading, PageHeader, byField, useAction, useId, useLoad } from '../components';
 import { useEnterprise, useMember } from '../app';
-import type { Contract, SigningOrder } from '../types';
+import type { Contract, ContractStatus, ContractSummary, SigningOrder } from '../types';
 import { localDocuments, openPdf, type PDFDocumentProxy } from '../pdf';
 import { PlacementEditor, withKeys, withoutKeys, type Widget } from './placement-editor';
 import { ContractReportCard, ContractTrailCard, DocumentCard, SignCard, canSign } from './contract-sign';
 
-const RECENT = 'esign.contracts';
 const MAX_PDF = 32 * 1024 * 1024;
+const STATUSES: ContractStatus[] = ['draft', 'signing', 'completed', 'expired'];
 
-/** Contract ids this browser created or opened, newest first (ids only; not a secret). */
-function recentIds(): string[] {
-  try {
-    const v = JSON.parse(localStorage.getItem(RECENT) ?? '[]');
-    return Array.isArray(v) ? v.filter((x) => typeof x === 'string').slice(0, 30) : [];
-  } catch {
-    return [];
-  }
-}
-export function rememberContract(id: string) {
-  try {
-    localStorage.setItem(RECENT, JSON.stringify([id, ...recentIds().filter((x) => x !== id)].slice(0, 30)));
-  } catch {
-    /* no storage: nothing remembered */
-  }
+/** One row of the list: title, each party's progress, whose turn it is, status and date. */
+function ContractRow({ c, me }: { c: ContractSummary; me: string }) {
+  const turn = c.next_signer ? (c.next_signer.enterprise_id === me ? t('contracts.yourTurn') : t('contracts.turnOf', { name: c.next_signer.name })) : null;
+  return (
+    <li>
+      <Link href={`/app/contracts/${c.id}`} class="contract-row">
+        <span class="contract-row-title">{c.title}</span>
+        {c.parties.length === 0 ? (
+          <span class="muted small">{t('contracts.noParties')}</span>
+        ) : (
+          <span class="contract-row-parties small">
+            {c.parties.map((p) => (
+              <span key={p.enterprise_id} class={`party-chip ${p.status}`}>
+                {p.name} · {p.status === 'signed' ? t('contract.signed') : t('contract.notSigned')}
+              </span>
+            ))}
+          </span>
+        )}
+        <span class="contract-row-foot">
+          <Badge group="contract" status={c.status} />
+          {turn ? <span class={`small${c.next_signer?.enterprise_id === me ? ' your-turn' : ' muted'}`}>{turn}</span> : null}
+          <span class="muted small">{t('contracts.createdAt', { at: fmtDateTime(c.created_at) })}</span>
+        </span>
+      </Link>
+    </li>
+  );
 }
 
 export function ContractsPage() {
   const { enterprise } = useEnterprise();
+  const member = useMember();
   const verified = enterprise?.status === 'verified';
-  const ids = recentIds();
+  const { query } = useLocation();
+  const q = query.get('status');
+  const status = STATUSES.find((s) => s === q);
+  const [pages, setPages] = useState<ContractSummary[][]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
   const list = useLoad(async () => {
-    const got = await Promise.all(ids.map((id) => api.contract(id).catch(() => null)));
-    return got.filter((c): c is Contract => !!c);
-  }, []);
+    const first = await api.contracts(status);
+    setPages([first.items]);
+    setCursor(first.next_cursor);
+    return first;
+  }, [status]);
+  const more = useAction();
+  const loadMore = async () => {
+    if (!cursor) return;
+    const r = await more.run(() => api.contracts(status, cursor));
+    if (r) {
+      setPages((p) => [...p, r.items]);
+      setCursor(r.next_cursor);
+    }
+  };
+  const items = pages.flat();
   const [openId, setOpenId] = useState('');
   const go = (e: Event) => {
     e.preventDefault();
     const id = openId.trim();
     if (id) navigate(`/app/contracts/${encodeURIComponent(id)}`);
   };
+  const filterId = useId('status');
   return (
     <>
       <PageHeader
@@ -54,29 +83,49 @@ export function ContractsPage() {
         actions={verified ? <Button onClick={() => navigate('/app/contracts/new')}>{t('contracts.new')}</Button> : null}
       />
       {!verified ? <Alert kind="warning" title={t('contracts.notVerified')} /> : null}
-      <ErrorAlert error={list.error} />
-      <Card title={t('contracts.recent')}>
-        <p class="muted small">{t('contracts.recentHint')}</p>
+      <Card
+        title={t('contracts.list')}
+        actions={
+          <div class="inline-filter">
+            <label for={filterId}>{t('contracts.filter')}</label>
+            <select
+              id={filterId}
+              value={status ?? ''}
+              onChange={(e) => {
+                const v = (e.currentTarget as HTMLSelectElement).value;
+                navigate(v ? `/app/contracts?status=${v}` : '/app/contracts', true);
+              }}
+            >
+              <option value="">{t('contracts.all')}</option>
+              {STATUSES.map((s) => (
+                <option key={s} value={s}>
+                  {t(`status.contract.${s}`)}
+                </option>
+              ))}
+            </select>
+          </div>
+        }
+      >
+        <ErrorAlert error={list.error} />
         {!list.data ? (
-          <Loading />
-        ) : list.data.length === 0 ? (
-          <Empty>{t('contracts.none')}</Empty>
+          list.error ? null : <Loading />
+        ) : items.length === 0 ? (
+          <Empty>{status ? t('contracts.noneWithStatus') : t('contracts.none')}</Empty>
         ) : (
           <ul class="contract-list">
-            {list.data.map((c) => (
-              <li key={c.id}>
-                <Link href={`/app/contracts/${c.id}`} class="contract-row">
-                  <span class="contract-row-title">{c.title}</span>
-                  <span class="muted small">{c.parties.map((p) => p.enterprise_name).join(' · ') || t('contracts.noParties')}</span>
-                  <span class="contract-row-foot">
-                    <Badge group="contract" status={c.status} />
-                    <span class="muted small">{fmtDateTime(c.updated_at)}</span>
-                  </span>
-                </Link>
-              </li>
+            {items.map((c) => (
+              <ContractRow key={c.id} c={c} me={member.enterprise_id} />
             ))}
           </ul>
         )}
+        <ErrorAlert error={more.error} />
+        {cursor ? (
+          <div class="form-actions start">
+            <Button variant="secondary" onClick={loadMore} busy={more.busy}>
+              {t('contracts.more')}
+            </Button>
+          </div>
+        ) : null}
       </Card>
       <Card title={t('contracts.openById')}>
         <form class="inline-form" onSubmit={go} noValidate>
@@ -121,7 +170,6 @@ export function NewContractPage() {
       if (!id) {
         const draft = await api.createContract({ title: title.trim(), document_size: file.size });
         id = draft.contract.id;
-        rememberContract(id);
         setCreated(id);
         await uploadTo(draft.upload, file);
         localDocuments.set(id, file);
@@ -213,7 +261,7 @@ export function NewContractPage() {
 
 export function ContractPage({ id }: { id: string }) {
   const member = useMember();
-  const c = useLoad(() => api.contract(id).then((x) => (rememberContract(x.id), x)), [id]);
+  const c = useLoad(() => api.contract(id), [id]);
   const open = useAction();
   if (c.error && !c.data) return <ErrorAlert error={c.error} />;
   if (!c.data) return <Loading />;

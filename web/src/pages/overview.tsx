@@ -1,6 +1,6 @@
 import { api } from '../api';
 import { t, fmtDateTime, fmtNumber } from '../i18n';
-import { Badge, Card, Link, PageHeader, useLoad } from '../components';
+import { Badge, Card, Empty, Link, PageHeader, useLoad } from '../components';
 import { useEnterprise, useMember } from '../app';
 import { currentMonth } from './usage';
 
@@ -12,6 +12,12 @@ export function OverviewPage() {
   const seals = useLoad(() => (verified ? api.seals() : Promise.resolve(null)), [verified]);
   const members = useLoad(() => (verified && member.role === 'admin' ? api.members() : Promise.resolve(null)), [verified]);
   const usage = useLoad(() => api.usage(currentMonth()).catch(() => null));
+  const signing = useLoad(() => (verified ? api.contracts('signing').catch(() => null) : Promise.resolve(null)), [verified]);
+  // Contracts open for signing where it is this company's turn (in order, or any time in parallel).
+  const toSign = (signing.data?.items ?? [])
+    .filter((c) => c.parties.some((p) => p.enterprise_id === member.enterprise_id && p.status === 'pending'))
+    .filter((c) => c.order === 'parallel' || c.next_signer?.enterprise_id === member.enterprise_id)
+    .slice(0, 5);
   const activeSeals = seals.data?.items.filter((s) => s.status === 'active').length ?? 0;
   const steps = [
     { done: verified, label: t('overview.stepVerify'), href: '/app/verification', pending: e.status === 'pending_review' },
@@ -37,6 +43,27 @@ export function OverviewPage() {
           <span class="stat-value">{usage.data ? fmtNumber(usage.data.signatures) : '—'}</span>
         </div>
       </div>
+      {verified ? (
+        <Card title={t('overview.contracts')} actions={<Link href="/app/contracts">{t('overview.allContracts')}</Link>}>
+          {!signing.data ? null : toSign.length === 0 ? (
+            <Empty>{t('overview.noneToSign')}</Empty>
+          ) : (
+            <ul class="contract-list">
+              {toSign.map((c) => (
+                <li key={c.id}>
+                  <Link href={`/app/contracts/${c.id}`} class="contract-row">
+                    <span class="contract-row-title">{c.title}</span>
+                    <span class="contract-row-foot">
+                      <Badge group="contract" status={c.status} />
+                      <span class="muted small">{t('contracts.createdAt', { at: fmtDateTime(c.created_at) })}</span>
+                    </span>
+                  </Link>
+                </li>
+              ))}
+            </ul>
+          )}
+        </Card>
+      ) : null}
       {member.role === 'admin' ? (
         <Card title={t('overview.gettingStarted')}>
           <ol class="steps">
