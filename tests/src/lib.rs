@@ -57,7 +57,11 @@ fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         // With ESIGN_AWS_CALL_LOG set, every AWS call the server makes is appended there, named
         // after the function of its route (scripts/test.sh then checks the template's policies).
-        esign_aws::calls::install_from_env().expect("the AWS call log");
+        // Without it, a recorder that only counts: each answer then names the AWS calls its
+        // request made (esign_api::local::AWS_CALLS_HEADER), which tests/contracts/round_trips.rs reads.
+        if !esign_aws::calls::install_from_env().expect("the AWS call log") {
+            let _ = esign_aws::calls::install(std::sync::Arc::new(esign_aws::calls::CallCounts::default()));
+        }
         let endpoint = emulator_endpoint();
         let server_endpoint = endpoint.clone();
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);

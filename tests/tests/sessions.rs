@@ -52,7 +52,12 @@ fn sign_in_by_sms_and_email_then_use_the_session_with_csrf_and_sign_out() {
     let s = Api::session_of(&signed);
     // The cookie: a host-only, script-proof, same-site session of the absolute lifetime.
     let attrs: Vec<&str> = s.set_cookie.split(';').map(str::trim).collect();
-    assert!(attrs[0].starts_with("__Host-esign_session=") && attrs[0].len() == "__Host-esign_session=".len() + 43);
+    // Its value: 32 random bytes in base64url, then the member it is for (read with the session
+    // in one round trip; the session record must name the same member).
+    let value = attrs[0].strip_prefix("__Host-esign_session=").expect("the session cookie");
+    let (secret, member) = value.split_once('.').expect("secret.enterprise.member");
+    assert_eq!(secret.len(), 43, "{value}");
+    assert_eq!(member.split('.').count(), 2, "{value}");
     for a in ["Path=/", "HttpOnly", "Secure", "SameSite=Strict", "Max-Age=43200"] {
         assert!(attrs.contains(&a), "{a} missing from {}", s.set_cookie);
     }

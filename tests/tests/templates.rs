@@ -245,7 +245,8 @@ fn a_contract_from_a_template_with_its_document_is_signed_end_to_end() {
     sign(&api, &b, &id);
     let c = api.get(&format!("/v1/contracts/{id}")).key(&b.key).send();
     assert_eq!(c.body["status"], "completed", "{:?}", c.body);
-    assert_eq!(c.body["audit"]["events"][0]["details"]["template_id"], t.body["id"]);
+    let audit = api.get(&format!("/v1/contracts/{id}/audit")).key(&b.key).send();
+    assert_eq!(audit.body["items"][0]["details"]["template_id"], t.body["id"]);
     let d = api.get(&format!("/v1/contracts/{id}/document")).key(&a.key).send();
     assert_eq!(d.status, 200, "{:?}", d.body);
     let pdf = api.get(d.body["url"].as_str().unwrap()).send().raw;

@@ -55,13 +55,32 @@ async fn api_response(platform: &Platform, parts: http::request::Parts, body: In
                 body: collected.to_bytes(),
             };
             // Each request runs as its route's function, so recorded AWS calls name it.
-            match crate::routes::resolve(&req.method, &req.path) {
-                Ok((route, _)) => esign_aws::calls::in_function(route.function, handle(platform, req)).await,
-                Err(_) => handle(platform, req).await,
+            let work = async move {
+                match crate::routes::resolve(&req.method, &req.path) {
+                    Ok((route, _)) => esign_aws::calls::in_function(route.function, handle(platform, req)).await,
+                    Err(_) => handle(platform, req).await,
+                }
+            };
+            if !esign_aws::calls::enabled() {
+                return work.await;
             }
+            let (mut resp, calls) = esign_aws::calls::capturing(work).await;
+            resp.headers.push((AWS_CALLS_HEADER.to_owned(), calls_made(&calls)));
+            resp
         }
         Err(_) => ApiResponse::from(Problem::payload_too_large(MAX_TRANSPORT_BODY)),
     }
+}
+
+/// With an AWS call recorder installed (`ESIGN_AWS_CALL_LOG`, or the end-to-end tests), each API
+/// answer of the local server names the AWS calls its request made, in order, as
+/// `Service.Operation` separated by spaces (e.g. `DynamoDB.GetItem KMS.Sign`): how the tests count
+/// round trips per request. Calls that only filled a cache the process keeps are not listed.
+pub const AWS_CALLS_HEADER: &str = "x-esign-aws-calls";
+
+fn calls_made(calls: &[esign_aws::calls::AwsCall]) -> String {
+    let sent = calls.iter().filter(|c| c.transmitted && !c.cached);
+    sent.map(|c| format!("{}.{}", c.service, c.operation)).collect::<Vec<_>>().join(" ")
 }
 
 /// Serves the API until the listener fails; each connection on its own task.

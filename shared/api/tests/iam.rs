@@ -306,13 +306,17 @@ fn idempotency_needs(function: &str) -> Vec<(String, String)> {
 }
 
 /// What the handler needs of every route a session may call, whatever the tests send: reading
-/// the session (`GetItem`) and, at most once a minute, writing its last use (`PutItem`; the
-/// template scopes that grant to `SESSION#` records where the function writes nothing else).
+/// the session with its member (`BatchGetItem`; `GetItem` for a cookie without the member) and,
+/// at most once a minute, writing its last use (`PutItem`; the template scopes that grant to
+/// `SESSION#` records where the function writes nothing else).
 fn session_needs(function: &str) -> Vec<(String, String)> {
     if !ROUTES.iter().any(|r| r.function == function && r.operation.refreshes_sessions()) {
         return Vec::new();
     }
-    ["dynamodb:GetItem", "dynamodb:PutItem"].into_iter().map(|a| (a.to_owned(), "RecordsTable".to_owned())).collect()
+    ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"]
+        .into_iter()
+        .map(|a| (a.to_owned(), "RecordsTable".to_owned()))
+        .collect()
 }
 
 /// What a call needs beyond its own action: S3 on the SSE-KMS files bucket uses the bucket's key

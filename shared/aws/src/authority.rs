@@ -13,6 +13,7 @@ use esign_core::ports::{
     StoreError, Write,
 };
 use esign_pki::KeySigner;
+use esign_pki::spki::SubjectPublicKeyInfoOwned;
 use esign_pki::cert::{self, CaSubject};
 use esign_pki::tsa::TimeStampAuthority;
 use serde::{Deserialize, Serialize};
@@ -85,7 +86,13 @@ pub struct KmsAuthority {
     chain_pem: String,
     tsa: TimeStampAuthority,
     stack: String,
+    /// Seal keys' public keys as `GetPublicKey` answered them (they never change): a warm
+    /// function signs without asking again.
+    public_keys: std::sync::Mutex<std::collections::HashMap<String, SubjectPublicKeyInfoOwned>>,
 }
+
+/// How many seal keys' public keys [`KmsAuthority`] remembers before it starts over.
+const REMEMBERED_PUBLIC_KEYS: usize = 1024;
 
 impl std::fmt::Debug for KmsAuthority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -193,7 +200,15 @@ impl KmsAuthority {
             .await
             .map_err(failed)?;
         let chain_pem = format!("{}{}", pem(&root)?, pem(&issuing_cert)?);
-        Ok(KmsAuthority { kms, issuing, issuing_cert, chain_pem, tsa, stack: stack.to_owned() })
+        Ok(KmsAuthority {
+            kms,
+            issuing,
+            issuing_cert,
+            chain_pem,
+            tsa,
+            stack: stack.to_owned(),
+            public_keys: Default::default(),
+        })
     }
 }
 
@@ -271,9 +286,21 @@ impl SealAuthority for KmsAuthority {
     }
 
     async fn seal_signer(&self, key_id: &str, chain_pem: &str) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
-        let signer = crate::seal_signer::KmsSealSigner::connect(self.kms.clone(), key_id, chain_pem)
-            .await
-            .map_err(|e| AuthorityError::Unavailable(e.to_string()))?;
+        let failed = |e: String| AuthorityError::Unavailable(e);
+        let known = self.public_keys.lock().ok().and_then(|keys| keys.get(key_id).cloned());
+        let key = match known {
+            Some(public) => crate::kms::KmsKeySigner::with_public_key(self.kms.clone(), key_id, public),
+            None => crate::kms::KmsKeySigner::connect(self.kms.clone(), key_id).await,
+        }
+        .map_err(|e| failed(e.to_string()))?;
+        let public = key.public_key().await.map_err(|e| failed(e.to_string()))?;
+        let signer = crate::seal_signer::KmsSealSigner::with_key(key, chain_pem).await.map_err(|e| failed(e.to_string()))?;
+        if let Ok(mut keys) = self.public_keys.lock() {
+            if keys.len() >= REMEMBERED_PUBLIC_KEYS {
+                keys.clear();
+            }
+            keys.insert(key_id.to_owned(), public);
+        }
         Ok(Box::new(signer))
     }
 }

@@ -270,6 +270,14 @@ fn permissions(service: &str, operation: &str, input: &Input) -> Vec<Permission>
             "dynamodb:DeleteItem",
             named(input.downcast_ref::<ddb::delete_item::DeleteItemInput>().and_then(|i| i.table_name())),
         ),
+        ("DynamoDB", "BatchGetItem") => {
+            let tables = input
+                .downcast_ref::<ddb::batch_get_item::BatchGetItemInput>()
+                .and_then(|i| i.request_items())
+                .map(|items| items.keys().map(|t| named(Some(t))).collect::<Vec<_>>())
+                .unwrap_or_else(|| vec!["?".to_owned()]);
+            tables.into_iter().map(|t| permission("dynamodb:BatchGetItem", t)).collect()
+        }
         ("DynamoDB", "Query") => {
             let q = input.downcast_ref::<ddb::query::QueryInput>();
             let t = named(q.and_then(|i| i.table_name()));

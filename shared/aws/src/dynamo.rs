@@ -8,10 +8,15 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
-use esign_core::ports::{
-    Condition, Key, Partition, Position, Query, Record, RecordPage, RecordStore, StoreError, Write,
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
+use esign_core::ports::{
+    Condition, Key, MAX_GET_MANY, Partition, Position, Query, Record, RecordPage, RecordStore, StoreError, Write,
+};
+
+/// How many times one `get_many` asks for keys DynamoDB left unprocessed.
+const BATCH_GET_ATTEMPTS: u32 = 4;
 
 /// Name of the table's one secondary index, as the template declares it.
 pub const INDEX_NAME: &str = "GSI1";
@@ -246,6 +251,57 @@ impl RecordStore for DynamoStore {
             .await
             .map_err(unavailable)?;
         out.item.map(from_item).transpose()
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Record>>, StoreError> {
+        if keys.len() > MAX_GET_MANY {
+            return Err(StoreError::Unavailable(format!("{} keys in one read (at most {MAX_GET_MANY})", keys.len())));
+        }
+        let mut distinct: Vec<&Key> = Vec::new();
+        for k in keys {
+            if !distinct.contains(&k) {
+                distinct.push(k);
+            }
+        }
+        let mut found: Vec<Record> = Vec::new();
+        let mut pending: Vec<Item> = distinct.iter().map(|k| key_item(k)).collect();
+        // DynamoDB may leave keys unprocessed under throttling: ask again for those, a few times.
+        for attempt in 0..BATCH_GET_ATTEMPTS {
+            if pending.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            if let Some(mut items) = out.responses
+                && let Some(items) = items.remove(&self.table)
+            {
+                for item in items {
+                    found.push(from_item(item)?);
+                }
+            }
+            if let Some(mut rest) = out.unprocessed_keys
+                && let Some(rest) = rest.remove(&self.table)
+            {
+                pending = rest.keys;
+            }
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Unavailable(format!("{} keys stayed unprocessed", pending.len())));
+        }
+        Ok(keys.iter().map(|k| found.iter().find(|r| &r.key == k).cloned()).collect())
     }
 
     async fn query(&self, q: &Query) -> Result<RecordPage, StoreError> {

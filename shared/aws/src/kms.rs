@@ -36,8 +36,18 @@ impl KmsKeySigner {
     pub async fn connect(client: aws_sdk_kms::Client, key_id: impl Into<String>) -> Result<Self, PkiError> {
         let key_id = key_id.into();
         let public_key = fetch_public_key(&client, &key_id).await?;
+        Self::with_public_key(client, key_id, public_key)
+    }
+
+    /// A signer for `key_id` whose public key the caller already has (as `GetPublicKey` answered
+    /// it earlier: a KMS key's public key never changes).
+    pub fn with_public_key(
+        client: aws_sdk_kms::Client,
+        key_id: impl Into<String>,
+        public_key: SubjectPublicKeyInfoOwned,
+    ) -> Result<Self, PkiError> {
         let algorithm = KeyAlgorithm::for_public_key(&public_key)?;
-        Ok(Self { client, key_id, algorithm, public_key: OnceCell::new_with(Some(public_key)) })
+        Ok(Self { client, key_id: key_id.into(), algorithm, public_key: OnceCell::new_with(Some(public_key)) })
     }
 
     pub fn key_id(&self) -> &str {

@@ -20,9 +20,15 @@ impl KmsSealSigner {
     /// `chain_pem`: the seal certificate first, then its issuing CA (the root may follow).
     pub async fn connect(kms: aws_sdk_kms::Client, key_id: &str, chain_pem: &str) -> Result<Self, PadesError> {
         let key = KmsKeySigner::connect(kms, key_id).await.map_err(|e| PadesError::Signer(e.to_string()))?;
+        Self::with_key(key, chain_pem).await
+    }
+
+    /// Like [`Self::connect`], with the key as the caller made it (e.g. from a public key it
+    /// remembered, [`KmsKeySigner::with_public_key`]).
+    pub async fn with_key(key: KmsKeySigner, chain_pem: &str) -> Result<Self, PadesError> {
         let chain = certs_from_pem(chain_pem.as_bytes())?;
         let public = key.public_key().await.map_err(|e| PadesError::Signer(e.to_string()))?;
-        if chain[0].tbs_certificate.subject_public_key_info != public {
+        if chain.first().map(|c| &c.tbs_certificate.subject_public_key_info) != Some(&public) {
             return Err(PadesError::Key("the certificate is not the KMS key's".into()));
         }
         Ok(KmsSealSigner { key, chain })

@@ -157,7 +157,17 @@ impl Head {
 
     /// Reads the current head of `subject`'s trail.
     pub async fn load(store: &dyn RecordStore, subject: &str) -> Result<Self, StoreError> {
-        match store.get(&head_key(subject)).await? {
+        Self::from_record(subject, store.get(&Self::key(subject)).await?)
+    }
+
+    /// Where the head of `subject`'s trail is stored (to read it with other records at once).
+    pub fn key(subject: &str) -> Key {
+        head_key(subject)
+    }
+
+    /// The head of `subject`'s trail from its record as read at [`Head::key`] (none: empty).
+    pub fn from_record(subject: &str, record: Option<Record>) -> Result<Self, StoreError> {
+        match record {
             None => Ok(Head::empty(subject)),
             Some(r) => {
                 let d: HeadData = r.decode()?;
@@ -261,20 +271,37 @@ pub struct Trail {
 }
 
 impl Trail {
+    /// Reads the whole trail in one query of its partition (paged when long): its anchors,
+    /// events and head sort in that order under their sort keys.
     pub async fn load(store: &dyn RecordStore, subject: &str) -> Result<Self, StoreError> {
-        let head = match store.get(&head_key(subject)).await? {
-            Some(r) => {
-                let d: HeadData = r.decode()?;
-                Some((d.seq, d.hash))
+        let mut trail = Trail { subject: subject.to_owned(), events: Vec::new(), head: None, anchors: Vec::new() };
+        let mut after: Option<Position> = None;
+        loop {
+            let page = store
+                .query(&Query {
+                    partition: Partition::Table(partition(subject)),
+                    prefix: String::new(),
+                    after: after.take(),
+                    limit: 500,
+                    descending: false,
+                })
+                .await?;
+            for r in &page.records {
+                let sk = r.key.sk.as_str();
+                if sk.starts_with("EVENT#") {
+                    trail.events.push(r.decode()?);
+                } else if sk.starts_with("ANCHOR#") {
+                    trail.anchors.push(r.decode()?);
+                } else if sk == "HEAD" {
+                    let d: HeadData = r.decode()?;
+                    trail.head = Some((d.seq, d.hash));
+                }
             }
-            None => None,
-        };
-        Ok(Trail {
-            subject: subject.to_owned(),
-            events: load_all(store, subject).await?,
-            head,
-            anchors: load_prefixed(store, subject, "ANCHOR#").await?,
-        })
+            match page.next {
+                Some(p) => after = Some(p),
+                None => return Ok(trail),
+            }
+        }
     }
 
     /// Whether the trail is whole: an unbroken chain from the genesis that ends exactly at the

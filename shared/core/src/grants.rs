@@ -156,25 +156,12 @@ impl Platform {
     /// [`Platform::check_seal_use`], answering the seal as read and the conditions under which
     /// that answer still holds when the signature is stored (see [`SealUse::still_valid`]).
     pub(crate) async fn seal_use(&self, principal: &Principal, seal_id: &str) -> Result<SealUse, DomainError> {
-        let seal = self.own_seal(principal, seal_id).await?;
-        let Principal::Member { member_id, .. } = principal else {
+        let Principal::Member { enterprise_id, member_id, .. } = principal else {
             return Err(DomainError::Forbidden("only members sign".into()));
         };
-        crate::platform::require_verified(&self.load_enterprise(&seal.value.seal.enterprise_id).await?.value)?;
-        if seal.value.seal.status != SealStatus::Active {
-            return Err(DomainError::Forbidden(format!("the seal is {}", seal.value.seal.status.as_str())));
-        }
-        let key = grant_key(seal_id, member_id);
-        let grant = self
-            .load::<Grant>(&key)
-            .await?
-            .ok_or_else(|| DomainError::Forbidden("the member holds no grant for this seal".into()))?;
-        match grant.value.expires_at {
-            Some(t) if t <= self.clock.now() => {
-                Err(DomainError::Forbidden("the member's grant for this seal has expired".into()))
-            }
-            _ => Ok(SealUse { seal, grant: (key, grant.version) }),
-        }
+        let keys = SealUse::keys(seal_id, enterprise_id, member_id);
+        let records = self.store.get_many(&keys).await?;
+        SealUse::check(principal, records, self.clock.now())
     }
 }
 
@@ -182,6 +169,43 @@ impl Platform {
 pub(crate) struct SealUse {
     pub seal: crate::platform::Versioned<crate::seals::SealData>,
     grant: (Key, u64),
+}
+
+impl SealUse {
+    /// The records [`SealUse::check`] reads, in its order: the seal, the enterprise of the
+    /// member (it must be the seal's), the member's grant.
+    pub fn keys(seal_id: &str, enterprise_id: &str, member_id: &str) -> [Key; 3] {
+        [crate::seals::seal_key(seal_id), crate::platform::enterprise_key(enterprise_id), grant_key(seal_id, member_id)]
+    }
+
+    /// Whether `principal` may sign with the seal at `now`, from the records at [`SealUse::keys`]:
+    /// a member of the seal's enterprise holding an unexpired grant, for an active seal of a
+    /// verified enterprise. Answers the reason when not.
+    pub fn check(principal: &Principal, records: Vec<Option<Record>>, now: OffsetDateTime) -> Result<Self, DomainError> {
+        let Principal::Member { enterprise_id, member_id, .. } = principal else {
+            return Err(DomainError::Forbidden("only members sign".into()));
+        };
+        let [seal, enterprise, grant]: [Option<Record>; 3] =
+            records.try_into().map_err(|_| DomainError::Internal("three records expected".into()))?;
+        let seal = seal.ok_or(DomainError::NotFound("seal"))?;
+        let seal = crate::platform::Versioned::<crate::seals::SealData> { value: seal.decode()?, version: seal.version };
+        if seal.value.seal.enterprise_id != *enterprise_id {
+            return Err(DomainError::NotFound("seal"));
+        }
+        let enterprise: crate::model::Enterprise =
+            enterprise.ok_or(DomainError::NotFound("enterprise"))?.decode()?;
+        crate::platform::require_verified(&enterprise)?;
+        if seal.value.seal.status != SealStatus::Active {
+            return Err(DomainError::Forbidden(format!("the seal is {}", seal.value.seal.status.as_str())));
+        }
+        let grant = grant.ok_or_else(|| DomainError::Forbidden("the member holds no grant for this seal".into()))?;
+        let version = grant.version;
+        let grant: Grant = grant.decode()?;
+        match grant.expires_at {
+            Some(t) if t <= now => Err(DomainError::Forbidden("the member's grant for this seal has expired".into())),
+            _ => Ok(SealUse { seal, grant: (grant_key(&grant.seal_id, member_id), version) }),
+        }
+    }
 }
 
 impl SealUse {

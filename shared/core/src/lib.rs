@@ -40,6 +40,7 @@ pub mod usage;
 pub mod verification;
 pub mod verify;
 pub mod webhooks;
+mod warm;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -364,13 +364,30 @@ impl Platform {
         to: &str,
         now: OffsetDateTime,
     ) -> Result<Vec<Write>, DomainError> {
+        Ok(self.count_sends_with(member, channel, to, now, &[]).await?.0)
+    }
+
+    /// [`Self::count_sends`], reading `also` in the same round trip: answers the writes and the
+    /// records at `also`, in order.
+    pub(crate) async fn count_sends_with(
+        &self,
+        member: &Member,
+        channel: Channel,
+        to: &str,
+        now: OffsetDateTime,
+        also: &[Key],
+    ) -> Result<(Vec<Write>, Vec<Option<Record>>), DomainError> {
+        let limits = send_limits(&member.id, &member.enterprise_id, &destination_hash(channel, to));
+        let windows: Vec<(Key, OffsetDateTime)> = limits.iter().map(|l| window_key(l, now)).collect();
+        let mut keys: Vec<Key> = windows.iter().map(|(k, _)| k.clone()).collect();
+        keys.extend_from_slice(also);
+        let mut records = self.store.get_many(&keys).await?;
+        let rest = records.split_off(windows.len());
         let mut writes = Vec::new();
-        for limit in send_limits(&member.id, &member.enterprise_id, &destination_hash(channel, to)) {
-            let (key, end) = window_key(&limit, now);
-            let existing = self.store.get(&key).await?;
-            writes.push(count_send(&limit, existing.as_ref(), key, end, now)?);
+        for ((limit, (key, end)), existing) in limits.iter().zip(windows).zip(records) {
+            writes.push(count_send(limit, existing.as_ref(), key, end, now)?);
         }
-        Ok(writes)
+        Ok((writes, rest))
     }
 }
 

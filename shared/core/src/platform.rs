@@ -114,6 +114,7 @@ pub struct Platform {
     pub(crate) webhook_sender: Arc<dyn WebhookSender>,
     pub(crate) secrets: Arc<dyn SecretBox>,
     pub(crate) config: Config,
+    pub(crate) warm: Arc<crate::warm::Warm>,
 }
 
 /// The ports a [`Platform`] works on.
@@ -148,11 +149,16 @@ pub(crate) fn enterprise_subject(id: &str) -> String {
     format!("ENT#{id}")
 }
 
-/// What is stored under an API key's hash.
+/// What is stored under an API key's hash. The record lives exactly as long as the key is the
+/// member's current one (removing the member or rotating its key deletes it in the same
+/// transaction), and a member's role never changes, so the record alone authenticates.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(crate) struct ApiKeyData {
     pub enterprise_id: String,
     pub member_id: String,
+    /// Absent in records written before the role was kept here: those also read the member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 /// A member as stored: the member and the hash of its current key.
@@ -171,7 +177,7 @@ pub(crate) fn member_record(m: &Member, key_hash: &str) -> Result<Record, Domain
 
 /// The record under an API key's hash.
 pub(crate) fn key_record(m: &Member, key_hash: &str) -> Result<Record, DomainError> {
-    let data = ApiKeyData { enterprise_id: m.enterprise_id.clone(), member_id: m.id.clone() };
+    let data = ApiKeyData { enterprise_id: m.enterprise_id.clone(), member_id: m.id.clone(), role: Some(m.role) };
     Ok(Record::new(api_key_key(key_hash), serde_json::to_value(data).map_err(internal)?))
 }
 
@@ -184,7 +190,7 @@ pub struct Versioned<T> {
 impl Platform {
     pub fn new(ports: Ports, config: Config) -> Self {
         let Ports { store, blobs, clock, authority, notifier, queue, webhook_sender, secrets } = ports;
-        Platform { store, blobs, clock, authority, notifier, queue, webhook_sender, secrets, config }
+        Platform { store, blobs, clock, authority, notifier, queue, webhook_sender, secrets, config, warm: Default::default() }
     }
 
     pub fn config(&self) -> &Config {
@@ -198,13 +204,23 @@ impl Platform {
         if let Some(id) = self.config.operator_keys.operator_for(&hash) {
             return Ok(Principal::Operator { id });
         }
+        // One read: the key's record (see [`ApiKeyData`]).
         let key: ApiKeyData = self.load(&api_key_key(&hash)).await?.ok_or(DomainError::Unauthorized)?.value;
-        let member: MemberData =
-            self.load(&member_key(&key.enterprise_id, &key.member_id)).await?.ok_or(DomainError::Unauthorized)?.value;
-        if member.key_hash != hash {
-            return Err(DomainError::Unauthorized);
-        }
-        Ok(Principal::Member { enterprise_id: key.enterprise_id, member_id: key.member_id, role: member.member.role })
+        let role = match key.role {
+            Some(role) => role,
+            None => {
+                let member: MemberData = self
+                    .load(&member_key(&key.enterprise_id, &key.member_id))
+                    .await?
+                    .ok_or(DomainError::Unauthorized)?
+                    .value;
+                if member.key_hash != hash {
+                    return Err(DomainError::Unauthorized);
+                }
+                member.member.role
+            }
+        };
+        Ok(Principal::Member { enterprise_id: key.enterprise_id, member_id: key.member_id, role })
     }
 
     /// Runs CPU-bound PDF work (parsing, checking, verifying a file from a client) on a blocking

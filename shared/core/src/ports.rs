@@ -134,10 +134,23 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// The most keys one [`RecordStore::get_many`] reads (DynamoDB's BatchGetItem limit).
+pub const MAX_GET_MANY: usize = 100;
+
 /// Durable records with conditional, atomic multi-record writes (DynamoDB in production).
 #[async_trait]
 pub trait RecordStore: Send + Sync {
     async fn get(&self, key: &Key) -> Result<Option<Record>, StoreError>;
+    /// Reads several records in one round trip (each read strongly consistent, not one
+    /// snapshot: writes that depend on them carry their own conditions), answered in the order
+    /// of `keys`; at most [`MAX_GET_MANY`] distinct keys.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Record>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            out.push(self.get(k).await?);
+        }
+        Ok(out)
+    }
     async fn query(&self, query: &Query) -> Result<RecordPage, StoreError>;
     /// Applies every write or none; [`StoreError::Conflict`] when any condition fails. A batch
     /// touches each key at most once (as in DynamoDB transactions).

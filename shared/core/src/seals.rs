@@ -804,9 +804,15 @@ mod tests {
         assert_eq!(stamped, reviewed);
         assert_ne!(stamped, other);
         assert_eq!(active.image.unwrap().sha256, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&reviewed)));
-        // Even the pinned copy, altered in the bucket, is refused rather than stamped.
-        t.blobs.put(&data.approved_image.as_ref().unwrap().blob_key, other, "image/png");
-        assert!(p.read_pinned(data.approved_image.as_ref().unwrap()).await.is_err());
+        // Even the pinned copy, altered in the bucket, is never stamped: a warm process stamps
+        // the approved bytes it already checked, a cold one refuses.
+        let approved = data.approved_image.as_ref().unwrap();
+        assert_eq!(p.read_pinned_kept(approved).await.unwrap(), reviewed);
+        t.blobs.put(&approved.blob_key, other, "image/png");
+        assert_eq!(p.read_pinned_kept(approved).await.unwrap(), reviewed);
+        assert!(p.read_pinned(approved).await.is_err());
+        p.warm.forget_pinned();
+        assert!(p.read_pinned_kept(approved).await.is_err());
     }
 
     #[tokio::test]

@@ -229,8 +229,21 @@ pub struct AccountChoice {
 }
 
 /// A session's secret: 32 random bytes, base64url without padding. Only its hash is stored.
+/// A member's session also names its member in the cookie (`<secret>.<enterprise_id>.<member_id>`),
+/// not as a credential (the session record must say the same) but so that the session and the
+/// member are read in one round trip.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SessionToken(String);
+pub struct SessionToken {
+    secret: String,
+    member: Option<(String, String)>,
+}
+
+/// The longest enterprise or member id a cookie may name.
+const MAX_COOKIE_ID: usize = 64;
+
+fn is_cookie_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= MAX_COOKIE_ID && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
 
 impl std::fmt::Debug for SessionToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -240,25 +253,40 @@ impl std::fmt::Debug for SessionToken {
 
 impl SessionToken {
     fn generate() -> Self {
-        SessionToken(random_b64())
+        SessionToken { secret: random_b64(), member: None }
     }
 
-    /// A token as a client sent it: exactly the 43 characters of 32 bytes in base64url.
+    fn for_member(enterprise_id: &str, member_id: &str) -> Self {
+        SessionToken { member: Some((enterprise_id.to_owned(), member_id.to_owned())), ..Self::generate() }
+    }
+
+    /// A token as a client sent it: the 43 characters of 32 bytes in base64url, optionally
+    /// followed by `.<enterprise_id>.<member_id>` (ids of letters, digits, `_` and `-`).
     pub fn parse(s: &str) -> Option<Self> {
-        if s.len() != 43 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        let mut parts = s.split('.');
+        let secret = parts.next()?;
+        let member = match (parts.next(), parts.next(), parts.next()) {
+            (None, None, None) => None,
+            (Some(e), Some(m), None) if is_cookie_id(e) && is_cookie_id(m) => Some((e.to_owned(), m.to_owned())),
+            _ => return None,
+        };
+        if secret.len() != 43 || !secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             return None;
         }
-        let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
-        (bytes.len() == 32).then(|| SessionToken(s.to_owned()))
+        let bytes = URL_SAFE_NO_PAD.decode(secret).ok()?;
+        (bytes.len() == 32).then(|| SessionToken { secret: secret.to_owned(), member })
     }
 
-    /// The secret, to put in the cookie.
-    pub fn expose(&self) -> &str {
-        &self.0
+    /// The cookie's value.
+    pub fn expose(&self) -> String {
+        match &self.member {
+            Some((e, m)) => format!("{}.{e}.{m}", self.secret),
+            None => self.secret.clone(),
+        }
     }
 
     fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.0.as_bytes()))
+        hex::encode(Sha256::digest(self.secret.as_bytes()))
     }
 }
 
@@ -542,7 +570,10 @@ impl Platform {
             )
         };
         let config = self.config.sessions;
-        let token = SessionToken::generate();
+        let token = match &owner {
+            SessionOwner::Member { enterprise_id, member_id } => SessionToken::for_member(enterprise_id, member_id),
+            SessionOwner::Operator { .. } => SessionToken::generate(),
+        };
         let session = StoredSession {
             owner,
             csrf_token: random_b64(),
@@ -593,7 +624,20 @@ impl Platform {
         csrf: Csrf<'_>,
     ) -> Result<(Principal, SessionView), DomainError> {
         let key = session_key(token);
-        let record = self.store.get(&key).await?.ok_or(DomainError::Unauthorized)?;
+        // A member's cookie names its member: both records in one read.
+        let (record, mut member) = match &token.member {
+            Some((enterprise_id, member_id)) => {
+                let [session, member]: [Option<Record>; 2] = self
+                    .store
+                    .get_many(&[key.clone(), member_key(enterprise_id, member_id)])
+                    .await?
+                    .try_into()
+                    .map_err(|_| DomainError::Internal("two records expected".into()))?;
+                (session, Some(member))
+            }
+            None => (self.store.get(&key).await?, None),
+        };
+        let record = record.ok_or(DomainError::Unauthorized)?;
         let mut s: StoredSession = record.decode()?;
         let config = self.config.sessions;
         let now = self.clock.now();
@@ -609,12 +653,13 @@ impl Platform {
                 (Principal::Operator { id: id.clone() }, SessionPrincipal::Operator { id: id.clone() })
             }
             SessionOwner::Member { enterprise_id, member_id } => {
-                let m = self
-                    .load::<MemberData>(&member_key(enterprise_id, member_id))
-                    .await?
-                    .ok_or(DomainError::Unauthorized)?
-                    .value
-                    .member;
+                let read = match (member.take(), &token.member) {
+                    // The cookie's member must be the session's.
+                    (Some(read), Some((e, m))) if e == enterprise_id && m == member_id => read,
+                    (Some(_), _) => return Err(DomainError::Unauthorized),
+                    (None, _) => self.store.get(&member_key(enterprise_id, member_id)).await?,
+                };
+                let m = read.ok_or(DomainError::Unauthorized)?.decode::<MemberData>()?.member;
                 (
                     Principal::Member { enterprise_id: m.enterprise_id.clone(), member_id: m.id.clone(), role: m.role },
                     SessionPrincipal::Member {
@@ -791,11 +836,26 @@ mod tests {
     fn tokens_are_32_random_bytes() {
         let a = SessionToken::generate();
         assert_ne!(a, SessionToken::generate());
-        assert_eq!(SessionToken::parse(a.expose()), Some(a.clone()));
+        assert_eq!(SessionToken::parse(&a.expose()), Some(a.clone()));
         assert_eq!(a.expose().len(), 43);
-        assert!(!format!("{a:?}").contains(a.expose()));
-        for bad in ["", "x", &format!("{}=", a.expose()), &"é".repeat(22)] {
-            assert!(SessionToken::parse(bad).is_none(), "{bad:?}");
+        assert!(!format!("{a:?}").contains(&a.expose()));
+        let m = SessionToken::for_member("ent_1", "mem_2");
+        assert_eq!(m.expose(), format!("{}.ent_1.mem_2", m.secret));
+        assert_eq!(SessionToken::parse(&m.expose()), Some(m.clone()));
+        let long = "x".repeat(MAX_COOKIE_ID + 1);
+        for bad in [
+            "".to_owned(),
+            "x".to_owned(),
+            format!("{}=", a.expose()),
+            "é".repeat(22),
+            format!("{}.ent_1", a.expose()),
+            format!("{}.ent_1.mem_2.x", a.expose()),
+            format!("{}.ent 1.mem_2", a.expose()),
+            format!("{}..mem_2", a.expose()),
+            format!("{}.{long}.mem_2", a.expose()),
+            format!("x.ent_1.mem_2"),
+        ] {
+            assert!(SessionToken::parse(&bad).is_none(), "{bad:?}");
         }
         assert!(SessionConfig::new(Duration::from_secs(10), Duration::from_secs(5)).is_err());
         assert!(SessionConfig::new(Duration::ZERO, Duration::from_secs(5)).is_err());
@@ -828,6 +888,13 @@ mod tests {
         assert_eq!(p.session(&s.token).await.unwrap(), s.view);
         let trail = p.enterprise_audit(&admin, &r.enterprise.id, None, None).await.unwrap();
         assert_eq!(trail.items.last().unwrap().action, "member.signed_in");
+        // The member the cookie names must be the session's: another id is no session at all.
+        assert_eq!(s.token.member, Some((r.enterprise.id.clone(), r.admin.id.clone())));
+        let other = SessionToken { member: Some((r.enterprise.id.clone(), "mem_other".into())), ..s.token.clone() };
+        assert_eq!(p.authenticate_session(&other, Csrf::NotNeeded).await, Err(DomainError::Unauthorized));
+        // A cookie without the member (as before it was added) still works, with two reads.
+        let bare = SessionToken { member: None, ..s.token.clone() };
+        assert_eq!(p.authenticate_session(&bare, Csrf::NotNeeded).await.unwrap(), admin);
     }
 
     #[tokio::test]

@@ -128,6 +128,17 @@ impl Platform {
         Ok(bytes)
     }
 
+    /// [`Self::read_pinned`], kept by the warm process after the first read (by its hash: the
+    /// same bytes); for the signing path, which stamps the same seal image again and again.
+    pub(crate) async fn read_pinned_kept(&self, pinned: &PinnedFile) -> Result<Vec<u8>, DomainError> {
+        if let Some(kept) = self.warm.pinned(&pinned.sha256) {
+            return Ok(kept.as_ref().clone());
+        }
+        let bytes = self.read_pinned(pinned).await?;
+        self.warm.keep_pinned(&pinned.sha256, std::sync::Arc::new(bytes.clone()));
+        Ok(bytes)
+    }
+
     /// The upload record of `file_id`, if it exists.
     pub(crate) async fn load_upload(&self, file_id: &str) -> Result<Option<Upload>, DomainError> {
         Ok(self.load::<Upload>(&upload_key(file_id)).await?.map(|u| u.value))

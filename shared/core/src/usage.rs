@@ -49,6 +49,11 @@ pub(crate) fn month_of(t: OffsetDateTime) -> String {
     format!("{:04}-{:02}", t.year(), t.month() as u8)
 }
 
+/// Where `enterprise_id`'s usage of the month of `now` is counted.
+pub(crate) fn usage_key_at(enterprise_id: &str, now: OffsetDateTime) -> Key {
+    usage_key(enterprise_id, &month_of(now))
+}
+
 fn usage_key(enterprise_id: &str, month: &str) -> Key {
     Key::new(format!("USAGE#{enterprise_id}"), format!("MONTH#{month}"))
 }
@@ -65,9 +70,22 @@ fn parse_month(m: &str) -> Option<String> {
 impl Platform {
     /// Makes sure this month's counter record exists, so increments can be part of a batch.
     pub(crate) async fn ensure_usage(&self, enterprise_id: &str, now: OffsetDateTime) -> Result<Key, DomainError> {
+        let key = usage_key_at(enterprise_id, now);
+        let exists = self.store.get(&key).await?.is_some();
+        self.ensure_usage_read(enterprise_id, now, exists).await
+    }
+
+    /// [`Self::ensure_usage`] when the caller already read the record at [`usage_key_at`]
+    /// (`exists`): writes only when the month has no record yet.
+    pub(crate) async fn ensure_usage_read(
+        &self,
+        enterprise_id: &str,
+        now: OffsetDateTime,
+        exists: bool,
+    ) -> Result<Key, DomainError> {
         let month = month_of(now);
         let key = usage_key(enterprise_id, &month);
-        if self.store.get(&key).await?.is_none() {
+        if !exists {
             let zero = Usage { enterprise_id: enterprise_id.to_owned(), month, ..Usage::default() };
             let record = Record::new(key.clone(), serde_json::to_value(zero).map_err(crate::enterprises::internal)?);
             match self.store.write(vec![Write::create(record)]).await {

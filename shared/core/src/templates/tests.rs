@@ -168,7 +168,7 @@ async fn a_contract_from_a_template_takes_its_document_and_its_placements_follow
     assert_eq!(opened.revisions[0].sha256, t.document.sha256);
     // Read back from the store, it still names its template.
     let read = p.get_contract(&s.b.1, &c.id).await.unwrap();
-    assert_eq!(read.contract.template.map(|r| r.id), Some(t.id.clone()));
+    assert_eq!(read.template.map(|r| r.id), Some(t.id.clone()));
     let created = p.contract_audit(&s.a.1, &c.id, Default::default(), None, None).await.unwrap();
     assert_eq!(created.items[0].details["template_id"], t.id.as_str());
     // Sizes with the template's document are refused: it has one.
