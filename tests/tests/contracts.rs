@@ -3,10 +3,13 @@
 //! result passes every independent judge. Then the ways signing must refuse or survive: wrong,
 //! reused and worn-out codes, missing and expired grants, a revoked seal, the wrong turn, an
 //! outsider, a repeated request, two parties at once, and KMS failing midway. The cross-page
-//! seal (骑缝章) has its own module, `contracts/cross_page.rs`.
+//! seal (骑缝章) has its own module, `contracts/cross_page.rs`; revocation (OCSP, CRLs) judged by
+//! OpenSSL, `contracts/revocation.rs`.
 
 #[path = "contracts/cross_page.rs"]
 mod cross_page;
+#[path = "contracts/revocation.rs"]
+mod revocation;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
