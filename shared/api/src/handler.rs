@@ -717,3 +717,24 @@ async fn verify(p: &Platform, req: &ApiRequest) -> ApiResponse {
         .into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ocsp_get_requests_decode_from_any_base64_form() {
+        let der = vec![0xfb, 0xef, 0xbe, 0xff, 0xff];
+        let standard = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &der);
+        assert!(standard.contains('+') && standard.contains('/'), "{standard}");
+        let encoded = standard.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+        assert_eq!(ocsp_get_request(&format!("/v1/ca/ocsp/{encoded}")), Some(der.clone()));
+        let url_safe = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &der);
+        assert_eq!(ocsp_get_request(&format!("/v1/ca/ocsp/{url_safe}")), Some(der.clone()));
+        assert_eq!(ocsp_get_request("/v1/ca/ocsp/%zz"), None);
+        assert_eq!(ocsp_get_request("/v1/ca/ocsp/!!!"), None);
+        assert_eq!(ocsp_get_request("/v1/ca/ocsp/"), None);
+        let long = "A".repeat(MAX_OCSP_GET_CHARS + 1);
+        assert_eq!(ocsp_get_request(&format!("/v1/ca/ocsp/{long}")), None);
+    }
+}

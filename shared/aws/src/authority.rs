@@ -114,8 +114,13 @@ pub struct KmsAuthority {
     issuing_cert: Certificate,
     root_cert: Certificate,
     ocsp_cert: Option<Certificate>,
-    /// Connected on first use: only the OCSP function signs with its key.
+    /// Connected on first use: only the OCSP functions sign with its key.
     ocsp: tokio::sync::OnceCell<OcspResponder>,
+    /// When recording AWS calls: those connecting the responder made, and the functions they
+    /// were recorded for (the local server shares one responder among functions; in Lambda each
+    /// function connects its own).
+    ocsp_calls: std::sync::OnceLock<Vec<crate::calls::AwsCall>>,
+    ocsp_recorded_for: std::sync::Mutex<Vec<&'static str>>,
     chain_pem: String,
     tsa: TimeStampAuthority,
     stack: String,
@@ -272,6 +277,8 @@ impl KmsAuthority {
             root_cert: root,
             ocsp_cert,
             ocsp: tokio::sync::OnceCell::new(),
+            ocsp_calls: std::sync::OnceLock::new(),
+            ocsp_recorded_for: std::sync::Mutex::new(Vec::new()),
             chain_pem,
             tsa,
             stack: stack.to_owned(),
@@ -280,15 +287,34 @@ impl KmsAuthority {
     }
 
     async fn responder(&self) -> Result<&OcspResponder, AuthorityError> {
-        self.ocsp
+        let connect = || async {
+            let cert = self.ocsp_cert.clone().ok_or_else(|| {
+                AuthorityError::Unavailable("the CA has no OCSP responder certificate (run esign-bootstrap)".into())
+            })?;
+            let signer = signer(&self.kms, &self.keys.ocsp).await?;
+            OcspResponder::new(signer, cert, self.issuing_cert.clone()).await.map_err(failed)
+        };
+        let function = crate::calls::current_function();
+        let responder = self
+            .ocsp
             .get_or_try_init(|| async {
-                let cert = self.ocsp_cert.clone().ok_or_else(|| {
-                    AuthorityError::Unavailable("the CA has no OCSP responder certificate (run esign-bootstrap)".into())
-                })?;
-                let signer = signer(&self.kms, &self.keys.ocsp).await?;
-                OcspResponder::new(signer, cert, self.issuing_cert.clone()).await.map_err(failed)
+                let (connected, made) = crate::calls::capturing(connect()).await;
+                if connected.is_ok() {
+                    let _ = self.ocsp_calls.set(made);
+                    if let (Some(f), Ok(mut done)) = (function, self.ocsp_recorded_for.lock()) {
+                        done.push(f);
+                    }
+                }
+                connected
             })
-            .await
+            .await?;
+        if let (Some(f), Some(made), Ok(mut done)) = (function, self.ocsp_calls.get(), self.ocsp_recorded_for.lock())
+            && !done.contains(&f)
+        {
+            done.push(f);
+            crate::calls::record_cached(made);
+        }
+        Ok(responder)
     }
 }
 
