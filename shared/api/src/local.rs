@@ -156,8 +156,14 @@ pub async fn local_ports(
     };
     // The one-time CA bootstrap (a no-op when the emulator already holds the CA).
     let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table);
-    esign_aws::authority::KmsAuthority::bootstrap(&sdk, &store, &keys, &setup.prefix, setup.config.public_url.as_deref())
-        .await?;
+    esign_aws::authority::KmsAuthority::bootstrap(
+        &sdk,
+        &store,
+        &keys,
+        &setup.prefix,
+        setup.config.public_url.as_deref(),
+    )
+    .await?;
     let queue =
         esign_aws::sqs::SqsQueue::new(esign_aws::calls::sqs_client(&sdk), &lookup(esign_aws::ENV_WEBHOOK_QUEUE)?);
     tracing::info!(%table, %bucket, "local resources and CA ready");

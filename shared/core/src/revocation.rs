@@ -14,11 +14,13 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
+use crate::Platform;
 use crate::enterprises::internal;
 use crate::error::DomainError;
-use crate::ports::{AuthorityError, CaLevel, Condition, IssuedCertificate, Key, Partition, Query, Record, StoreError, Write};
+use crate::ports::{
+    AuthorityError, CaLevel, Condition, IssuedCertificate, Key, Partition, Query, Record, StoreError, Write,
+};
 use crate::seals::Seal;
-use crate::Platform;
 use esign_pki::crl::{CrlContent, RevokedEntry};
 use esign_pki::ocsp::{OcspStatus, RequestError};
 use esign_pki::x509_cert::ext::pkix::CrlReason;
@@ -303,7 +305,10 @@ impl Platform {
                 None => OcspStatus::Unknown,
             });
         }
-        self.authority.ocsp_respond(&parsed, &statuses, self.clock.now()).await.map_err(|e| OcspFailure::Internal(dependency(e)))
+        self.authority
+            .ocsp_respond(&parsed, &statuses, self.clock.now())
+            .await
+            .map_err(|e| OcspFailure::Internal(dependency(e)))
     }
 
     /// A signed OCSP response (DER) about one certificate of the issuing CA, without HTTP: what

@@ -474,8 +474,15 @@ pub async fn issuing_ca_certificate<S: KeySigner + ?Sized>(
     subject: &CaSubject,
     validity: CertValidity,
 ) -> Result<Certificate, PkiError> {
-    issuing_ca_certificate_published(root_signer, root_cert, issuing_public_key, subject, validity, &Publication::default())
-        .await
+    issuing_ca_certificate_published(
+        root_signer,
+        root_cert,
+        issuing_public_key,
+        subject,
+        validity,
+        &Publication::default(),
+    )
+    .await
 }
 
 /// As [`issuing_ca_certificate`], naming where the root publishes its CRL (and certificate).

@@ -141,7 +141,8 @@ async fn crls_verify_and_revoke_with_openssl() {
     let root_crl = sign_crl(&f.root_signer, &f.root, &root_crl).await.unwrap();
     std::fs::write(dir.join("root.crl"), root_crl.to_der().unwrap()).unwrap();
 
-    let text = openssl_ok(&["crl", "-inform", "DER", "-in", "issuing.crl", "-noout", "-text", "-CAfile", "chain.pem"], dir);
+    let text =
+        openssl_ok(&["crl", "-inform", "DER", "-in", "issuing.crl", "-noout", "-text", "-CAfile", "chain.pem"], dir);
     assert!(text.contains("verify OK"), "{text}");
     assert!(text.contains("X509v3 CRL Number: \n                3"), "{text}");
     assert!(text.contains("Key Compromise"), "{text}");
@@ -154,8 +155,16 @@ async fn crls_verify_and_revoke_with_openssl() {
     openssl_ok(&["crl", "-inform", "DER", "-in", "issuing.crl", "-out", "issuing.crl.pem"], dir);
     openssl_ok(&["crl", "-inform", "DER", "-in", "root.crl", "-out", "root.crl.pem"], dir);
     let args = [
-        "verify", "-crl_check_all", "-CAfile", "root.pem", "-untrusted", "int.pem", "-CRLfile", "issuing.crl.pem",
-        "-CRLfile", "root.crl.pem",
+        "verify",
+        "-crl_check_all",
+        "-CAfile",
+        "root.pem",
+        "-untrusted",
+        "int.pem",
+        "-CRLfile",
+        "issuing.crl.pem",
+        "-CRLfile",
+        "root.crl.pem",
     ];
     let (ok, text) = openssl(&[&args[..], &["seal.pem"]].concat(), dir);
     assert!(!ok && text.contains("certificate revoked"), "{text}");
@@ -175,7 +184,18 @@ async fn answer(f: &Fixture, status: OcspStatus) -> String {
     std::fs::write(dir.join("resp.der"), response).unwrap();
     // The nonce is checked against OpenSSL's own request; the status printed for seal.pem.
     let checked = openssl_ok(
-        &["ocsp", "-reqin", "req.der", "-respin", "resp.der", "-issuer", "int.pem", "-CAfile", "root.pem", "-resp_text"],
+        &[
+            "ocsp",
+            "-reqin",
+            "req.der",
+            "-respin",
+            "resp.der",
+            "-issuer",
+            "int.pem",
+            "-CAfile",
+            "root.pem",
+            "-resp_text",
+        ],
         dir,
     );
     assert!(checked.contains("Response verify OK") && checked.contains("OCSP Nonce"), "{checked}");

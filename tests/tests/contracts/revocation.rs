@@ -29,8 +29,7 @@ fn openssl_ok(args: &[&str], dir: &Path) -> String {
 /// against the platform root only.
 fn ocsp_post(api: &Api, dir: &Path, cert: &str) -> String {
     let url = format!("{}/v1/ca/ocsp", api.base);
-    let text =
-        openssl_ok(&["ocsp", "-issuer", "issuing.pem", "-cert", cert, "-url", &url, "-CAfile", "root.pem"], dir);
+    let text = openssl_ok(&["ocsp", "-issuer", "issuing.pem", "-cert", cert, "-url", &url, "-CAfile", "root.pem"], dir);
     assert!(text.contains("Response verify OK"), "{text}");
     text
 }
@@ -47,7 +46,18 @@ fn ocsp_get(api: &Api, dir: &Path, cert: &str) -> String {
     assert_eq!(r.header("content-type"), Some("application/ocsp-response"));
     std::fs::write(dir.join("get-resp.der"), &r.raw).unwrap();
     let text = openssl_ok(
-        &["ocsp", "-respin", "get-resp.der", "-issuer", "issuing.pem", "-cert", cert, "-CAfile", "root.pem", "-no_nonce"],
+        &[
+            "ocsp",
+            "-respin",
+            "get-resp.der",
+            "-issuer",
+            "issuing.pem",
+            "-cert",
+            cert,
+            "-CAfile",
+            "root.pem",
+            "-no_nonce",
+        ],
         dir,
     );
     assert!(text.contains("Response verify OK"), "{text}");
@@ -127,7 +137,12 @@ fn a_revoked_seal_is_revoked_for_openssl_and_earlier_signatures_still_pass() {
     assert_eq!(r.body["status"], "revoked");
     let bad_reason =
         api.post(&format!("/v1/seals/{}/revoke", b.seal)).key(&b.key).json(&serde_json::json!({"reason": "x"})).send();
-    assert_eq!((bad_reason.status, bad_reason.code_of("reason").as_deref()), (422, Some("type")), "{:?}", bad_reason.body);
+    assert_eq!(
+        (bad_reason.status, bad_reason.code_of("reason").as_deref()),
+        (422, Some("type")),
+        "{:?}",
+        bad_reason.body
+    );
 
     let text = ocsp_post(&api, &dir, "a.pem");
     assert!(text.contains("a.pem: revoked"), "{text}");
@@ -146,7 +161,8 @@ fn a_revoked_seal_is_revoked_for_openssl_and_earlier_signatures_still_pass() {
     let root_crl = api.get("/v1/ca/root.crl").send();
     assert_eq!(root_crl.status, 200);
     std::fs::write(dir.join("root.crl"), &root_crl.raw).unwrap();
-    let text = openssl_ok(&["crl", "-inform", "DER", "-in", "root.crl", "-noout", "-text", "-CAfile", "root.pem"], &dir);
+    let text =
+        openssl_ok(&["crl", "-inform", "DER", "-in", "root.crl", "-noout", "-text", "-CAfile", "root.pem"], &dir);
     assert!(text.contains("verify OK") && text.contains("No Revoked Certificates"), "{text}");
     // The whole chain against both CRLs: A's certificate is revoked, B's is not.
     openssl_ok(&["crl", "-inform", "DER", "-in", "issuing.crl", "-out", "issuing.crl.pem"], &dir);
@@ -154,8 +170,17 @@ fn a_revoked_seal_is_revoked_for_openssl_and_earlier_signatures_still_pass() {
     let verify = |cert: &str| {
         openssl(
             &[
-                "verify", "-crl_check_all", "-CAfile", "root.pem", "-untrusted", "issuing.pem", "-CRLfile",
-                "issuing.crl.pem", "-CRLfile", "root.crl.pem", cert,
+                "verify",
+                "-crl_check_all",
+                "-CAfile",
+                "root.pem",
+                "-untrusted",
+                "issuing.pem",
+                "-CRLfile",
+                "issuing.crl.pem",
+                "-CRLfile",
+                "root.crl.pem",
+                cert,
             ],
             &dir,
         )
@@ -167,7 +192,8 @@ fn a_revoked_seal_is_revoked_for_openssl_and_earlier_signatures_still_pass() {
 
     // Signing with the revoked seal fails.
     let title2 = format!("撤销后的合同-{}", std::process::id());
-    let id2 = contract(&api, &a, &title2, sample_pdf(1), &[&a], "sequential", vec![place(&a, "signature", 1, 60.0, 560.0)]);
+    let id2 =
+        contract(&api, &a, &title2, sample_pdf(1), &[&a], "sequential", vec![place(&a, "signature", 1, 60.0, 560.0)]);
     let (otp, c) = code(&api, &a, &id2, &title2);
     let r = sign(&api, &a, &id2, &otp, &c);
     assert_eq!(r.status, 403, "{:?}", r.body);
@@ -192,7 +218,9 @@ fn a_revoked_seal_is_revoked_for_openssl_and_earlier_signatures_still_pass() {
     assert_eq!(text.matches("pdfsig: 'Signature is Valid.'").count(), 2, "{text}");
     assert_eq!(text.matches("pyHanko: VALID").count(), 2, "{text}");
     assert_eq!(text.matches("openssl: OK").count(), 2, "{text}");
-    println!("signed before revocation, judged after: pyHanko VALID x2, openssl OK x2, pdfsig signature valid x2 (certificate revoked: sig #1)");
+    println!(
+        "signed before revocation, judged after: pyHanko VALID x2, openssl OK x2, pdfsig signature valid x2 (certificate revoked: sig #1)"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
