@@ -247,7 +247,7 @@ pub fn serial_hex(serial: &SerialNumber) -> String {
 
 /// Parses lowercase or uppercase hex into a serial number.
 pub fn serial_from_hex(hex: &str) -> Result<SerialNumber, PkiError> {
-    if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 42 {
+    if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 42 {
         return Err(PkiError::Invalid(format!("serial {hex:?} is not hex of 1 to 21 bytes")));
     }
     let bytes = (0..hex.len())
