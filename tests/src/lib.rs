@@ -108,6 +108,8 @@ fn server() -> &'static Server {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 let addr = listener.local_addr().expect("addr");
                 setup.web_origins = vec![format!("http://{addr}")];
+                // Certificates name this server's CRLs and OCSP responder.
+                setup.config.public_url = Some(format!("http://{addr}"));
                 let (mut ports, queue) = esign_api::local::local_ports(&setup).await.expect("local ports");
                 ports.authority = std::sync::Arc::new(faults::Faulty(ports.authority.clone()));
                 ports.clock = std::sync::Arc::new(faults::SkewedClock);
@@ -130,6 +132,7 @@ fn server() -> &'static Server {
                 setup.config.web_url = Some(format!("http://{addr}"));
                 let platform = esign_core::Platform::new(ports, setup.config.clone());
                 esign_api::local::spawn_webhook_worker(platform.clone(), queue);
+                esign_api::local::publish_crls(&platform).await.expect("the CRLs");
                 let short = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 tx.send((addr, short.local_addr().expect("addr"))).expect("send addr");
                 tokio::spawn(esign_api::local::serve(short, esign_core::Platform::new(short_ports, short_config)));
@@ -225,6 +228,24 @@ pub mod faults {
         }
         async fn timestamp(&self, request: &[u8]) -> Result<Vec<u8>, AuthorityError> {
             self.0.timestamp(request).await
+        }
+        async fn issuing_certificate_der(&self) -> Result<Vec<u8>, AuthorityError> {
+            self.0.issuing_certificate_der().await
+        }
+        async fn sign_crl(
+            &self,
+            issuer: CaLevel,
+            content: &esign_pki::crl::CrlContent,
+        ) -> Result<Vec<u8>, AuthorityError> {
+            self.0.sign_crl(issuer, content).await
+        }
+        async fn ocsp_respond(
+            &self,
+            request: &esign_pki::ocsp::ParsedRequest,
+            statuses: &[esign_pki::ocsp::OcspStatus],
+            now: OffsetDateTime,
+        ) -> Result<Vec<u8>, AuthorityError> {
+            self.0.ocsp_respond(request, statuses, now).await
         }
         async fn seal_signer(
             &self,

@@ -3,13 +3,15 @@
 //! result passes every independent judge. Then the ways signing must refuse or survive: wrong,
 //! reused and worn-out codes, missing and expired grants, a revoked seal, the wrong turn, an
 //! outsider, a repeated request, two parties at once, and KMS failing midway. The cross-page
-//! seal (骑缝章) has its own module, `contracts/cross_page.rs`, and the list of contracts
-//! `contracts/list.rs`.
+//! seal (骑缝章) has its own module, `contracts/cross_page.rs`, the list of contracts
+//! `contracts/list.rs`, and revocation (OCSP, CRLs) judged by OpenSSL, `contracts/revocation.rs`.
 
 #[path = "contracts/cross_page.rs"]
 mod cross_page;
 #[path = "contracts/list.rs"]
 mod list;
+#[path = "contracts/revocation.rs"]
+mod revocation;
 #[path = "contracts/round_trips.rs"]
 mod round_trips;
 

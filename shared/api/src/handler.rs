@@ -398,6 +398,11 @@ async fn execute(
         Operation::RegisterEnterprise
         | Operation::GetCaCertificates
         | Operation::Timestamp
+        | Operation::GetCrl
+        | Operation::GetRootCrl
+        | Operation::GetIssuingCertificate
+        | Operation::Ocsp
+        | Operation::OcspGet
         | Operation::Verify
         | Operation::DevOutbox
         | Operation::StartSignIn
@@ -453,7 +458,11 @@ async fn execute(
             answer(200, p.change_seal_status(who, param(params, "id"), SealStatus::Suspended).await)
         }
         Operation::ResumeSeal => answer(200, p.change_seal_status(who, param(params, "id"), SealStatus::Active).await),
-        Operation::RevokeSeal => answer(200, p.change_seal_status(who, param(params, "id"), SealStatus::Revoked).await),
+        Operation::RevokeSeal => {
+            let input: esign_core::revocation::RevokeSeal =
+                if req.body.is_empty() { esign_core::revocation::RevokeSeal::default() } else { body!() };
+            answer(200, p.revoke_seal(who, param(params, "id"), input.reason).await)
+        }
         Operation::ListSealAudit => answer(200, p.seal_audit(who, param(params, "id"), limit, cursor).await),
         Operation::ListContractAudit => match esign_core::contracts::ContractTrail::parse(query_str(&q, "trail")) {
             Ok(trail) => answer(200, p.contract_audit(who, param(params, "id"), trail, limit, cursor).await),
@@ -530,9 +539,102 @@ async fn execute(
 /// Largest RFC 3161 request accepted.
 const MAX_TIMESTAMP_QUERY: usize = 64 * 1024;
 
+/// A DER body with its media type, cacheable by intermediaries for `max_age` seconds.
+fn der_response(content_type: &str, body: Vec<u8>, max_age: u32) -> ApiResponse {
+    ApiResponse {
+        status: 200,
+        headers: vec![
+            ("content-type".into(), content_type.into()),
+            ("cache-control".into(), format!("public, max-age={max_age}")),
+        ],
+        body: Bytes::from(body),
+    }
+}
+
+/// The DER OCSP request of the RFC 5019 GET form: the last path segment, percent-decoded,
+/// base64 (standard or URL-safe, padded or not).
+fn ocsp_get_request(path: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let encoded = path.strip_prefix("/v1/ca/ocsp/")?;
+    // Base64 of the largest request accepted, percent-encoded at worst.
+    if encoded.is_empty() || encoded.len() > MAX_OCSP_GET_CHARS {
+        return None;
+    }
+    let mut text = String::with_capacity(encoded.len());
+    let bytes = encoded.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = encoded.get(i + 1..i + 3)?;
+            text.push(char::from(u8::from_str_radix(hex, 16).ok()?));
+            i += 3;
+        } else {
+            text.push(char::from(bytes[i]));
+            i += 1;
+        }
+    }
+    let text = text.trim_end_matches('=');
+    let config = base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone);
+    if text.contains(['-', '_']) {
+        base64::engine::GeneralPurpose::new(&base64::alphabet::URL_SAFE, config).decode(text).ok()
+    } else {
+        base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, config).decode(text).ok()
+    }
+}
+
+/// Longest encoded request in a GET path: base64 of the largest request the responder takes,
+/// every character percent-encoded.
+const MAX_OCSP_GET_CHARS: usize = (esign_core::revocation::MAX_OCSP_REQUEST_BYTES * 4 / 3 + 4) * 3;
+
+fn ocsp_response(der: Vec<u8>) -> ApiResponse {
+    // Fresh answers: revocation shows at once, so intermediaries must not keep them.
+    ApiResponse {
+        status: 200,
+        headers: vec![
+            ("content-type".into(), "application/ocsp-response".into()),
+            ("cache-control".into(), "no-cache".into()),
+        ],
+        body: Bytes::from(der),
+    }
+}
+
 /// The operations anyone may call.
 async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
     match op {
+        Operation::GetCrl => match p.crl(esign_core::ports::CaLevel::Issuing).await {
+            Ok(der) => der_response("application/pkix-crl", der, 300),
+            Err(e) => Problem::from(e).into(),
+        },
+        Operation::GetRootCrl => match p.crl(esign_core::ports::CaLevel::Root).await {
+            Ok(der) => der_response("application/pkix-crl", der, 3600),
+            Err(e) => Problem::from(e).into(),
+        },
+        Operation::GetIssuingCertificate => match p.issuing_certificate().await {
+            Ok(der) => der_response("application/pkix-cert", der, 86400),
+            Err(e) => Problem::from(e).into(),
+        },
+        Operation::Ocsp => {
+            let ct = req.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !ct.trim().eq_ignore_ascii_case("application/ocsp-request") {
+                return Problem::new(
+                    "unsupported-media-type",
+                    "Unsupported media type",
+                    415,
+                    "send an RFC 6960 OCSPRequest as application/ocsp-request",
+                )
+                .into();
+            }
+            if req.body.len() > esign_core::revocation::MAX_OCSP_REQUEST_BYTES {
+                return Problem::payload_too_large(esign_core::revocation::MAX_OCSP_REQUEST_BYTES).into();
+            }
+            ocsp_response(p.ocsp(&req.body).await)
+        }
+        Operation::OcspGet => match ocsp_get_request(&req.path) {
+            Some(request) => ocsp_response(p.ocsp(&request).await),
+            // Not base64: answered as OCSP answers what it cannot read.
+            None => ocsp_response(p.ocsp(&[]).await),
+        },
         Operation::GetCaCertificates => match p.ca_certificates().await {
             Ok(pem) => ApiResponse {
                 status: 200,
@@ -772,5 +874,21 @@ mod tests {
         let p = shape::<esign_core::contacts::VerifyContact>(serde_json::json!({"otp_id": 5})).unwrap_err();
         assert_eq!(fields(&p), [("otp_id", "type"), ("body", "type")]);
         assert!(p.errors[1].message.contains("missing field"), "{p:?}");
+    }
+
+    #[test]
+    fn ocsp_get_requests_decode_from_any_base64_form() {
+        let der = vec![0xfb, 0xef, 0xbe, 0xff, 0xff];
+        let standard = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &der);
+        assert!(standard.contains('+') && standard.contains('/'), "{standard}");
+        let encoded = standard.replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+        assert_eq!(ocsp_get_request(&format!("/v1/ca/ocsp/{encoded}")), Some(der.clone()));
+        let url_safe = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &der);
+        assert_eq!(ocsp_get_request(&format!("/v1/ca/ocsp/{url_safe}")), Some(der.clone()));
+        assert_eq!(ocsp_get_request("/v1/ca/ocsp/%zz"), None);
+        assert_eq!(ocsp_get_request("/v1/ca/ocsp/!!!"), None);
+        assert_eq!(ocsp_get_request("/v1/ca/ocsp/"), None);
+        let long = "A".repeat(MAX_OCSP_GET_CHARS + 1);
+        assert_eq!(ocsp_get_request(&format!("/v1/ca/ocsp/{long}")), None);
     }
 }

@@ -85,6 +85,24 @@ pub async fn run_audit_anchorer() -> Result<(), lambda_http::Error> {
     .await
 }
 
+/// The function that reissues the CRLs on a schedule.
+pub const REFRESH_CRLS: &str = "refresh-crls";
+
+/// Runs the scheduled `refresh-crls` function: each tick reissues both CRLs.
+pub async fn run_crl_refresher() -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime;
+    crate::init_tracing();
+    let platform = esign_aws::platform_from_env().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let platform = platform.clone();
+        async move {
+            let published = esign_aws::calls::in_function(REFRESH_CRLS, platform.refresh_crls()).await?;
+            Ok::<_, lambda_http::Error>(serde_json::json!(published))
+        }
+    }))
+    .await
+}
+
 /// Handles one invocation of `deliver-webhooks`. An SQS batch answers the messages that failed
 /// (`batchItemFailures`, so only those are received again); anything else is the schedule's
 /// tick, which sweeps the outbox.

@@ -129,7 +129,16 @@ pub async fn local_platform(setup: &LocalSetup) -> Result<Platform, Box<dyn std:
     let (ports, queue) = local_ports(setup).await?;
     let platform = Platform::new(ports, setup.config.clone());
     spawn_webhook_worker(platform.clone(), queue);
+    publish_crls(&platform).await?;
     Ok(platform)
+}
+
+/// Publishes both CRLs as the scheduled `refresh-crls` function does (deployed, its first run
+/// follows bootstrap), so a local server serves them from the start.
+pub async fn publish_crls(platform: &Platform) -> Result<(), esign_core::DomainError> {
+    let published = esign_aws::calls::in_function(crate::lambda::REFRESH_CRLS, platform.refresh_crls()).await?;
+    tracing::info!(?published, "CRLs published");
+    Ok(())
 }
 
 /// The function the webhook worker stands for.
@@ -162,10 +171,18 @@ pub async fn local_ports(
         root: lookup(esign_aws::ENV_ROOT_CA_KEY)?,
         issuing: lookup(esign_aws::ENV_ISSUING_CA_KEY)?,
         tsa: lookup(esign_aws::ENV_TSA_KEY)?,
+        ocsp: lookup(esign_aws::ENV_OCSP_KEY)?,
     };
     // The one-time CA bootstrap (a no-op when the emulator already holds the CA).
     let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table);
-    esign_aws::authority::KmsAuthority::bootstrap(&sdk, &store, &keys, &setup.prefix).await?;
+    esign_aws::authority::KmsAuthority::bootstrap(
+        &sdk,
+        &store,
+        &keys,
+        &setup.prefix,
+        setup.config.public_url.as_deref(),
+    )
+    .await?;
     let queue =
         esign_aws::sqs::SqsQueue::new(esign_aws::calls::sqs_client(&sdk), &lookup(esign_aws::ENV_WEBHOOK_QUEUE)?);
     tracing::info!(%table, %bucket, "local resources and CA ready");

@@ -72,6 +72,17 @@ pub enum Operation {
     GetCaCertificates,
     /// `POST /v1/tsa`: the RFC 3161 time-stamp authority (public).
     Timestamp,
+    /// `GET /v1/ca/crl`: the issuing CA's CRL, DER (public).
+    GetCrl,
+    /// `GET /v1/ca/root.crl`: the root CA's CRL, DER (public).
+    GetRootCrl,
+    /// `GET /v1/ca/issuing.crt`: the issuing CA's certificate, DER (public; caIssuers).
+    GetIssuingCertificate,
+    /// `POST /v1/ca/ocsp`: the OCSP responder, application/ocsp-request (public, RFC 6960).
+    Ocsp,
+    /// `GET /v1/ca/ocsp/{request}`: the OCSP responder, the request base64 in the path (public,
+    /// RFC 5019).
+    OcspGet,
     /// `POST /v1/contracts`: a contract draft and a presigned upload URL for its PDF, or from a
     /// template (`template_id`) with the template's document or an upload of the same layout.
     CreateContract,
@@ -198,6 +209,11 @@ pub const ROUTES: &[Route] = &[
     route(Operation::DecideSeal, "POST", "/v1/operator/seals/{id}/decision", "decide-seal"),
     route(Operation::GetCaCertificates, "GET", "/v1/ca/certificates", "get-ca-certificates"),
     route(Operation::Timestamp, "POST", "/v1/tsa", "timestamp"),
+    route(Operation::GetCrl, "GET", "/v1/ca/crl", "get-crl"),
+    route(Operation::GetRootCrl, "GET", "/v1/ca/root.crl", "get-root-crl"),
+    route(Operation::GetIssuingCertificate, "GET", "/v1/ca/issuing.crt", "get-issuing-certificate"),
+    route(Operation::Ocsp, "POST", "/v1/ca/ocsp", "ocsp"),
+    route(Operation::OcspGet, "GET", "/v1/ca/ocsp/{request}", "ocsp-get"),
     route(Operation::CreateContract, "POST", "/v1/contracts", "create-contract"),
     route(Operation::ListContracts, "GET", "/v1/contracts", "list-contracts"),
     route(Operation::GetContract, "GET", "/v1/contracts/{id}", "get-contract"),
@@ -247,6 +263,11 @@ impl Operation {
             Operation::RegisterEnterprise
                 | Operation::GetCaCertificates
                 | Operation::Timestamp
+                | Operation::GetCrl
+                | Operation::GetRootCrl
+                | Operation::GetIssuingCertificate
+                | Operation::Ocsp
+                | Operation::OcspGet
                 | Operation::Verify
                 | Operation::DevOutbox
                 | Operation::StartSignIn
@@ -280,6 +301,8 @@ impl Operation {
             && !matches!(
                 self,
                 Operation::Timestamp
+                    // OCSP requests carry their own nonce, and answers are fresh each time.
+                    | Operation::Ocsp
                     // Single-use: a replayed answer would hand the bearer out twice.
                     | Operation::ExchangeSigningSession
                     | Operation::CheckRegistration

@@ -1,7 +1,12 @@
-//! The platform's certificate authority and time-stamp authority on KMS: seal keys are created
-//! in KMS, and the root CA, issuing CA and TSA keys sign there (they never leave it). The CA
-//! certificates are made once by [`KmsAuthority::bootstrap`] and kept in the records table, from
-//! where every function loads them.
+//! The platform's certificate authority, time-stamp authority and OCSP responder on KMS: seal
+//! keys are created in KMS, and the root CA, issuing CA, TSA and OCSP keys sign there (they never
+//! leave it). The CA certificates are made once by [`KmsAuthority::bootstrap`] and kept in the
+//! records table, from where every function loads them.
+//!
+//! With a public URL (`ESIGN_PUBLIC_URL`), certificates name where their revocation status is
+//! published: seal certificates the issuing CA's CRL (`/v1/ca/crl`), the OCSP responder
+//! (`/v1/ca/ocsp`) and the issuing CA certificate (`/v1/ca/issuing.crt`); the issuing CA
+//! certificate the root's CRL (`/v1/ca/root.crl`).
 
 use std::sync::Arc;
 
@@ -15,6 +20,7 @@ use esign_core::ports::{
 use esign_pki::KeySigner;
 use esign_pki::spki::SubjectPublicKeyInfoOwned;
 use esign_pki::cert::{self, CaSubject};
+use esign_pki::ocsp::OcspResponder;
 use esign_pki::tsa::TimeStampAuthority;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -23,12 +29,31 @@ use x509_cert::Certificate;
 use crate::kms::KmsKeySigner;
 
 /// The KMS keys of the platform's trust services (the template's `RootCaKey`, `IssuingCaKey`,
-/// `TsaKey`).
+/// `TsaKey`, `OcspKey`).
 #[derive(Debug, Clone)]
 pub struct CaKeys {
     pub root: String,
     pub issuing: String,
     pub tsa: String,
+    pub ocsp: String,
+}
+
+/// Where the platform publishes for the certificates of `issuer` (`Issuing`: seal certificates;
+/// `Root`: the issuing CA certificate), under the public base URL `base` (no trailing slash).
+pub fn publication(base: Option<&str>, issuer: esign_core::ports::CaLevel) -> esign_pki::cert::Publication {
+    let Some(base) = base.map(|b| b.trim_end_matches('/')).filter(|b| !b.is_empty()) else {
+        return esign_pki::cert::Publication::default();
+    };
+    match issuer {
+        esign_core::ports::CaLevel::Issuing => esign_pki::cert::Publication {
+            crl: Some(format!("{base}/v1/ca/crl")),
+            ocsp: Some(format!("{base}/v1/ca/ocsp")),
+            ca_issuers: Some(format!("{base}/v1/ca/issuing.crt")),
+        },
+        esign_core::ports::CaLevel::Root => {
+            esign_pki::cert::Publication { crl: Some(format!("{base}/v1/ca/root.crl")), ocsp: None, ca_issuers: None }
+        }
+    }
 }
 
 /// The tag every seal key carries, so that policies can scope `DisableKey` to this stack's keys.
@@ -49,6 +74,10 @@ struct CaMaterial {
     root_pem: String,
     issuing_pem: String,
     tsa_pem: String,
+    /// The delegated OCSP responder's certificate (absent in a CA bootstrapped before OCSP:
+    /// `esign-bootstrap` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ocsp_pem: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -81,14 +110,25 @@ async fn signer(kms: &aws_sdk_kms::Client, key_id: &str) -> Result<Arc<dyn KeySi
 /// [`SealAuthority`] on KMS.
 pub struct KmsAuthority {
     kms: aws_sdk_kms::Client,
+    keys: CaKeys,
     issuing: Arc<dyn KeySigner>,
     issuing_cert: Certificate,
+    root_cert: Certificate,
+    ocsp_cert: Option<Certificate>,
+    /// Connected on first use: only the OCSP functions sign with its key.
+    ocsp: tokio::sync::OnceCell<OcspResponder>,
+    /// When recording AWS calls: those connecting the responder made, and the functions they
+    /// were recorded for (the local server shares one responder among functions; in Lambda each
+    /// function connects its own).
+    ocsp_calls: std::sync::OnceLock<Vec<crate::calls::AwsCall>>,
+    ocsp_recorded_for: std::sync::Mutex<Vec<&'static str>>,
     chain_pem: String,
     tsa: TimeStampAuthority,
     stack: String,
     /// Seal keys' public keys as `GetPublicKey` answered them (they never change): a warm
     /// function signs without asking again.
     public_keys: std::sync::Mutex<std::collections::HashMap<String, SubjectPublicKeyInfoOwned>>,
+    public_url: Option<String>,
 }
 
 /// How many seal keys' public keys [`KmsAuthority`] remembers before it starts over.
@@ -107,12 +147,37 @@ impl KmsAuthority {
         store: &dyn RecordStore,
         keys: &CaKeys,
         stack: &str,
+        public_url: Option<&str>,
     ) -> Result<Self, AuthorityError> {
         let record = store.get(&ca_key()).await.map_err(store_err)?.ok_or_else(|| {
             AuthorityError::Unavailable("the platform CA has not been bootstrapped (run esign-bootstrap)".into())
         })?;
         let material: CaMaterial = record.decode().map_err(store_err)?;
-        Self::from_material(sdk, keys, stack, &material).await
+        Self::from_material(sdk, keys, stack, public_url, &material).await
+    }
+
+    /// Adds the OCSP responder certificate to a CA bootstrapped before OCSP existed.
+    async fn add_ocsp_certificate(
+        sdk: &SdkConfig,
+        store: &dyn RecordStore,
+        keys: &CaKeys,
+        stack: &str,
+    ) -> Result<(), AuthorityError> {
+        let Some(record) = store.get(&ca_key()).await.map_err(store_err)? else { return Ok(()) };
+        let mut material: CaMaterial = record.decode().map_err(store_err)?;
+        if material.ocsp_pem.is_some() {
+            return Ok(());
+        }
+        let kms = crate::calls::kms_client(sdk);
+        let issuing = from_pem(&material.issuing_pem)?;
+        let issuing_signer = signer(&kms, &keys.issuing).await?;
+        let ocsp = ocsp_certificate(&kms, keys, stack, issuing_signer.as_ref(), &issuing).await?;
+        material.ocsp_pem = Some(pem(&ocsp)?);
+        let updated = Record::new(ca_key(), serde_json::to_value(&material).map_err(failed)?);
+        match store.write(vec![Write::replace(updated, record.version)]).await {
+            Ok(()) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(store_err(e)),
+        }
     }
 
     /// Creates the root, issuing and TSA certificates with the KMS keys, once: when the table
@@ -122,9 +187,11 @@ impl KmsAuthority {
         store: &dyn RecordStore,
         keys: &CaKeys,
         stack: &str,
+        public_url: Option<&str>,
     ) -> Result<Self, AuthorityError> {
         if store.get(&ca_key()).await.map_err(store_err)?.is_some() {
-            return Self::load(sdk, store, keys, stack).await;
+            Self::add_ocsp_certificate(sdk, store, keys, stack).await?;
+            return Self::load(sdk, store, keys, stack, public_url).await;
         }
         let kms = crate::calls::kms_client(sdk);
         let now = OffsetDateTime::now_utc();
@@ -143,7 +210,7 @@ impl KmsAuthority {
         .await
         .map_err(failed)?;
         let issuing_signer = signer(&kms, &keys.issuing).await?;
-        let issuing = cert::issuing_ca_certificate(
+        let issuing = cert::issuing_ca_certificate_published(
             root_signer.as_ref(),
             &root,
             &issuing_signer.public_key().await.map_err(failed)?,
@@ -153,6 +220,7 @@ impl KmsAuthority {
                 country: country.clone(),
             },
             cert::issuing_validity(now, &root).map_err(failed)?,
+            &publication(public_url, esign_core::ports::CaLevel::Root),
         )
         .await
         .map_err(failed)?;
@@ -166,15 +234,21 @@ impl KmsAuthority {
         )
         .await
         .map_err(failed)?;
-        let material =
-            CaMaterial { root_pem: pem(&root)?, issuing_pem: pem(&issuing)?, tsa_pem: pem(&tsa)?, created_at: now };
+        let ocsp = ocsp_certificate(&kms, keys, stack, issuing_signer.as_ref(), &issuing).await?;
+        let material = CaMaterial {
+            root_pem: pem(&root)?,
+            issuing_pem: pem(&issuing)?,
+            tsa_pem: pem(&tsa)?,
+            ocsp_pem: Some(pem(&ocsp)?),
+            created_at: now,
+        };
         let record = Record::new(ca_key(), serde_json::to_value(&material).map_err(failed)?);
         match store.write(vec![Write::Put { record, condition: Condition::NotExists }]).await {
             Ok(()) => {
                 tracing::info!(stack, "platform CA bootstrapped");
-                Self::from_material(sdk, keys, stack, &material).await
+                Self::from_material(sdk, keys, stack, public_url, &material).await
             }
-            Err(StoreError::Conflict) => Self::load(sdk, store, keys, stack).await,
+            Err(StoreError::Conflict) => Self::load(sdk, store, keys, stack, public_url).await,
             Err(e) => Err(store_err(e)),
         }
     }
@@ -183,6 +257,7 @@ impl KmsAuthority {
         sdk: &SdkConfig,
         keys: &CaKeys,
         stack: &str,
+        public_url: Option<&str>,
         m: &CaMaterial,
     ) -> Result<Self, AuthorityError> {
         let kms = crate::calls::kms_client(sdk);
@@ -200,16 +275,79 @@ impl KmsAuthority {
             .await
             .map_err(failed)?;
         let chain_pem = format!("{}{}", pem(&root)?, pem(&issuing_cert)?);
+        let ocsp_cert = m.ocsp_pem.as_deref().map(from_pem).transpose()?;
         Ok(KmsAuthority {
             kms,
+            keys: keys.clone(),
             issuing,
             issuing_cert,
+            root_cert: root,
+            ocsp_cert,
+            ocsp: tokio::sync::OnceCell::new(),
+            ocsp_calls: std::sync::OnceLock::new(),
+            ocsp_recorded_for: std::sync::Mutex::new(Vec::new()),
             chain_pem,
             tsa,
             stack: stack.to_owned(),
+            public_url: public_url.map(str::to_owned),
             public_keys: Default::default(),
         })
     }
+
+    async fn responder(&self) -> Result<&OcspResponder, AuthorityError> {
+        let connect = || async {
+            let cert = self.ocsp_cert.clone().ok_or_else(|| {
+                AuthorityError::Unavailable("the CA has no OCSP responder certificate (run esign-bootstrap)".into())
+            })?;
+            let signer = signer(&self.kms, &self.keys.ocsp).await?;
+            OcspResponder::new(signer, cert, self.issuing_cert.clone()).await.map_err(failed)
+        };
+        let function = crate::calls::current_function();
+        let responder = self
+            .ocsp
+            .get_or_try_init(|| async {
+                let (connected, made) = crate::calls::capturing(connect()).await;
+                if connected.is_ok() {
+                    let _ = self.ocsp_calls.set(made);
+                    if let (Some(f), Ok(mut done)) = (function, self.ocsp_recorded_for.lock()) {
+                        done.push(f);
+                    }
+                }
+                connected
+            })
+            .await?;
+        if let (Some(f), Some(made), Ok(mut done)) = (function, self.ocsp_calls.get(), self.ocsp_recorded_for.lock())
+            && !done.contains(&f)
+        {
+            done.push(f);
+            crate::calls::record_cached(made);
+        }
+        Ok(responder)
+    }
+}
+
+/// The delegated OCSP responder's certificate for the OCSP key, issued by the issuing CA.
+async fn ocsp_certificate(
+    kms: &aws_sdk_kms::Client,
+    keys: &CaKeys,
+    stack: &str,
+    issuing_signer: &dyn KeySigner,
+    issuing: &Certificate,
+) -> Result<Certificate, AuthorityError> {
+    let ocsp_signer = signer(kms, &keys.ocsp).await?;
+    cert::ocsp_responder_certificate(
+        issuing_signer,
+        issuing,
+        &ocsp_signer.public_key().await.map_err(failed)?,
+        &CaSubject {
+            common_name: format!("esign OCSP Responder ({stack})"),
+            organization: Some("esign platform".to_owned()),
+            country: Some("CN".to_owned()),
+        },
+        cert::ocsp_validity(OffsetDateTime::now_utc(), issuing).map_err(failed)?,
+    )
+    .await
+    .map_err(failed)
 }
 
 #[async_trait::async_trait]
@@ -245,13 +383,14 @@ impl SealAuthority for KmsAuthority {
         let validity =
             cert::seal_validity(OffsetDateTime::now_utc(), Some(not_after), &self.issuing_cert).map_err(failed)?;
         let serial = cert::random_serial();
-        let certificate = cert::seal_certificate(
+        let certificate = cert::seal_certificate_published(
             self.issuing.as_ref(),
             &self.issuing_cert,
             &seal_key.public_key().await.map_err(failed)?,
             &esign_pki::cert::SealSubject::new(&subject.company_name, &subject.uscc, &subject.seal_name),
             serial.clone(),
             validity,
+            &publication(self.public_url.as_deref(), esign_core::ports::CaLevel::Issuing),
         )
         .await
         .map_err(failed)?;
@@ -302,5 +441,36 @@ impl SealAuthority for KmsAuthority {
             keys.insert(key_id.to_owned(), public);
         }
         Ok(Box::new(signer))
+    }
+
+    async fn issuing_certificate_der(&self) -> Result<Vec<u8>, AuthorityError> {
+        self.issuing_cert.to_der().map_err(failed)
+    }
+
+    async fn sign_crl(
+        &self,
+        issuer: esign_core::ports::CaLevel,
+        content: &esign_pki::crl::CrlContent,
+    ) -> Result<Vec<u8>, AuthorityError> {
+        let crl = match issuer {
+            esign_core::ports::CaLevel::Issuing => {
+                esign_pki::crl::sign_crl(self.issuing.as_ref(), &self.issuing_cert, content).await
+            }
+            esign_core::ports::CaLevel::Root => {
+                let root = signer(&self.kms, &self.keys.root).await?;
+                esign_pki::crl::sign_crl(root.as_ref(), &self.root_cert, content).await
+            }
+        }
+        .map_err(failed)?;
+        crl.to_der().map_err(failed)
+    }
+
+    async fn ocsp_respond(
+        &self,
+        request: &esign_pki::ocsp::ParsedRequest,
+        statuses: &[esign_pki::ocsp::OcspStatus],
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, AuthorityError> {
+        self.responder().await?.respond(request, statuses, now).await.map_err(failed)
     }
 }

@@ -49,6 +49,11 @@ pub const ENV_SESSION_MAX_SECS: &str = "ESIGN_SESSION_MAX_SECS";
 pub const ENV_ROOT_CA_KEY: &str = "ESIGN_ROOT_CA_KEY";
 pub const ENV_ISSUING_CA_KEY: &str = "ESIGN_ISSUING_CA_KEY";
 pub const ENV_TSA_KEY: &str = "ESIGN_TSA_KEY";
+/// KMS key of the delegated OCSP responder.
+pub const ENV_OCSP_KEY: &str = "ESIGN_OCSP_KEY";
+/// The platform's public base URL (the API's), written into certificates as where revocation
+/// status is published (CRL, OCSP, caIssuers). Unset: certificates name no such place.
+pub const ENV_PUBLIC_URL: &str = "ESIGN_PUBLIC_URL";
 /// The stack's name: names the CA and tags seal keys.
 pub const ENV_STACK_NAME: &str = "ESIGN_STACK_NAME";
 /// The webhook queue's URL (`!Ref WebhookQueue`).
@@ -155,6 +160,7 @@ fn settings_from_env(clear_operator_keys: OperatorKeys) -> Result<Config, Config
         pdf_deadline: seconds_var("ESIGN_PDF_DEADLINE_SECS")?.unwrap_or(Config::default().pdf_deadline),
         email_sender: optional("ESIGN_EMAIL_SENDER"),
         web_url: optional("ESIGN_WEB_URL"),
+        public_url: optional(ENV_PUBLIC_URL),
         webhooks,
         ..Config::default()
     })
@@ -176,7 +182,12 @@ fn seconds_var(name: &'static str) -> Result<Option<std::time::Duration>, Config
 
 /// The CA keys named by the environment.
 pub fn ca_keys_from_env() -> Result<CaKeys, ConfigError> {
-    Ok(CaKeys { root: var(ENV_ROOT_CA_KEY)?, issuing: var(ENV_ISSUING_CA_KEY)?, tsa: var(ENV_TSA_KEY)? })
+    Ok(CaKeys {
+        root: var(ENV_ROOT_CA_KEY)?,
+        issuing: var(ENV_ISSUING_CA_KEY)?,
+        tsa: var(ENV_TSA_KEY)?,
+        ocsp: var(ENV_OCSP_KEY)?,
+    })
 }
 
 /// A platform on the AWS services named by the environment.
@@ -222,6 +233,7 @@ pub fn ports_with(
         store: store.clone(),
         keys,
         stack: stack.to_owned(),
+        public_url: config.public_url.clone(),
         cell: tokio::sync::OnceCell::new(),
         loading_calls: std::sync::OnceLock::new(),
         replayed_for: std::sync::Mutex::new(Vec::new()),
@@ -252,6 +264,7 @@ struct LazyAuthority {
     store: Arc<dyn RecordStore>,
     keys: CaKeys,
     stack: String,
+    public_url: Option<String>,
     cell: tokio::sync::OnceCell<KmsAuthority>,
     /// When recording AWS calls: the calls loading made, and the functions they were recorded
     /// for (the local server shares one authority among all functions; in Lambda each function
@@ -262,7 +275,8 @@ struct LazyAuthority {
 
 impl LazyAuthority {
     async fn get(&self) -> Result<&KmsAuthority, AuthorityError> {
-        let load = || KmsAuthority::load(&self.sdk, self.store.as_ref(), &self.keys, &self.stack);
+        let load =
+            || KmsAuthority::load(&self.sdk, self.store.as_ref(), &self.keys, &self.stack, self.public_url.as_deref());
         if !calls::enabled() {
             return self.cell.get_or_try_init(load).await;
         }
@@ -314,5 +328,23 @@ impl SealAuthority for LazyAuthority {
     }
     async fn seal_signer(&self, key_id: &str, chain_pem: &str) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
         self.get().await?.seal_signer(key_id, chain_pem).await
+    }
+    async fn issuing_certificate_der(&self) -> Result<Vec<u8>, AuthorityError> {
+        self.get().await?.issuing_certificate_der().await
+    }
+    async fn sign_crl(
+        &self,
+        issuer: esign_core::ports::CaLevel,
+        content: &esign_pki::crl::CrlContent,
+    ) -> Result<Vec<u8>, AuthorityError> {
+        self.get().await?.sign_crl(issuer, content).await
+    }
+    async fn ocsp_respond(
+        &self,
+        request: &esign_pki::ocsp::ParsedRequest,
+        statuses: &[esign_pki::ocsp::OcspStatus],
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, AuthorityError> {
+        self.get().await?.ocsp_respond(request, statuses, now).await
     }
 }

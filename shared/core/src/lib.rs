@@ -25,6 +25,7 @@ pub mod model;
 pub mod otp;
 pub mod outbox;
 pub mod placements;
+pub mod revocation;
 pub mod platform;
 pub mod ports;
 pub mod seal_image;

@@ -267,8 +267,11 @@ pub struct FakeAuthority {
 }
 
 struct LocalCa {
+    root_key: esign_pki::LocalKeySigner,
+    root: esign_pki::Certificate,
     issuing: esign_pki::LocalKeySigner,
     issuing_cert: esign_pki::Certificate,
+    ocsp: esign_pki::ocsp::OcspResponder,
     /// Issuing CA then root.
     chain_pem: String,
     /// Root then issuing CA.
@@ -330,9 +333,24 @@ impl LocalCa {
         let tsa = esign_pki::TimeStampAuthority::new(tsa_key, vec![tsa_cert, issuing_cert.clone()], policy)
             .await
             .map_err(pki_err)?;
+        let ocsp_key = std::sync::Arc::new(LocalKeySigner::generate_p256().map_err(pki_err)?);
+        let ocsp_cert = cert::ocsp_responder_certificate(
+            &issuing,
+            &issuing_cert,
+            &ocsp_key.public_key().await.map_err(pki_err)?,
+            &subject("Test OCSP Responder"),
+            cert::ocsp_validity(now, &issuing_cert).map_err(pki_err)?,
+        )
+        .await
+        .map_err(pki_err)?;
+        let ocsp =
+            esign_pki::ocsp::OcspResponder::new(ocsp_key, ocsp_cert, issuing_cert.clone()).await.map_err(pki_err)?;
         Ok(LocalCa {
             chain_pem: to_pem(&issuing_cert)? + &to_pem(&root)?,
             ca_pem: to_pem(&root)? + &to_pem(&issuing_cert)?,
+            root_key,
+            root,
+            ocsp,
             issuing,
             issuing_cert,
             tsa,
@@ -437,6 +455,35 @@ impl SealAuthority for FakeAuthority {
             return Ok(Box::new(FailingSigner(signer)));
         }
         Ok(Box::new(signer))
+    }
+
+    async fn issuing_certificate_der(&self) -> Result<Vec<u8>, AuthorityError> {
+        use esign_pki::der::Encode as _;
+        self.ca().await?.issuing_cert.to_der().map_err(pki_err)
+    }
+
+    async fn sign_crl(
+        &self,
+        issuer: crate::ports::CaLevel,
+        content: &esign_pki::crl::CrlContent,
+    ) -> Result<Vec<u8>, AuthorityError> {
+        use esign_pki::der::Encode as _;
+        let ca = self.ca().await?;
+        let crl = match issuer {
+            crate::ports::CaLevel::Root => esign_pki::crl::sign_crl(&ca.root_key, &ca.root, content).await,
+            crate::ports::CaLevel::Issuing => esign_pki::crl::sign_crl(&ca.issuing, &ca.issuing_cert, content).await,
+        }
+        .map_err(pki_err)?;
+        crl.to_der().map_err(pki_err)
+    }
+
+    async fn ocsp_respond(
+        &self,
+        request: &esign_pki::ocsp::ParsedRequest,
+        statuses: &[esign_pki::ocsp::OcspStatus],
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, AuthorityError> {
+        self.ca().await?.ocsp.respond(request, statuses, now).await.map_err(pki_err)
     }
 }
 

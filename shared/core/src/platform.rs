@@ -52,6 +52,9 @@ pub struct Config {
     pub sessions: SessionConfig,
     /// The web app's base URL (`ESIGN_WEB_URL`): embedded signing links point there.
     pub web_url: Option<String>,
+    /// The platform's public base URL (the API's, e.g. `https://api.example.com`): where
+    /// certificates say revocation status is published. `None`: they say nowhere.
+    pub public_url: Option<String>,
 }
 
 /// How webhook deliveries are retried.
@@ -98,6 +101,7 @@ impl Default for Config {
             operators: Operators::default(),
             sessions: SessionConfig::default(),
             web_url: None,
+            public_url: None,
         }
     }
 }

@@ -268,6 +268,25 @@ pub enum AuthorityError {
     Failed(String),
 }
 
+/// Which platform CA issues a CRL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaLevel {
+    /// The root CA: its CRL lists the issuing CA if that is ever revoked.
+    Root,
+    /// The issuing CA: its CRL lists revoked seal certificates.
+    Issuing,
+}
+
+impl CaLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaLevel::Root => "root",
+            CaLevel::Issuing => "issuing",
+        }
+    }
+}
+
 /// The platform's key service and certificate authority (KMS and the KMS-backed CA in
 /// production): seal keys are created and used inside it and never leave it.
 #[async_trait]
@@ -291,6 +310,19 @@ pub trait SealAuthority: Send + Sync {
     /// The signing engine's signer on a seal's key; `chain_pem` is the seal certificate followed
     /// by its issuing CA. Fails when the key is not the certificate's.
     async fn seal_signer(&self, key_id: &str, chain_pem: &str) -> Result<Box<dyn esign_pades::Signer>, AuthorityError>;
+    /// The issuing CA's certificate, DER: what seal certificates name as their issuer
+    /// (caIssuers) and what OCSP requests are matched against.
+    async fn issuing_certificate_der(&self) -> Result<Vec<u8>, AuthorityError>;
+    /// Signs a CRL of the root or the issuing CA with that CA's key (DER).
+    async fn sign_crl(&self, issuer: CaLevel, content: &esign_pki::crl::CrlContent) -> Result<Vec<u8>, AuthorityError>;
+    /// Signs an OCSP response (DER) answering `request` with `statuses` (one per query),
+    /// produced at `now`, with the delegated OCSP responder's key.
+    async fn ocsp_respond(
+        &self,
+        request: &esign_pki::ocsp::ParsedRequest,
+        statuses: &[esign_pki::ocsp::OcspStatus],
+        now: OffsetDateTime,
+    ) -> Result<Vec<u8>, AuthorityError>;
 }
 
 /// How a notice travels.

@@ -608,6 +608,7 @@ impl Platform {
         ];
         if let Some(c) = &data.seal.certificate {
             writes.push(cert_index_write(&data.seal, c)?);
+            writes.push(crate::revocation::issued_status_write(&data.seal, c)?);
         }
         let head = Head::load(self.store.as_ref(), &seal_subject(id)).await?;
         head.append(
@@ -675,12 +676,42 @@ impl Platform {
             .ok_or_else(|| DomainError::Internal("the enterprise's verification record is missing".into()))
     }
 
+    /// Revokes a seal for good (administrators): its certificates are revoked with `reason`
+    /// and the issuing CA's CRL is reissued at once.
+    pub async fn revoke_seal(
+        &self,
+        principal: &Principal,
+        id: &str,
+        reason: crate::revocation::RevocationReason,
+    ) -> Result<Seal, DomainError> {
+        let seal = self.change_status(principal, id, SealStatus::Revoked, reason).await?;
+        if let Err(e) = self.publish_crl(crate::ports::CaLevel::Issuing).await {
+            // The certificates are revoked in the records (OCSP says so already); the scheduled
+            // reissue publishes the CRL.
+            tracing::warn!(seal_id = id, error = %e, "could not reissue the CRL after a revocation");
+        }
+        Ok(seal)
+    }
+
     /// Suspends, resumes or revokes a seal (administrators). Revocation is final.
     pub async fn change_seal_status(
         &self,
         principal: &Principal,
         id: &str,
         to: SealStatus,
+    ) -> Result<Seal, DomainError> {
+        if to == SealStatus::Revoked {
+            return self.revoke_seal(principal, id, crate::revocation::RevocationReason::Unspecified).await;
+        }
+        self.change_status(principal, id, to, crate::revocation::RevocationReason::Unspecified).await
+    }
+
+    async fn change_status(
+        &self,
+        principal: &Principal,
+        id: &str,
+        to: SealStatus,
+        reason: crate::revocation::RevocationReason,
     ) -> Result<Seal, DomainError> {
         let loaded = self.own_seal(principal, id).await?;
         admin_of(principal, &loaded.value.seal.enterprise_id)?;
@@ -698,8 +729,14 @@ impl Platform {
         data.seal.status = to;
         data.seal.updated_at = now;
         let mut writes = vec![Write::replace(seal_record(&data)?, loaded.version)];
+        let mut details = serde_json::json!({ "from": from.as_str() });
+        if to == SealStatus::Revoked {
+            let revocation = crate::revocation::Revocation { revoked_at: now, reason };
+            writes.extend(crate::revocation::revoked_status_writes(&data.seal, revocation)?);
+            details["reason"] = serde_json::to_value(reason).map_err(internal)?;
+        }
         let head = Head::load(self.store.as_ref(), &seal_subject(id)).await?;
-        head.append(&mut writes, now, principal.actor(), action, serde_json::json!({ "from": from.as_str() }));
+        head.append(&mut writes, now, principal.actor(), action, details);
         let event = if to == SealStatus::Revoked {
             Some(self.record_webhook_event(
                 &mut writes,

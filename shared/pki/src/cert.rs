@@ -7,6 +7,11 @@
 //! | [`issuing_ca_certificate`] | root | basicConstraints CA pathLen 0 (critical), keyUsage keyCertSign+cRLSign (critical), SKI, AKI |
 //! | [`seal_certificate`] | issuing CA | basicConstraints CA:false (critical), keyUsage digitalSignature+nonRepudiation (critical), SKI, AKI; no EKU |
 //! | [`tsa_certificate`] | issuing CA | basicConstraints CA:false (critical), keyUsage digitalSignature+nonRepudiation (critical), extendedKeyUsage timeStamping (critical), SKI, AKI |
+//! | [`ocsp_responder_certificate`] | issuing CA | basicConstraints CA:false (critical), keyUsage digitalSignature (critical), extendedKeyUsage OCSPSigning, id-pkix-ocsp-nocheck, SKI, AKI |
+//!
+//! Certificates made with a [`Publication`] (the `*_published` functions) also carry where
+//! relying parties find their revocation status: CRL Distribution Points and Authority
+//! Information Access (OCSP, caIssuers), as URIs.
 //!
 //! Seal certificates carry no extendedKeyUsage on purpose: poppler's pdfsig rejects signer
 //! certificates whose EKU lacks emailProtection.
@@ -31,8 +36,11 @@ use x509_cert::Certificate;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::certificate::{TbsCertificate, Version};
 use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, CrlDistributionPoints,
+    ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectKeyIdentifier,
 };
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
@@ -50,6 +58,15 @@ pub const OID_COMMON_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.
 pub const OID_ORGANIZATION_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.97");
 /// id-kp-timeStamping.
 pub const OID_KP_TIME_STAMPING: ObjectIdentifier = const_oid::db::rfc5280::ID_KP_TIME_STAMPING;
+/// id-kp-OCSPSigning.
+pub const OID_KP_OCSP_SIGNING: ObjectIdentifier = const_oid::db::rfc5280::ID_KP_OCSP_SIGNING;
+/// id-pkix-ocsp-nocheck (RFC 6960 §4.2.2.2.1): relying parties need not check the responder's
+/// own certificate for revocation.
+pub const OID_PKIX_OCSP_NOCHECK: ObjectIdentifier = const_oid::db::rfc6960::ID_PKIX_OCSP_NOCHECK;
+/// id-ad-ocsp.
+pub const OID_AD_OCSP: ObjectIdentifier = const_oid::db::rfc5280::ID_AD_OCSP;
+/// id-ad-caIssuers.
+pub const OID_AD_CA_ISSUERS: ObjectIdentifier = const_oid::db::rfc5280::ID_AD_CA_ISSUERS;
 
 /// Default lifetime of the root CA certificate, in years.
 pub const ROOT_VALIDITY_YEARS: i32 = 20;
@@ -57,6 +74,8 @@ pub const ROOT_VALIDITY_YEARS: i32 = 20;
 pub const ISSUING_VALIDITY_YEARS: i32 = 10;
 /// Default lifetime of the TSA certificate, in years.
 pub const TSA_VALIDITY_YEARS: i32 = 5;
+/// Default lifetime of the OCSP responder certificate, in years.
+pub const OCSP_VALIDITY_YEARS: i32 = 2;
 /// Default (and longest) lifetime of a seal certificate, in years.
 pub const SEAL_VALIDITY_YEARS: i32 = 2;
 /// How far before "now" a new certificate's notBefore is put (clock skew of relying parties).
@@ -123,6 +142,56 @@ impl SealSubject {
     }
 }
 
+/// Where relying parties find the revocation status of a certificate and its issuer's
+/// certificate: absolute `http(s)` URLs, each written into the certificate when set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Publication {
+    /// The issuer's CRL (CRL Distribution Points, one fullName URI).
+    pub crl: Option<String>,
+    /// The OCSP responder answering for the issuer's certificates (AIA id-ad-ocsp).
+    pub ocsp: Option<String>,
+    /// The issuer's certificate, DER (AIA id-ad-caIssuers).
+    pub ca_issuers: Option<String>,
+}
+
+impl Publication {
+    /// The CRL Distribution Points and Authority Information Access extensions (none when no
+    /// URL is set).
+    pub fn extensions(&self) -> Result<Vec<Extension>, PkiError> {
+        let mut out = Vec::new();
+        if let Some(crl) = &self.crl {
+            let point = DistributionPoint {
+                distribution_point: Some(DistributionPointName::FullName(vec![uri(crl)?])),
+                reasons: None,
+                crl_issuer: None,
+            };
+            out.push(extension(&CrlDistributionPoints(vec![point]), false)?);
+        }
+        let mut access = Vec::new();
+        if let Some(ocsp) = &self.ocsp {
+            access.push(AccessDescription { access_method: OID_AD_OCSP, access_location: uri(ocsp)? });
+        }
+        if let Some(issuers) = &self.ca_issuers {
+            access.push(AccessDescription { access_method: OID_AD_CA_ISSUERS, access_location: uri(issuers)? });
+        }
+        if !access.is_empty() {
+            out.push(extension(&AuthorityInfoAccessSyntax(access), false)?);
+        }
+        Ok(out)
+    }
+}
+
+/// A URI GeneralName; only absolute `http://` or `https://` URLs of printable ASCII.
+fn uri(url: &str) -> Result<GeneralName, PkiError> {
+    let ok = (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 1024
+        && url.bytes().all(|b| b.is_ascii_graphic());
+    if !ok {
+        return Err(PkiError::Invalid(format!("{url:?} is not an absolute http(s) URL")));
+    }
+    Ok(GeneralName::UniformResourceIdentifier(der::asn1::Ia5String::new(url)?))
+}
+
 fn rdn(oid: ObjectIdentifier, value: Any) -> Result<RelativeDistinguishedName, PkiError> {
     let atv = AttributeTypeAndValue { oid, value };
     Ok(RelativeDistinguishedName(der::asn1::SetOfVec::try_from(vec![atv])?))
@@ -168,7 +237,7 @@ impl CertValidity {
     }
 }
 
-fn x509_time(t: OffsetDateTime) -> Result<Time, PkiError> {
+pub(crate) fn x509_time(t: OffsetDateTime) -> Result<Time, PkiError> {
     let secs = u64::try_from(t.unix_timestamp()).map_err(|_| PkiError::Invalid(format!("time {t} is before 1970")))?;
     let d = std::time::Duration::from_secs(secs);
     if t.year() < 2050 {
@@ -178,7 +247,7 @@ fn x509_time(t: OffsetDateTime) -> Result<Time, PkiError> {
     }
 }
 
-fn from_x509_time(t: Time) -> Result<OffsetDateTime, PkiError> {
+pub(crate) fn from_x509_time(t: Time) -> Result<OffsetDateTime, PkiError> {
     let secs =
         i64::try_from(t.to_unix_duration().as_secs()).map_err(|_| PkiError::Invalid("time out of range".into()))?;
     OffsetDateTime::from_unix_timestamp(secs).map_err(|e| PkiError::Invalid(format!("time out of range: {e}")))
@@ -235,6 +304,11 @@ pub fn tsa_validity(now: OffsetDateTime, issuer: &Certificate) -> Result<CertVal
     bounded(now, TSA_VALIDITY_YEARS, None, issuer)
 }
 
+/// The OCSP responder: [`OCSP_VALIDITY_YEARS`], cut at the issuer's notAfter.
+pub fn ocsp_validity(now: OffsetDateTime, issuer: &Certificate) -> Result<CertValidity, PkiError> {
+    bounded(now, OCSP_VALIDITY_YEARS, None, issuer)
+}
+
 /// A seal: [`SEAL_VALIDITY_YEARS`], or until `until` if that is earlier (e.g. the end of the
 /// business licence), cut at the issuer's notAfter. An `until` already past is an error.
 pub fn seal_validity(
@@ -265,7 +339,7 @@ pub fn key_identifier(spki: &SubjectPublicKeyInfoOwned) -> Vec<u8> {
     Sha256::digest(spki.subject_public_key.raw_bytes())[..20].to_vec()
 }
 
-fn extension<E: Encode + AssociatedOid>(value: &E, critical: bool) -> Result<Extension, PkiError> {
+pub(crate) fn extension<E: Encode + AssociatedOid>(value: &E, critical: bool) -> Result<Extension, PkiError> {
     Ok(Extension { extn_id: E::OID, critical, extn_value: OctetString::new(value.to_der()?)? })
 }
 
@@ -274,7 +348,7 @@ fn ski(spki: &SubjectPublicKeyInfoOwned) -> Result<Extension, PkiError> {
 }
 
 /// AKI naming the issuer's key: its SKI when it has one, else computed from its key.
-fn aki(issuer: &Certificate) -> Result<Extension, PkiError> {
+pub(crate) fn aki(issuer: &Certificate) -> Result<Extension, PkiError> {
     let key_id = match issuer.tbs_certificate.get::<SubjectKeyIdentifier>()? {
         Some((_, SubjectKeyIdentifier(id))) => id,
         None => OctetString::new(key_identifier(&issuer.tbs_certificate.subject_public_key_info))?,
@@ -400,14 +474,35 @@ pub async fn issuing_ca_certificate<S: KeySigner + ?Sized>(
     subject: &CaSubject,
     validity: CertValidity,
 ) -> Result<Certificate, PkiError> {
+    issuing_ca_certificate_published(
+        root_signer,
+        root_cert,
+        issuing_public_key,
+        subject,
+        validity,
+        &Publication::default(),
+    )
+    .await
+}
+
+/// As [`issuing_ca_certificate`], naming where the root publishes its CRL (and certificate).
+pub async fn issuing_ca_certificate_published<S: KeySigner + ?Sized>(
+    root_signer: &S,
+    root_cert: &Certificate,
+    issuing_public_key: &SubjectPublicKeyInfoOwned,
+    subject: &CaSubject,
+    validity: CertValidity,
+    publication: &Publication,
+) -> Result<Certificate, PkiError> {
     check_public_key(issuing_public_key)?;
     let root_key = check_issuer(root_signer, root_cert, &validity, true).await?;
-    let extensions = vec![
+    let mut extensions = vec![
         extension(&BasicConstraints { ca: true, path_len_constraint: Some(0) }, true)?,
         key_usage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)?,
         ski(issuing_public_key)?,
         aki(root_cert)?,
     ];
+    extensions.extend(publication.extensions()?);
     let tbs = Tbs {
         serial: random_serial(),
         issuer: root_cert.tbs_certificate.subject.clone(),
@@ -428,14 +523,37 @@ pub async fn seal_certificate<S: KeySigner + ?Sized>(
     serial: SerialNumber,
     validity: CertValidity,
 ) -> Result<Certificate, PkiError> {
+    seal_certificate_published(
+        issuer_signer,
+        issuer_cert,
+        seal_public_key,
+        subject,
+        serial,
+        validity,
+        &Publication::default(),
+    )
+    .await
+}
+
+/// As [`seal_certificate`], naming where the issuing CA publishes revocation status.
+pub async fn seal_certificate_published<S: KeySigner + ?Sized>(
+    issuer_signer: &S,
+    issuer_cert: &Certificate,
+    seal_public_key: &SubjectPublicKeyInfoOwned,
+    subject: &SealSubject,
+    serial: SerialNumber,
+    validity: CertValidity,
+    publication: &Publication,
+) -> Result<Certificate, PkiError> {
     check_public_key(seal_public_key)?;
     let issuer_key = check_issuer(issuer_signer, issuer_cert, &validity, false).await?;
-    let extensions = vec![
+    let mut extensions = vec![
         extension(&BasicConstraints { ca: false, path_len_constraint: None }, true)?,
         key_usage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)?,
         ski(seal_public_key)?,
         aki(issuer_cert)?,
     ];
+    extensions.extend(publication.extensions()?);
     let tbs = Tbs {
         serial,
         issuer: issuer_cert.tbs_certificate.subject.clone(),
@@ -470,6 +588,42 @@ pub async fn tsa_certificate<S: KeySigner + ?Sized>(
         issuer: issuer_cert.tbs_certificate.subject.clone(),
         subject: subject.to_name()?,
         public_key: tsa_public_key.clone(),
+        validity,
+        extensions,
+    };
+    sign_tbs(issuer_signer, &issuer_key, tbs).await
+}
+
+/// A delegated OCSP responder certificate for `responder_public_key` (RFC 6960 §4.2.2.2):
+/// extendedKeyUsage id-kp-OCSPSigning and id-pkix-ocsp-nocheck, signed by the issuing CA whose
+/// certificates it answers for.
+pub async fn ocsp_responder_certificate<S: KeySigner + ?Sized>(
+    issuer_signer: &S,
+    issuer_cert: &Certificate,
+    responder_public_key: &SubjectPublicKeyInfoOwned,
+    subject: &CaSubject,
+    validity: CertValidity,
+) -> Result<Certificate, PkiError> {
+    check_public_key(responder_public_key)?;
+    let issuer_key = check_issuer(issuer_signer, issuer_cert, &validity, false).await?;
+    let nocheck = Extension {
+        extn_id: OID_PKIX_OCSP_NOCHECK,
+        critical: false,
+        extn_value: OctetString::new(der::asn1::Null.to_der()?)?,
+    };
+    let extensions = vec![
+        extension(&BasicConstraints { ca: false, path_len_constraint: None }, true)?,
+        key_usage(KeyUsages::DigitalSignature)?,
+        extension(&ExtendedKeyUsage(vec![OID_KP_OCSP_SIGNING]), false)?,
+        nocheck,
+        ski(responder_public_key)?,
+        aki(issuer_cert)?,
+    ];
+    let tbs = Tbs {
+        serial: random_serial(),
+        issuer: issuer_cert.tbs_certificate.subject.clone(),
+        subject: subject.to_name()?,
+        public_key: responder_public_key.clone(),
         validity,
         extensions,
     };

@@ -6,11 +6,16 @@
 //! - [`cert`]: root CA, issuing CA, seal and TSA certificates, built from `x509-cert` types and
 //!   signed through a [`KeySigner`], with the serial-number and validity rules.
 //! - [`tsa`]: an RFC 3161 time-stamp authority core (request in, response out, no transport).
+//! - [`crl`]: X.509 v2 CRLs of the platform CAs.
+//! - [`ocsp`]: an RFC 6960 OCSP responder core (request in, statuses looked up by the caller,
+//!   signed response out), answering with a delegated responder certificate.
 //!
 //! The ASN.1 crates are re-exported so callers use the very versions these types come from.
 
 pub mod cert;
+pub mod crl;
 mod local;
+pub mod ocsp;
 pub mod tsa;
 
 use async_trait::async_trait;
@@ -24,6 +29,7 @@ pub use const_oid;
 pub use der;
 pub use spki;
 pub use x509_cert;
+pub use x509_ocsp;
 pub use x509_tsp;
 
 pub use cert::{
@@ -44,6 +50,8 @@ pub const OID_SECP256R1: ObjectIdentifier = const_oid::db::rfc5912::SECP_256_R_1
 pub const OID_SHA256_WITH_RSA: ObjectIdentifier = const_oid::db::rfc5912::SHA_256_WITH_RSA_ENCRYPTION;
 /// ecdsa-with-SHA256.
 pub const OID_ECDSA_WITH_SHA256: ObjectIdentifier = const_oid::db::rfc5912::ECDSA_WITH_SHA_256;
+/// id-ce-cRLNumber.
+pub const OID_CRL_NUMBER: ObjectIdentifier = const_oid::db::rfc5280::ID_CE_CRL_NUMBER;
 /// id-sha256.
 pub const OID_SHA256: ObjectIdentifier = const_oid::db::rfc5912::ID_SHA_256;
 

@@ -6,7 +6,8 @@
 //! development here), `ESIGN_OPERATOR_KEYS` (clear keys, hashed at start-up) and/or
 //! `ESIGN_OPERATOR_KEY_HASHES`, `ESIGN_OPERATORS` (identifiers operators sign in with by code),
 //! `ESIGN_SESSION_IDLE_SECS` and `ESIGN_SESSION_MAX_SECS`, `ESIGN_AWS_CALL_LOG` (records the AWS
-//! calls each route's function makes, as JSON lines).
+//! calls each route's function makes, as JSON lines), `ESIGN_PUBLIC_URL` (default: the server's
+//! own address; where certificates say the CRLs and the OCSP responder are).
 //!
 //! The built web app is served at every path outside `/v1` from `ESIGN_WEB_DIR` (default
 //! `web/dist` when it holds an `index.html`), with the deployed security headers;
@@ -114,6 +115,10 @@ async fn main() -> ExitCode {
     // Embedded signing links point at this server unless ESIGN_WEB_URL names another.
     if config.web_url.is_none() {
         config.web_url = Some(format!("http://{bound}"));
+    }
+    // Certificates name this server's CRLs and OCSP responder unless ESIGN_PUBLIC_URL says otherwise.
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{bound}"));
     }
     let mut web_origins = own_origins(bound);
     web_origins.extend(

@@ -3,12 +3,16 @@
 //!
 //! ```sh
 //! ESIGN_TABLE=<RecordsTableName> ESIGN_ROOT_CA_KEY=<RootCaKeyId> ESIGN_ISSUING_CA_KEY=<IssuingCaKeyId> \
-//! ESIGN_TSA_KEY=<TsaKeyId> ESIGN_STACK_NAME=<stack> cargo run --release -p esign-aws --bin esign-bootstrap
+//! ESIGN_TSA_KEY=<TsaKeyId> ESIGN_OCSP_KEY=<OcspKeyId> ESIGN_PUBLIC_URL=<ApiUrl> ESIGN_STACK_NAME=<stack> \
+//! cargo run --release -p esign-aws --bin esign-bootstrap
 //! ```
 //!
 //! It makes the root CA certificate (self-signed with the root key in KMS), the issuing CA
-//! certificate and the TSA certificate, stores them in the table, and prints the CA chain. Run
-//! again, it changes nothing and prints the same chain.
+//! certificate (naming the root's CRL at `ESIGN_PUBLIC_URL`), the TSA certificate and the OCSP
+//! responder certificate, stores them in the table, and prints the CA chain. Run again, it only
+//! adds what a CA bootstrapped by an older version lacks (the OCSP responder certificate) and
+//! prints the same chain. The CRLs are published by the `refresh-crls` function (invoke it once
+//! after bootstrapping; its schedule keeps them fresh).
 
 use std::process::ExitCode;
 
@@ -32,7 +36,8 @@ async fn main() -> ExitCode {
     let stack = std::env::var(esign_aws::ENV_STACK_NAME).unwrap_or_else(|_| "esign".into());
     let sdk = esign_aws::sdk_config().await;
     let store = DynamoStore::from_sdk(&sdk, table);
-    match KmsAuthority::bootstrap(&sdk, &store, &keys, &stack).await {
+    let public_url = std::env::var(esign_aws::ENV_PUBLIC_URL).ok().filter(|u| !u.trim().is_empty());
+    match KmsAuthority::bootstrap(&sdk, &store, &keys, &stack, public_url.as_deref()).await {
         Ok(authority) => match authority.ca_certificates_pem().await {
             Ok(pem) => {
                 print!("{pem}");
