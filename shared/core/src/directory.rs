@@ -147,7 +147,8 @@ mod tests {
         let p = &t.platform;
         let (_, a) = verified(p).await;
         let (_, other) = verified(p).await;
-        let uscc = kyb::validate_uscc(&kyb::sample_uscc(42).0).unwrap();
+        // A code no verified enterprise of any test has (they run at once, sharing the counter).
+        let uscc = kyb::validate_uscc(&crate::testing::fresh_uscc().0).unwrap();
         for _ in 0..LOOKUPS_PER_WINDOW {
             assert_eq!(p.lookup_enterprise(&a, &uscc).await.unwrap_err(), DomainError::NotFound("enterprise"));
         }

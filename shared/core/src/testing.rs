@@ -140,12 +140,16 @@ pub(crate) fn new_member() -> crate::members::CreateMember {
     }
 }
 
+/// A USCC (with its organization code) no other call in this process answers.
+pub(crate) fn fresh_uscc() -> (String, String) {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    crate::kyb::sample_uscc(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+}
+
 /// A valid submission whose administrator is the legal representative, under a USCC of its own
 /// (one USCC has at most one verified enterprise).
 pub(crate) fn submission() -> SubmitVerification {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-    let (uscc, organization_code) =
-        crate::kyb::sample_uscc(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let (uscc, organization_code) = fresh_uscc();
     SubmitVerification {
         company_name: "深圳市腾讯计算机系统有限公司".into(),
         uscc,
