@@ -4,7 +4,8 @@
 //! Only data that proves itself counts: an OCSP response signed by the certificate's issuer or by
 //! a responder the issuer certified for OCSP signing (id-kp-OCSPSigning), a CRL signed by the
 //! issuer. A response or CRL issued before the moment says nothing about it (the certificate could
-//! have been revoked in between), so "good" needs data produced at or after that moment.
+//! have been revoked in between) unless it was still current then (the moment lies before its
+//! nextUpdate), so "good" needs data produced at or after that moment or current at it.
 
 use crate::cms_sig::{cert_signed_by, verify_raw};
 use der::{Decode, Encode};
@@ -118,12 +119,16 @@ impl Evidence {
         verify_raw(&responder.tbs_certificate.subject_public_key_info, &basic.signature_algorithm.oid, &msg, sig)
             .map_err(|e| format!("OCSP response signature: {e}"))?;
         let this_update = single.this_update.0.to_unix_duration().as_secs();
+        let next_update = single.next_update.map(|t| t.0.to_unix_duration().as_secs());
         let when = single.this_update.0.to_date_time().to_string();
         Ok(Some(match &single.cert_status {
-            CertStatus::Good(_) if this_update >= at => (RevocationStatus::Good, format!("OCSP good at {when}")),
-            CertStatus::Good(_) => {
-                (RevocationStatus::Unknown, format!("OCSP good at {when}, before the signing time: says nothing"))
+            CertStatus::Good(_) if current_at(this_update, next_update, at) => {
+                (RevocationStatus::Good, format!("OCSP good at {when}"))
             }
+            CertStatus::Good(_) => (
+                RevocationStatus::Unknown,
+                format!("OCSP good at {when}, no longer current at the signing time: says nothing"),
+            ),
             CertStatus::Revoked(info) => {
                 let t = info.revocation_time.0.to_unix_duration().as_secs();
                 let reason = info.revocation_reason.map(|r| format!(" ({r:?})")).unwrap_or_default();
@@ -160,11 +165,20 @@ fn crl_status(
             what,
         )));
     }
-    Ok(Some(if this_update >= at {
+    let next_update = tbs.next_update.map(|t| t.to_unix_duration().as_secs());
+    Ok(Some(if current_at(this_update, next_update, at) {
         (RevocationStatus::Good, format!("not on the CRL of {when}"))
     } else {
-        (RevocationStatus::Unknown, format!("CRL of {when}, before the signing time: says nothing"))
+        (RevocationStatus::Unknown, format!("CRL of {when}, no longer current at the signing time: says nothing"))
     }))
+}
+
+/// Whether "good" data of `this_update` speaks for the moment `at`: issued at or after it, or
+/// issued before it and still current then (`at` within `[thisUpdate, nextUpdate]`: ETSI EN 319
+/// 102-1's freshness rule with its default maximum, nextUpdate - thisUpdate, as pyHanko applies
+/// it; a validator fetches data just before a signature's time stamp arrives).
+fn current_at(this_update: u64, next_update: Option<u64>, at: u64) -> bool {
+    this_update >= at || next_update.is_some_and(|n| at <= n)
 }
 
 /// Whether an OCSP CertID's issuer hashes are those of `issuer` (SHA-1 or SHA-256).
@@ -194,7 +208,7 @@ fn responder_matches(id: &ResponderId, c: &Certificate) -> bool {
     }
 }
 
-fn extension<'a>(c: &'a Certificate, oid: const_oid::ObjectIdentifier) -> Option<&'a [u8]> {
+fn extension(c: &Certificate, oid: const_oid::ObjectIdentifier) -> Option<&[u8]> {
     c.tbs_certificate.extensions.as_ref()?.iter().find(|e| e.extn_id == oid).map(|e| e.extn_value.as_bytes())
 }
 

@@ -397,7 +397,7 @@ pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Res
         .collect();
     // order by position in the file
     sigs.sort_by_key(|s| s.byte_range.get(2).copied().unwrap_or(0));
-    let dss_summary = (!dss.is_empty() || !dss.vri.is_empty()).then(|| DssSummary {
+    let dss_summary = (!dss.is_empty() || !dss.vri.is_empty()).then_some(DssSummary {
         certs: dss.certs.len(),
         ocsps: dss.ocsps.len(),
         crls: dss.crls.len(),
@@ -649,7 +649,7 @@ fn check_doc_timestamp(
     let token = match der::SliceReader::new(&token).and_then(|mut rd| {
         let h = der::Header::decode(&mut rd)?;
         let len = (h.encoded_len()? + h.length)?;
-        Ok(usize::try_from(len)?)
+        usize::try_from(len)
     }) {
         Ok(n) if n <= token.len() => token[..n].to_vec(),
         _ => {
@@ -1182,6 +1182,11 @@ fn later_changes(data: &[u8], end: usize, new: &Document) -> Result<Vec<String>,
     // the DSS (and its arrays and VRI dictionary, when indirect) may be extended by later updates
     let mut dss_objects: HashSet<u32> = HashSet::new();
     for d in [&old, new] {
+        // the document information dictionary (producer, modification date): pyHanko updates it
+        // with every revision, and its diff policy allows that
+        if let Some(Obj::Ref(n, _)) = d.trailer.get("Info") {
+            dss_objects.insert(*n);
+        }
         if let Some(Obj::Ref(n, _)) = d.catalog().ok().and_then(|c| c.get("DSS").cloned()) {
             dss_objects.insert(n);
             if let Ok(dd) = d.get(n, 0).and_then(|o| d.resolve_dict(&o)) {

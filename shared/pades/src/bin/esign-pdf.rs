@@ -58,7 +58,7 @@ fn der_items(path: &str, what: &str) -> Result<Vec<Vec<u8>>, String> {
         let block = &rest[start..];
         let end_marker = block.find("-----END ").ok_or_else(|| format!("{what} {path}: unterminated PEM block"))?;
         let end = block[end_marker + 9..].find("-----").map(|k| end_marker + 9 + k + 5).unwrap_or(block.len());
-        let (_, der) = der::pem::decode_vec(block[..end].as_bytes()).map_err(|e| format!("{what} {path}: {e}"))?;
+        let (_, der) = der::pem::decode_vec(&block.as_bytes()[..end]).map_err(|e| format!("{what} {path}: {e}"))?;
         out.push(der);
         rest = &block[end..];
     }
