@@ -17,7 +17,9 @@ pub mod cms_sig;
 pub mod cross_page;
 pub mod image;
 pub mod layout;
+pub mod ltv;
 pub mod pdf;
+pub mod revinfo;
 pub mod sign;
 pub mod tsa;
 pub mod verify;
@@ -25,12 +27,13 @@ pub mod verify;
 pub use cms_sig::{LocalSigner, SignatureAlgorithm, Signer};
 pub use cross_page::{CrossPageProblem, CrossPageSeal};
 pub use layout::{PageSize, page_sizes};
+pub use ltv::{ValidationData, add_validation_data, add_validation_data_update};
 pub use sign::{
     DocumentInfo, LayoutError, Placement, PlacementKind, SignRequest, check_document, check_layout, check_layouts,
-    check_placements, sign_pdf, sign_pdf_update,
+    check_placements, sign_pdf, sign_pdf_update, timestamp_pdf, timestamp_pdf_update,
 };
 pub use tsa::{HttpTsa, TimestampSource};
-pub use verify::{Report, SignatureReport, verify_pdf, verify_pdf_with_trust};
+pub use verify::{DocTimestampReport, Report, SignatureReport, verify_pdf, verify_pdf_with_trust};
 
 /// Every failure the engine reports. Bad input never panics; it ends up here.
 #[derive(Debug, thiserror::Error)]
@@ -73,4 +76,8 @@ pub enum PadesError {
     /// The file is damaged in a way that signing it as is would hide (see [`pdf::Damage`]).
     #[error("the document is damaged: {0}")]
     Damaged(pdf::Damage),
+    /// Validation data (certificates, OCSP responses, CRLs) given for the DSS that is not what
+    /// it claims to be, or too large.
+    #[error("validation data: {0}")]
+    ValidationData(String),
 }

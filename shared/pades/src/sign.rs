@@ -449,11 +449,13 @@ impl ExistingForm {
                 }
                 Ok(n.to_owned())
             }
-            None => Ok((1..)
-                .map(|k| format!("Signature{k}"))
-                .find(|n| !self.names.contains(n.as_bytes()))
-                .unwrap_or_default()),
+            None => Ok(self.free_name("Signature")),
         }
+    }
+
+    /// `<prefix><N>` with the first free N.
+    fn free_name(&self, prefix: &str) -> String {
+        (1..).map(|k| format!("{prefix}{k}")).find(|n| !self.names.contains(n.as_bytes())).unwrap_or_default()
     }
 }
 
@@ -760,11 +762,49 @@ struct ToSign<'a> {
 }
 
 impl ToSign<'_> {
+    /// The update with its signature dictionary (`sd`, closed by the byte range and a /Contents
+    /// placeholder of `reserve` bytes), the byte range filled in; returns the update, the offset
+    /// of /Contents' `<` in it and the SHA-256 of everything the byte range covers.
+    fn placeholder(&self, sd: Dict, reserve: usize) -> Result<(Vec<u8>, usize, [u8; 32]), PadesError> {
+        let input = self.input;
+        let mut body = ser(&Obj::Dict(sd));
+        body.truncate(body.len() - 2); // reopen the dictionary
+        const BR_PLACEHOLDER: &str = "[0 0000000000 0000000000 0000000000]";
+        body.extend_from_slice(b"/ByteRange ");
+        body.extend_from_slice(BR_PLACEHOLDER.as_bytes());
+        body.extend_from_slice(b"/Contents <");
+        body.extend(std::iter::repeat_n(b'0', reserve * 2));
+        body.extend_from_slice(b">>>");
+        let mut all = vec![(self.update.sig_num, 0u16, body)];
+        all.extend(self.update.objs.iter().cloned());
+        let update = write_update(self.doc, &all, self.update.next);
+        // locate placeholders (the signature dictionary is the first object of the update)
+        let br_pos = crate::pdf::object::find(&update, BR_PLACEHOLDER.as_bytes(), 0)
+            .ok_or_else(|| PadesError::Cms("internal: no ByteRange".into()))?;
+        let c_pos = crate::pdf::object::find(&update, b"/Contents <", br_pos)
+            .ok_or_else(|| PadesError::Cms("internal: no Contents".into()))?
+            + 10;
+        let total = input.len() + update.len();
+        let a = input.len() + c_pos; // offset of '<'
+        let b = a + reserve * 2 + 2; // after '>'
+        let br = format!("[0 {} {} {}]", a, b, total - b);
+        if br.len() > BR_PLACEHOLDER.len() {
+            return Err(PadesError::Cms("file too large for ByteRange".into()));
+        }
+        let mut out = update;
+        out[br_pos..br_pos + BR_PLACEHOLDER.len()]
+            .copy_from_slice(format!("{br:<width$}", width = BR_PLACEHOLDER.len()).as_bytes());
+        // hash once: everything but the /Contents hex string
+        let mut h = self.input_hash.clone();
+        h.update(&out[..a - input.len()]);
+        h.update(&out[b - input.len()..]);
+        Ok((out, c_pos, h.finalize().into()))
+    }
+
     /// The signature dictionary, sized from the real CMS: the update is written with a
     /// placeholder, hashed, signed and time-stamped; if the CMS did not fit (it never should),
     /// again with the measured size.
     async fn sign(self, signer: &dyn Signer, tsa: Option<&dyn TimestampSource>) -> Result<Vec<u8>, PadesError> {
-        let input = self.input;
         let chain = signer.certificate_chain().to_vec();
         let signer_cert = chain.first().ok_or_else(|| PadesError::Key("the signer has no certificate".into()))?;
         let alg = signer.algorithm();
@@ -774,10 +814,7 @@ impl ToSign<'_> {
         // the time-stamp token: its size as remembered by the source, else measured with a probe
         // request (a real token differs from the probe only in a few bytes: serial, time, nonce)
         let token_len = match tsa {
-            Some(t) => match t.token_size_hint() {
-                Some(n) => n,
-                None => t.timestamp(&[0u8; 32]).await?.len(),
-            },
+            Some(t) => token_len(t).await?,
             None => 0,
         };
         // unsigned attribute wrapping (SET, Attribute, OID, SET) costs at most 32 bytes
@@ -794,38 +831,7 @@ impl ToSign<'_> {
             if let Some(l) = &self.location {
                 sd.set("Location", Obj::Str(l.as_bytes().to_vec()));
             }
-            let mut body = ser(&Obj::Dict(sd));
-            body.truncate(body.len() - 2); // reopen the dictionary
-            const BR_PLACEHOLDER: &str = "[0 0000000000 0000000000 0000000000]";
-            body.extend_from_slice(b"/ByteRange ");
-            body.extend_from_slice(BR_PLACEHOLDER.as_bytes());
-            body.extend_from_slice(b"/Contents <");
-            body.extend(std::iter::repeat_n(b'0', reserve * 2));
-            body.extend_from_slice(b">>>");
-            let mut all = vec![(self.update.sig_num, 0u16, body)];
-            all.extend(self.update.objs.iter().cloned());
-            let update = write_update(self.doc, &all, self.update.next);
-            // locate placeholders (the signature dictionary is the first object of the update)
-            let br_pos = crate::pdf::object::find(&update, BR_PLACEHOLDER.as_bytes(), 0)
-                .ok_or_else(|| PadesError::Cms("internal: no ByteRange".into()))?;
-            let c_pos = crate::pdf::object::find(&update, b"/Contents <", br_pos)
-                .ok_or_else(|| PadesError::Cms("internal: no Contents".into()))?
-                + 10;
-            let total = input.len() + update.len();
-            let a = input.len() + c_pos; // offset of '<'
-            let b = a + reserve * 2 + 2; // after '>'
-            let br = format!("[0 {} {} {}]", a, b, total - b);
-            if br.len() > BR_PLACEHOLDER.len() {
-                return Err(PadesError::Cms("file too large for ByteRange".into()));
-            }
-            let mut out = update;
-            out[br_pos..br_pos + BR_PLACEHOLDER.len()]
-                .copy_from_slice(format!("{br:<width$}", width = BR_PLACEHOLDER.len()).as_bytes());
-            // hash once: everything but the /Contents hex string
-            let mut h = self.input_hash.clone();
-            h.update(&out[..a - input.len()]);
-            h.update(&out[b - input.len()..]);
-            let digest = h.finalize();
+            let (mut out, c_pos, digest) = self.placeholder(sd, reserve)?;
             let attrs = signed_attributes(&digest, signer_cert)?;
             let attrs_der = der::Encode::to_der(&attrs).map_err(|e| PadesError::Cms(e.to_string()))?;
             let signature = signer.sign(&attrs_der).await?;
@@ -843,10 +849,85 @@ impl ToSign<'_> {
                 continue;
             }
             let hex = hex::encode_upper(&cms);
-            let a_rel = a - input.len();
-            out[a_rel + 1..a_rel + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+            out[c_pos + 1..c_pos + 1 + hex.len()].copy_from_slice(hex.as_bytes());
             return Ok(out);
         }
         Err(PadesError::Cms("the CMS did not fit its measured placeholder".into()))
     }
+
+    /// A document time stamp: /Contents is the RFC 3161 token over the byte range's SHA-256.
+    async fn timestamp(self, tsa: &dyn TimestampSource) -> Result<Vec<u8>, PadesError> {
+        let mut reserve = token_len(tsa).await? + 64;
+        for _attempt in 0..3 {
+            let sd = Dict::new()
+                .with("Type", Obj::name("DocTimeStamp"))
+                .with("Filter", Obj::name("Adobe.PPKLite"))
+                .with("SubFilter", Obj::name("ETSI.RFC3161"));
+            let (mut out, c_pos, digest) = self.placeholder(sd, reserve)?;
+            let token = tsa.timestamp(&digest).await?;
+            if token.len() > reserve {
+                reserve = token.len() + 64;
+                continue;
+            }
+            let hex = hex::encode_upper(&token);
+            out[c_pos + 1..c_pos + 1 + hex.len()].copy_from_slice(hex.as_bytes());
+            return Ok(out);
+        }
+        Err(PadesError::Tsa("the time-stamp token did not fit its measured placeholder".into()))
+    }
+}
+
+/// The size of a token from `tsa`: as remembered by the source, else measured with a probe.
+async fn token_len(tsa: &dyn TimestampSource) -> Result<usize, PadesError> {
+    Ok(match tsa.token_size_hint() {
+        Some(n) => n,
+        None => tsa.timestamp(&[0u8; 32]).await?.len(),
+    })
+}
+
+/// Appends a document time stamp (PAdES B-LTA; ISO 32000-2 /DocTimeStamp, /SubFilter
+/// /ETSI.RFC3161) to `input`: an invisible signature field on page 1 whose /Contents is an RFC
+/// 3161 token over the SHA-256 of everything but itself. Returns the bytes to append. Allowed on
+/// certified documents at every DocMDP level (PAdES permits DSS and document time stamps).
+pub async fn timestamp_pdf_update(input: &[u8], tsa: &dyn TimestampSource) -> Result<Vec<u8>, PadesError> {
+    let (doc, input_hash) = std::thread::scope(|s| {
+        let hashing = s.spawn(|| Sha256::new().chain_update(input));
+        let doc = Document::load(input);
+        (doc, hashing.join())
+    });
+    let doc = doc?;
+    doc.check_sound()?;
+    let input_hash = input_hash.map_err(|_| PadesError::Cms("internal: the hashing thread failed".into()))?;
+    let catalog = doc.catalog()?;
+    let count = doc.page_count()?;
+    if count == 0 {
+        return Err(PadesError::Malformed("the document has no pages".into()));
+    }
+    let mut layout = Layout::resolve(&doc, &[], None, count)?;
+    Layout::page(&doc, &mut layout.pages, 0, count)?;
+    let form = ExistingForm::read(&doc, &catalog);
+    let field_name = form.free_name("DocumentTimestamp");
+    if let Some((num, reason)) = doc.bad_length() {
+        return Err(PadesError::Damaged(crate::pdf::Damage::StreamLength { num, reason }));
+    }
+    let update = build_objects(&doc, &catalog, &layout, form, &field_name, None, "")?;
+    let to_sign = ToSign {
+        doc: &doc,
+        input,
+        input_hash,
+        update,
+        m_date: String::new(),
+        reason: None,
+        location: None,
+    };
+    to_sign.timestamp(tsa).await
+}
+
+/// [`timestamp_pdf_update`] returning the whole document (input ++ update).
+pub async fn timestamp_pdf(input: &[u8], tsa: &dyn TimestampSource) -> Result<Vec<u8>, PadesError> {
+    let update = timestamp_pdf_update(input, tsa).await?;
+    let mut out = Vec::with_capacity(input.len() + update.len());
+    out.extend_from_slice(input);
+    out.extend_from_slice(&update);
+    Ok(out)
 }

@@ -20,6 +20,76 @@ pub struct Report {
     /// number of revisions (%%EOF markers) in the file
     pub revisions: usize,
     pub signatures: Vec<SignatureReport>,
+    /// document time stamps (/DocTimeStamp, PAdES B-LTA), oldest first
+    pub document_timestamps: Vec<DocTimestampReport>,
+    /// what the catalog's Document Security Store holds (None when there is none)
+    pub dss: Option<DssSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DssSummary {
+    pub certs: usize,
+    pub ocsps: usize,
+    pub crls: usize,
+    pub vri: usize,
+}
+
+/// A document time stamp: an RFC 3161 token over its byte range.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocTimestampReport {
+    pub field: String,
+    /// the token's genTime (RFC 3339)
+    pub time: Option<String>,
+    /// the TSA's subject
+    pub tsa: Option<String>,
+    pub byte_range: Vec<i64>,
+    pub coverage: String,
+    pub covers_whole_document: bool,
+    /// the token's imprint is the SHA-256 of the byte range, and its signature verifies
+    pub token_valid: bool,
+    /// None when no trust roots were given
+    pub trusted: Option<bool>,
+    /// revocation data for the TSA's chain is embedded (in the DSS)
+    pub validation_data_complete: bool,
+    pub missing_validation_data: Vec<String>,
+    /// changes made by later revisions that are not allowed
+    pub disallowed_changes: Vec<String>,
+    pub problems: Vec<String>,
+    pub intact: bool,
+}
+
+/// The validation data a signature relies on, as embedded.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidationDataReport {
+    /// the document has a DSS with data used for this signature
+    pub in_dss: bool,
+    /// the DSS has a VRI entry for this signature
+    pub vri: bool,
+    /// every certificate of the signer's chain and of its time stamp's TSA chain (but the roots)
+    /// has a status from embedded OCSP responses or CRLs
+    pub complete: bool,
+    pub missing: Vec<String>,
+}
+
+/// The revocation status of the signer's certificate at the signing time, from embedded data.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevocationReport {
+    pub status: crate::revinfo::RevocationStatus,
+    /// the moment judged (the time stamp's time, else the claimed time)
+    pub at: String,
+    /// where the status comes from (OCSP / CRL and their times), or why it is unknown
+    pub source: String,
+    /// what that means, in words
+    pub meaning: String,
+    /// each certificate of the chain but the root: subject, status, source
+    pub chain: Vec<CertRevocation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CertRevocation {
+    pub subject: String,
+    pub status: crate::revinfo::RevocationStatus,
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -57,7 +127,17 @@ pub struct SignatureReport {
     /// changes made by later revisions that are not signature fields/annotations
     pub disallowed_changes: Vec<String>,
     pub problems: Vec<String>,
-    /// digest, CMS signature and time stamp valid, and no disallowed later changes
+    /// PAdES baseline level reached: "B-B" (CMS valid), "B-T" (signature time stamp), "B-LT"
+    /// (and validation data for the signer's and TSA's chains embedded in the DSS), "B-LTA"
+    /// (and a document time stamp covers that data); "none" when the signature is not intact
+    pub level: String,
+    /// None when the file has no DSS and the CMS carries no revocation data
+    pub validation_data: Option<ValidationDataReport>,
+    /// the signer certificate's revocation status at the signing time from embedded data (None
+    /// when nothing about it is embedded)
+    pub revocation: Option<RevocationReport>,
+    /// digest, CMS signature and time stamp valid, no disallowed later changes, and not revoked
+    /// before signing (by the embedded data)
     pub intact: bool,
 }
 
@@ -67,6 +147,10 @@ impl SignatureReport {
             && self.signature_valid
             && self.timestamp_valid != Some(false)
             && self.disallowed_changes.is_empty()
+            && self
+                .revocation
+                .as_ref()
+                .is_none_or(|r| r.status != crate::revinfo::RevocationStatus::RevokedBeforeSigning)
     }
 }
 
@@ -75,6 +159,7 @@ impl Report {
     pub fn all_valid(&self, require_trust: bool) -> bool {
         !self.signatures.is_empty()
             && self.signatures.iter().all(|s| s.intact() && (!require_trust || s.trusted == Some(true)))
+            && self.document_timestamps.iter().all(|t| t.intact && (!require_trust || t.trusted == Some(true)))
     }
 
     pub fn to_text(&self) -> String {
@@ -102,12 +187,54 @@ impl Report {
             if !g.strip_pages.is_empty() {
                 s += &format!("  cross-page seal strips on pages: {}\n", page_list(&g.strip_pages));
             }
+            s += &format!("  level: {}\n", g.level);
+            if let Some(v) = &g.validation_data {
+                s += &format!(
+                    "  validation data: {} (DSS: {}, VRI: {})\n",
+                    if v.complete { "complete" } else { "INCOMPLETE" },
+                    if v.in_dss { "yes" } else { "no" },
+                    if v.vri { "yes" } else { "no" }
+                );
+                for m in &v.missing {
+                    s += &format!("    missing: {m}\n");
+                }
+            }
+            if let Some(r) = &g.revocation {
+                s += &format!("  revocation at {}: {:?} ({}): {}\n", r.at, r.status, r.source, r.meaning);
+            }
             for c in &g.disallowed_changes {
                 s += &format!("  later change not allowed: {c}\n");
             }
             for p in &g.problems {
                 s += &format!("  problem: {p}\n");
             }
+        }
+        for (i, t) in self.document_timestamps.iter().enumerate() {
+            s += &format!(
+                "document time stamp #{} {}: {}\n  time: {}\n  TSA: {}\n  coverage: {} {:?}\n  token: {}, trusted: {}, validation data: {}\n",
+                i + 1,
+                t.field,
+                if t.intact { "INTACT" } else { "INVALID" },
+                t.time.as_deref().unwrap_or("-"),
+                t.tsa.as_deref().unwrap_or("?"),
+                t.coverage,
+                t.byte_range,
+                ok(t.token_valid),
+                t.trusted.map(|t| if t { "yes" } else { "NO" }).unwrap_or("not checked"),
+                if t.validation_data_complete { "complete" } else { "INCOMPLETE" },
+            );
+            for m in &t.missing_validation_data {
+                s += &format!("    missing: {m}\n");
+            }
+            for c in &t.disallowed_changes {
+                s += &format!("  later change not allowed: {c}\n");
+            }
+            for p in &t.problems {
+                s += &format!("  problem: {p}\n");
+            }
+        }
+        if let Some(d) = &self.dss {
+            s += &format!("DSS: {} certificate(s), {} OCSP response(s), {} CRL(s), {} VRI entr(ies)\n", d.certs, d.ocsps, d.crls, d.vri);
         }
         s
     }
@@ -218,9 +345,13 @@ fn collect_sig_fields(
     Ok(())
 }
 
-pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Result<Report, PadesError> {
-    let doc = Document::load(bytes)?;
-    let ends = revision_ends(bytes);
+/// Every signature field with a value (name, signature dictionary, field dictionary), one walk
+/// of the form within its budget.
+pub(crate) fn signature_fields(doc: &Document) -> Result<Vec<(String, Dict, Dict)>, PadesError> {
+    Ok(walk_fields(doc)?.out)
+}
+
+fn walk_fields(doc: &Document) -> Result<FieldWalk, PadesError> {
     let cat = doc.catalog()?;
     let mut walk =
         FieldWalk { seen: HashSet::new(), budget: doc.options().max_walk_nodes, out: Vec::new(), unsigned: Vec::new() };
@@ -228,21 +359,339 @@ pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Res
         && let Some(Obj::Array(fs)) = af.get("Fields").and_then(|f| doc.resolve(f).ok())
     {
         for f in fs {
-            collect_sig_fields(&doc, &f, "", None, 0, &mut walk)?;
+            collect_sig_fields(doc, &f, "", None, 0, &mut walk)?;
         }
     }
+    Ok(walk)
+}
+
+pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Result<Report, PadesError> {
+    let doc = Document::load(bytes)?;
+    let ends = revision_ends(bytes);
+    let walk = walk_fields(&doc)?;
     let mut revisions = Revisions::new(bytes.len());
     let mut sigs = Vec::new();
+    let mut stamps = Vec::new();
+    let dss = crate::ltv::read_dss(&doc);
     for (name, v, field) in walk.out {
+        if v.name_is("SubFilter", "ETSI.RFC3161") || v.name_is("Type", "DocTimeStamp") {
+            if stamps.len() < MAX_DOC_TIMESTAMPS {
+                stamps.push(check_doc_timestamp(&doc, bytes, &ends, name, &v, trust, &mut revisions, &dss));
+            }
+            continue;
+        }
         let mut s = check_one(&doc, bytes, &ends, name, &v, trust, &mut revisions);
         let revision = signed_revision(&s.byte_range, &ends);
         (s.stamp_pages, s.strip_pages) = widget_pages(&doc, &s.field, &field, &walk.unsigned, revision);
-        s.intact = s.intact();
-        sigs.push(s);
+        sigs.push((s, v));
     }
+    stamps.sort_by_key(|t| t.byte_range.get(2).copied().unwrap_or(0));
+    let mut prefix_dss: HashMap<usize, crate::ltv::Dss> = HashMap::new();
+    let mut sigs: Vec<SignatureReport> = sigs
+        .into_iter()
+        .map(|(mut s, v)| {
+            long_term(&doc, bytes, &mut s, &v, trust, &dss, &stamps, &mut prefix_dss);
+            s.intact = s.intact();
+            s
+        })
+        .collect();
     // order by position in the file
     sigs.sort_by_key(|s| s.byte_range.get(2).copied().unwrap_or(0));
-    Ok(Report { revisions: ends.len().max(1), signatures: sigs })
+    let dss_summary = (!dss.is_empty() || !dss.vri.is_empty()).then_some(DssSummary {
+        certs: dss.certs.len(),
+        ocsps: dss.ocsps.len(),
+        crls: dss.crls.len(),
+        vri: dss.vri.len(),
+    });
+    Ok(Report { revisions: ends.len().max(1), signatures: sigs, document_timestamps: stamps, dss: dss_summary })
+}
+
+/// Most document time stamps checked in one file.
+const MAX_DOC_TIMESTAMPS: usize = 32;
+
+/// The /Contents bytes of a signature dictionary whose byte range is sound, with the range.
+fn signed_contents(data: &[u8], doc: &Document, v: &Dict) -> Result<(Vec<i64>, Vec<u8>), String> {
+    let br: Vec<i64> = doc
+        .resolve(v.get("ByteRange").unwrap_or(&Obj::Null))
+        .ok()
+        .and_then(|o| o.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|o| o.as_int().unwrap_or(-1))
+        .collect();
+    let len = data.len() as i64;
+    if br.len() != 4
+        || br[0] != 0
+        || br.iter().any(|&x| x < 0)
+        || br[1] > br[2]
+        || br[2].checked_add(br[3]).is_none_or(|e| e > len)
+    {
+        return Err("invalid /ByteRange".into());
+    }
+    let gap = &data[br[1] as usize..br[2] as usize];
+    if gap.len() < 2
+        || gap[0] != b'<'
+        || gap[gap.len() - 1] != b'>'
+        || !gap[1..gap.len() - 1].iter().all(|x| x.is_ascii_hexdigit())
+    {
+        return Err("the byte-range gap is not exactly the /Contents string".into());
+    }
+    let hexs = &gap[1..gap.len() - 1];
+    let hexs = if hexs.len().is_multiple_of(2) { hexs } else { &hexs[..hexs.len() - 1] };
+    let contents = hex::decode(hexs).map_err(|_| "bad /Contents hex".to_string())?;
+    Ok((br, contents))
+}
+
+fn unix_to_rfc3339(secs: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(i64::try_from(secs).unwrap_or(i64::MAX))
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| secs.to_string())
+}
+
+/// Certificates of a CMS SignedData.
+fn cms_certs(sd: &SignedData) -> Vec<Certificate> {
+    sd.certificates
+        .as_ref()
+        .map(|cs| {
+            cs.0.iter()
+                .filter_map(|c| match c {
+                    cms::cert::CertificateChoices::Certificate(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The chain of `leaf` from a pool, then its issuer among the trust roots if the pool lacks it.
+fn chain_with_roots(leaf: &Certificate, pool: &[Certificate], trust: Option<&[Certificate]>) -> Vec<Certificate> {
+    let mut all = pool.to_vec();
+    all.extend(trust.unwrap_or_default().iter().cloned());
+    build_chain(leaf, &all)
+}
+
+/// The TSA certificate of a time-stamp token and the token's certificates.
+fn token_signer(tok: &[u8]) -> Option<(Certificate, Vec<Certificate>)> {
+    let sd = parse_signed_data(tok).ok()?;
+    let certs = cms_certs(&sd);
+    let si = sd.signer_infos.0.iter().next()?;
+    Some((find_signer(si, &certs)?, certs))
+}
+
+/// B-LT / B-LTA, the embedded validation data and the revocation status of one intact signature.
+#[allow(clippy::too_many_arguments)]
+fn long_term(
+    doc: &Document,
+    data: &[u8],
+    s: &mut SignatureReport,
+    v_dict: &Dict,
+    trust: Option<&[Certificate]>,
+    dss: &crate::ltv::Dss,
+    stamps: &[DocTimestampReport],
+    prefix_dss: &mut HashMap<usize, crate::ltv::Dss>,
+) {
+    if !(s.digest_valid && s.signature_valid && s.timestamp_valid != Some(false)) {
+        return;
+    }
+    s.level = if s.timestamp_valid == Some(true) { "B-T".into() } else { "B-B".into() };
+    let Ok((_, contents)) = signed_contents(data, doc, v_dict) else { return };
+    let Ok(sd) = parse_signed_data(&contents) else { return };
+    let certs = cms_certs(&sd);
+    let Some(si) = sd.signer_infos.0.iter().next() else { return };
+    let Some(signer) = find_signer(si, &certs) else { return };
+    let token = si
+        .unsigned_attrs
+        .as_ref()
+        .and_then(|u| u.iter().find(|a| a.oid == OID_TIMESTAMP_TOKEN))
+        .and_then(|a| a.values.iter().next())
+        .and_then(|v| v.to_der().ok());
+    let tsa = token.as_deref().and_then(token_signer);
+    // the moment judged: the time stamp's, else the claimed time
+    let at = token
+        .as_deref()
+        .and_then(|t| token_info(t).ok())
+        .map(|i| i.gen_time.to_unix_duration().as_secs())
+        .or_else(|| {
+            s.signing_time.as_deref().and_then(|t| {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
+        });
+    let Some(at) = at else { return };
+    let assess = |d: &crate::ltv::Dss| {
+        let mut pool: Vec<Certificate> = certs.clone();
+        let ev_dss = crate::revinfo::Evidence::from_der(&d.certs, &d.ocsps, &d.crls);
+        pool.extend(ev_dss.certs.iter().cloned());
+        let ev = crate::revinfo::Evidence { certs: pool.clone(), ocsps: ev_dss.ocsps, crls: ev_dss.crls };
+        let chain = chain_with_roots(&signer, &pool, trust);
+        let signer_cov = crate::revinfo::chain_coverage(&chain, &ev, at);
+        let mut missing = signer_cov.missing.clone();
+        if let Some((tsa_cert, tsa_certs)) = &tsa {
+            let mut tpool = tsa_certs.clone();
+            tpool.extend(pool.iter().cloned());
+            let tchain = chain_with_roots(tsa_cert, &tpool, trust);
+            missing.extend(crate::revinfo::chain_coverage(&tchain, &ev, at).missing);
+        }
+        (signer_cov, missing)
+    };
+    let (cov, missing) = assess(dss);
+    let key = crate::ltv::vri_key(&contents);
+    if !dss.is_empty() {
+        s.validation_data = Some(ValidationDataReport {
+            in_dss: true,
+            vri: dss.vri.contains(&key),
+            complete: missing.is_empty(),
+            missing: missing.clone(),
+        });
+    }
+    if let Some((_, st, source)) = cov.statuses.first() {
+        use crate::revinfo::RevocationStatus::*;
+        if *st != Unknown || !dss.is_empty() {
+            let meaning = match st {
+                Good => "not revoked at the signing time".to_string(),
+                RevokedAfterSigning => {
+                    "the certificate was revoked after the signing time: the signature stays valid".to_string()
+                }
+                RevokedBeforeSigning => {
+                    "the certificate was revoked before the signing time: the signature is invalid".to_string()
+                }
+                Unknown => "no embedded data tells the certificate's status at the signing time".to_string(),
+            };
+            s.revocation = Some(RevocationReport {
+                status: *st,
+                at: unix_to_rfc3339(at),
+                source: source.clone(),
+                meaning,
+                chain: cov
+                    .statuses
+                    .iter()
+                    .map(|(subject, status, source)| CertRevocation {
+                        subject: subject.clone(),
+                        status: *status,
+                        source: source.clone(),
+                    })
+                    .collect(),
+            });
+            if *st == RevokedBeforeSigning {
+                s.problems.push("the signer certificate was revoked before the signing time".into());
+            }
+        }
+    }
+    if s.timestamp_valid != Some(true) || dss.is_empty() || !missing.is_empty() {
+        return;
+    }
+    s.level = "B-LT".into();
+    // B-LTA: an intact document time stamp after the signature covers a DSS that already held
+    // complete validation data
+    let sig_end = s.byte_range.get(2).zip(s.byte_range.get(3)).map(|(c, d)| c + d).unwrap_or(0);
+    for t in stamps.iter().filter(|t| t.intact) {
+        let end = t.byte_range.get(2).zip(t.byte_range.get(3)).map(|(c, d)| c + d).unwrap_or(0);
+        let Ok(end) = usize::try_from(end) else { continue };
+        if (end as i64) <= sig_end || end > data.len() {
+            continue;
+        }
+        let covered = prefix_dss.entry(end).or_insert_with(|| {
+            Document::load(&data[..end]).map(|d| crate::ltv::read_dss(&d)).unwrap_or_default()
+        });
+        if !covered.is_empty() && assess(covered).1.is_empty() {
+            s.level = "B-LTA".into();
+            break;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_doc_timestamp(
+    doc: &Document,
+    data: &[u8],
+    ends: &[usize],
+    field: String,
+    v: &Dict,
+    trust: Option<&[Certificate]>,
+    revisions: &mut Revisions,
+    dss: &crate::ltv::Dss,
+) -> DocTimestampReport {
+    let mut r = DocTimestampReport {
+        field,
+        time: None,
+        tsa: None,
+        byte_range: vec![],
+        coverage: "unknown".into(),
+        covers_whole_document: false,
+        token_valid: false,
+        trusted: None,
+        validation_data_complete: false,
+        missing_validation_data: vec![],
+        disallowed_changes: vec![],
+        problems: vec![],
+        intact: false,
+    };
+    let (br, token) = match signed_contents(data, doc, v) {
+        Ok(x) => x,
+        Err(e) => {
+            r.problems.push(e);
+            return r;
+        }
+    };
+    r.byte_range = br.clone();
+    let (a, c, end) = (br[1] as usize, br[2] as usize, (br[2] + br[3]) as usize);
+    r.covers_whole_document = end == data.len();
+    r.coverage = if r.covers_whole_document {
+        "whole document".into()
+    } else {
+        match ends.iter().position(|&e| e == end) {
+            Some(i) => format!("revision {} of {}", i + 1, ends.len()),
+            None => format!("first {end} bytes (not a revision boundary)"),
+        }
+    };
+    // the token may be followed by zero padding
+    let token = match der::SliceReader::new(&token).and_then(|mut rd| {
+        let h = der::Header::decode(&mut rd)?;
+        let len = (h.encoded_len()? + h.length)?;
+        usize::try_from(len)
+    }) {
+        Ok(n) if n <= token.len() => token[..n].to_vec(),
+        _ => {
+            r.problems.push("the time-stamp token is not DER".into());
+            return r;
+        }
+    };
+    let Some(digest) = revisions.digest(data, a, c, end) else {
+        r.problems.push("not checked: the signatures cover more bytes than a verification hashes".into());
+        return r;
+    };
+    let Ok(imprint) = <[u8; 32]>::try_from(digest.as_slice()) else { return r };
+    match verify_timestamp_token(&token, &imprint, trust) {
+        Ok((t, trusted, secs)) => {
+            r.token_valid = true;
+            r.time = Some(t);
+            r.trusted = trusted;
+            if trusted == Some(false) {
+                r.problems.push("the TSA certificate does not lead to a trusted root".into());
+            }
+            if let Some((tsa_cert, certs)) = token_signer(&token) {
+                r.tsa = Some(tsa_cert.tbs_certificate.subject.to_string());
+                let ev_dss = crate::revinfo::Evidence::from_der(&dss.certs, &dss.ocsps, &dss.crls);
+                let mut pool = certs;
+                pool.extend(ev_dss.certs.iter().cloned());
+                let chain = chain_with_roots(&tsa_cert, &pool, trust);
+                let ev = crate::revinfo::Evidence { certs: pool, ocsps: ev_dss.ocsps, crls: ev_dss.crls };
+                let cov = crate::revinfo::chain_coverage(&chain, &ev, secs);
+                r.validation_data_complete = cov.missing.is_empty();
+                r.missing_validation_data = cov.missing;
+            }
+        }
+        Err(e) => r.problems.push(format!("time-stamp token: {e}")),
+    }
+    if !r.covers_whole_document {
+        match revisions.later_changes(data, end, doc) {
+            Ok(ch) => r.disallowed_changes = ch,
+            Err(e) => r.disallowed_changes = vec![format!("cannot analyse later revisions: {e}")],
+        }
+    }
+    r.intact = r.token_valid && r.disallowed_changes.is_empty();
+    r
 }
 
 /// The later-change analysis of each signed revision, made once per revision however many
@@ -384,6 +833,9 @@ fn check_one(
         strip_pages: vec![],
         disallowed_changes: vec![],
         problems: vec![],
+        level: "none".into(),
+        validation_data: None,
+        revocation: None,
         intact: false,
     };
     let br: Vec<i64> = doc
@@ -727,7 +1179,26 @@ pub fn verify_timestamp_token(
 fn later_changes(data: &[u8], end: usize, new: &Document) -> Result<Vec<String>, PadesError> {
     let old = Document::load(&data[..end])?;
     let mut out = Vec::new();
-    let mut nums: Vec<u32> = new.xref.keys().copied().collect();
+    // the DSS (and its arrays and VRI dictionary, when indirect) may be extended by later updates
+    let mut dss_objects: HashSet<u32> = HashSet::new();
+    for d in [&old, new] {
+        // the document information dictionary (producer, modification date): pyHanko updates it
+        // with every revision, and its diff policy allows that
+        if let Some(Obj::Ref(n, _)) = d.trailer.get("Info") {
+            dss_objects.insert(*n);
+        }
+        if let Some(Obj::Ref(n, _)) = d.catalog().ok().and_then(|c| c.get("DSS").cloned()) {
+            dss_objects.insert(n);
+            if let Ok(dd) = d.get(n, 0).and_then(|o| d.resolve_dict(&o)) {
+                for k in ["Certs", "OCSPs", "CRLs", "VRI"] {
+                    if let Some(Obj::Ref(m, _)) = dd.get(k) {
+                        dss_objects.insert(*m);
+                    }
+                }
+            }
+        }
+    }
+    let mut nums: Vec<u32> = new.xref.keys().copied().filter(|n| !dss_objects.contains(n)).collect();
     nums.sort();
     for n in nums {
         let ne = new.xref[&n];

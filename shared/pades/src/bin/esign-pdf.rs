@@ -7,6 +7,12 @@
 //!   Placements may be on several pages: still one signing act. `cross_page` cuts the seal (SIZE
 //!   points square, its top Y points below the top of each page) into one strip per page of
 //!   FIRST-LAST (`all` for every page) at the right edge of each page.
+//!   Long-term validation: `--ltv-certs CERTS.pem` (a PEM bundle or DER; repeatable),
+//!   `--ltv-ocsp RESP.der` and `--ltv-crl CRL` (DER or PEM; repeatable) add a DSS update after
+//!   the signature (B-LT); `--doc-timestamp` (needs --tsa) then adds a document time stamp and,
+//!   with validation data given, a last DSS update with a VRI entry for it (B-LTA).
+//! esign-pdf ltv [--ltv-certs ..] [--ltv-ocsp ..] [--ltv-crl ..] IN.pdf OUT.pdf   (a DSS update)
+//! esign-pdf timestamp --tsa URL IN.pdf OUT.pdf                                (a document time stamp)
 //! esign-pdf verify [--trust ROOT.pem] [--json] IN.pdf
 
 use esign_pades::{CrossPageSeal, HttpTsa, LocalSigner, Placement, PlacementKind, SignRequest, TimestampSource};
@@ -15,7 +21,9 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:\n  esign-pdf sign --key KEY.pem --cert CERT.pem [--chain CHAIN.pem] [--tsa URL] [--image SEAL.png] \
 [--date-format FMT] [--utc-offset +HH:MM] [--reason TEXT] [--location TEXT] \
 --place signature:PAGE:X,Y,W,H [--place signing_date:PAGE:X,Y,W,H ...] [--place cross_page:FIRST-LAST:Y,SIZE] \
-IN.pdf OUT.pdf\n  esign-pdf verify [--trust ROOT.pem] [--json] IN.pdf";
+[--ltv-certs CERTS.pem] [--ltv-ocsp RESP.der] [--ltv-crl CRL] [--doc-timestamp] \
+IN.pdf OUT.pdf\n  esign-pdf ltv [--ltv-certs CERTS.pem] [--ltv-ocsp RESP.der] [--ltv-crl CRL] IN.pdf OUT.pdf\n  \
+esign-pdf timestamp --tsa URL IN.pdf OUT.pdf\n  esign-pdf verify [--trust ROOT.pem] [--json] IN.pdf";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +43,74 @@ fn read(path: &str, what: &str) -> Result<Vec<u8>, String> {
 
 fn read_text(path: &str, what: &str) -> Result<String, String> {
     String::from_utf8(read(path, what)?).map_err(|_| format!("{what} {path} is not a text (PEM) file"))
+}
+
+/// DER of a file that is DER already or PEM (every block of it).
+fn der_items(path: &str, what: &str) -> Result<Vec<Vec<u8>>, String> {
+    let bytes = read(path, what)?;
+    let text = String::from_utf8_lossy(&bytes);
+    if !text.contains("-----BEGIN ") {
+        return Ok(vec![bytes]);
+    }
+    let mut out = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let block = &rest[start..];
+        let end_marker = block.find("-----END ").ok_or_else(|| format!("{what} {path}: unterminated PEM block"))?;
+        let end = block[end_marker + 9..].find("-----").map(|k| end_marker + 9 + k + 5).unwrap_or(block.len());
+        let (_, der) = der::pem::decode_vec(&block.as_bytes()[..end]).map_err(|e| format!("{what} {path}: {e}"))?;
+        out.push(der);
+        rest = &block[end..];
+    }
+    Ok(out)
+}
+
+/// The validation data named by --ltv-certs / --ltv-ocsp / --ltv-crl.
+fn validation_data(opts: &[(String, String)]) -> Result<esign_pades::ValidationData, String> {
+    let mut data = esign_pades::ValidationData::default();
+    for (k, v) in opts {
+        match k.as_str() {
+            "--ltv-certs" => data.certs.extend(der_items(v, "certificates")?),
+            "--ltv-ocsp" => data.ocsps.extend(der_items(v, "OCSP response")?),
+            "--ltv-crl" => data.crls.extend(der_items(v, "CRL")?),
+            _ => {}
+        }
+    }
+    Ok(data)
+}
+
+/// Writes `prefix ++ tail` to `output` atomically (never a half-written output). When `prefix`
+/// is the unchanged content of `input`, the kernel copies it (copy_file_range, a reflink where
+/// the file system has them); otherwise the bytes are written.
+fn write_output(input: &str, in_meta: &std::fs::Metadata, prefix: &[u8], tail: &[u8], output: &str) -> Result<(), String> {
+    let tmp = format!("{output}.tmp{}", std::process::id());
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let unchanged =
+            |m: &std::fs::Metadata| m.len() == prefix.len() as u64 && m.modified().ok() == in_meta.modified().ok();
+        let mut copied = false;
+        if std::fs::metadata(input).is_ok_and(|m| unchanged(&m)) && std::fs::copy(input, &tmp).is_ok() {
+            copied = std::fs::metadata(input).is_ok_and(|m| unchanged(&m))
+                && std::fs::metadata(&tmp).is_ok_and(|m| m.len() == prefix.len() as u64);
+        }
+        let mut f = if copied {
+            std::fs::OpenOptions::new().append(true).open(&tmp)?
+        } else {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(prefix)?;
+            f
+        };
+        f.write_all(tail)?;
+        f.flush()
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {output}: {e}")
+    })?;
+    std::fs::rename(&tmp, output).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write {output}: {e}")
+    })
 }
 
 /// One `--place`: a widget, or the cross-page seal.
@@ -117,7 +193,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
     let mut pos: Vec<String> = Vec::new();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--json" => flags.push(a),
+            "--json" | "--doc-timestamp" => flags.push(a),
             "-h" | "--help" => {
                 use std::io::Write;
                 let _ = writeln!(std::io::stdout(), "{USAGE}");
@@ -146,15 +222,23 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
                     "--reason",
                     "--location",
                     "--field",
+                    "--ltv-certs",
+                    "--ltv-ocsp",
+                    "--ltv-crl",
                 ]
                 .contains(&k.as_str())
                 {
                     return Err(format!("unknown option {k} for sign"));
                 }
             }
-            if !flags.is_empty() {
+            if flags.iter().any(|f| f == "--json") {
                 return Err("--json is an option of verify".into());
             }
+            let doc_timestamp = flags.iter().any(|f| f == "--doc-timestamp");
+            if doc_timestamp && get("--tsa").is_none() {
+                return Err("--doc-timestamp needs --tsa URL".into());
+            }
+            let ltv = validation_data(&opts)?;
             let [input, output] =
                 <[String; 2]>::try_from(pos).map_err(|_| "sign needs IN.pdf and OUT.pdf".to_string())?;
             let key = read_text(&get("--key").ok_or("sign needs --key KEY.pem")?, "key")?;
@@ -198,38 +282,59 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
                     tsa.as_ref().map(|t| t as &dyn TimestampSource),
                 ))
                 .map_err(|e| format!("{input}: {e}"))?;
-            // write atomically: never leave a half-written output
-            let tmp = format!("{output}.tmp{}", std::process::id());
-            let write = || -> std::io::Result<()> {
-                use std::io::Write;
-                // The prefix is the input file itself: let the kernel copy it (copy_file_range,
-                // a reflink where the file system has them) when the file is unchanged since we
-                // read and hashed it; otherwise write the bytes we hashed.
-                let unchanged =
-                    |m: &std::fs::Metadata| m.len() == pdf.len() as u64 && m.modified().ok() == in_meta.modified().ok();
-                let mut copied = false;
-                if std::fs::metadata(&input).is_ok_and(|m| unchanged(&m)) && std::fs::copy(&input, &tmp).is_ok() {
-                    copied = std::fs::metadata(&input).is_ok_and(|m| unchanged(&m))
-                        && std::fs::metadata(&tmp).is_ok_and(|m| m.len() == pdf.len() as u64);
+            // long-term validation: a DSS update, a document time stamp, a DSS update for it
+            let mut tail = update;
+            if !ltv.is_empty() || doc_timestamp {
+                let mut whole = pdf.clone();
+                whole.extend_from_slice(&tail);
+                if !ltv.is_empty() {
+                    let u = esign_pades::add_validation_data_update(&whole, &ltv).map_err(|e| format!("{input}: {e}"))?;
+                    whole.extend_from_slice(&u);
                 }
-                let mut f = if copied {
-                    std::fs::OpenOptions::new().append(true).open(&tmp)?
-                } else {
-                    let mut f = std::fs::File::create(&tmp)?;
-                    f.write_all(&pdf)?;
-                    f
-                };
-                f.write_all(&update)?;
-                f.flush()
+                if let Some(t) = tsa.as_ref().filter(|_| doc_timestamp) {
+                    let u = rt
+                        .block_on(esign_pades::timestamp_pdf_update(&whole, t))
+                        .map_err(|e| format!("{input}: {e}"))?;
+                    whole.extend_from_slice(&u);
+                    if !ltv.is_empty() {
+                        let u = esign_pades::add_validation_data_update(&whole, &ltv)
+                            .map_err(|e| format!("{input}: {e}"))?;
+                        whole.extend_from_slice(&u);
+                    }
+                }
+                tail = whole.split_off(pdf.len());
+            }
+            write_output(&input, &in_meta, &pdf, &tail, &output)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        "ltv" | "timestamp" => {
+            let allowed: &[&str] =
+                if cmd == "ltv" { &["--ltv-certs", "--ltv-ocsp", "--ltv-crl"] } else { &["--tsa"] };
+            for (k, _) in &opts {
+                if !allowed.contains(&k.as_str()) {
+                    return Err(format!("unknown option {k} for {cmd}"));
+                }
+            }
+            if !flags.is_empty() {
+                return Err(format!("{} is not an option of {cmd}", flags[0]));
+            }
+            let [input, output] =
+                <[String; 2]>::try_from(pos).map_err(|_| format!("{cmd} needs IN.pdf and OUT.pdf"))?;
+            let in_meta = std::fs::metadata(&input).map_err(|e| format!("cannot read input {input}: {e}"))?;
+            let pdf = read(&input, "input")?;
+            let tail = if cmd == "ltv" {
+                let data = validation_data(&opts)?;
+                if data.is_empty() {
+                    return Err("ltv needs --ltv-certs, --ltv-ocsp or --ltv-crl".into());
+                }
+                esign_pades::add_validation_data_update(&pdf, &data).map_err(|e| format!("{input}: {e}"))?
+            } else {
+                let tsa = HttpTsa::new(get("--tsa").ok_or("timestamp needs --tsa URL")?);
+                let rt =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+                rt.block_on(esign_pades::timestamp_pdf_update(&pdf, &tsa)).map_err(|e| format!("{input}: {e}"))?
             };
-            write().map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                format!("cannot write {output}: {e}")
-            })?;
-            std::fs::rename(&tmp, &output).map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                format!("cannot write {output}: {e}")
-            })?;
+            write_output(&input, &in_meta, &pdf, &tail, &output)?;
             Ok(ExitCode::SUCCESS)
         }
         "verify" => {
@@ -237,6 +342,9 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
                 if k != "--trust" {
                     return Err(format!("unknown option {k} for verify"));
                 }
+            }
+            if flags.iter().any(|f| f == "--doc-timestamp") {
+                return Err("--doc-timestamp is an option of sign".into());
             }
             let [input] = <[String; 1]>::try_from(pos).map_err(|_| "verify needs exactly one IN.pdf".to_string())?;
             let trust = match get("--trust") {
