@@ -74,6 +74,32 @@ fn the_template_deploys_one_function_per_route() {
 }
 
 #[test]
+fn only_the_functions_that_draw_seals_carry_the_font_layer() {
+    let doc = yaml("infra/template.yaml");
+    let layer = &doc["Resources"]["SealFontLayer"]["Properties"];
+    assert_eq!(layer["ContentUri"].as_str(), Some("../shared/sealgen/fonts"));
+    assert!(root().join("shared/sealgen/fonts").join(esign_sealgen::FONT_FILE).exists());
+    let path = format!("/opt/{}", esign_sealgen::FONT_FILE);
+    let mut with_font = BTreeSet::new();
+    for (_, res) in doc["Resources"].as_mapping().unwrap() {
+        if res["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let p = &res["Properties"];
+        let font = &p["Environment"]["Variables"][esign_sealgen::ENV_FONT];
+        let layers = p["Layers"].as_sequence().cloned().unwrap_or_default();
+        let has_layer = layers.iter().any(|l| matches!(l, Value::Tagged(t) if t.value.as_str() == Some("SealFontLayer")));
+        assert_eq!(has_layer, !font.is_null(), "{:?}: the layer and {} go together", p["Handler"], esign_sealgen::ENV_FONT);
+        if has_layer {
+            assert_eq!(font.as_str(), Some(path.as_str()));
+            with_font.insert(p["Handler"].as_str().unwrap().to_owned());
+        }
+    }
+    // The operations that may generate a seal image (`generate: true`).
+    assert_eq!(with_font, BTreeSet::from(["create-seal".to_owned(), "replace-seal-image".to_owned()]));
+}
+
+#[test]
 fn the_webhook_worker_is_deployed_on_its_queue() {
     let doc = yaml("infra/template.yaml");
     let f = &doc["Resources"]["DeliverWebhooksFunction"];
