@@ -200,3 +200,14 @@ fn the_deployed_embed_pages_are_framed_by_the_embed_ancestors_only() {
         assert_eq!(has, name.as_str() == Some("CreateSigningSessionFunction"), "{name:?}");
     }
 }
+
+#[test]
+fn the_lambda_binary_has_one_tls_stack_without_aws_lc() {
+    // The SDK's HTTPS client is rustls on ring (esign_aws::https_client): an SDK crate with its
+    // `default-https-client` feature would bring back aws-lc, its jitter-entropy set-up on the
+    // first connection of a cold function and its C build. See shared/pades/BENCH.md.
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    for name in ["aws-lc-sys", "aws-lc-rs"] {
+        assert!(!lock.contains(&format!("name = \"{name}\"")), "{name} is in Cargo.lock again");
+    }
+}
