@@ -1,4 +1,8 @@
-//! The Lambda adapter: one function serves one [`Operation`].
+//! The Lambda adapter. Every deployed function runs the same binary (`esign-lambda`, in
+//! `functions/lambda`); which [`Function`] it is comes from the function's `Handler` setting in
+//! `infra/template.yaml`, which the runtime passes as `_HANDLER`: a route's function name (e.g.
+//! `sign-contract`, the `function` of its [`crate::Route`]) or one of the scheduled / queue
+//! workers ([`DELIVER_WEBHOOKS`], [`ANCHOR_AUDIT`]).
 
 use std::convert::Infallible;
 
@@ -41,6 +45,78 @@ fn to_lambda(resp: ApiResponse) -> Response<Body> {
     builder.body(body).unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
+/// The queue and schedule worker that delivers webhooks.
+pub const DELIVER_WEBHOOKS: &str = crate::local::DELIVER_WEBHOOKS;
+/// The scheduled function that time-stamps the audit trail heads.
+pub const ANCHOR_AUDIT: &str = "anchor-audit";
+
+/// What one deployed function does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// Serves one HTTP route.
+    Route(Operation),
+    /// `deliver-webhooks`: SQS batches of webhook work and the outbox sweep.
+    DeliverWebhooks,
+    /// `anchor-audit`: time-stamps the audit trail heads that moved.
+    AnchorAudit,
+    /// `refresh-crls`: reissues both CRLs before their `nextUpdate`.
+    RefreshCrls,
+}
+
+/// The `Handler` setting names no function of the platform.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the function's Handler setting (_HANDLER) is {0:?}, which names no esign function: set it in \
+     infra/template.yaml to a route's function name (e.g. sign-contract), {DELIVER_WEBHOOKS}, {ANCHOR_AUDIT} or \
+     {REFRESH_CRLS}"
+)]
+pub struct UnknownHandler(pub String);
+
+impl Function {
+    /// The function deployed under `name` (its `Handler` setting).
+    pub fn from_name(name: &str) -> Result<Self, UnknownHandler> {
+        match name {
+            DELIVER_WEBHOOKS => Ok(Function::DeliverWebhooks),
+            ANCHOR_AUDIT => Ok(Function::AnchorAudit),
+            REFRESH_CRLS => Ok(Function::RefreshCrls),
+            _ => crate::ROUTES
+                .iter()
+                .find(|r| r.function == name)
+                .map(|r| Function::Route(r.operation))
+                .ok_or_else(|| UnknownHandler(name.to_owned())),
+        }
+    }
+
+    /// Its name: the `Handler` setting of its function in the template.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Route(op) => op.route().function,
+            Function::DeliverWebhooks => DELIVER_WEBHOOKS,
+            Function::AnchorAudit => ANCHOR_AUDIT,
+            Function::RefreshCrls => REFRESH_CRLS,
+        }
+    }
+
+    /// Every function the platform deploys.
+    pub fn all() -> impl Iterator<Item = Function> {
+        crate::ROUTES
+            .iter()
+            .map(|r| Function::Route(r.operation))
+            .chain([Function::DeliverWebhooks, Function::AnchorAudit, Function::RefreshCrls])
+    }
+}
+
+/// The entry point of `esign-lambda`: runs the function named by `handler` (the runtime's
+/// `_HANDLER`), or fails at init, before any AWS set-up, if it names none.
+pub async fn run_handler(handler: &str) -> Result<(), lambda_http::Error> {
+    match Function::from_name(handler)? {
+        Function::Route(operation) => run(operation).await,
+        Function::DeliverWebhooks => run_webhook_deliverer().await,
+        Function::AnchorAudit => run_audit_anchorer().await,
+        Function::RefreshCrls => run_crl_refresher().await,
+    }
+}
+
 /// Runs the Lambda function for `operation`, with the platform wired from the environment.
 pub async fn run(operation: Operation) -> Result<(), lambda_http::Error> {
     crate::init_tracing();
@@ -78,7 +154,7 @@ pub async fn run_audit_anchorer() -> Result<(), lambda_http::Error> {
     lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
         let platform = platform.clone();
         async move {
-            let run = esign_aws::calls::in_function("anchor-audit", platform.anchor_audit_trails()).await?;
+            let run = esign_aws::calls::in_function(ANCHOR_AUDIT, platform.anchor_audit_trails()).await?;
             Ok::<_, lambda_http::Error>(serde_json::json!(run))
         }
     }))
@@ -177,6 +253,27 @@ mod tests {
 
     async fn call(op: Operation, e: Request) -> Response<Body> {
         to_lambda(handle_operation(&platform(), op, from_lambda(e)).await)
+    }
+
+    #[test]
+    fn every_handler_name_picks_its_function_and_others_fail() {
+        let mut names = std::collections::BTreeSet::new();
+        for f in Function::all() {
+            assert!(names.insert(f.name()), "{} twice", f.name());
+            assert_eq!(Function::from_name(f.name()).unwrap(), f);
+        }
+        assert_eq!(names.len(), crate::ROUTES.len() + 2);
+        assert_eq!(Function::from_name("sign-contract").unwrap(), Function::Route(Operation::SignContract));
+        for bad in ["", "bootstrap", "Sign-Contract", "sign-contract "] {
+            let e = Function::from_name(bad).unwrap_err().to_string();
+            assert!(e.contains("_HANDLER") && e.contains("infra/template.yaml"), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_handler_fails_before_any_aws_set_up() {
+        let e = run_handler("bootstrap").await.unwrap_err();
+        assert!(e.to_string().contains("\"bootstrap\""), "{e}");
     }
 
     #[tokio::test]

@@ -1,9 +1,11 @@
-//! The route table, the OpenAPI document, the SAM template and the function crates must agree.
+//! The route table, the OpenAPI document and the SAM template (every function the one binary
+//! `esign-lambda`, its `Handler` naming what it runs) must agree.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use esign_api::ROUTES;
+use esign_api::lambda::Function;
 use serde_yaml::Value;
 
 /// Read at run time: a target directory shared between clones may hold a binary built in another.
@@ -37,42 +39,72 @@ fn openapi_documents_exactly_the_routes() {
 #[test]
 fn the_template_deploys_one_function_per_route() {
     let doc = yaml("infra/template.yaml");
+    assert!(doc["Globals"]["Function"]["Handler"].is_null(), "each function names its own Handler");
     let mut deployed = BTreeSet::new();
-    for (_, res) in doc["Resources"].as_mapping().unwrap() {
+    let mut handlers = BTreeSet::new();
+    for (name, res) in doc["Resources"].as_mapping().unwrap() {
         if res["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = res["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
-        assert_eq!(res["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+        assert_eq!(res["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"), "{name:?}");
+        assert_eq!(res["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("esign-lambda"), "{name:?}");
+        let handler = res["Properties"]["Handler"].as_str().unwrap_or_else(|| panic!("{name:?} has no Handler"));
+        let function = Function::from_name(handler).unwrap_or_else(|e| panic!("{name:?}: {e}"));
+        assert!(handlers.insert(handler.to_owned()), "two functions with Handler {handler}");
         for (_, event) in res["Properties"]["Events"].as_mapping().unwrap() {
             if event["Type"].as_str() != Some("HttpApi") {
-                continue; // the webhook worker's queue and schedule
+                continue; // the webhook worker's queue and schedule, the audit anchor's schedule
             }
+            let Function::Route(operation) = function else { panic!("{handler} serves no route") };
             let p = &event["Properties"];
             deployed.insert((
                 p["Method"].as_str().unwrap().to_ascii_uppercase(),
                 p["Path"].as_str().unwrap().to_owned(),
-                binary.clone(),
+                operation.route().function.to_owned(),
             ));
         }
     }
     let expected: BTreeSet<_> =
         ROUTES.iter().map(|r| (r.method.to_owned(), r.path.to_owned(), r.function.to_owned())).collect();
     assert_eq!(deployed, expected);
-    for r in ROUTES {
-        let main = root().join("functions").join(r.function).join("src/main.rs");
-        let text = std::fs::read_to_string(&main).unwrap_or_else(|_| panic!("{} is missing", main.display()));
-        assert!(text.contains(&format!("Operation::{:?}", r.operation)), "{} serves another operation", r.function);
+    let every: BTreeSet<_> = Function::all().map(|f| f.name().to_owned()).collect();
+    assert_eq!(handlers, every, "every function is deployed once");
+    // The one binary picks its function by `_HANDLER`: no per-function crates any more.
+    assert!(root().join("functions/lambda/src/main.rs").exists());
+}
+
+#[test]
+fn only_the_functions_that_draw_seals_carry_the_font_layer() {
+    let doc = yaml("infra/template.yaml");
+    let layer = &doc["Resources"]["SealFontLayer"]["Properties"];
+    assert_eq!(layer["ContentUri"].as_str(), Some("../shared/sealgen/fonts"));
+    assert!(root().join("shared/sealgen/fonts").join(esign_sealgen::FONT_FILE).exists());
+    let path = format!("/opt/{}", esign_sealgen::FONT_FILE);
+    let mut with_font = BTreeSet::new();
+    for (_, res) in doc["Resources"].as_mapping().unwrap() {
+        if res["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let p = &res["Properties"];
+        let font = &p["Environment"]["Variables"][esign_sealgen::ENV_FONT];
+        let layers = p["Layers"].as_sequence().cloned().unwrap_or_default();
+        let has_layer = layers.iter().any(|l| matches!(l, Value::Tagged(t) if t.value.as_str() == Some("SealFontLayer")));
+        assert_eq!(has_layer, !font.is_null(), "{:?}: the layer and {} go together", p["Handler"], esign_sealgen::ENV_FONT);
+        if has_layer {
+            assert_eq!(font.as_str(), Some(path.as_str()));
+            with_font.insert(p["Handler"].as_str().unwrap().to_owned());
+        }
     }
+    // The operations that may generate a seal image (`generate: true`).
+    assert_eq!(with_font, BTreeSet::from(["create-seal".to_owned(), "replace-seal-image".to_owned()]));
 }
 
 #[test]
 fn the_webhook_worker_is_deployed_on_its_queue() {
     let doc = yaml("infra/template.yaml");
     let f = &doc["Resources"]["DeliverWebhooksFunction"];
-    assert_eq!(f["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("deliver-webhooks"));
+    assert_eq!(f["Properties"]["Handler"].as_str(), Some(esign_api::lambda::DELIVER_WEBHOOKS));
     assert_eq!(f["Properties"]["Events"]["Queue"]["Type"].as_str(), Some("SQS"));
-    assert!(root().join("functions/deliver-webhooks/src/main.rs").exists());
     let q = &doc["Resources"]["WebhookQueue"];
     assert_eq!(q["Type"].as_str(), Some("AWS::SQS::Queue"));
     assert!(!q["Properties"]["RedrivePolicy"].is_null(), "the queue has a dead-letter queue");
@@ -235,5 +267,16 @@ fn every_problem_type_the_edge_gives_is_in_the_documents_table() {
     assert!(slugs.len() > 15, "{slugs:?}");
     for slug in slugs {
         assert!(table.contains(&format!("`urn:esign:problem:{slug}`")), "{slug} is not in the table of problem types");
+    }
+}
+
+#[test]
+fn the_lambda_binary_has_one_tls_stack_without_aws_lc() {
+    // The SDK's HTTPS client is rustls on ring (esign_aws::https_client): an SDK crate with its
+    // `default-https-client` feature would bring back aws-lc, its jitter-entropy set-up on the
+    // first connection of a cold function and its C build. See shared/pades/BENCH.md.
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
+    for name in ["aws-lc-sys", "aws-lc-rs"] {
+        assert!(!lock.contains(&format!("name = \"{name}\"")), "{name} is in Cargo.lock again");
     }
 }

@@ -78,14 +78,14 @@ fn requires_seal_tag(condition: &Value) -> bool {
     !eq[format!("aws:ResourceTag/{tag}").as_str()].is_null() || !eq[format!("aws:RequestTag/{tag}").as_str()].is_null()
 }
 
-/// Each function's (binary name) policy statements.
+/// Each function's (its `Handler` name) policy statements.
 fn policies(doc: &Value) -> BTreeMap<String, Vec<Statement>> {
     let mut out = BTreeMap::new();
     for (_, res) in doc["Resources"].as_mapping().expect("Resources") {
         if res["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = res["Metadata"]["BuildProperties"]["Binary"].as_str().expect("binary").to_owned();
+        let name = res["Properties"]["Handler"].as_str().expect("handler").to_owned();
         let mut statements = Vec::new();
         for policy in strings(&res["Properties"]["Policies"]) {
             for s in strings(&policy["Statement"]) {
@@ -98,7 +98,7 @@ fn policies(doc: &Value) -> BTreeMap<String, Vec<Statement>> {
                 });
             }
         }
-        out.insert(binary, statements);
+        out.insert(name, statements);
     }
     out
 }
@@ -124,13 +124,13 @@ fn granted(statements: &[Statement], action: &str, resource: &str) -> bool {
         && !statements.iter().any(|s| !s.allow && statement_covers(s, action, resource))
 }
 
-fn function(doc: &Value, binary: &str) -> Value {
+fn function(doc: &Value, name: &str) -> Value {
     doc["Resources"]
         .as_mapping()
         .expect("Resources")
         .values()
-        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
-        .unwrap_or_else(|| panic!("no function {binary}"))
+        .find(|r| r["Properties"]["Handler"].as_str() == Some(name))
+        .unwrap_or_else(|| panic!("no function {name}"))
         .clone()
 }
 

@@ -71,13 +71,20 @@ pub enum ConfigError {
 
 /// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await
+}
+
+/// The SDK's HTTP client: hyper with rustls on ring, trusting the system's roots (and
+/// `SSL_CERT_FILE`). Not the SDK's default (rustls on aws-lc-rs): see the workspace Cargo.toml.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 /// The SDK configuration for an emulator at `endpoint`: region and credentials from the
 /// environment where set, else `us-east-1` and dummy credentials (emulators accept any).
 pub async fn emulator_sdk_config(endpoint: &str) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).endpoint_url(endpoint);
     if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
         loader = loader.region(aws_config::Region::new("us-east-1"));
     }

@@ -334,9 +334,13 @@ impl Platform {
         let company = self.current_verification(&enterprise).await?.company_name;
         let png =
             esign_sealgen::render(&esign_sealgen::SealSpec { company: &company, label: kind.label(), size_px: size })
-                .map_err(|e| {
-                DomainError::invalid("generate", "unsupported_name", format!("the seal cannot be drawn: {e}"))
-            })?;
+                .map_err(|e| match e {
+                    // The deployment's fault (no font layer), not the caller's.
+                    esign_sealgen::SealGenError::FontUnavailable(_) | esign_sealgen::SealGenError::Font => {
+                        DomainError::Internal(e.to_string())
+                    }
+                    e => DomainError::invalid("generate", "unsupported_name", format!("the seal cannot be drawn: {e}")),
+                })?;
         let now = self.clock.now();
         let file_id = new_id("file");
         let upload = crate::model::Upload {

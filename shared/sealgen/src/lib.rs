@@ -2,8 +2,11 @@
 //! with a thick outer ring, the company name running clockwise along the upper rim, a five-pointed star
 //! in the centre and the seal type (e.g. "合同专用章") written below the star.
 //!
-//! Text uses the embedded Droid Sans Fallback font (Apache-2.0, see `fonts/LICENSE`), so nothing is
-//! read from disk. The ink is one red; anti-aliasing goes through the alpha channel only, so every
+//! Text uses the Droid Sans Fallback font (Apache-2.0, see `fonts/LICENSE`), read once per process
+//! from the file [`ENV_FONT`] names, else from this crate's `fonts/` in the source tree (the local
+//! server and tests). It is not compiled in: 4 MB that every Lambda function would carry while only
+//! the two that draw seals need it; those get the file from a Lambda layer (`SealFontLayer` in
+//! `infra/template.yaml`, at `/opt`). The ink is one red; anti-aliasing goes through the alpha channel only, so every
 //! visible pixel keeps the seal's red.
 //!
 //! ```
@@ -14,12 +17,31 @@
 
 use std::f32::consts::PI;
 use std::fmt;
+use std::sync::OnceLock;
 
 use tiny_skia::{FillRule, LineJoin, Paint, Path, PathBuilder, Pixmap, Stroke, Transform};
 use ttf_parser::{Face, GlyphId, OutlineBuilder};
 
-/// The embedded CJK font: Droid Sans Fallback, from AOSP via Debian's `fonts-droid-fallback`.
-static FONT: &[u8] = include_bytes!("../fonts/DroidSansFallbackFull.ttf");
+/// The environment variable naming the font file (deployed: the layer's copy under `/opt`).
+pub const ENV_FONT: &str = "ESIGN_SEAL_FONT";
+/// The font's file name, in `fonts/` here and at the root of the deployed layer.
+pub const FONT_FILE: &str = "DroidSansFallbackFull.ttf";
+/// The CJK font in the source tree: Droid Sans Fallback, from AOSP via Debian's `fonts-droid-fallback`.
+const SOURCE_FONT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fonts/DroidSansFallbackFull.ttf");
+
+/// The font's bytes, read on first use and kept for the life of the process.
+fn font_bytes() -> Result<&'static [u8], SealGenError> {
+    static FONT: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    FONT.get_or_init(|| read_font(std::env::var_os(ENV_FONT)))
+        .as_deref()
+        .map_err(|e| SealGenError::FontUnavailable(e.clone()))
+}
+
+/// Reads the font at `path`, or the source tree's copy.
+fn read_font(path: Option<std::ffi::OsString>) -> Result<Vec<u8>, String> {
+    let path = path.map_or_else(|| SOURCE_FONT.into(), std::path::PathBuf::from);
+    std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+}
 
 /// The ink colour, an official-seal red.
 pub const INK: [u8; 3] = [220, 30, 30];
@@ -112,7 +134,9 @@ pub enum SealGenError {
     ControlCharacter { field: Field, ch: char },
     #[error("the seal font has no glyph for '{ch}' (U+{:04X}) in the {field}", u32::from(*ch))]
     MissingGlyph { field: Field, ch: char },
-    #[error("the embedded font cannot be read")]
+    #[error("the seal font cannot be read ({0}); set {ENV_FONT} to the font file")]
+    FontUnavailable(String),
+    #[error("the seal font cannot be parsed")]
     Font,
     #[error("the PNG could not be encoded: {0}")]
     Encode(String),
@@ -182,7 +206,7 @@ struct Font {
 
 impl Font {
     fn new() -> Result<Self, SealGenError> {
-        let face = Face::parse(FONT, 0).map_err(|_| SealGenError::Font)?;
+        let face = Face::parse(font_bytes()?, 0).map_err(|_| SealGenError::Font)?;
         let units_per_em = f32::from(face.units_per_em());
         // The ink box of 国, a full-height ideograph, sets where CJK glyphs sit vertically.
         let (middle, half_height) = match face.glyph_index('国').and_then(|id| face.glyph_bounding_box(id)) {

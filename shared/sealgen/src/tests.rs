@@ -200,3 +200,13 @@ fn bad_sizes_are_typed_errors() {
         assert_eq!(render(&spec), Err(SealGenError::InvalidSize(size_px)));
     }
 }
+
+#[test]
+fn the_font_is_read_from_the_named_file_or_the_source_tree() {
+    let source = read_font(None).unwrap();
+    assert!(source.len() > 1_000_000);
+    let missing = read_font(Some("/nonexistent/esign-font.ttf".into())).unwrap_err();
+    assert!(missing.starts_with("/nonexistent/esign-font.ttf: "), "{missing}");
+    let e = SealGenError::FontUnavailable(missing).to_string();
+    assert!(e.contains(ENV_FONT), "{e}");
+}

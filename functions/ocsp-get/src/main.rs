@@ -1,7 +1,0 @@
-//! Lambda function `ocsp-get`: parses the request, calls the platform, answers. See
-//! `esign_api::Operation::OcspGet` for what it does.
-
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    esign_api::lambda::run(esign_api::Operation::OcspGet).await
-}
