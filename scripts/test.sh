@@ -35,7 +35,7 @@ scripts/web-test.sh
 # With ESIGN_LOCALSTACK=1: the end-to-end suite, the adapters' tests (the SNS/SES sender among
 # them) and the demo flow once more against LocalStack, installed and started without Docker by
 # scripts/emulator.sh (restarted: empty), and stopped afterwards. Not yet on by default: the
-# suite has not had a complete run against this LocalStack release (see README, Tests).
+# demo flow has not been run against this LocalStack release (see README, Tests).
 if [ "${ESIGN_LOCALSTACK:-0}" = 1 ]; then
   ls_start=$(date +%s)
   trap 'ESIGN_EMULATOR=localstack scripts/emulator.sh stop' EXIT
