@@ -3,8 +3,9 @@
 #   scripts/local.sh        build the web app (web/, when changed), start the emulator and the local
 #                           server (the web app at / and the API at /v1), run the demo flow, keep serving
 #   scripts/local.sh demo   the same, but stop once the demo flow has passed
-# The emulator is moto (installed pinned into a venv) unless AWS_ENDPOINT_URL points at one
-# already (e.g. LocalStack). The server listens on ESIGN_LOCAL_ADDR (default 127.0.0.1:3000).
+# The emulator is moto (installed pinned into a venv), or LocalStack with ESIGN_EMULATOR=localstack,
+# unless AWS_ENDPOINT_URL points at one already. The server listens on ESIGN_LOCAL_ADDR (default
+# 127.0.0.1:3000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODE="${1:-serve}"

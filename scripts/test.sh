@@ -5,7 +5,8 @@
 # lint of infra/ (cfn-lint, sam validate --lint, OpenAPI), the main job's demo flow
 # (scripts/local.sh demo) on a free port, schemathesis against the OpenAPI document
 # (scripts/api-contract.sh), and the web app's browser tests (scripts/web-test.sh:
-# Playwright driving Debian's chromium through the whole flow at desktop and phone sizes).
+# Playwright driving Debian's chromium through the whole flow at desktop and phone sizes); with
+# ESIGN_LOCALSTACK=1, then the end-to-end suite and the demo once more against LocalStack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -34,4 +35,33 @@ ESIGN_LOCAL_ADDR="127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bi
 # The API against infra/openapi.yaml: schemathesis, bounded (about 3 minutes).
 scripts/api-contract.sh
 scripts/web-test.sh
+# With ESIGN_LOCALSTACK=1: the end-to-end suite, the adapters' tests (the SNS/SES sender among
+# them) and the demo flow once more against LocalStack, installed and started without Docker by
+# scripts/emulator.sh (restarted: empty), and stopped afterwards. Not yet on by default: the
+# demo flow has not been run against this LocalStack release (see README, Tests).
+if [ "${ESIGN_LOCALSTACK:-0}" = 1 ]; then
+  ls_start=$(date +%s)
+  trap 'ESIGN_EMULATOR=localstack scripts/emulator.sh stop' EXIT
+  ESIGN_EMULATOR=localstack env -u AWS_ENDPOINT_URL scripts/emulator.sh reset
+  LOCALSTACK_URL="$(ESIGN_EMULATOR=localstack env -u AWS_ENDPOINT_URL scripts/emulator.sh)"
+  echo "emulator: LocalStack at $LOCALSTACK_URL"
+  # The test programs `cargo test --workspace` built above, run directly: `cargo test -p …` would
+  # resolve the crates' features for a smaller set of packages and compile much of it again.
+  passed=0
+  while read -r dir exe; do
+    (cd "$dir" && AWS_ENDPOINT_URL="$LOCALSTACK_URL" "$exe")
+    passed=$((passed + 1))
+  done < <(cargo test --workspace --locked --no-run --message-format=json 2>/dev/null | python3 -c '
+import json, os, re, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if (m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]
+            and re.search(r"[#/ ](esign-e2e|esign-aws)[@ ]", m["package_id"])):
+        print(os.path.dirname(m["manifest_path"]), m["executable"])')
+  [ "$passed" -gt 0 ] || { echo "no end-to-end test program found for the LocalStack pass" >&2; exit 1; }
+  AWS_ENDPOINT_URL="$LOCALSTACK_URL" \
+    ESIGN_LOCAL_ADDR="127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" \
+    RUST_LOG=warn scripts/local.sh demo
+  echo "LocalStack pass: $passed test programs and the demo in $(( $(date +%s) - ls_start )) s"
+fi
 echo "all tests passed in $(( $(date +%s) - start )) s"

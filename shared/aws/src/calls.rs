@@ -4,7 +4,7 @@
 //! Disabled (the default, and always in Lambda unless a sink is installed) it costs nothing: the
 //! clients are built without the interceptor. Enabled with [`install`] (or [`install_from_env`],
 //! `ESIGN_AWS_CALL_LOG=<path>`), every client built afterwards by [`dynamodb_client`],
-//! [`kms_client`], [`crate::s3_client`], [`sqs_client`], [`sns_client`] and [`sesv2_client`]
+//! [`kms_client`], [`crate::s3_client`], [`sqs_client`], [`sns_client`] and [`ses_client`]
 //! carries an SDK interceptor that hands one [`AwsCall`] per execution (presigning included) to
 //! the sink. The function is the one named by [`in_function`] around the work (the local server
 //! wraps each request in its route's function, and the webhook worker in `deliver-webhooks`).
@@ -80,7 +80,7 @@ pub struct Permission {
 pub struct AwsCall {
     /// The Lambda function it was made for (`None`: outside any, e.g. provisioning).
     pub function: Option<String>,
-    /// The SDK's service name (`DynamoDB`, `KMS`, `S3`, `SQS`, `SNS`, `SESv2`).
+    /// The SDK's service name (`DynamoDB`, `KMS`, `S3`, `SQS`, `SNS`, `SES`).
     pub service: String,
     /// The SDK operation (`TransactWriteItems`, `Sign`, …).
     pub operation: String,
@@ -375,13 +375,9 @@ fn permissions(service: &str, operation: &str, input: &Input) -> Vec<Permission>
         ),
         // SMS goes to phone numbers, not topics: no resource to scope.
         ("SNS", "Publish") => one("sns:Publish", "*".into()),
-        ("SESv2", "SendEmail") => one("ses:SendEmail", "ses-identity/*".into()),
+        ("SES", "SendEmail") => one("ses:SendEmail", "ses-identity/*".into()),
         (service, operation) => {
-            let prefix = match service {
-                "SESv2" => "ses".to_owned(),
-                other => other.to_ascii_lowercase(),
-            };
-            one(&format!("{prefix}:{operation}"), "?".into())
+            one(&format!("{}:{operation}", service.to_ascii_lowercase()), "?".into())
         }
     }
 }
@@ -495,13 +491,13 @@ pub fn sns_client(sdk: &SdkConfig) -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::from_conf(b.build())
 }
 
-/// An SES (v2) client (recording when a recorder is installed).
-pub fn sesv2_client(sdk: &SdkConfig) -> aws_sdk_sesv2::Client {
-    let mut b = aws_sdk_sesv2::config::Builder::from(sdk);
+/// An SES (v1) client (recording when a recorder is installed).
+pub fn ses_client(sdk: &SdkConfig) -> aws_sdk_ses::Client {
+    let mut b = aws_sdk_ses::config::Builder::from(sdk);
     if let Some(r) = recorder() {
         b = b.interceptor(r);
     }
-    aws_sdk_sesv2::Client::from_conf(b.build())
+    aws_sdk_ses::Client::from_conf(b.build())
 }
 
 /// The S3 config builder, with the recorder when one is installed.

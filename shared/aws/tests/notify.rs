@@ -19,7 +19,7 @@ async fn codes_go_out_by_sms_and_by_email_from_a_verified_sender() {
 
     let refused = notifier.send(&notice(Channel::Email, "zhang@example.com")).await;
     assert!(matches!(refused, Err(NotifyError::Refused(_))), "{refused:?}");
-    aws_sdk_sesv2::Client::new(&sdk).create_email_identity().email_identity(&sender).send().await.expect("identity");
+    aws_sdk_ses::Client::new(&sdk).verify_email_identity().email_address(&sender).send().await.expect("identity");
     notifier.send(&notice(Channel::Email, "zhang@example.com")).await.expect("email sent");
 
     let unconfigured = AwsNotifier::new(&sdk, None).send(&notice(Channel::Email, "zhang@example.com")).await;
