@@ -262,7 +262,7 @@ mod tests {
             assert!(names.insert(f.name()), "{} twice", f.name());
             assert_eq!(Function::from_name(f.name()).unwrap(), f);
         }
-        assert_eq!(names.len(), crate::ROUTES.len() + 2);
+        assert_eq!(names.len(), crate::ROUTES.len() + 3);
         assert_eq!(Function::from_name("sign-contract").unwrap(), Function::Route(Operation::SignContract));
         for bad in ["", "bootstrap", "Sign-Contract", "sign-contract "] {
             let e = Function::from_name(bad).unwrap_err().to_string();
