@@ -185,8 +185,8 @@ import json,sys; d=json.load(open(sys.argv[1]))
 for s in d['signatures']: print('  ', s['field'], s['seal']['enterprise_name'], s['seal']['seal_name'], s['signing_time'], s['time_source'], 'intact' if s['intact'] else 'BROKEN', 'trusted' if s['trusted'] else 'untrusted', 'stamps on pages', s['stamp_pages'], 'cross-page strips on pages', s['strip_pages'])
 print('   valid:', d['valid']); sys.exit(0 if d['valid'] else 1)" /tmp/esign-demo-verify.$$
 rm -f /tmp/esign-demo-verify.$$ "$PDF"
-call GET "/v1/contracts/$CTR" "$KEY" 200
-python3 -c "import json,sys; d=json.load(sys.stdin)['audit']; [print('  ', e['seq'], e['action']) for e in d['events']]; print('   chain intact:', d['chain_intact'])" <<<"$RESP"
+call GET "/v1/contracts/$CTR/audit?limit=100" "$KEY" 200
+python3 -c "import json,sys; d=json.load(sys.stdin); [print('  ', e['seq'], e['action']) for e in d['items']]; print('   chain intact:', d['chain_intact'])" <<<"$RESP"
 call GET /v1/usage "$KEY" 200
 echo "   usage: $RESP"
 KIT="$(dirname "$0")/../../shared/pdfcheck"
