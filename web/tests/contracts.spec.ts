@@ -273,11 +273,7 @@ async function nav(page: Page, label: string) {
   await page.getByRole('navigation', { name: T['common.mainNav'] }).getByRole('link', { name: label, exact: true }).click();
 }
 
-// FIXME(#14): since the embed and editor branches were merged (each passed this test alone), the
-// first drop lands 460 px below the viewport at both sizes ("the drop point is on screen": 1361 >
-// 900): the editor's page no longer scrolls into view. Marked fixme so the rest of CI can land;
-// issues #14 and #16 stay open until it passes again.
-test.fixme('two companies: a contract prepared by dragging widgets onto turned and cropped pages, signed in turn with codes, judged, ink where dropped', async ({ page, browser, request }, info) => {
+test('two companies: a contract prepared by dragging widgets onto turned and cropped pages, signed in turn with codes, judged, ink where dropped', async ({ page, browser, request }, info) => {
   const shots = new Pages(info, 'contracts-');
   const errors = watchConsole(page, 'initiator', [
     { status: 422, path: /^\/v1\/contracts\/[^/]+\/(open|sign)$/ },
