@@ -291,7 +291,7 @@ impl Platform {
         let contract = next().ok_or(DomainError::NotFound("contract"))?;
         let contract = crate::platform::Versioned::<ContractData> { value: contract.decode()?, version: contract.version };
         let c = &contract.value.contract;
-        if c.initiator_id != *enterprise_id && !c.parties.iter().any(|p| &p.enterprise_id == enterprise_id) {
+        if !contract_visible_to(c, enterprise_id) {
             return Err(DomainError::NotFound("contract"));
         }
         let seal_records = vec![next(), next(), next()];
@@ -340,6 +340,11 @@ impl Platform {
         let count = count.map_err(|e| layouts.error(e))?;
         u32::try_from(count).map_err(|e| DomainError::Internal(e.to_string()))
     }
+}
+
+/// Whether `enterprise_id` initiated the contract or is one of its parties: who may see it at all.
+fn contract_visible_to(c: &Contract, enterprise_id: &str) -> bool {
+    c.initiator_id == enterprise_id || c.parties.iter().any(|p| p.enterprise_id == enterprise_id)
 }
 
 impl ContractData {
@@ -433,7 +438,7 @@ impl Platform {
         };
         let loaded = self.load_contract(id).await?;
         let c = &loaded.value.contract;
-        if c.initiator_id != *enterprise_id && !c.parties.iter().any(|p| &p.enterprise_id == enterprise_id) {
+        if !contract_visible_to(c, enterprise_id) {
             return Err(DomainError::NotFound("contract"));
         }
         Ok((loaded, enterprise_id.clone(), member_id.clone()))
@@ -458,7 +463,7 @@ impl Platform {
         let contract = contract.ok_or(DomainError::NotFound("contract"))?;
         let loaded = crate::platform::Versioned::<ContractData> { value: contract.decode()?, version: contract.version };
         let c = &loaded.value.contract;
-        if c.initiator_id != *enterprise_id && !c.parties.iter().any(|p| &p.enterprise_id == enterprise_id) {
+        if !contract_visible_to(c, enterprise_id) {
             return Err(DomainError::NotFound("contract"));
         }
         Ok((loaded, other))
