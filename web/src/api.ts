@@ -22,6 +22,7 @@ import type {
   Page,
   Problem,
   RegisterRequest,
+  RevocationReason,
   Seal,
   SealDraft,
   SealForReview,
@@ -196,7 +197,9 @@ export const api = {
   newSealImage: (id: string, body: { image_size?: number; generate?: boolean }) =>
     post<SealDraft>(`/seals/${q(id)}/image`, body),
   submitSeal: (id: string) => post<Seal>(`/seals/${q(id)}/submit`),
-  sealAction: (id: string, action: 'suspend' | 'resume' | 'revoke') => post<Seal>(`/seals/${q(id)}/${action}`),
+  sealAction: (id: string, action: 'suspend' | 'resume') => post<Seal>(`/seals/${q(id)}/${action}`),
+  /** Revokes for good; the reason is published for its certificates (CRL and OCSP). */
+  revokeSeal: (id: string, reason: RevocationReason) => post<Seal>(`/seals/${q(id)}/revoke`, { reason }),
   sealAudit: (id: string) => get<AuditPage>(`/seals/${q(id)}/audit`),
   checkSealImage: (png: Blob) => request<SealImageCheck>('POST', '/checks/seal-image', { raw: png, type: 'image/png' }),
   grants: (sealId: string) => get<Page<Grant>>(`/seals/${q(sealId)}/grants?limit=100`),

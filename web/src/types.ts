@@ -135,6 +135,9 @@ export interface VerificationDetail extends Verification {
 export type SealKind = 'official' | 'contract' | 'finance' | 'invoice' | 'personnel';
 export type KeyAlgorithm = 'ecdsa_p256' | 'rsa_2048';
 export type SealStatus = 'draft' | 'pending_review' | 'active' | 'rejected' | 'suspended' | 'revoked';
+/** Why a seal is revoked: the RFC 5280 reason published for its certificates (`POST /v1/seals/{id}/revoke`). */
+export type RevocationReason = 'unspecified' | 'key_compromise' | 'affiliation_changed' | 'superseded' | 'cessation_of_operation';
+export const REVOCATION_REASONS: RevocationReason[] = ['unspecified', 'key_compromise', 'affiliation_changed', 'superseded', 'cessation_of_operation'];
 
 export interface Seal {
   id: string;
@@ -427,10 +430,54 @@ export interface SignatureFinding {
   /** Pages carrying this signature's stamps and dates, and its cross-page seal's strips. */
   stamp_pages?: number[];
   strip_pages?: number[];
+  /** PAdES baseline level reached: B-B, B-T, B-LT, B-LTA ("none" when not intact). */
+  level?: string;
+  /** The validation data embedded for it (null when the file has none). */
+  validation_data?: ValidationDataFinding | null;
+  /** The signer certificate's status at the signing time by the embedded data (null: nothing embedded). */
+  revocation?: RevocationFinding | null;
+}
+
+/** The certificates, OCSP answers and CRLs a signature's check relies on, as embedded. */
+export interface ValidationDataFinding {
+  in_dss: boolean;
+  vri: boolean;
+  complete: boolean;
+  missing: string[];
+}
+
+export type RevocationStatus = 'good' | 'revoked_after_signing' | 'revoked_before_signing' | 'unknown';
+
+export interface RevocationFinding {
+  status: RevocationStatus;
+  /** The moment judged: the time stamp's, else the claimed signing time. */
+  at: string;
+  /** Where the status comes from (OCSP, CRL and their times), in the engine's words. */
+  source: string;
+  /** What it means, in the engine's words. */
+  meaning: string;
+  chain: { subject: string; status: RevocationStatus; source: string }[];
+}
+
+/** A document time stamp (PAdES B-LTA): an RFC 3161 token over the file as it was then. */
+export interface DocTimestampFinding {
+  field: string;
+  time: string | null;
+  tsa: string | null;
+  coverage: string;
+  covers_whole_document: boolean;
+  token_valid: boolean;
+  trusted: boolean | null;
+  validation_data_complete: boolean;
+  missing_validation_data: string[];
+  disallowed_changes: string[];
+  problems: string[];
+  intact: boolean;
 }
 
 export interface VerificationReport {
   valid: boolean;
   revisions: number;
   signatures: SignatureFinding[];
+  document_timestamps?: DocTimestampFinding[];
 }

@@ -9,7 +9,7 @@ import { Alert, Button, Card, Empty, ErrorAlert, Loading, useAction, useLoad } f
 import { openPdf, type PDFDocumentProxy } from '../pdf';
 import { PlacementEditor, crossRange, crossSeals, withKeys } from './placement-editor';
 import { SealGlyph } from './seals';
-import { isPagePlacement, type AuditEvent, type Contract, type OtpSent, type Seal, type UsableSeal, type VerificationReport } from '../types';
+import { isPagePlacement, type AuditEvent, type Contract, type DocTimestampFinding, type OtpSent, type Seal, type SignatureFinding, type UsableSeal, type VerificationReport } from '../types';
 
 /** The latest revision, drawn with the widgets; and a link to save it. */
 export function DocumentCard({ contract, highlight }: { contract: Contract; highlight?: string }) {
@@ -358,6 +358,7 @@ export function ReportView({ report }: { report: VerificationReport }) {
                 <Check ok={s.trusted === true}>{s.trusted ? t('report.trusted') : t('report.notTrusted')}</Check>
                 {s.timestamp_valid === null ? null : <Check ok={s.timestamp_valid}>{s.timestamp_valid ? t('report.tsaOk') : t('report.tsaBad')}</Check>}
                 <li>{s.covers_whole_document ? t('report.coversAll') : t('report.later', { coverage: s.coverage })}</li>
+                <LongTerm s={s} />
                 {s.disallowed_changes.map((c, j) => (
                   <Check ok={false} key={`c${j}`}>
                     {t('report.change', { what: c })}
@@ -373,7 +374,122 @@ export function ReportView({ report }: { report: VerificationReport }) {
           ))}
         </ol>
       )}
+      {report.document_timestamps?.length ? (
+        <section class="report-stamps" aria-labelledby="report-stamps-title">
+          <h3 id="report-stamps-title">{t('report.docTsTitle')}</h3>
+          <p class="muted small">{t('report.docTsHint')}</p>
+          <ol class="stamp-list">
+            {report.document_timestamps.map((d, i) => (
+              <DocTimestamp d={d} key={i} />
+            ))}
+          </ol>
+        </section>
+      ) : null}
     </div>
+  );
+}
+
+const LEVELS = ['B-B', 'B-T', 'B-LT', 'B-LTA'];
+
+/**
+ * What makes the signature provable for years, in words: its PAdES level, the validation data
+ * the file carries for it, and the signer certificate's status when it signed (with the engine's
+ * own sentence for it).
+ */
+function LongTerm({ s }: { s: SignatureFinding }) {
+  const level = s.level;
+  const vd = s.validation_data;
+  const rev = s.revocation;
+  const known = level && LEVELS.includes(level);
+  return (
+    <>
+      {level && level !== 'none' ? (
+        <li class="report-level">
+          <span class="level-badge">{t('report.level', { level })}</span> {known ? t(`report.level.${level as 'B-B' | 'B-T' | 'B-LT' | 'B-LTA'}`) : null}
+        </li>
+      ) : null}
+      {!vd && !rev ? (
+        level && level !== 'none' ? <li>{t('report.ltvNone')}</li> : null
+      ) : (
+        <>
+          {vd ? (
+            vd.complete ? (
+              <Check ok>{t('report.vdComplete')}</Check>
+            ) : (
+              <Check ok={false}>{t('report.vdMissing', { n: String(vd.missing.length) })}</Check>
+            )
+          ) : (
+            <li>{t('report.vdNone')}</li>
+          )}
+          {vd && !vd.complete && vd.missing.length ? (
+            <li class="muted small">
+              <ul class="engine-words" lang="en">
+                {vd.missing.map((m, j) => (
+                  <li key={j}>{m}</li>
+                ))}
+              </ul>
+            </li>
+          ) : null}
+          {rev ? <Revocation rev={rev} /> : null}
+        </>
+      )}
+    </>
+  );
+}
+
+function Revocation({ rev }: { rev: NonNullable<SignatureFinding['revocation']> }) {
+  const at = fmtDateTime(rev.at);
+  const words = tOpt(`report.rev.${rev.status}`, { at });
+  const ok = rev.status === 'good' || rev.status === 'revoked_after_signing';
+  return (
+    <>
+      {words ? rev.status === 'unknown' ? <li>{words}</li> : <Check ok={ok}>{words}</Check> : null}
+      {rev.meaning ? (
+        <li class="small">
+          {t('report.revMeaning')} <q lang="en">{rev.meaning}</q>
+        </li>
+      ) : null}
+      <li class="small">
+        <details class="rev-chain">
+          <summary>{t('report.revChain', { n: String(rev.chain.length) })}</summary>
+          <p class="muted">
+            {t('report.revSource')} <span lang="en">{rev.source}</span>
+          </p>
+          <ul class="plain">
+            {rev.chain.map((c, j) => (
+              <li key={j}>
+                <span class="break">{c.subject}</span>: {tOpt(`report.revStatus.${c.status}`) ?? c.status} · <span lang="en">{c.source}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      </li>
+    </>
+  );
+}
+
+/** A document time stamp: when, by which time-stamping authority, and whether it holds. */
+function DocTimestamp({ d }: { d: DocTimestampFinding }) {
+  return (
+    <li class={d.intact && d.trusted !== false ? 'ok' : 'bad'}>
+      <h4>{d.time ? t('report.docTsAt', { at: fmtDateTime(d.time) }) : t('report.docTsNoTime')}</h4>
+      <ul class="plain">
+        {d.tsa ? <li>{t('report.docTsBy', { tsa: d.tsa })}</li> : null}
+        <Check ok={d.intact}>{d.intact ? t('report.docTsIntact') : t('report.docTsBroken')}</Check>
+        {d.trusted === null ? null : <Check ok={d.trusted}>{d.trusted ? t('report.trusted') : t('report.notTrusted')}</Check>}
+        {d.validation_data_complete ? (
+          <Check ok>{t('report.docTsVdComplete')}</Check>
+        ) : (
+          <Check ok={false}>{t('report.vdMissing', { n: String(d.missing_validation_data.length) })}</Check>
+        )}
+        <li>{d.covers_whole_document ? t('report.coversAll') : t('report.later', { coverage: d.coverage })}</li>
+        {[...d.disallowed_changes.map((c) => t('report.change', { what: c })), ...d.problems].map((p, j) => (
+          <Check ok={false} key={j}>
+            {p}
+          </Check>
+        ))}
+      </ul>
+    </li>
   );
 }
 

@@ -6,7 +6,7 @@ import { Alert, Badge, Button, Card, Confirm, Empty, ErrorAlert, Field, Loading,
 import { useMember } from '../app';
 import { SealGlyph } from './seals';
 import { SealImagePicker, type Picked } from './seal-image';
-import type { AuditEvent, Member, Seal } from '../types';
+import { REVOCATION_REASONS, type AuditEvent, type Member, type RevocationReason, type Seal } from '../types';
 
 type Action = 'suspend' | 'resume' | 'revoke';
 
@@ -15,6 +15,7 @@ export function SealPage({ id }: { id: string }) {
   const { query } = useLocation();
   const seal = useLoad(() => api.seal(id), [id]);
   const [action, setAction] = useState<Action | null>(null);
+  const [reason, setReason] = useState<RevocationReason>('unspecified');
   const [changes, setChanges] = useState(0);
   const act = useAction();
   const admin = me.role === 'admin';
@@ -43,7 +44,13 @@ export function SealPage({ id }: { id: string }) {
                 </Button>
               ) : null}
               {s.status === 'active' || s.status === 'suspended' ? (
-                <Button variant="danger" onClick={() => setAction('revoke')}>
+                <Button
+                  variant="danger"
+                  onClick={() => {
+                    setReason('unspecified');
+                    setAction('revoke');
+                  }}
+                >
                   {t('seal.revoke')}
                 </Button>
               ) : null}
@@ -109,7 +116,7 @@ export function SealPage({ id }: { id: string }) {
       <Confirm
         open={!!action}
         title={action ? t(`seal.${action}Title`, { name: s.name }) : ''}
-        body={action ? <p>{t(`seal.${action}Body`)}</p> : null}
+        body={action === 'revoke' ? <RevokeBody reason={reason} onReason={setReason} /> : action ? <p>{t(`seal.${action}Body`)}</p> : null}
         confirmLabel={action ? t(`seal.${action}Confirm`) : ''}
         danger={action === 'revoke'}
         busy={act.busy}
@@ -119,13 +126,43 @@ export function SealPage({ id }: { id: string }) {
           act.setError(null);
         }}
         onConfirm={async () => {
-          const r = await act.run(() => api.sealAction(s.id, action!));
+          const r = await act.run(() => (action === 'revoke' ? api.revokeSeal(s.id, reason) : api.sealAction(s.id, action!)));
           if (r) {
             setAction(null);
             seal.reload();
           }
         }}
       />
+    </>
+  );
+}
+
+/** The revocation's consequences in plain words, and the reason published with it. */
+function RevokeBody({ reason, onReason }: { reason: RevocationReason; onReason: (r: RevocationReason) => void }) {
+  return (
+    <>
+      <p>{t('seal.revokeBody')}</p>
+      <fieldset class="radios revoke-reasons">
+        <legend>{t('seal.revokeReason')}</legend>
+        {REVOCATION_REASONS.map((r) => (
+          <label class="radio radio-hint" key={r}>
+            <input type="radio" name="revoke_reason" value={r} checked={reason === r} onChange={() => onReason(r)} aria-labelledby={`revoke-reason-${r}-label`} aria-describedby={`revoke-reason-${r}`} />
+            <span>
+              <span class="radio-label" id={`revoke-reason-${r}-label`}>
+                {t(`revocation.${r}`)}
+              </span>
+              <span class="hint" id={`revoke-reason-${r}`}>
+                {t(`revocation.${r}Hint`)}
+              </span>
+            </span>
+          </label>
+        ))}
+      </fieldset>
+      <ul class="consequences">
+        <li>{t('seal.revokeBefore')}</li>
+        <li>{reason === 'unspecified' ? t('seal.revokePublishedNone') : t('seal.revokePublished', { reason: t(`revocation.${reason}`) })}</li>
+      </ul>
+      {reason === 'key_compromise' ? <Alert kind="warning">{t('seal.revokeCompromise')}</Alert> : null}
     </>
   );
 }
@@ -300,6 +337,9 @@ function Trail({ id, names }: { id: string; names: Map<string, string> }) {
                   <span class="tl-dot" aria-hidden="true" />
                   <div>
                     <strong>{tOpt(`action.${e.action}`) ?? e.action}</strong>
+                    {e.action === 'seal.revoked' && typeof e.details?.reason === 'string' ? (
+                      <div class="small">{t('seal.revokedReason', { reason: tOpt(`revocation.${e.details.reason}`) ?? e.details.reason })}</div>
+                    ) : null}
                     <div class="muted small">
                       {fmtDateTime(e.at)} · {actorText(e, names)}
                     </div>
