@@ -11,7 +11,7 @@
 // widget was dropped and the cross-page strips lie at the right edge of every page at the height
 // the handle was dragged to.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -271,6 +271,35 @@ async function nav(page: Page, label: string) {
   const menu = page.getByRole('button', { name: T['common.menu'] });
   if (await menu.isVisible()) await menu.click();
   await page.getByRole('navigation', { name: T['common.mainNav'] }).getByRole('link', { name: label, exact: true }).click();
+}
+
+interface LtvSignature {
+  level: string;
+  validation_data: { complete: boolean; missing: string[] } | null;
+  revocation: { status: 'good' | 'revoked_after_signing' | 'revoked_before_signing' | 'unknown'; meaning: string } | null;
+}
+interface LtvReport {
+  signatures: LtvSignature[];
+  document_timestamps?: { intact: boolean }[];
+}
+
+/** The report's long-term-validation facts, signature by signature, are on the page in words. */
+async function expectLongTermFacts(page: Page, report: LtvReport) {
+  const items = page.locator('.report-list > li');
+  await expect(items).toHaveCount(report.signatures.length);
+  for (const [i, s] of report.signatures.entries()) {
+    const li = items.nth(i);
+    expect(['B-T', 'B-LT', 'B-LTA'], `signature ${i + 1}'s level`).toContain(s.level);
+    await expect(li.locator('.level-badge')).toHaveText(T['report.level'].replace('{level}', s.level));
+    await expect(li).toContainText(T[`report.level.${s.level as 'B-T' | 'B-LT' | 'B-LTA'}`]);
+    if (!s.validation_data && !s.revocation) await expect(li).toContainText(T['report.ltvNone']);
+    if (s.validation_data) await expect(li).toContainText(s.validation_data.complete ? T['report.vdComplete'] : T['report.vdMissing'].replace('{n}', String(s.validation_data.missing.length)));
+    if (s.revocation) {
+      for (const part of T[`report.rev.${s.revocation.status}`].split('{at}').filter(Boolean)) await expect(li).toContainText(part);
+      await expect(li).toContainText(s.revocation.meaning);
+    }
+  }
+  await expect(page.locator('.stamp-list > li')).toHaveCount(report.document_timestamps?.length ?? 0);
 }
 
 test('two companies: a contract prepared by dragging widgets onto turned and cropped pages, signed in turn with codes, judged, ink where dropped', async ({ page, browser, request }, info) => {
@@ -550,6 +579,12 @@ test('two companies: a contract prepared by dragging widgets onto turned and cro
   await expect(pb.locator('.report-list > li').filter({ hasText: b.name })).toHaveCount(acts(b.id));
   // A's signature names the pages of its strips.
   await expect(pb.locator('.report-list > li').filter({ hasText: a.name }).getByText(T['report.stripPages'].replace('{pages}', '1–4'))).toBeVisible();
+  // Each signature's long-term-validation facts, in words, as the API's report gives them: its
+  // PAdES level (at least B-T: a trusted time stamp), the validation data the file carries, the
+  // certificate's status at the signing time with the engine's own sentence; document time stamps.
+  const rep = await request.post('/v1/verify', { headers: { 'Content-Type': 'application/pdf' }, data: readFileSync(file) });
+  expect(rep.status()).toBe(200);
+  await expectLongTermFacts(pb, await rep.json());
   await shots.check(pb, 'verify');
   await pb.getByLabel(T['verify.file']).setInputFiles(await contractPdf());
   await expect(pb.getByText(T['report.none'])).toBeVisible();
