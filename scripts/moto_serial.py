@@ -12,6 +12,90 @@ from werkzeug.serving import run_simple
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
+
+# moto's TransactWriteItems backs up, for its rollback, a deep copy of the whole table for every
+# item of the transaction: each transaction costs time in proportion to everything the table
+# holds. A table that grows through a long run (the browser tests' outbox, trails, sessions and
+# codes, after the demo and schemathesis wrote to the same table) made every transaction take
+# seconds, and since calls are served one at a time, every other call waited behind it: sign-ins,
+# trails and uploads stalled past the browser tests' 15 s and failed at random, late in a run.
+# Here the backup holds only the items the transaction names (a transaction touches nothing
+# else), and the rollback puts those back; moto's own checks and writes are unchanged.
+import copy as _copy
+
+import moto.dynamodb.models as _ddb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
+
+
+class _Backup:
+    """What moto's rollback puts back in place of a table: the table and its named items as they were."""
+
+    def __init__(self, table, items):
+        self.table, self.items = table, items
+
+
+class _Copy:
+    """moto's `copy` module, but a table is backed up as `_Backup` of the items being written."""
+
+    items = None
+
+    def __getattr__(self, name):
+        return getattr(_copy, name)
+
+    def deepcopy(self, x, memo=None):
+        if self.items is not None and isinstance(x, Table):
+            return _Backup(x, self.items.get(x.name, []))
+        return _copy.deepcopy(x, memo)
+
+
+_COPY = _Copy()
+_ddb_models.copy = _COPY
+_transact_write_items = DynamoDBBackend.transact_write_items
+
+
+def _named_items(backend, transact_items):
+    """Per table, (hash, range, a copy of the item or None) of each item the transaction names."""
+    named = {}
+    for entry in transact_items:
+        try:
+            op_type, op = next(iter(entry.items()))
+            table = backend.get_table(op["TableName"])
+            if op_type == "Put":
+                attrs = op["Item"]
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            hash_key, range_key = backend.get_keys_value(table, key)
+            current = table.get_item(hash_key, range_key)
+        except Exception:  # a malformed entry: moto's own checks refuse it before writing anything
+            continue
+        named.setdefault(table.name, []).append((hash_key, range_key, _copy.deepcopy(current)))
+    return named
+
+
+def transact_write_items(self, transact_items):
+    _COPY.items = _named_items(self, transact_items)
+    try:
+        return _transact_write_items(self, transact_items)
+    finally:
+        _COPY.items = None
+        for name, kept in list(self.tables.items()):
+            if isinstance(kept, _Backup):
+                self.tables[name] = kept.table
+                # Backwards, so that an item named twice ends as it was first.
+                for hash_key, range_key, item in reversed(kept.items):
+                    kept.table.delete_item(hash_key, range_key)
+                    if item is not None and range_key:
+                        kept.table.items[hash_key][range_key] = item
+                    elif item is not None:
+                        kept.table.items[hash_key] = item
+
+
+DynamoDBBackend.transact_write_items = transact_write_items
+
 app = DomainDispatcherApplication(create_backend_app)
 lock = threading.Lock()
 
