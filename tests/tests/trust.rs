@@ -116,16 +116,7 @@ fn code(api: &Api, p: &Party, contract: &str) -> (String, String) {
     let r = api.post(&format!("/v1/contracts/{contract}/otp")).key(&p.key).send();
     assert_eq!(r.status, 201, "{:?}", r.body);
     let otp = r.body["otp_id"].as_str().unwrap().to_owned();
-    let outbox = api.get("/v1/dev/outbox?limit=100").send();
-    let body = outbox.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["recipient"] == mobile.as_str())
-        .and_then(|e| e["body"].as_str())
-        .expect("the code reached the outbox")
-        .to_owned();
-    let code = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned();
+    let (code, _) = api.latest_code(&mobile);
     (otp, code)
 }
 
