@@ -853,7 +853,7 @@ mod tests {
             format!("{}.ent 1.mem_2", a.expose()),
             format!("{}..mem_2", a.expose()),
             format!("{}.{long}.mem_2", a.expose()),
-            format!("x.ent_1.mem_2"),
+            "x.ent_1.mem_2".to_string(),
         ] {
             assert!(SessionToken::parse(&bad).is_none(), "{bad:?}");
         }
