@@ -2,7 +2,9 @@
 # Makes sure an AWS emulator is reachable and prints its endpoint URL (one line on stdout).
 #   - AWS_ENDPOINT_URL set (an emulator someone else runs): printed as it is; nothing is started.
 #   - otherwise moto (the default) or, with ESIGN_EMULATOR=localstack, LocalStack; see below.
-# `scripts/emulator.sh stop` stops the selected one and `scripts/emulator.sh reset` empties it.
+# `scripts/emulator.sh stop` stops the selected one and `scripts/emulator.sh reset` empties it;
+# `ESIGN_EMULATOR=localstack scripts/emulator.sh install` only installs LocalStack (scripts/test.sh
+# does it in the background while it compiles).
 #
 # moto: a pinned moto server is installed into a venv (once) and started on
 #   127.0.0.1:${ESIGN_MOTO_PORT:-4599} unless one already answers there. It keeps running in the
@@ -125,6 +127,7 @@ PY
   case "${1:-}" in
     stop) ls_stop; exit 0 ;;
     reset) ls_stop; ls_start; exit 0 ;;
+    install) ls_install; exit 0 ;;
   esac
   if [ -n "${AWS_ENDPOINT_URL:-}" ]; then echo "$AWS_ENDPOINT_URL"; exit 0; fi
   if ! ls_answers; then ls_start; fi

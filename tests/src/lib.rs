@@ -1,11 +1,17 @@
-//! Harness for the end-to-end tests: one local server per test binary, on a random port of
+//! Harness for the end-to-end tests: one local server per test process (the suite is one test
+//! binary, `tests/tests/e2e.rs`, whose tests run on threads of one process), on a random port of
 //! 127.0.0.1, serving every route against the emulator (started by `scripts/emulator.sh` when
 //! `AWS_ENDPOINT_URL` is not set) with resources provisioned from `infra/template.yaml` under a
 //! prefix of their own. Tests talk to it over real HTTP with a plain client.
+//!
+//! What a test changes on the server stays its own: faults are per KMS key
+//! ([`faults::fail_key`], [`faults::hold_key`]), a moved clock belongs to a listener of its own
+//! ([`Api::with_own_clock`]), and the web app is served on a listener of its own
+//! ([`Api::web_app`]).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -38,18 +44,31 @@ struct Server {
     base: String,
     /// The same platform on the same resources, with short sessions.
     short_sessions_base: String,
+    /// A listener bound from the start (the files bucket's CORS rules name its origin) that
+    /// serves the platform and, once a test hands one over ([`Api::web_app`]), the web app.
+    web_base: String,
+    web_app: Mutex<Option<tokio::sync::oneshot::Sender<esign_api::web::WebApp>>>,
     endpoint: String,
     prefix: String,
+    /// The server's runtime, ports and configuration, for listeners made later
+    /// ([`Api::with_own_clock`]).
+    runtime: tokio::runtime::Handle,
+    ports: esign_core::Ports,
+    config: esign_core::Config,
 }
 
-/// The built web app this binary's test server serves beside `/v1`, and its frame-ancestors.
-static WEB_APP: OnceLock<(PathBuf, String)> = OnceLock::new();
-
-/// Makes this test binary's server serve the web app built in `dir` at every path outside `/v1`,
-/// framed only by `frame_ancestors`. Call it before the server starts (the first [`Api::new`]),
-/// the same way in every test of the binary.
-pub fn serve_web_app(dir: &Path, frame_ancestors: &str) {
-    let _ = WEB_APP.set((dir.to_owned(), frame_ancestors.to_owned()));
+/// The same ports (the same resources) with another clock.
+fn ports_with_clock(ports: &esign_core::Ports, clock: Arc<dyn esign_core::ports::Clock>) -> esign_core::Ports {
+    esign_core::Ports {
+        store: ports.store.clone(),
+        blobs: ports.blobs.clone(),
+        clock,
+        authority: ports.authority.clone(),
+        notifier: ports.notifier.clone(),
+        queue: ports.queue.clone(),
+        webhook_sender: ports.webhook_sender.clone(),
+        secrets: ports.secrets.clone(),
+    }
 }
 
 fn server() -> &'static Server {
@@ -65,14 +84,6 @@ fn server() -> &'static Server {
         let endpoint = emulator_endpoint();
         let server_endpoint = endpoint.clone();
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-        let web = WEB_APP.get().map(|(dir, frame_ancestors)| {
-            let files = esign_api::web::origin_of(&endpoint);
-            esign_api::web::WebApp::new(dir, files.as_deref(), frame_ancestors)
-                .and_then(|w| {
-                    w.with_embed_ancestors(esign_api::web::default_embed_ancestors(esign_core::Mode::Development))
-                })
-                .expect("the web app")
-        });
         let mut setup = esign_api::local::LocalSetup {
             template: repo_root().join("infra/template.yaml"),
             prefix: format!("e2e-{}-{}", std::process::id(), nanos % 1_000_000),
@@ -91,38 +102,32 @@ fn server() -> &'static Server {
                 ..esign_core::Config::default()
             },
             endpoint,
-            // Set once the port is known: the bucket's CORS rules allow the server's origin.
+            // Set once the ports are known: the bucket's CORS rules allow the listeners' origins.
             web_origins: Vec::new(),
         };
         let prefix = setup.prefix.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         if std::env::var_os("RUST_LOG").is_some() {
-            let _ = tracing_subscriber::fmt()
-                .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-                .with_test_writer()
-                .try_init();
+            use tracing_subscriber::layer::SubscriberExt;
+            use tracing_subscriber::util::SubscriberInitExt;
+            let filter = esign_api::log_filter(std::env::var("RUST_LOG").ok().as_deref());
+            let layer = tracing_subscriber::fmt::layer().with_test_writer();
+            let _ = tracing_subscriber::registry().with(layer).with(filter).try_init();
         }
+        let (web_tx, web_rx) = tokio::sync::oneshot::channel::<esign_api::web::WebApp>();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 let addr = listener.local_addr().expect("addr");
-                setup.web_origins = vec![format!("http://{addr}")];
+                let web_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let web_addr = web_listener.local_addr().expect("addr");
+                setup.web_origins = vec![format!("http://{addr}"), format!("http://{web_addr}")];
                 // Certificates name this server's CRLs and OCSP responder.
                 setup.config.public_url = Some(format!("http://{addr}"));
                 let (mut ports, queue) = esign_api::local::local_ports(&setup).await.expect("local ports");
-                ports.authority = std::sync::Arc::new(faults::Faulty(ports.authority.clone()));
-                ports.clock = std::sync::Arc::new(faults::SkewedClock);
-                let short_ports = esign_core::Ports {
-                    store: ports.store.clone(),
-                    blobs: ports.blobs.clone(),
-                    clock: ports.clock.clone(),
-                    authority: ports.authority.clone(),
-                    notifier: ports.notifier.clone(),
-                    queue: ports.queue.clone(),
-                    webhook_sender: ports.webhook_sender.clone(),
-                    secrets: ports.secrets.clone(),
-                };
+                ports.authority = Arc::new(faults::Faulty(ports.authority.clone()));
+                let short_ports = ports_with_clock(&ports, ports.clock.clone());
                 let short_config = esign_core::Config {
                     sessions: esign_core::sessions::SessionConfig::new(SHORT_SESSION_IDLE, SHORT_SESSION_MAX)
                         .expect("short sessions"),
@@ -130,26 +135,39 @@ fn server() -> &'static Server {
                 };
                 // Embedded signing links point at this server.
                 setup.config.web_url = Some(format!("http://{addr}"));
+                let kept = (ports_with_clock(&ports, ports.clock.clone()), setup.config.clone());
                 let platform = esign_core::Platform::new(ports, setup.config.clone());
                 esign_api::local::spawn_webhook_worker(platform.clone(), queue);
                 esign_api::local::publish_crls(&platform).await.expect("the CRLs");
                 let short = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-                tx.send((addr, short.local_addr().expect("addr"))).expect("send addr");
+                let short_addr = short.local_addr().expect("addr");
+                tx.send((addr, short_addr, web_addr, tokio::runtime::Handle::current(), kept)).expect("send addr");
                 tokio::spawn(esign_api::local::serve(short, esign_core::Platform::new(short_ports, short_config)));
-                esign_api::local::serve_with_web(listener, platform, web).await.expect("serve");
+                let web_platform = platform.clone();
+                tokio::spawn(async move {
+                    let web = web_rx.await.ok();
+                    esign_api::local::serve_with_web(web_listener, web_platform, web).await
+                });
+                esign_api::local::serve(listener, platform).await.expect("serve");
             });
         });
-        let (addr, short) = rx.recv().expect("the test server started");
+        let (addr, short, web_addr, runtime, (ports, config)) = rx.recv().expect("the test server started");
         Server {
             base: format!("http://{addr}"),
             short_sessions_base: format!("http://{short}"),
+            web_base: format!("http://{web_addr}"),
+            web_app: Mutex::new(Some(web_tx)),
             endpoint: server_endpoint,
             prefix,
+            runtime,
+            ports,
+            config,
         }
     })
 }
 
-/// Failures and time travel the test server can be told to have.
+/// Failures and time travel the test server can be told to have: faults are per KMS key (a test
+/// makes its own seal's key fail), time travel per listener ([`crate::Api::with_own_clock`]).
 pub mod faults {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicI64, Ordering};
@@ -158,7 +176,6 @@ pub mod faults {
     use time::OffsetDateTime;
 
     static FAILING_KEYS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    static SKEW_SECS: AtomicI64 = AtomicI64::new(0);
 
     /// Makes every signature with this KMS key fail (as if KMS went down), or work again.
     pub fn fail_key(key_id: &str, failing: bool) {
@@ -191,16 +208,21 @@ pub mod faults {
         HELD_KEYS.lock().expect("fault lock").iter().any(|k| k == key_id)
     }
 
-    /// Moves the server's clock (not KMS's or the TSA's) by `secs` from now on.
-    pub fn skew_clock(secs: i64) {
-        SKEW_SECS.fetch_add(secs, Ordering::SeqCst);
-    }
+    /// The clock of a listener made by [`Api::with_own_clock`](crate::Api::with_own_clock): the
+    /// system's, moved by [`SkewedClock::skew`] for that listener only (not KMS's or the TSA's).
+    #[derive(Clone, Default)]
+    pub struct SkewedClock(std::sync::Arc<AtomicI64>);
 
-    pub(crate) struct SkewedClock;
+    impl SkewedClock {
+        /// Moves this clock by `secs` from now on.
+        pub fn skew(&self, secs: i64) {
+            self.0.fetch_add(secs, Ordering::SeqCst);
+        }
+    }
 
     impl Clock for SkewedClock {
         fn now(&self) -> OffsetDateTime {
-            OffsetDateTime::now_utc() + time::Duration::seconds(SKEW_SECS.load(Ordering::SeqCst))
+            OffsetDateTime::now_utc() + time::Duration::seconds(self.0.load(Ordering::SeqCst))
         }
     }
 
@@ -399,15 +421,50 @@ pub struct Session {
 
 impl Api {
     pub fn new() -> Self {
-        let agent: Agent = Agent::config_builder().http_status_as_error(false).build().into();
-        Api { base: server().base.clone(), agent }
+        Self::at(server().base.clone())
     }
 
     /// A client of the same server with short sessions ([`SHORT_SESSION_IDLE`] unused,
     /// [`SHORT_SESSION_MAX`] at most), on the same resources.
     pub fn short_sessions() -> Self {
+        Self::at(server().short_sessions_base.clone())
+    }
+
+    /// A client of a listener of its own on the test server's platform and resources, whose
+    /// clock only the returned handle moves (codes, sessions and links expiring): no other test
+    /// sees the skew.
+    pub fn with_own_clock() -> (Self, faults::SkewedClock) {
+        let server = server();
+        let clock = faults::SkewedClock::default();
+        let ports = ports_with_clock(&server.ports, Arc::new(clock.clone()));
+        let platform = esign_core::Platform::new(ports, server.config.clone());
+        let listener = server.runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        server.runtime.spawn(esign_api::local::serve(listener, platform));
+        (Self::at(format!("http://{addr}")), clock)
+    }
+
+    /// A client of the test server's listener that serves, beside the same platform under `/v1`,
+    /// the web app built in `dir` at every other path, framed only by `frame_ancestors` (the files
+    /// bucket's CORS rules allow its origin). The first call's app is the one served: call it the
+    /// same way everywhere.
+    pub fn web_app(dir: &Path, frame_ancestors: &str) -> Self {
+        let server = server();
+        if let Some(tx) = server.web_app.lock().expect("web app lock").take() {
+            let files = esign_api::web::origin_of(&server.endpoint);
+            let web = esign_api::web::WebApp::new(dir, files.as_deref(), frame_ancestors)
+                .and_then(|w| {
+                    w.with_embed_ancestors(esign_api::web::default_embed_ancestors(esign_core::Mode::Development))
+                })
+                .expect("the web app");
+            let _ = tx.send(web);
+        }
+        Self::at(server.web_base.clone())
+    }
+
+    fn at(base: String) -> Self {
         let agent: Agent = Agent::config_builder().http_status_as_error(false).build().into();
-        Api { base: server().short_sessions_base.clone(), agent }
+        Api { base, agent }
     }
 
     /// Asks for a sign-in code to `identifier` (`audience` member or operator); the answer.

@@ -55,7 +55,8 @@ fn an_approved_seal_gets_a_kms_key_and_a_certificate_that_chains_to_the_platform
         assert!(ok, "openssl verify: {out}");
         let (_, text) = openssl(&["x509", "-in", &p("seal.pem"), "-noout", "-text", "-nameopt", "utf8"]);
         assert!(text.contains("Digital Signature, Non Repudiation"), "{text}");
-        let enterprise = api.get(&format!("/v1/enterprises/{}", seal["enterprise_id"].as_str().unwrap())).key(&key).send();
+        let enterprise =
+            api.get(&format!("/v1/enterprises/{}", seal["enterprise_id"].as_str().unwrap())).key(&key).send();
         let uscc = enterprise.body["verified_identity"]["uscc"].as_str().unwrap();
         assert!(text.contains(&format!("NTRCN-{uscc}")), "{text}");
         assert!(text.contains("深圳市腾讯计算机系统有限公司"), "{text}");

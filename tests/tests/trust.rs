@@ -59,8 +59,11 @@ fn submitted_seal(api: &Api, key: &str, image: &[u8]) -> (String, String) {
 }
 
 fn approve_seal(api: &Api, id: &str) -> Value {
-    let r =
-        api.post(&format!("/v1/operator/seals/{id}/decision")).key(OPERATOR_KEY).json(&json!({"decision": "approve"})).send();
+    let r = api
+        .post(&format!("/v1/operator/seals/{id}/decision"))
+        .key(OPERATOR_KEY)
+        .json(&json!({"decision": "approve"}))
+        .send();
     assert_eq!(r.status, 200, "{:?}", r.body);
     r.body
 }
@@ -81,12 +84,20 @@ fn party(api: &Api, name: &str) -> Party {
 /// A one-page contract of `by` with one signature placement per party, opened for signing.
 fn contract(api: &Api, by: &Party, parties: &[&Party]) -> String {
     let pdf = sample_pdf(1);
-    let r = api.post("/v1/contracts").key(&by.key).json(&json!({"title": "信任测试", "document_size": pdf.len()})).send();
+    let r =
+        api.post("/v1/contracts").key(&by.key).json(&json!({"title": "信任测试", "document_size": pdf.len()})).send();
     assert_eq!(r.status, 201, "{:?}", r.body);
     let id = r.body["contract"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(api.put(r.body["upload"]["upload_url"].as_str().unwrap()).raw("application/pdf", pdf).send().status, 200);
+    assert_eq!(
+        api.put(r.body["upload"]["upload_url"].as_str().unwrap()).raw("application/pdf", pdf).send().status,
+        200
+    );
     let list: Vec<Value> = parties.iter().map(|p| json!({"enterprise_id": p.enterprise})).collect();
-    let r = api.put(&format!("/v1/contracts/{id}/parties")).key(&by.key).json(&json!({"order": "parallel", "parties": list})).send();
+    let r = api
+        .put(&format!("/v1/contracts/{id}/parties"))
+        .key(&by.key)
+        .json(&json!({"order": "parallel", "parties": list}))
+        .send();
     assert_eq!(r.status, 200, "{:?}", r.body);
     let placements: Vec<Value> = parties
         .iter()
@@ -96,7 +107,8 @@ fn contract(api: &Api, by: &Party, parties: &[&Party]) -> String {
                    "width": 110.0, "height": 110.0})
         })
         .collect();
-    let r = api.put(&format!("/v1/contracts/{id}/placements")).key(&by.key).json(&json!({"placements": placements})).send();
+    let r =
+        api.put(&format!("/v1/contracts/{id}/placements")).key(&by.key).json(&json!({"placements": placements})).send();
     assert_eq!(r.status, 200, "{:?}", r.body);
     let r = api.post(&format!("/v1/contracts/{id}/open")).key(&by.key).send();
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -116,16 +128,7 @@ fn code(api: &Api, p: &Party, contract: &str) -> (String, String) {
     let r = api.post(&format!("/v1/contracts/{contract}/otp")).key(&p.key).send();
     assert_eq!(r.status, 201, "{:?}", r.body);
     let otp = r.body["otp_id"].as_str().unwrap().to_owned();
-    let outbox = api.get("/v1/dev/outbox?limit=100").send();
-    let body = outbox.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["recipient"] == mobile.as_str())
-        .and_then(|e| e["body"].as_str())
-        .expect("the code reached the outbox")
-        .to_owned();
-    let code = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).unwrap().to_owned();
+    let (code, _) = api.latest_code(&mobile);
     (otp, code)
 }
 

@@ -38,9 +38,9 @@ fn dist() -> &'static PathBuf {
     })
 }
 
+/// A client of the test server's listener that serves this build (see [`Api::web_app`]).
 fn api() -> Api {
-    esign_e2e::serve_web_app(dist(), FRAME_ANCESTORS);
-    Api::new()
+    Api::web_app(dist(), FRAME_ANCESTORS)
 }
 
 fn assert_security_headers(r: &Reply) {

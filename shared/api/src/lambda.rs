@@ -99,10 +99,11 @@ impl Function {
 
     /// Every function the platform deploys.
     pub fn all() -> impl Iterator<Item = Function> {
-        crate::ROUTES
-            .iter()
-            .map(|r| Function::Route(r.operation))
-            .chain([Function::DeliverWebhooks, Function::AnchorAudit, Function::RefreshCrls])
+        crate::ROUTES.iter().map(|r| Function::Route(r.operation)).chain([
+            Function::DeliverWebhooks,
+            Function::AnchorAudit,
+            Function::RefreshCrls,
+        ])
     }
 }
 

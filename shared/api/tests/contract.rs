@@ -88,8 +88,15 @@ fn only_the_functions_that_draw_seals_carry_the_font_layer() {
         let p = &res["Properties"];
         let font = &p["Environment"]["Variables"][esign_sealgen::ENV_FONT];
         let layers = p["Layers"].as_sequence().cloned().unwrap_or_default();
-        let has_layer = layers.iter().any(|l| matches!(l, Value::Tagged(t) if t.value.as_str() == Some("SealFontLayer")));
-        assert_eq!(has_layer, !font.is_null(), "{:?}: the layer and {} go together", p["Handler"], esign_sealgen::ENV_FONT);
+        let has_layer =
+            layers.iter().any(|l| matches!(l, Value::Tagged(t) if t.value.as_str() == Some("SealFontLayer")));
+        assert_eq!(
+            has_layer,
+            !font.is_null(),
+            "{:?}: the layer and {} go together",
+            p["Handler"],
+            esign_sealgen::ENV_FONT
+        );
         if has_layer {
             assert_eq!(font.as_str(), Some(path.as_str()));
             with_font.insert(p["Handler"].as_str().unwrap().to_owned());
@@ -211,9 +218,9 @@ fn documents(op: &Value, status: &str) -> bool {
 }
 
 fn has_parameter(op: &Value, name: &str) -> bool {
-    op["parameters"].as_sequence().is_some_and(|ps| {
-        ps.iter().any(|p| p["$ref"].as_str().is_some_and(|r| r.ends_with(&format!("/{name}"))))
-    })
+    op["parameters"]
+        .as_sequence()
+        .is_some_and(|ps| ps.iter().any(|p| p["$ref"].as_str().is_some_and(|r| r.ends_with(&format!("/{name}")))))
 }
 
 #[test]

@@ -18,9 +18,9 @@ use esign_core::ports::{
     StoreError, Write,
 };
 use esign_pki::KeySigner;
-use esign_pki::spki::SubjectPublicKeyInfoOwned;
 use esign_pki::cert::{self, CaSubject};
 use esign_pki::ocsp::OcspResponder;
+use esign_pki::spki::SubjectPublicKeyInfoOwned;
 use esign_pki::tsa::TimeStampAuthority;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -433,7 +433,8 @@ impl SealAuthority for KmsAuthority {
         }
         .map_err(|e| failed(e.to_string()))?;
         let public = key.public_key().await.map_err(|e| failed(e.to_string()))?;
-        let signer = crate::seal_signer::KmsSealSigner::with_key(key, chain_pem).await.map_err(|e| failed(e.to_string()))?;
+        let signer =
+            crate::seal_signer::KmsSealSigner::with_key(key, chain_pem).await.map_err(|e| failed(e.to_string()))?;
         if let Ok(mut keys) = self.public_keys.lock() {
             if keys.len() >= REMEMBERED_PUBLIC_KEYS {
                 keys.clear();

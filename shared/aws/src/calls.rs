@@ -376,9 +376,7 @@ fn permissions(service: &str, operation: &str, input: &Input) -> Vec<Permission>
         // SMS goes to phone numbers, not topics: no resource to scope.
         ("SNS", "Publish") => one("sns:Publish", "*".into()),
         ("SES", "SendEmail") => one("ses:SendEmail", "ses-identity/*".into()),
-        (service, operation) => {
-            one(&format!("{}:{operation}", service.to_ascii_lowercase()), "?".into())
-        }
+        (service, operation) => one(&format!("{}:{operation}", service.to_ascii_lowercase()), "?".into()),
     }
 }
 

@@ -233,7 +233,9 @@ impl DynamoStore {
                     }
                 })
             }
-            Write::Check { .. } => Err(StoreError::Unavailable("a lone condition check goes through a transaction".into())),
+            Write::Check { .. } => {
+                Err(StoreError::Unavailable("a lone condition check goes through a transaction".into()))
+            }
         }
     }
 }
@@ -278,13 +280,8 @@ impl RecordStore for DynamoStore {
                 .consistent_read(true)
                 .build()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, request)
-                .send()
-                .await
-                .map_err(unavailable)?;
+            let out =
+                self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(unavailable)?;
             if let Some(mut items) = out.responses
                 && let Some(items) = items.remove(&self.table)
             {
@@ -410,7 +407,9 @@ impl RecordStore for DynamoStore {
         let updated = out.attributes.and_then(|mut a| a.remove("d"));
         match updated {
             Some(AttributeValue::M(mut d)) => match d.remove(field) {
-                Some(AttributeValue::N(n)) => n.parse().map_err(|_| StoreError::Corrupt(format!("{field} is not a number"))),
+                Some(AttributeValue::N(n)) => {
+                    n.parse().map_err(|_| StoreError::Corrupt(format!("{field} is not a number")))
+                }
                 _ => Err(StoreError::Corrupt(format!("the update did not answer {field}"))),
             },
             _ => Err(StoreError::Corrupt(format!("the update did not answer {field}"))),

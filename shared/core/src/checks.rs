@@ -189,7 +189,12 @@ mod tests {
         let fields: Vec<_> = refused.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
         assert_eq!(
             fields,
-            [("name", "length"), ("contact_email", "required"), ("admin.name", "required"), ("admin.email", "required")]
+            [
+                ("name", "length"),
+                ("contact_email", "required"),
+                ("admin.name", "required"),
+                ("admin.email", "required")
+            ]
         );
 
         let r = p.register_enterprise(registration()).await.unwrap();

@@ -165,13 +165,7 @@ mod tests {
         let t = full();
         let p = &t.platform;
         let (_, admin) = verified(p).await;
-        let created = p
-            .create_member(
-                &admin,
-                crate::testing::new_member(),
-            )
-            .await
-            .unwrap();
+        let created = p.create_member(&admin, crate::testing::new_member()).await.unwrap();
         assert!(!created.member.mobile_confirmed && !created.member.email_confirmed);
         let id = created.member.id.clone();
         let member = p.authenticate(Some(&created.api_key)).await.unwrap();
@@ -208,7 +202,11 @@ mod tests {
         let sent = p.send_contact_code(&member, &id, ConfirmContact { channel: Some(Channel::Email) }).await.unwrap();
         let code = code_in(&t.notifier.last_to("li@example.com").unwrap().body);
         let both = p
-            .verify_contact(&member, &id, VerifyContact { channel: Channel::Email, otp_id: sent.otp_id, code: code.into() })
+            .verify_contact(
+                &member,
+                &id,
+                VerifyContact { channel: Channel::Email, otp_id: sent.otp_id, code: code.into() },
+            )
             .await
             .unwrap();
         assert!(both.mobile_confirmed && both.email_confirmed);

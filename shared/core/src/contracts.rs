@@ -289,7 +289,8 @@ impl Platform {
         let mut records = self.store.get_many(&keys).await?.into_iter();
         let mut next = || records.next().flatten();
         let contract = next().ok_or(DomainError::NotFound("contract"))?;
-        let contract = crate::platform::Versioned::<ContractData> { value: contract.decode()?, version: contract.version };
+        let contract =
+            crate::platform::Versioned::<ContractData> { value: contract.decode()?, version: contract.version };
         let c = &contract.value.contract;
         if !contract_visible_to(c, enterprise_id) {
             return Err(DomainError::NotFound("contract"));
@@ -461,7 +462,8 @@ impl Platform {
             .try_into()
             .map_err(|_| DomainError::Internal("two records expected".into()))?;
         let contract = contract.ok_or(DomainError::NotFound("contract"))?;
-        let loaded = crate::platform::Versioned::<ContractData> { value: contract.decode()?, version: contract.version };
+        let loaded =
+            crate::platform::Versioned::<ContractData> { value: contract.decode()?, version: contract.version };
         let c = &loaded.value.contract;
         if !contract_visible_to(c, enterprise_id) {
             return Err(DomainError::NotFound("contract"));
@@ -830,7 +832,8 @@ impl Platform {
         };
         let (enterprise_id, member_id) = (enterprise_id.clone(), member_id.clone());
         // The contract and the member in one read.
-        let (loaded, member) = self.visible_contract_with(principal, id, &member_key(&enterprise_id, &member_id)).await?;
+        let (loaded, member) =
+            self.visible_contract_with(principal, id, &member_key(&enterprise_id, &member_id)).await?;
         let data = loaded.value;
         let now = self.clock.now();
         let index = data

@@ -181,19 +181,23 @@ impl SealUse {
     /// Whether `principal` may sign with the seal at `now`, from the records at [`SealUse::keys`]:
     /// a member of the seal's enterprise holding an unexpired grant, for an active seal of a
     /// verified enterprise. Answers the reason when not.
-    pub fn check(principal: &Principal, records: Vec<Option<Record>>, now: OffsetDateTime) -> Result<Self, DomainError> {
+    pub fn check(
+        principal: &Principal,
+        records: Vec<Option<Record>>,
+        now: OffsetDateTime,
+    ) -> Result<Self, DomainError> {
         let Principal::Member { enterprise_id, member_id, .. } = principal else {
             return Err(DomainError::Forbidden("only members sign".into()));
         };
         let [seal, enterprise, grant]: [Option<Record>; 3] =
             records.try_into().map_err(|_| DomainError::Internal("three records expected".into()))?;
         let seal = seal.ok_or(DomainError::NotFound("seal"))?;
-        let seal = crate::platform::Versioned::<crate::seals::SealData> { value: seal.decode()?, version: seal.version };
+        let seal =
+            crate::platform::Versioned::<crate::seals::SealData> { value: seal.decode()?, version: seal.version };
         if seal.value.seal.enterprise_id != *enterprise_id {
             return Err(DomainError::NotFound("seal"));
         }
-        let enterprise: crate::model::Enterprise =
-            enterprise.ok_or(DomainError::NotFound("enterprise"))?.decode()?;
+        let enterprise: crate::model::Enterprise = enterprise.ok_or(DomainError::NotFound("enterprise"))?.decode()?;
         crate::platform::require_verified(&enterprise)?;
         if seal.value.seal.status != SealStatus::Active {
             return Err(DomainError::Forbidden(format!("the seal is {}", seal.value.seal.status.as_str())));

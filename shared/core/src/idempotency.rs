@@ -114,7 +114,8 @@ impl Platform {
         let rkey = record_key(scope, key);
         let sealing_key = sealing_key(scope, key)?;
         let now = self.clock.now().unix_timestamp();
-        let entry = Entry { fingerprint: fingerprint.clone(), response: None, claimed_until: now + CLAIM_DEADLINE_SECS };
+        let entry =
+            Entry { fingerprint: fingerprint.clone(), response: None, claimed_until: now + CLAIM_DEADLINE_SECS };
         let mut record = Record::new(rkey.clone(), serde_json::to_value(entry).map_err(internal)?);
         record.expires_at = Some(now + RETENTION_SECS);
         let ticket = Ticket { key: rkey.clone(), fingerprint: fingerprint.clone(), sealing_key };

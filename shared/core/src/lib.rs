@@ -25,9 +25,9 @@ pub mod model;
 pub mod otp;
 pub mod outbox;
 pub mod placements;
-pub mod revocation;
 pub mod platform;
 pub mod ports;
+pub mod revocation;
 pub mod seal_image;
 pub mod seals;
 pub mod secret;
@@ -40,12 +40,12 @@ pub mod usable_seals;
 pub mod usage;
 pub mod verification;
 pub mod verify;
-pub mod webhooks;
 mod warm;
+pub mod webhooks;
 
 #[cfg(test)]
 pub(crate) mod testing;
 
 pub use error::{DomainError, FieldError};
-pub use secret::Secret;
 pub use platform::{Config, Mode, Platform, Ports, WebhookConfig};
+pub use secret::Secret;

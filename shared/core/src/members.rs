@@ -39,8 +39,11 @@ impl Platform {
         let (enterprise_id, _, _) = own_enterprise(principal)?;
         admin_of(principal, enterprise_id)?;
         let mut v = Violations::new();
-        let person =
-            PersonFields { name: input.name.as_deref(), mobile: input.mobile.as_deref(), email: input.email.as_deref() };
+        let person = PersonFields {
+            name: input.name.as_deref(),
+            mobile: input.mobile.as_deref(),
+            email: input.email.as_deref(),
+        };
         let checked = check_person_fields(&mut v, "", &person, true);
         v.finish()?;
         let (name, mobile, email) =

@@ -194,7 +194,18 @@ pub struct Versioned<T> {
 impl Platform {
     pub fn new(ports: Ports, config: Config) -> Self {
         let Ports { store, blobs, clock, authority, notifier, queue, webhook_sender, secrets } = ports;
-        Platform { store, blobs, clock, authority, notifier, queue, webhook_sender, secrets, config, warm: Default::default() }
+        Platform {
+            store,
+            blobs,
+            clock,
+            authority,
+            notifier,
+            queue,
+            webhook_sender,
+            secrets,
+            config,
+            warm: Default::default(),
+        }
     }
 
     pub fn config(&self) -> &Config {

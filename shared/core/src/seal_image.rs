@@ -116,8 +116,7 @@ fn rules(bytes: &[u8], seen: &mut Seen) -> Result<ImageFacts, FieldError> {
     }
     let size = reader.output_buffer_size().ok_or_else(|| fail("undecodable", "the PNG is too large to decode"))?;
     let mut buf = vec![0; size];
-    let frame =
-        reader.next_frame(&mut buf).map_err(undecodable)?;
+    let frame = reader.next_frame(&mut buf).map_err(undecodable)?;
     let (color, _) = reader.output_color_type();
     let channels = match color {
         png::ColorType::Rgba => 4,

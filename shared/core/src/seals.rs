@@ -335,12 +335,12 @@ impl Platform {
         let png =
             esign_sealgen::render(&esign_sealgen::SealSpec { company: &company, label: kind.label(), size_px: size })
                 .map_err(|e| match e {
-                    // The deployment's fault (no font layer), not the caller's.
-                    esign_sealgen::SealGenError::FontUnavailable(_) | esign_sealgen::SealGenError::Font => {
-                        DomainError::Internal(e.to_string())
-                    }
-                    e => DomainError::invalid("generate", "unsupported_name", format!("the seal cannot be drawn: {e}")),
-                })?;
+                // The deployment's fault (no font layer), not the caller's.
+                esign_sealgen::SealGenError::FontUnavailable(_) | esign_sealgen::SealGenError::Font => {
+                    DomainError::Internal(e.to_string())
+                }
+                e => DomainError::invalid("generate", "unsupported_name", format!("the seal cannot be drawn: {e}")),
+            })?;
         let now = self.clock.now();
         let file_id = new_id("file");
         let upload = crate::model::Upload {
@@ -530,7 +530,11 @@ impl Platform {
                 Some(pinned) => Some(self.blobs.presign_get(&pinned.blob_key, self.config.presign_expiry).await?.url),
                 None => None,
             };
-            items.push(SealForReview { seal: seal.value.seal, image_url, image_sha256: seal.value.submitted_image.map(|p| p.sha256) });
+            items.push(SealForReview {
+                seal: seal.value.seal,
+                image_url,
+                image_sha256: seal.value.submitted_image.map(|p| p.sha256),
+            });
         }
         Ok(Page { items, next_cursor: page.next_cursor })
     }
@@ -557,11 +561,13 @@ impl Platform {
         let action = match decision.decision {
             DecisionKind::Approve => {
                 // The reviewed bytes, from the copy taken at submission (hash checked).
-                let pinned = data.submitted_image.take().ok_or_else(|| {
-                    DomainError::Conflict("the seal has no submitted image; submit it again".into())
+                let pinned = data
+                    .submitted_image
+                    .take()
+                    .ok_or_else(|| DomainError::Conflict("the seal has no submitted image; submit it again".into()))?;
+                let facts = seal_image::check(&self.read_pinned(&pinned).await?).map_err(|e| {
+                    DomainError::Conflict(format!("the submitted image no longer passes: {}", e.message))
                 })?;
-                let facts = seal_image::check(&self.read_pinned(&pinned).await?)
-                    .map_err(|e| DomainError::Conflict(format!("the submitted image no longer passes: {}", e.message)))?;
                 let subject = self.certificate_subject(&data.seal).await?;
                 let key_id = self
                     .authority

@@ -853,7 +853,7 @@ mod tests {
             format!("{}.ent 1.mem_2", a.expose()),
             format!("{}..mem_2", a.expose()),
             format!("{}.{long}.mem_2", a.expose()),
-            format!("x.ent_1.mem_2"),
+            "x.ent_1.mem_2".to_string(),
         ] {
             assert!(SessionToken::parse(&bad).is_none(), "{bad:?}");
         }
@@ -1009,7 +1009,8 @@ mod tests {
         let again = p.start_sign_in(start("13800000005", None)).await.unwrap();
         assert_ne!(again.challenge_id, sent.challenge_id);
         // Codes are not interchangeable between purposes.
-        let e = p.create_session(CreateSession { challenge_id: "otp_x".into(), code: code.into(), member_id: None }).await;
+        let e =
+            p.create_session(CreateSession { challenge_id: "otp_x".into(), code: code.into(), member_id: None }).await;
         assert_eq!(field_code(&e.unwrap_err()), ("challenge_id", "unknown"));
     }
 

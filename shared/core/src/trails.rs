@@ -54,10 +54,7 @@ impl Platform {
         let trail = Trail::load(self.store.as_ref(), subject).await?;
         let anchors = if trail.anchors.is_empty() { Vec::new() } else { self.trust_anchors().await? };
         let intact = trail.intact(|token, digest| {
-            matches!(
-                esign_pades::verify::verify_timestamp_token(token, digest, Some(&anchors)),
-                Ok((_, Some(true), _))
-            )
+            matches!(esign_pades::verify::verify_timestamp_token(token, digest, Some(&anchors)), Ok((_, Some(true), _)))
         });
         Ok((trail, intact))
     }
@@ -148,7 +145,12 @@ impl Platform {
         let response = self.timestamp(&request).await?;
         let token = esign_pades::tsa::check_response(&response, &digest, &nonce)
             .map_err(|e| DomainError::Dependency(format!("the time-stamp authority: {e}")))?;
-        let anchor = Anchor { seq: head.seq, hash: head.hash.clone(), token: STANDARD.encode(token), anchored_at: self.clock.now() };
+        let anchor = Anchor {
+            seq: head.seq,
+            hash: head.hash.clone(),
+            token: STANDARD.encode(token),
+            anchored_at: self.clock.now(),
+        };
         let record = Record::new(key, serde_json::to_value(&anchor).map_err(internal)?);
         match self.store.write(vec![Write::create(record)]).await {
             Ok(()) => Ok(true),

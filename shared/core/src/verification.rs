@@ -701,10 +701,7 @@ mod tests {
         assert_eq!(p.get_enterprise(&admin2, &eid2).await.unwrap().status, EnterpriseStatus::PendingReview);
         // A third account cannot even submit it.
         let (eid3, admin3) = registered(&p).await;
-        assert!(matches!(
-            p.submit_verification(&admin3, &eid3, claimed).await,
-            Err(DomainError::UsccTaken { .. })
-        ));
+        assert!(matches!(p.submit_verification(&admin3, &eid3, claimed).await, Err(DomainError::UsccTaken { .. })));
     }
 
     #[tokio::test]

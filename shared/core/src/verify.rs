@@ -93,7 +93,10 @@ impl Platform {
             seal_name: seal.name,
             status: seal.status.as_str().to_owned(),
             enterprise_id: enterprise.id,
-            enterprise_name: enterprise.verified_identity.as_ref().map_or(enterprise.name.clone(), |v| v.company_name.clone()),
+            enterprise_name: enterprise
+                .verified_identity
+                .as_ref()
+                .map_or(enterprise.name.clone(), |v| v.company_name.clone()),
             uscc: enterprise.verified_identity.map(|v| v.uscc).unwrap_or_default(),
         }))
     }

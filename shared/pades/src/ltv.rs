@@ -153,9 +153,7 @@ fn newest_signature_contents(doc: &Document) -> Result<Option<Vec<u8>>, PadesErr
     let fields = crate::verify::signature_fields(doc)?;
     let end = |v: &Dict| -> i64 {
         match doc.resolve(v.get("ByteRange").unwrap_or(&Obj::Null)) {
-            Ok(Obj::Array(a)) if a.len() == 4 => {
-                a[2].as_int().unwrap_or(0).saturating_add(a[3].as_int().unwrap_or(0))
-            }
+            Ok(Obj::Array(a)) if a.len() == 4 => a[2].as_int().unwrap_or(0).saturating_add(a[3].as_int().unwrap_or(0)),
             _ => 0,
         }
     };

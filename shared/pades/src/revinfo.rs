@@ -93,9 +93,11 @@ impl Evidence {
     ) -> Result<Option<(RevocationStatus, String)>, String> {
         let tbs = &basic.tbs_response_data;
         let serial = &cert.tbs_certificate.serial_number;
-        let Some(single) = tbs.responses.iter().find(|s| {
-            &s.cert_id.serial_number == serial && cert_id_names_issuer(&s.cert_id, issuer).unwrap_or(false)
-        }) else {
+        let Some(single) = tbs
+            .responses
+            .iter()
+            .find(|s| &s.cert_id.serial_number == serial && cert_id_names_issuer(&s.cert_id, issuer).unwrap_or(false))
+        else {
             return Ok(None);
         };
         // the responder: the issuer itself, or a certificate the issuer made for OCSP signing
@@ -133,7 +135,10 @@ impl Evidence {
                 let t = info.revocation_time.0.to_unix_duration().as_secs();
                 let reason = info.revocation_reason.map(|r| format!(" ({r:?})")).unwrap_or_default();
                 let what = format!("OCSP revoked at {}{reason}", info.revocation_time.0.to_date_time());
-                (if t > at { RevocationStatus::RevokedAfterSigning } else { RevocationStatus::RevokedBeforeSigning }, what)
+                (
+                    if t > at { RevocationStatus::RevokedAfterSigning } else { RevocationStatus::RevokedBeforeSigning },
+                    what,
+                )
             }
             CertStatus::Unknown(_) => (RevocationStatus::Unknown, format!("OCSP unknown at {when}")),
         }))

@@ -911,15 +911,7 @@ pub async fn timestamp_pdf_update(input: &[u8], tsa: &dyn TimestampSource) -> Re
         return Err(PadesError::Damaged(crate::pdf::Damage::StreamLength { num, reason }));
     }
     let update = build_objects(&doc, &catalog, &layout, form, &field_name, None, "")?;
-    let to_sign = ToSign {
-        doc: &doc,
-        input,
-        input_hash,
-        update,
-        m_date: String::new(),
-        reason: None,
-        location: None,
-    };
+    let to_sign = ToSign { doc: &doc, input, input_hash, update, m_date: String::new(), reason: None, location: None };
     to_sign.timestamp(tsa).await
 }
 

@@ -234,7 +234,10 @@ impl Report {
             }
         }
         if let Some(d) = &self.dss {
-            s += &format!("DSS: {} certificate(s), {} OCSP response(s), {} CRL(s), {} VRI entr(ies)\n", d.certs, d.ocsps, d.crls, d.vri);
+            s += &format!(
+                "DSS: {} certificate(s), {} OCSP response(s), {} CRL(s), {} VRI entr(ies)\n",
+                d.certs, d.ocsps, d.crls, d.vri
+            );
         }
         s
     }
@@ -508,16 +511,15 @@ fn long_term(
         .and_then(|v| v.to_der().ok());
     let tsa = token.as_deref().and_then(token_signer);
     // the moment judged: the time stamp's, else the claimed time
-    let at = token
-        .as_deref()
-        .and_then(|t| token_info(t).ok())
-        .map(|i| i.gen_time.to_unix_duration().as_secs())
-        .or_else(|| {
-            s.signing_time.as_deref().and_then(|t| {
-                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-            })
-            .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
-        });
+    let at =
+        token.as_deref().and_then(|t| token_info(t).ok()).map(|i| i.gen_time.to_unix_duration().as_secs()).or_else(
+            || {
+                s.signing_time
+                    .as_deref()
+                    .and_then(|t| time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+                    .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
+            },
+        );
     let Some(at) = at else { return };
     let assess = |d: &crate::ltv::Dss| {
         let mut pool: Vec<Certificate> = certs.clone();
@@ -591,9 +593,9 @@ fn long_term(
         if (end as i64) <= sig_end || end > data.len() {
             continue;
         }
-        let covered = prefix_dss.entry(end).or_insert_with(|| {
-            Document::load(&data[..end]).map(|d| crate::ltv::read_dss(&d)).unwrap_or_default()
-        });
+        let covered = prefix_dss
+            .entry(end)
+            .or_insert_with(|| Document::load(&data[..end]).map(|d| crate::ltv::read_dss(&d)).unwrap_or_default());
         if !covered.is_empty() && assess(covered).1.is_empty() {
             s.level = "B-LTA".into();
             break;

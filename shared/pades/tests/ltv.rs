@@ -353,7 +353,10 @@ fn cli_ltv_and_timestamp() {
     assert_eq!(json["document_timestamps"][0]["validation_data_complete"], true);
     check(&lta, 2);
     let (ok, text) = pyhanko_lta(&lta);
-    assert!(ok && text.contains(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"), "pyHanko LTA validation failed:\n{text}");
+    assert!(
+        ok && text.contains(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>"),
+        "pyHanko LTA validation failed:\n{text}"
+    );
 
     // in one go: the data fetched just before signing is still current at the signing time
     // (within its nextUpdate), as ETSI EN 319 102-1's freshness rule and pyHanko accept

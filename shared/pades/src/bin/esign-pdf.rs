@@ -82,7 +82,13 @@ fn validation_data(opts: &[(String, String)]) -> Result<esign_pades::ValidationD
 /// Writes `prefix ++ tail` to `output` atomically (never a half-written output). When `prefix`
 /// is the unchanged content of `input`, the kernel copies it (copy_file_range, a reflink where
 /// the file system has them); otherwise the bytes are written.
-fn write_output(input: &str, in_meta: &std::fs::Metadata, prefix: &[u8], tail: &[u8], output: &str) -> Result<(), String> {
+fn write_output(
+    input: &str,
+    in_meta: &std::fs::Metadata,
+    prefix: &[u8],
+    tail: &[u8],
+    output: &str,
+) -> Result<(), String> {
     let tmp = format!("{output}.tmp{}", std::process::id());
     let write = || -> std::io::Result<()> {
         use std::io::Write;
@@ -288,7 +294,8 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
                 let mut whole = pdf.clone();
                 whole.extend_from_slice(&tail);
                 if !ltv.is_empty() {
-                    let u = esign_pades::add_validation_data_update(&whole, &ltv).map_err(|e| format!("{input}: {e}"))?;
+                    let u =
+                        esign_pades::add_validation_data_update(&whole, &ltv).map_err(|e| format!("{input}: {e}"))?;
                     whole.extend_from_slice(&u);
                 }
                 if let Some(t) = tsa.as_ref().filter(|_| doc_timestamp) {
@@ -308,8 +315,7 @@ fn run(args: Vec<String>) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         "ltv" | "timestamp" => {
-            let allowed: &[&str] =
-                if cmd == "ltv" { &["--ltv-certs", "--ltv-ocsp", "--ltv-crl"] } else { &["--tsa"] };
+            let allowed: &[&str] = if cmd == "ltv" { &["--ltv-certs", "--ltv-ocsp", "--ltv-crl"] } else { &["--tsa"] };
             for (k, _) in &opts {
                 if !allowed.contains(&k.as_str()) {
                     return Err(format!("unknown option {k} for {cmd}"));
