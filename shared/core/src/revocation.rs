@@ -156,6 +156,27 @@ struct StoredCrl {
     der: String,
 }
 
+/// A published CRL as signing embeds it: its DER and when it stops being current.
+#[derive(Debug, Clone)]
+pub(crate) struct CurrentCrl {
+    pub der: std::sync::Arc<Vec<u8>>,
+    pub next_update: OffsetDateTime,
+}
+
+/// Where the current CRL of `level` is kept (read with the other records of a signing round).
+pub(crate) fn crl_record_key(level: CaLevel) -> Key {
+    crl_key(level)
+}
+
+/// The CRL a stored record holds.
+pub(crate) fn crl_from_record(record: &Record) -> Result<CurrentCrl, DomainError> {
+    let stored: StoredCrl = record.decode()?;
+    let der = STANDARD
+        .decode(stored.der)
+        .map_err(|e| DomainError::Internal(format!("a stored CRL is unreadable: {e}")))?;
+    Ok(CurrentCrl { der: std::sync::Arc::new(der), next_update: stored.next_update })
+}
+
 /// What [`Platform::refresh_crls`] published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublishedCrl {
@@ -226,6 +247,9 @@ impl Platform {
             };
             match self.store.write(vec![write]).await {
                 Ok(()) => {
+                    if level == CaLevel::Root {
+                        self.warm.forget_root_crl();
+                    }
                     tracing::info!(issuer = level.as_str(), number, entries = value.entries, "CRL published");
                     return Ok(PublishedCrl {
                         issuer: level,

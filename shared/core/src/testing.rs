@@ -227,6 +227,8 @@ pub async fn active_seal(t: &TestPlatform, admin: &Principal) -> String {
         .expect("approved");
     let Principal::Member { member_id, .. } = admin else { panic!("a member") };
     p.put_grant(admin, &draft.seal.id, member_id, GrantRequest::default()).await.expect("granted");
+    // The CRLs signing embeds (B-LT), as the scheduled refresh-crls publishes them.
+    p.refresh_crls().await.expect("CRLs published");
     draft.seal.id
 }
 
