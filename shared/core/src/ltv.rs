@@ -450,3 +450,25 @@ impl Platform {
 fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| t.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_is_due_after_the_age_or_before_the_tsa_certificate_expires() {
+        let at = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let two_years = std::time::Duration::from_secs(2 * 365 * 86_400);
+        assert_eq!(renewal_due(at, None, two_years), at + Duration::days(730));
+        // the TSA certificate expires in a year: renew 90 days before
+        let not_after = at + Duration::days(365);
+        assert_eq!(renewal_due(at, Some(not_after), two_years), not_after - TSA_EXPIRY_MARGIN);
+        // it expires in 30 days: renew now, never before the time stamp itself
+        assert_eq!(renewal_due(at, Some(at + Duration::days(30)), two_years), at);
+        // a later expiry than the age changes nothing
+        assert_eq!(renewal_due(at, Some(at + Duration::days(3650)), two_years), at + Duration::days(730));
+        // the index sorts by due time
+        let (a, b) = (archive_index(at, "ctr_b"), archive_index(at + Duration::seconds(1), "ctr_a"));
+        assert!(a.sk < b.sk, "{a:?} {b:?}");
+    }
+}

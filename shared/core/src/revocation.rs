@@ -382,14 +382,16 @@ mod tests {
         let pem = seal.certificate.as_ref().unwrap().pem.clone();
         let (_, der) = esign_pki::der::pem::decode_vec(pem.as_bytes()).unwrap();
 
-        assert!(matches!(p.crl(CaLevel::Issuing).await, Err(DomainError::Dependency(_))), "nothing published yet");
+        let fresh = full();
+        assert!(matches!(fresh.platform.crl(CaLevel::Issuing).await, Err(DomainError::Dependency(_))), "none yet");
+        // active_seal published the CRLs once, as the scheduled refresh does.
         let published = p.refresh_crls().await.unwrap();
-        assert_eq!((published[0].number, published[0].entries), (1, 0));
+        assert_eq!((published[0].number, published[0].entries), (2, 0));
         assert!(matches!(statuses(&p.ocsp_response_for(&der).await.unwrap())[0], CertStatus::Good(_)));
 
         p.revoke_seal(&admin, &seal.id, RevocationReason::KeyCompromise).await.unwrap();
         let crl = esign_pki::crl::crl_from_der(&p.crl(CaLevel::Issuing).await.unwrap()).unwrap();
-        assert_eq!(esign_pki::crl::crl_number(&crl), Some(2));
+        assert_eq!(esign_pki::crl::crl_number(&crl), Some(3));
         let listed = crl.tbs_cert_list.revoked_certificates.unwrap();
         assert_eq!(
             esign_pki::ocsp::serial_hex(&listed[0].serial_number),

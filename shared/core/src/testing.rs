@@ -39,7 +39,11 @@ pub fn full() -> TestPlatform {
     let notifier = Arc::new(MemoryNotifier::default());
     let queue = Arc::new(MemoryQueue::default());
     let sender = Arc::new(FakeSender::default());
-    let clock = Arc::new(FixedClock::new(OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("valid time")));
+    // The machine's time (whole seconds), then moved by the tests: the fake authority's TSA and
+    // certificates run on the machine's clock, and validation data (CRLs from this clock) must be
+    // current at their time stamps' time.
+    let start = OffsetDateTime::now_utc().unix_timestamp();
+    let clock = Arc::new(FixedClock::new(OffsetDateTime::from_unix_timestamp(start).expect("valid time")));
     let config = Config {
         operator_keys: OperatorKeys::from_list(OPERATOR_KEY).expect("valid operator key"),
         operators: crate::sessions::Operators::from_list(OPERATOR_IDENTITIES).expect("valid operators"),
