@@ -439,10 +439,13 @@ pub fn embedded_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PadesError> {
     Ok(out)
 }
 
+/// A document time stamp's genTime (Unix seconds) and its TSA certificate (DER), if carried.
+pub type DocTimestampFacts = (u64, Option<Vec<u8>>);
+
 /// The newest document time stamp of the file (the one whose byte range ends last): its
 /// token's genTime (Unix seconds) and its TSA's certificate (DER), when the token carries it.
 /// What an archive time stamp's renewal is scheduled by (the TSA certificate's expiry, its age).
-pub fn newest_document_timestamp(bytes: &[u8]) -> Result<Option<(u64, Option<Vec<u8>>)>, PadesError> {
+pub fn newest_document_timestamp(bytes: &[u8]) -> Result<Option<DocTimestampFacts>, PadesError> {
     let doc = Document::load(bytes)?;
     let walk = walk_fields(&doc)?;
     let mut newest: Option<(i64, u64, Option<Vec<u8>>)> = None;
