@@ -192,7 +192,8 @@ echo "   usage: $RESP"
 KIT="$(dirname "$0")/../../shared/pdfcheck"
 if [ -x "$KIT/check_signed_pdf.sh" ] && [ -d "${PDFCHECK_VENV:-$HOME/.cache/pdfcheck/venv}" ]; then
   curl -sS "$BASE/v1/ca/certificates" | python3 -c "import sys; t=sys.stdin.read(); e='-----END CERTIFICATE-----'; print(t[:t.index(e)+len(e)])" > /tmp/esign-demo-root.$$.pem
-  "$KIT/check_signed_pdf.sh" --expect 2 "$OUT" /tmp/esign-demo-root.$$.pem | tail -1
+  # 2 signatures + the document time stamp added when the contract completed (B-LTA)
+  "$KIT/check_signed_pdf.sh" --expect 3 "$OUT" /tmp/esign-demo-root.$$.pem | tail -1
   rm -f /tmp/esign-demo-root.$$.pem
   # Each stamp rendered with and without its appearance: it must show ink where it was placed.
   python3 "$KIT/stamp_check.py" "$OUT" "${OUT%.pdf}-stamps" | sed 's/^/   /'

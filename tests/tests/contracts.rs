@@ -10,6 +10,8 @@
 mod cross_page;
 #[path = "contracts/list.rs"]
 mod list;
+#[path = "contracts/ltv.rs"]
+mod ltv;
 #[path = "contracts/revocation.rs"]
 mod revocation;
 #[path = "contracts/round_trips.rs"]
@@ -133,10 +135,11 @@ fn download(api: &Api, p: &Party, contract: &str) -> Vec<u8> {
     pdf.raw
 }
 
-/// Runs the independent judges on a signed PDF (`--expect` signatures, the platform root as the
-/// only anchor), then renders every signature widget with and without its appearance
-/// (`stamp_check.py`): each must show ink, each signature's own among them. Answers the pages the
-/// stamps (and cross-page strips) are on, in field order.
+/// Runs the independent judges on a signed PDF (`--expect` signatures and document time stamps,
+/// the platform root as the only anchor), then renders every signature widget with and without
+/// its appearance (`stamp_check.py`): each must show ink, each signature's own among them, but
+/// the document time stamps' (invisible, zero-size). Answers the pages the stamps (and
+/// cross-page strips) are on, in field order.
 fn judge(api: &Api, pdf: &[u8], expect: usize, name: &str) -> Vec<u32> {
     let dir = check_signatures(api, pdf, expect, name);
     let kit: PathBuf = repo_root().join("../shared/pdfcheck");
@@ -149,9 +152,13 @@ fn judge(api: &Api, pdf: &[u8], expect: usize, name: &str) -> Vec<u32> {
     let lines = String::from_utf8_lossy(&stamps.stdout).to_string();
     assert!(stamps.status.success(), "stamp_check.py: {lines}{}", String::from_utf8_lossy(&stamps.stderr));
     let visible: Vec<&str> = lines.lines().filter(|l| l.contains("\tVISIBLE")).collect();
-    assert_eq!(visible.len(), lines.lines().count(), "every widget shows ink: {lines}");
+    let stamps: Vec<&str> = lines
+        .lines()
+        .filter(|l| l.starts_with("DocumentTimestamp") && l.contains("invisible signature") && l.ends_with("signed=True"))
+        .collect();
+    assert_eq!(visible.len() + stamps.len(), lines.lines().count(), "every widget shows ink: {lines}");
     let signed = visible.iter().filter(|l| l.contains("\tsigned=True\t")).count();
-    assert_eq!(signed, expect, "every signature's stamp shows ink: {lines}");
+    assert_eq!(signed + stamps.len(), expect, "every signature's stamp shows ink: {lines}");
     let pages = visible
         .iter()
         .map(|l| l.split('\t').find_map(|f| f.strip_prefix("page ")).and_then(|p| p.parse().ok()).unwrap())
@@ -247,7 +254,7 @@ fn two_parties_sign_in_turn_and_every_judge_passes() {
     assert_eq!(done.body["status"], "completed");
 
     let pdf = download(&api, &b, &id);
-    assert_eq!(judge(&api, &pdf, 2, "sequential"), [1, 1]);
+    assert_eq!(judge(&api, &pdf, 3, "sequential"), [1, 1], "2 signatures + the document time stamp");
     let report = api.post("/v1/verify").raw("application/pdf", pdf.clone()).send();
     assert_eq!(report.status, 200, "{:?}", report.body);
     assert_eq!(report.body["valid"], true);
@@ -342,7 +349,7 @@ fn a_party_stamping_several_pages_signs_once_and_every_judge_passes() {
     assert_eq!(done.body["status"], "completed", "{:?}", done.body);
 
     let pdf = download(&api, &b, &id);
-    assert_eq!(judge(&api, &pdf, 2, "pages"), [1, 3, 3], "A's stamps on pages 1 and 3, B's on 3");
+    assert_eq!(judge(&api, &pdf, 3, "pages"), [1, 3, 3], "A's stamps on pages 1 and 3, B's on 3");
     let report = api.post("/v1/verify").raw("application/pdf", pdf).send();
     assert_eq!(report.body["valid"], true, "{:?}", report.body);
     let seals: Vec<(&str, &Value)> = report.body["signatures"]
@@ -505,7 +512,7 @@ fn parallel_parties_signing_at_once_both_end_up_in_the_document() {
     let view = api.get(&format!("/v1/contracts/{id}")).key(&a.key).send();
     assert_eq!(view.body["status"], "completed");
     assert_eq!(view.body["signatures"].as_array().unwrap().len(), 2);
-    judge(&api, &download(&api, &a, &id), 2, "parallel");
+    judge(&api, &download(&api, &a, &id), 3, "parallel");
 }
 
 #[test]
@@ -533,7 +540,7 @@ fn kms_failing_midway_leaves_nothing_signed_and_the_code_still_works() {
     assert_eq!(view.body["status"], "signing");
     let r = sign(&api, &a, &id, &otp, &c);
     assert_eq!(r.status, 200, "{:?}", r.body);
-    judge(&api, &download(&api, &a, &id), 1, "after-failure");
+    judge(&api, &download(&api, &a, &id), 2, "after-failure");
 }
 
 #[test]

@@ -515,6 +515,7 @@ async fn execute(
         }
         Operation::SignContract => answer(200, p.sign_contract(who, param(params, "id"), body!()).await),
         Operation::GetContractDocument => answer(200, p.contract_document(who, param(params, "id")).await),
+        Operation::RenewArchiveTimestamp => answer(201, p.renew_archive_timestamp(who, param(params, "id")).await),
         Operation::CreateSigningSession => {
             answer(201, p.create_signing_session(who, param(params, "id"), body!()).await)
         }
@@ -770,6 +771,7 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
         | Operation::CreateSigningSession
         | Operation::GetContractDocument
         | Operation::ListContractAudit
+        | Operation::RenewArchiveTimestamp
         | Operation::AnchorAuditTrails
         | Operation::CreateVerifyUpload
         | Operation::GetUsage

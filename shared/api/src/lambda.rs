@@ -61,14 +61,17 @@ pub enum Function {
     AnchorAudit,
     /// `refresh-crls`: reissues both CRLs before their `nextUpdate`.
     RefreshCrls,
+    /// `renew-archive-timestamps`: a new archive time stamp on completed contracts whose newest
+    /// one is due (its TSA certificate near expiry, or older than `ESIGN_ARCHIVE_MAX_AGE_SECS`).
+    RenewArchiveTimestamps,
 }
 
 /// The `Handler` setting names no function of the platform.
 #[derive(Debug, thiserror::Error)]
 #[error(
     "the function's Handler setting (_HANDLER) is {0:?}, which names no esign function: set it in \
-     infra/template.yaml to a route's function name (e.g. sign-contract), {DELIVER_WEBHOOKS}, {ANCHOR_AUDIT} or \
-     {REFRESH_CRLS}"
+     infra/template.yaml to a route's function name (e.g. sign-contract), {DELIVER_WEBHOOKS}, {ANCHOR_AUDIT}, \
+     {REFRESH_CRLS} or {RENEW_ARCHIVE_TIMESTAMPS}"
 )]
 pub struct UnknownHandler(pub String);
 
@@ -79,6 +82,7 @@ impl Function {
             DELIVER_WEBHOOKS => Ok(Function::DeliverWebhooks),
             ANCHOR_AUDIT => Ok(Function::AnchorAudit),
             REFRESH_CRLS => Ok(Function::RefreshCrls),
+            RENEW_ARCHIVE_TIMESTAMPS => Ok(Function::RenewArchiveTimestamps),
             _ => crate::ROUTES
                 .iter()
                 .find(|r| r.function == name)
@@ -94,6 +98,7 @@ impl Function {
             Function::DeliverWebhooks => DELIVER_WEBHOOKS,
             Function::AnchorAudit => ANCHOR_AUDIT,
             Function::RefreshCrls => REFRESH_CRLS,
+            Function::RenewArchiveTimestamps => RENEW_ARCHIVE_TIMESTAMPS,
         }
     }
 
@@ -103,6 +108,7 @@ impl Function {
             Function::DeliverWebhooks,
             Function::AnchorAudit,
             Function::RefreshCrls,
+            Function::RenewArchiveTimestamps,
         ])
     }
 }
@@ -115,6 +121,7 @@ pub async fn run_handler(handler: &str) -> Result<(), lambda_http::Error> {
         Function::DeliverWebhooks => run_webhook_deliverer().await,
         Function::AnchorAudit => run_audit_anchorer().await,
         Function::RefreshCrls => run_crl_refresher().await,
+        Function::RenewArchiveTimestamps => run_archive_renewer().await,
     }
 }
 
@@ -175,6 +182,26 @@ pub async fn run_crl_refresher() -> Result<(), lambda_http::Error> {
         async move {
             let published = esign_aws::calls::in_function(REFRESH_CRLS, platform.refresh_crls()).await?;
             Ok::<_, lambda_http::Error>(serde_json::json!(published))
+        }
+    }))
+    .await
+}
+
+/// The scheduled function that renews archive time stamps.
+pub const RENEW_ARCHIVE_TIMESTAMPS: &str = "renew-archive-timestamps";
+
+/// Runs the scheduled `renew-archive-timestamps` function: each tick renews the archive time
+/// stamps that are due (see `Platform::renew_archive_timestamps`).
+pub async fn run_archive_renewer() -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime;
+    crate::init_tracing();
+    let platform = esign_aws::platform_from_env().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let platform = platform.clone();
+        async move {
+            let run =
+                esign_aws::calls::in_function(RENEW_ARCHIVE_TIMESTAMPS, platform.renew_archive_timestamps()).await?;
+            Ok::<_, lambda_http::Error>(serde_json::json!(run))
         }
     }))
     .await

@@ -119,6 +119,10 @@ pub enum Operation {
     GetContractDocument,
     /// `GET /v1/contracts/{id}/audit`: a page of the contract's trail, or of its access trail.
     ListContractAudit,
+    /// `POST /v1/contracts/{id}/archive-timestamps`: a new archive (document) time stamp on a
+    /// completed contract (its parties, at most hourly, and operators; the scheduled
+    /// `renew-archive-timestamps` renews those due).
+    RenewArchiveTimestamp,
     /// `POST /v1/operator/audit-anchors`: time-stamp the audit trail heads that moved (operators;
     /// the `anchor-audit` function does it on a schedule).
     AnchorAuditTrails,
@@ -230,6 +234,12 @@ pub const ROUTES: &[Route] = &[
     route(Operation::CreateSigningSession, "POST", "/v1/contracts/{id}/signing-sessions", "create-signing-session"),
     route(Operation::ExchangeSigningSession, "POST", "/v1/signing-sessions/exchange", "exchange-signing-session"),
     route(Operation::ListContractAudit, "GET", "/v1/contracts/{id}/audit", "list-contract-audit"),
+    route(
+        Operation::RenewArchiveTimestamp,
+        "POST",
+        "/v1/contracts/{id}/archive-timestamps",
+        "renew-archive-timestamp",
+    ),
     route(Operation::AnchorAuditTrails, "POST", "/v1/operator/audit-anchors", "anchor-audit-trails"),
     route(Operation::Verify, "POST", "/v1/verify", "verify"),
     route(Operation::CreateVerifyUpload, "POST", "/v1/verify/uploads", "create-verify-upload"),
@@ -333,6 +343,7 @@ impl Operation {
                 | Operation::ListSealReviews
                 | Operation::DecideSeal
                 | Operation::AnchorAuditTrails
+                | Operation::RenewArchiveTimestamp
         )
     }
 

@@ -280,6 +280,9 @@ const UNOBSERVED: &[(&str, &str, &str, &str)] = &[
     // Deployed, Lambda's SQS event source polls the queue with the function's role and needs
     // GetQueueAttributes besides ReceiveMessage and DeleteMessage (which the local worker makes).
     ("deliver-webhooks", "sqs:GetQueueAttributes", "WebhookQueue", "the SQS event source mapping"),
+    // The scheduled renewal finds the contracts due in the index (ltv.rs); the route it shares
+    // its work with renews one contract by id, and no end-to-end test runs the schedule.
+    ("renew-archive-timestamps", "dynamodb:Query", "RecordsTable/index/GSI1", "the contracts due for renewal"),
 ];
 
 /// Functions that run no route but do what a route's function does, so need what it was
@@ -287,6 +290,8 @@ const UNOBSERVED: &[(&str, &str, &str, &str)] = &[
 const SAME_WORK: &[(&str, &str)] = &[
     // The schedule's anchoring run is Platform::anchor_audit_trails, as the operators' route.
     ("anchor-audit", "anchor-audit-trails"),
+    // The schedule's renewal is Platform::renew_archive_timestamps, each contract as the route.
+    ("renew-archive-timestamps", "renew-archive-timestamp"),
 ];
 
 /// What the handler itself needs of every write that takes an `Idempotency-Key`

@@ -168,6 +168,7 @@ fn settings_from_env(clear_operator_keys: OperatorKeys) -> Result<Config, Config
         email_sender: optional("ESIGN_EMAIL_SENDER"),
         web_url: optional("ESIGN_WEB_URL"),
         public_url: optional(ENV_PUBLIC_URL),
+        archive_max_age: seconds_var("ESIGN_ARCHIVE_MAX_AGE_SECS")?.unwrap_or(Config::default().archive_max_age),
         webhooks,
         ..Config::default()
     })

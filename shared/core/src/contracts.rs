@@ -19,7 +19,7 @@ use crate::model::new_id;
 use crate::otp::{self, CodeSent, SendCode};
 use crate::placements::{EngineLayouts, check_widgets, party_layout};
 use crate::platform::{MemberData, Platform, member_key, require_verified};
-use crate::ports::{Channel, Condition, Key, Record, SealAuthority, StoreError, Write};
+use crate::ports::{CaLevel, Channel, Condition, Key, Record, SealAuthority, StoreError, Write};
 use crate::uploads::{UploadSpec, UploadTicket};
 use crate::usage::Meter;
 
@@ -153,6 +153,10 @@ pub(crate) struct ContractData {
     /// contract last changed before listings existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub listed: Vec<String>,
+    /// A completed contract's newest document time stamp and when it is due for renewal
+    /// (`crate::ltv`); the contract record is then in the renewal index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<crate::ltv::ArchiveState>,
 }
 
 /// `POST /v1/contracts`.
@@ -248,7 +252,9 @@ pub(crate) fn contract_subject(id: &str) -> String {
 }
 
 fn contract_record(d: &ContractData) -> Result<Record, DomainError> {
-    Ok(Record::new(contract_key(&d.contract.id), serde_json::to_value(d).map_err(internal)?))
+    let mut record = Record::new(contract_key(&d.contract.id), serde_json::to_value(d).map_err(internal)?);
+    record.index = d.archive.as_ref().map(|a| crate::ltv::archive_index(a.due, &d.contract.id));
+    Ok(record)
 }
 
 fn conflict(m: impl Into<String>) -> DomainError {
@@ -264,6 +270,10 @@ struct SigningRead {
     /// Whether this month's usage record of the signer's enterprise exists.
     usage_exists: bool,
     head: Head,
+    /// The issuing CA's CRL record and, unless the warm process keeps a current one, the root's:
+    /// the validation data the signature embeds (B-LT), read in the same batch.
+    issuing_crl: Option<Record>,
+    root_crl: Option<Option<Record>>,
 }
 
 impl Platform {
@@ -286,6 +296,11 @@ impl Platform {
         keys.push(otp::code_key(&input.otp_id));
         keys.push(crate::usage::usage_key_at(enterprise_id, now));
         keys.push(Head::key(&contract_subject(id)));
+        keys.push(crate::revocation::crl_record_key(CaLevel::Issuing));
+        let root_warm = self.warm.root_crl(now + crate::ltv::CRL_MARGIN).is_some();
+        if !root_warm {
+            keys.push(crate::revocation::crl_record_key(CaLevel::Root));
+        }
         let mut records = self.store.get_many(&keys).await?.into_iter();
         let mut next = || records.next().flatten();
         let contract = next().ok_or(DomainError::NotFound("contract"))?;
@@ -300,20 +315,22 @@ impl Platform {
         let code = next();
         let usage_exists = next().is_some();
         let head = Head::from_record(&contract_subject(id), next())?;
+        let issuing_crl = next();
+        let root_crl = if root_warm { None } else { Some(next()) };
         let code = code.ok_or_else(|| DomainError::invalid("otp_id", "unknown", "no such code"))?;
         let code = crate::platform::Versioned::<otp::StoredCode> { value: code.decode()?, version: code.version };
         let c = &code.value;
         if c.purpose != otp::Purpose::Signing || c.member_id != *member_id || c.contract_id != id {
             return Err(DomainError::invalid("otp_id", "unknown", "no such code for this member and contract"));
         }
-        Ok(SigningRead { contract, seal_use, code, usage_exists, head })
+        Ok(SigningRead { contract, seal_use, code, usage_exists, head, issuing_crl, root_crl })
     }
 }
 
-struct PlatformTsa {
-    authority: std::sync::Arc<dyn SealAuthority>,
+pub(crate) struct PlatformTsa {
+    pub(crate) authority: std::sync::Arc<dyn SealAuthority>,
     /// Remembers the tokens' size across requests, so signing needs no probe token.
-    warm: std::sync::Arc<crate::warm::Warm>,
+    pub(crate) warm: std::sync::Arc<crate::warm::Warm>,
 }
 
 #[async_trait]
@@ -358,7 +375,7 @@ impl ContractData {
     }
 
     /// The contract as the client sees it at `now`.
-    fn view(&self, now: OffsetDateTime) -> Contract {
+    pub(crate) fn view(&self, now: OffsetDateTime) -> Contract {
         let mut c = self.contract.clone();
         // Stored, the contract's own `template` (flattened) and this record's `template` share a
         // key, which the latter keeps: the reference is taken from it.
@@ -502,15 +519,28 @@ impl Platform {
         &self,
         data: &mut ContractData,
         version: u64,
-        mut head: Head,
+        head: Head,
         principal: &Principal,
+        events: &[(&str, serde_json::Value)],
+        extra: Vec<Write>,
+    ) -> Result<(), DomainError> {
+        self.save_contract_as(data, version, head, principal.actor(), events, extra).await
+    }
+
+    /// [`Self::save_contract_at`] with the actor the trail records (the platform's own schedule).
+    pub(crate) async fn save_contract_as(
+        &self,
+        data: &mut ContractData,
+        version: u64,
+        mut head: Head,
+        actor: crate::audit::Actor,
         events: &[(&str, serde_json::Value)],
         mut extra: Vec<Write>,
     ) -> Result<(), DomainError> {
         extra.extend(crate::contract_list::listing_writes(data)?);
         extra.push(Write::replace(contract_record(data)?, version));
         for (action, details) in events {
-            head = head.append(&mut extra, data.contract.updated_at, principal.actor(), action, details.clone()).0;
+            head = head.append(&mut extra, data.contract.updated_at, actor.clone(), action, details.clone()).0;
         }
         self.store.write(extra).await?;
         Ok(())
@@ -591,7 +621,7 @@ impl Platform {
             template: template.as_ref().map(|t| t.reference.clone()),
         };
         let mut data =
-            ContractData { contract, upload_file_id, revision_keys: Vec::new(), template, listed: Vec::new() };
+            ContractData { contract, upload_file_id, revision_keys: Vec::new(), template, listed: Vec::new(), archive: None };
         writes.extend(crate::contract_list::listing_writes(&mut data)?);
         writes.push(Write::create(contract_record(&data)?));
         let mut details = serde_json::json!({ "title": data.contract.title, "document_size": input.document_size });
@@ -725,7 +755,7 @@ impl Platform {
     }
 
     /// The newest revision's bytes.
-    async fn latest_revision(&self, data: &ContractData) -> Result<Vec<u8>, DomainError> {
+    pub(crate) async fn latest_revision(&self, data: &ContractData) -> Result<Vec<u8>, DomainError> {
         let key = data.revision_keys.last().ok_or_else(|| conflict("the contract has no document yet"))?;
         self.blobs.get(key).await?.ok_or_else(|| DomainError::Internal(format!("revision {key} is missing")))
     }
@@ -985,7 +1015,8 @@ impl Platform {
                 Some(read) => read,
                 None => self.signing_read(principal, id, &input).await?,
             };
-            let SigningRead { contract: loaded, seal_use, code: code_read, usage_exists, head } = read;
+            let SigningRead { contract: loaded, seal_use, code: code_read, usage_exists, head, issuing_crl, root_crl } =
+                read;
             let seal_data = &seal_use.seal.value;
             let seal = &seal_data.seal;
             let (Some(key_id), Some(certificate), Some(image)) =
@@ -1011,10 +1042,9 @@ impl Platform {
             let mut pdf = self.latest_revision(&data).await?;
             // Signatures whose byte range reaches past this are the ones this request makes.
             let base_len = i64::try_from(pdf.len()).unwrap_or(i64::MAX);
-            let tsa: std::sync::Arc<dyn TimestampSource> = match &self.config.tsa_url {
-                Some(url) => self.warm.http_tsa(url),
-                None => std::sync::Arc::new(PlatformTsa { authority: self.authority.clone(), warm: self.warm.clone() }),
-            };
+            let tsa = self.timestamp_source();
+            // The chain and the CRLs current now, which speak for the signing time (B-LT).
+            let sources = self.ltv_sources(Some(issuing_crl), root_crl).await?;
             let offset = time::UtcOffset::from_hms(CHINA_OFFSET_HOURS, 0, 0)
                 .map_err(|e| DomainError::Internal(e.to_string()))?;
             let before = esign_pades::verify::revision_ends(&pdf).len();
@@ -1042,6 +1072,11 @@ impl Platform {
                     .await?;
                 pdf.extend_from_slice(&update.map_err(signing_error)?);
             }
+            let acts = (esign_pades::verify::revision_ends(&pdf).len() - before) as u32;
+            // In the same stored revision: the validation data (B-LT) and, when this signature
+            // completes the contract, a document time stamp with its own (B-LTA).
+            let completing = data.contract.parties.iter().enumerate().all(|(i, p)| i == index || p.signed);
+            pdf = self.long_term(pdf, &sources, completing).await?;
             // Never store what does not verify, against the platform root and the configured TSA
             // roots: a time stamp from a TSA nobody trusts is refused here, not embedded.
             let anchors = self.signing_anchors().await?;
@@ -1067,11 +1102,32 @@ impl Platform {
                     )));
                 }
             }
-            let acts = (esign_pades::verify::revision_ends(&pdf).len() - before) as u32;
+            for s in report.signatures.iter().filter(|s| s.byte_range.len() == 4 && s.byte_range[2].saturating_add(s.byte_range[3]) > base_len) {
+                if s.level != "B-LT" && s.level != "B-LTA" {
+                    // An external TSA without revocation data: the report says so; signing goes on.
+                    let missing = s.validation_data.as_ref().map(|v| v.missing.clone()).unwrap_or_default();
+                    tracing::warn!(contract_id = id, level = %s.level, ?missing, "a new signature is not long-term");
+                }
+            }
+            if completing {
+                let stamp = report.document_timestamps.last().filter(|t| t.byte_range.len() == 4 && t.byte_range[2] > base_len);
+                match stamp {
+                    Some(t) if t.intact && t.trusted == Some(true) => {}
+                    Some(t) => {
+                        return Err(DomainError::Dependency(format!(
+                            "the document time stamp does not verify or chain to a trusted root: {:?}",
+                            t.problems
+                        )));
+                    }
+                    None => return Err(DomainError::Internal("the document time stamp is missing".into())),
+                }
+            }
             let signed_at = report.signatures.last().and_then(|s| s.signing_time.clone()).unwrap_or_default();
             let number = data.contract.revisions.len() as u32;
             let sha256 = hex::encode(Sha256::digest(&pdf));
             let size = pdf.len() as u64;
+            // A completed contract's document time stamp: when it is due for renewal.
+            let archive = if completing { Some(self.archive_state(&pdf).await?) } else { None };
             let key = format!("contracts/{id}/revisions/{number:04}-{}.pdf", uuid::Uuid::now_v7().simple());
             self.blobs.put(&key, pdf, "application/pdf").await?;
 
@@ -1106,6 +1162,7 @@ impl Platform {
             let completed = data.contract.parties.iter().all(|p| p.signed);
             if completed {
                 data.contract.status = ContractStatus::Completed;
+                data.archive = archive;
             }
             data.contract.updated_at = now;
             code.used = true;
@@ -1511,6 +1568,20 @@ mod tests {
         let sealed: Vec<_> = report.signatures.iter().map(|s| s.seal.as_ref().unwrap().seal_id.clone()).collect();
         assert_eq!(sealed, [seal_a.clone(), seal_b.clone()]);
         assert!(report.signatures.iter().all(|s| s.report.time_source == "timestamp"));
+        // Long-term: each act embedded its validation data, the completing one a document time
+        // stamp with its own (B-LTA), all in the revision each act stored.
+        assert_eq!(report.document_timestamps.len(), 1, "{report:?}");
+        assert!(report.document_timestamps[0].intact && report.document_timestamps[0].validation_data_complete);
+        for sig in &report.signatures {
+            assert_eq!(sig.long_term.level, "B-LTA", "{:?}", sig.long_term);
+            assert!(sig.long_term.validation_data_complete, "{:?}", sig.long_term);
+            assert_eq!(sig.long_term.status_at_signing, esign_pades::revinfo::RevocationStatus::Good);
+            assert!(sig.long_term.revoked.is_none());
+        }
+        let first_key = s.t.blobs.keys().into_iter().find(|k| k.contains("/revisions/0001")).unwrap();
+        let first = p.verify_document(&s.t.blobs.get(&first_key).await.unwrap().unwrap()).await.unwrap();
+        assert_eq!(first.signatures[0].long_term.level, "B-LT", "{:?}", first.signatures[0].long_term);
+        assert!(first.document_timestamps.is_empty());
 
         let audit = p.contract_audit(admin_b, &s.contract, ContractTrail::Contract, None, None).await.unwrap();
         assert!(audit.chain_intact);
@@ -1541,6 +1612,74 @@ mod tests {
         let (_, outsider) = verified(p).await;
         assert!(matches!(p.get_contract(&outsider, &s.contract).await, Err(DomainError::NotFound(_))));
         assert!(matches!(p.contract_document(&outsider, &s.contract).await, Err(DomainError::NotFound(_))));
+    }
+
+    /// The archive time stamp is renewed when due (by the schedule, after the configured age),
+    /// on request by an operator at any time and by a party at most hourly; a seal revoked after
+    /// signing leaves its signature valid, and the report says so.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn archive_time_stamps_are_renewed_when_due_and_a_later_revocation_leaves_signatures_valid() {
+        let s = setup(SigningOrder::Sequential).await;
+        let p = &s.t.platform;
+        for (_, admin, seal) in [&s.a, &s.b] {
+            let (otp, code) = get_code(&s, admin).await;
+            p.sign_contract(admin, &s.contract, sign(seal, &otp, &code)).await.unwrap();
+        }
+        let (_, admin_a, seal_a) = &s.a;
+        // Nothing is due yet.
+        assert_eq!(p.renew_archive_timestamps().await.unwrap(), crate::ltv::RenewalRun::default());
+        let early = p.renew_archive_timestamp(admin_a, &s.contract).await.unwrap_err();
+        assert!(matches!(early, DomainError::RateLimited { .. }), "{early:?}");
+        let c = p.renew_archive_timestamp(&crate::testing::operator(), &s.contract).await.unwrap();
+        assert_eq!(c.revisions.len(), 4);
+        assert_eq!(c.revisions[3].party, None);
+        // An hour on, a party may; past the configured age, the schedule does it.
+        s.t.clock.advance(time::Duration::hours(2));
+        p.refresh_crls().await.unwrap();
+        assert_eq!(p.renew_archive_timestamp(admin_a, &s.contract).await.unwrap().revisions.len(), 5);
+        let age = time::Duration::try_from(p.config.archive_max_age).unwrap();
+        s.t.clock.advance(age + time::Duration::days(1));
+        p.refresh_crls().await.unwrap();
+        let run = p.renew_archive_timestamps().await.unwrap();
+        assert_eq!((run.renewed, run.failed), (vec![s.contract.clone()], vec![]));
+        let c = p.get_contract(admin_a, &s.contract).await.unwrap();
+        assert_eq!(c.revisions.len(), 6);
+        let audit = p.contract_audit(admin_a, &s.contract, ContractTrail::Contract, None, None).await.unwrap();
+        assert!(audit.chain_intact);
+        let renewals = audit.items.iter().filter(|e| e.action == "contract.archive_timestamped").count();
+        assert_eq!(renewals, 3);
+        let report = p.verify_contract(admin_a, &s.contract).await.unwrap();
+        assert!(report.valid, "{report:?}");
+        assert_eq!(report.document_timestamps.len(), 4);
+        assert!(report.signatures.iter().all(|s| s.long_term.level == "B-LTA"), "{report:?}");
+
+        // A's seal revoked now, long after it signed: still valid, and said so.
+        p.revoke_seal(admin_a, seal_a, crate::revocation::RevocationReason::KeyCompromise).await.unwrap();
+        let report = p.verify_contract(admin_a, &s.contract).await.unwrap();
+        assert!(report.valid, "{report:?}");
+        let lt = &report.signatures[0].long_term;
+        let revoked = lt.revoked.as_ref().expect("the platform's record");
+        assert!(revoked.after_signing, "{lt:?}");
+        assert!(lt.statement.contains("after this signature was made") && lt.statement.contains("stays valid"), "{lt:?}");
+        assert!(report.signatures[1].long_term.revoked.is_none());
+        // An open contract has nothing to renew.
+        let draft = setup(SigningOrder::Sequential).await;
+        let e = draft.t.platform.renew_archive_timestamp(&draft.a.1, &draft.contract).await.unwrap_err();
+        assert!(matches!(e, DomainError::Conflict(_)), "{e:?}");
+    }
+
+    /// Without a current CRL nothing is signed: the signature could not be validated later.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn signing_needs_current_crls() {
+        let s = setup(SigningOrder::Sequential).await;
+        let p = &s.t.platform;
+        let (_, admin_a, seal_a) = &s.a;
+        s.t.clock.advance(crate::revocation::ISSUING_CRL_VALIDITY);
+        let (otp, code) = get_code(&s, admin_a).await;
+        let e = p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap_err();
+        assert!(matches!(e, DomainError::Dependency(ref m) if m.contains("CRL")), "{e:?}");
+        p.refresh_crls().await.unwrap();
+        p.sign_contract(admin_a, &s.contract, sign(seal_a, &otp, &code)).await.unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -16,6 +16,7 @@ pub mod error;
 pub mod grants;
 pub mod idempotency;
 pub mod kyb;
+pub mod ltv;
 pub mod members;
 /// In-memory ports and fakes (no AWS): for tests only, this crate's and (through the
 /// `testing` feature, which only dev-dependencies enable) other crates'.

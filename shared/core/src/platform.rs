@@ -55,6 +55,10 @@ pub struct Config {
     /// The platform's public base URL (the API's, e.g. `https://api.example.com`): where
     /// certificates say revocation status is published. `None`: they say nowhere.
     pub public_url: Option<String>,
+    /// How old a completed contract's newest document time stamp may grow before the scheduled
+    /// `renew-archive-timestamps` adds a new one (`ESIGN_ARCHIVE_MAX_AGE_SECS`; it renews sooner
+    /// when the TSA certificate comes within `esign_core::ltv::TSA_EXPIRY_MARGIN` of expiry).
+    pub archive_max_age: Duration,
 }
 
 /// How webhook deliveries are retried.
@@ -102,6 +106,7 @@ impl Default for Config {
             sessions: SessionConfig::default(),
             web_url: None,
             public_url: None,
+            archive_max_age: Duration::from_secs(2 * 365 * 24 * 3600),
         }
     }
 }

@@ -156,6 +156,27 @@ struct StoredCrl {
     der: String,
 }
 
+/// A published CRL as signing embeds it: its DER and when it stops being current.
+#[derive(Debug, Clone)]
+pub(crate) struct CurrentCrl {
+    pub der: std::sync::Arc<Vec<u8>>,
+    pub next_update: OffsetDateTime,
+}
+
+/// Where the current CRL of `level` is kept (read with the other records of a signing round).
+pub(crate) fn crl_record_key(level: CaLevel) -> Key {
+    crl_key(level)
+}
+
+/// The CRL a stored record holds.
+pub(crate) fn crl_from_record(record: &Record) -> Result<CurrentCrl, DomainError> {
+    let stored: StoredCrl = record.decode()?;
+    let der = STANDARD
+        .decode(stored.der)
+        .map_err(|e| DomainError::Internal(format!("a stored CRL is unreadable: {e}")))?;
+    Ok(CurrentCrl { der: std::sync::Arc::new(der), next_update: stored.next_update })
+}
+
 /// What [`Platform::refresh_crls`] published.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublishedCrl {
@@ -226,6 +247,9 @@ impl Platform {
             };
             match self.store.write(vec![write]).await {
                 Ok(()) => {
+                    if level == CaLevel::Root {
+                        self.warm.forget_root_crl();
+                    }
                     tracing::info!(issuer = level.as_str(), number, entries = value.entries, "CRL published");
                     return Ok(PublishedCrl {
                         issuer: level,
@@ -358,14 +382,16 @@ mod tests {
         let pem = seal.certificate.as_ref().unwrap().pem.clone();
         let (_, der) = esign_pki::der::pem::decode_vec(pem.as_bytes()).unwrap();
 
-        assert!(matches!(p.crl(CaLevel::Issuing).await, Err(DomainError::Dependency(_))), "nothing published yet");
+        let fresh = full();
+        assert!(matches!(fresh.platform.crl(CaLevel::Issuing).await, Err(DomainError::Dependency(_))), "none yet");
+        // active_seal published the CRLs once, as the scheduled refresh does.
         let published = p.refresh_crls().await.unwrap();
-        assert_eq!((published[0].number, published[0].entries), (1, 0));
+        assert_eq!((published[0].number, published[0].entries), (2, 0));
         assert!(matches!(statuses(&p.ocsp_response_for(&der).await.unwrap())[0], CertStatus::Good(_)));
 
         p.revoke_seal(&admin, &seal.id, RevocationReason::KeyCompromise).await.unwrap();
         let crl = esign_pki::crl::crl_from_der(&p.crl(CaLevel::Issuing).await.unwrap()).unwrap();
-        assert_eq!(esign_pki::crl::crl_number(&crl), Some(2));
+        assert_eq!(esign_pki::crl::crl_number(&crl), Some(3));
         let listed = crl.tbs_cert_list.revoked_certificates.unwrap();
         assert_eq!(
             esign_pki::ocsp::serial_hex(&listed[0].serial_number),

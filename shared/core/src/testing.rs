@@ -39,7 +39,11 @@ pub fn full() -> TestPlatform {
     let notifier = Arc::new(MemoryNotifier::default());
     let queue = Arc::new(MemoryQueue::default());
     let sender = Arc::new(FakeSender::default());
-    let clock = Arc::new(FixedClock::new(OffsetDateTime::from_unix_timestamp(1_790_000_000).expect("valid time")));
+    // The machine's time (whole seconds), then moved by the tests: the fake authority's TSA and
+    // certificates run on the machine's clock, and validation data (CRLs from this clock) must be
+    // current at their time stamps' time.
+    let start = OffsetDateTime::now_utc().unix_timestamp();
+    let clock = Arc::new(FixedClock::new(OffsetDateTime::from_unix_timestamp(start).expect("valid time")));
     let config = Config {
         operator_keys: OperatorKeys::from_list(OPERATOR_KEY).expect("valid operator key"),
         operators: crate::sessions::Operators::from_list(OPERATOR_IDENTITIES).expect("valid operators"),
@@ -227,6 +231,8 @@ pub async fn active_seal(t: &TestPlatform, admin: &Principal) -> String {
         .expect("approved");
     let Principal::Member { member_id, .. } = admin else { panic!("a member") };
     p.put_grant(admin, &draft.seal.id, member_id, GrantRequest::default()).await.expect("granted");
+    // The CRLs signing embeds (B-LT), as the scheduled refresh-crls publishes them.
+    p.refresh_crls().await.expect("CRLs published");
     draft.seal.id
 }
 

@@ -18,6 +18,8 @@ pub(crate) struct Warm {
     /// The largest time-stamp token the platform TSA answered so far (0: none yet).
     tsa_token_size: AtomicUsize,
     http_tsa: OnceLock<Arc<esign_pades::HttpTsa>>,
+    /// The root's CRL (it changes only if the issuing CA is ever revoked), kept while current.
+    root_crl: Mutex<Option<crate::revocation::CurrentCrl>>,
 }
 
 impl Warm {
@@ -64,6 +66,25 @@ impl Warm {
 
     pub fn saw_tsa_token(&self, len: usize) {
         self.tsa_token_size.fetch_max(len, Ordering::Relaxed);
+    }
+
+    /// The root's CRL if one is kept that stays current until at least `until`.
+    pub fn root_crl(&self, until: time::OffsetDateTime) -> Option<crate::revocation::CurrentCrl> {
+        let kept = self.root_crl.lock().ok()?;
+        kept.as_ref().filter(|c| c.next_update > until).cloned()
+    }
+
+    pub fn keep_root_crl(&self, crl: crate::revocation::CurrentCrl) {
+        if let Ok(mut kept) = self.root_crl.lock() {
+            *kept = Some(crl);
+        }
+    }
+
+    /// Drops the root's CRL (a revocation under the root publishes a new one).
+    pub fn forget_root_crl(&self) {
+        if let Ok(mut kept) = self.root_crl.lock() {
+            *kept = None;
+        }
     }
 
     /// One HTTP TSA client for `url` per process (it remembers its tokens' size).

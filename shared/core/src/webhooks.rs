@@ -43,8 +43,11 @@ pub const EVENT_TYPES: &[&str] = &[
     "seal.grant.revoked",
     "contract.signed",
     "contract.completed",
+    "contract.archive_timestamped",
 ];
 
+/// Most events one queue message fans out.
+const MAX_EVENTS_PER_MESSAGE: usize = 10;
 /// Most endpoints per enterprise.
 pub const MAX_ENDPOINTS: usize = 20;
 /// Longest endpoint URL.
@@ -197,6 +200,9 @@ struct DeliveryData {
 pub enum QueueMessage {
     /// Fan an event out to its endpoints.
     Event { event_id: String },
+    /// Fan several events of one request out, in order (one message: a contract's completing
+    /// signature records `contract.signed` and `contract.completed`).
+    Events { event_ids: Vec<String> },
     /// Make attempt number `attempt` (0-based) of a delivery, once it is due.
     Attempt { delivery_id: String, attempt: u32 },
 }
@@ -595,10 +601,13 @@ impl Platform {
     /// Queues the fan-out of events whose records were just written. A failure only delays
     /// them: the outbox sweep queues them again.
     pub(crate) async fn dispatch_webhook_events(&self, ids: &[String]) {
-        for id in ids {
-            if let Err(e) = self.enqueue(&QueueMessage::Event { event_id: id.clone() }, Duration::ZERO).await {
-                tracing::warn!(event_id = %id, error = %e, "could not queue a webhook event; the outbox sweep will");
-            }
+        let message = match ids {
+            [] => return,
+            [id] => QueueMessage::Event { event_id: id.clone() },
+            _ => QueueMessage::Events { event_ids: ids.to_vec() },
+        };
+        if let Err(e) = self.enqueue(&message, Duration::ZERO).await {
+            tracing::warn!(event_ids = ?ids, error = %e, "could not queue webhook events; the outbox sweep will");
         }
     }
 
@@ -682,6 +691,16 @@ impl Platform {
         };
         match message {
             QueueMessage::Event { event_id } => self.fan_out(&event_id).await,
+            QueueMessage::Events { event_ids } => {
+                // Each fan-out is idempotent: a message received again redoes only what failed.
+                let mut failed = None;
+                for id in event_ids.iter().take(MAX_EVENTS_PER_MESSAGE) {
+                    if let Err(e) = self.fan_out(id).await {
+                        failed.get_or_insert(e);
+                    }
+                }
+                failed.map_or(Ok(()), Err)
+            }
             QueueMessage::Attempt { delivery_id, attempt } => self.attempt_delivery(&delivery_id, attempt).await,
         }
     }

@@ -409,6 +409,65 @@ pub fn verify_pdf_with_trust(bytes: &[u8], trust: Option<&[Certificate]>) -> Res
     Ok(Report { revisions: ends.len().max(1), signatures: sigs, document_timestamps: stamps, dss: dss_summary })
 }
 
+/// The DER certificates the file's signatures and time stamps carry (deduplicated, in the
+/// order found): each signature's CMS certificates, its time-stamp token's, and each document
+/// time stamp's. What validation data for the file must speak about (with their issuers).
+/// Unreadable signatures are skipped (hostile input; the report says what is wrong with them).
+pub fn embedded_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PadesError> {
+    let doc = Document::load(bytes)?;
+    let walk = walk_fields(&doc)?;
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut add = |certs: Vec<Certificate>| {
+        for c in certs {
+            if let Ok(d) = c.to_der()
+                && !out.contains(&d)
+            {
+                out.push(d);
+            }
+        }
+    };
+    for (_, v, _) in walk.out {
+        let Ok((_, contents)) = signed_contents(bytes, &doc, &v) else { continue };
+        let Ok(sd) = parse_signed_data(&contents) else { continue };
+        add(cms_certs(&sd));
+        for si in sd.signer_infos.0.iter() {
+            let tokens = si.unsigned_attrs.iter().flat_map(|u| u.iter()).filter(|a| a.oid == OID_TIMESTAMP_TOKEN);
+            for token in tokens.flat_map(|a| a.values.iter()).filter_map(|v| v.to_der().ok()) {
+                if let Ok(tsd) = parse_signed_data(&token) {
+                    add(cms_certs(&tsd));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A document time stamp's genTime (Unix seconds) and its TSA certificate (DER), if carried.
+pub type DocTimestampFacts = (u64, Option<Vec<u8>>);
+
+/// The newest document time stamp of the file (the one whose byte range ends last): its
+/// token's genTime (Unix seconds) and its TSA's certificate (DER), when the token carries it.
+/// What an archive time stamp's renewal is scheduled by (the TSA certificate's expiry, its age).
+pub fn newest_document_timestamp(bytes: &[u8]) -> Result<Option<DocTimestampFacts>, PadesError> {
+    let doc = Document::load(bytes)?;
+    let walk = walk_fields(&doc)?;
+    let mut newest: Option<(i64, u64, Option<Vec<u8>>)> = None;
+    for (_, v, _) in walk.out {
+        if !(v.name_is("SubFilter", "ETSI.RFC3161") || v.name_is("Type", "DocTimeStamp")) {
+            continue;
+        }
+        let Ok((br, token)) = signed_contents(bytes, &doc, &v) else { continue };
+        let end = br[2].saturating_add(br[3]);
+        let Ok(info) = token_info(&token) else { continue };
+        let at = info.gen_time.to_unix_duration().as_secs();
+        let tsa = token_signer(&token).and_then(|(c, _)| c.to_der().ok());
+        if newest.as_ref().is_none_or(|(e, _, _)| end > *e) {
+            newest = Some((end, at, tsa));
+        }
+    }
+    Ok(newest.map(|(_, at, tsa)| (at, tsa)))
+}
+
 /// Most document time stamps checked in one file.
 const MAX_DOC_TIMESTAMPS: usize = 32;
 

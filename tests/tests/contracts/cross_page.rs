@@ -353,7 +353,7 @@ fn sign_with_cross_page_seals(api: &Api, (a, b): (&Party, &Party), pdf: Vec<u8>,
 
     let signed = download(api, b, &id);
     if upright {
-        let mut widgets = judge(api, &signed, 2, name);
+        let mut widgets = judge(api, &signed, 3, name);
         // Each party: its seal and date (one widget) on the last page, and a strip on every page.
         let mut expected: Vec<u32> = [pages, pages].into_iter().chain(1..=pages).chain(1..=pages).collect();
         widgets.sort_unstable();
@@ -363,7 +363,7 @@ fn sign_with_cross_page_seals(api: &Api, (a, b): (&Party, &Party), pdf: Vec<u8>,
         // The kit's stamp_check.py crops a widget's rectangle out of the unrotated media box, so
         // it looks in the wrong place on rotated or cropped pages: the rendering of the page as
         // displayed (assert_strips_reassemble_the_seal) is the visible check there.
-        let _ = std::fs::remove_dir_all(check_signatures(api, &signed, 2, name));
+        let _ = std::fs::remove_dir_all(check_signatures(api, &signed, 3, name));
     }
     signed
 }

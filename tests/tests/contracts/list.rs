@@ -98,5 +98,5 @@ fn each_enterprise_lists_its_contracts_and_never_another_s() {
     }
     assert_eq!(ids(&list(&api, &a, "?status=draft")), [draft]);
     assert!(ids(&list(&api, &outsider, "?status=completed")).is_empty());
-    judge(&api, &download(&api, &a, &signing), 2, "list");
+    judge(&api, &download(&api, &a, &signing), 3, "list");
 }

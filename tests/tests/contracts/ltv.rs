@@ -1,0 +1,195 @@
+//! Long-term validation over HTTP (issue #15): every signing act embeds its validation data
+//! (B-LT) and the signature that completes a contract adds a document time stamp with its own
+//! (B-LTA), in the revision that act stores. Judged offline, in a network namespace of their own
+//! (`unshare -rn`: nothing can be fetched, so everything must come from the file), trusting only
+//! the platform root: `check_signed_pdf.sh` and pyHanko's AdES validation with the LTA profile.
+//! Then the archive time stamp is renewed (a party may not yet; an operator may), one seal is
+//! revoked, and the signature it made stays valid: the API's report says it was revoked after
+//! signing, and both offline judges still pass.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use esign_e2e::{Api, OPERATOR_KEY, repo_root};
+use serde_json::{Value, json};
+
+use super::{check_signatures, code, contract, download, party, place, sample_pdf, sign};
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn venv_python() -> PathBuf {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let venv = std::env::var("PDFCHECK_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(&home).join(".cache/pdfcheck/venv"));
+    venv.join("bin/python")
+}
+
+/// `check_signed_pdf.sh --expect N` with the platform root as the only anchor, with no network
+/// at all: answers (passed, output). Offline, poppler cannot ask the OCSP responder the seal
+/// certificates name (it reads no DSS) and NSS says "Unknown issue with Certificate or corrupted
+/// data."; `--allow-nss-usage-mismatch` accepts that line provided pyHanko and OpenSSL both
+/// accept the chain, as the kit's README says for such files.
+fn check_offline(pdf: &Path, root: &Path, expect: usize) -> (bool, String) {
+    let out = Command::new("unshare")
+        .arg("-rn")
+        .arg(repo_root().join("../shared/pdfcheck/check_signed_pdf.sh"))
+        .args(["--allow-nss-usage-mismatch", "--expect", &expect.to_string()])
+        .arg(pdf)
+        .arg(root)
+        .output()
+        .expect("unshare and check_signed_pdf.sh run");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success() && text.lines().last().unwrap_or("").starts_with("PASS"), text)
+}
+
+/// pyHanko's AdES validation with the PAdES-LTA profile (`sign adesverify`: past-signature
+/// validation through the document time stamps, revocation data required for every
+/// certificate), trusting only the platform root, with no network. The validation time is two
+/// minutes ahead, as in `shared/pades/tests/ltv.rs`: pyHanko gives the data no later time stamp
+/// covers a proof of existence at the moment it looks, which must come after the last time stamp.
+fn pyhanko_lta(dir: &Path, pdf: &Path, root: &Path) -> (bool, String) {
+    let cfg = write(dir, "pyhanko.yml", b"{}\n");
+    let when = (time::OffsetDateTime::now_utc() + time::Duration::minutes(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let out = Command::new("unshare")
+        .arg("-rn")
+        .arg(venv_python())
+        .args(["-m", "pyhanko", "--no-plugins", "--config"])
+        .arg(&cfg)
+        .args(["sign", "adesverify", "--validation-time", &when, "--trust"])
+        .arg(root)
+        .arg("--trust-replace")
+        .arg(pdf)
+        .output()
+        .expect("pyHanko runs");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+fn report(api: &Api, key: &str, id: &str) -> Value {
+    let r = api.post("/v1/verify").key(key).json(&json!({ "contract_id": id })).send();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    r.body
+}
+
+fn assert_passes_offline(dir: &Path, pdf: &[u8], name: &str, root: &Path, expect: usize) {
+    let path = write(dir, name, pdf);
+    let (ok, text) = check_offline(&path, root, expect);
+    assert!(ok, "check_signed_pdf.sh offline, {name}:\n{text}");
+    println!("{name}: check_signed_pdf.sh offline: {}", text.lines().last().unwrap_or(""));
+    let (ok, text) = pyhanko_lta(dir, &path, root);
+    assert!(ok, "pyHanko LTA validation offline, {name}:\n{text}");
+    let signatures = text.matches(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>").count();
+    assert_eq!(signatures, 2, "{name}: {text}");
+    println!("{name}: pyHanko adesverify (PAdES-LTA, offline): {signatures} signatures INTACT:TRUSTED");
+}
+
+#[test]
+fn two_parties_sign_b_lta_judged_offline_and_a_later_revocation_leaves_them_valid() {
+    let api = Api::new();
+    let a = party(&api, "长期验证甲方有限公司", "ecdsa_p256");
+    let b = party(&api, "长期验证乙方有限公司", "rsa_2048");
+    let title = format!("长期验证合同-{}", std::process::id());
+    let placements = vec![place(&a, "signature", 1, 60.0, 560.0), place(&b, "signature", 1, 400.0, 560.0)];
+    let id = contract(&api, &a, &title, sample_pdf(1), &[&a, &b], "sequential", placements);
+    let dir = std::env::temp_dir().join(format!("esign-ltv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pems = String::from_utf8(api.get("/v1/ca/certificates").send().raw).unwrap();
+    let root = write(&dir, "root.pem", pems[..pems.find("-----END CERTIFICATE-----").unwrap() + 26].as_bytes());
+
+    // The first act: B-LT in its own revision (the contract is not complete: no time stamp yet).
+    let (otp, c) = code(&api, &a, &id, &title);
+    let r = sign(&api, &a, &id, &otp, &c);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["revisions"].as_array().unwrap().len(), 2, "one stored revision per act: {:?}", r.body);
+    let first = report(&api, &a.key, &id);
+    let s = &first["signatures"][0]["long_term"];
+    assert_eq!(s["level"], "B-LT", "{first}");
+    assert_eq!((s["validation_data_complete"].as_bool(), s["status_at_signing"].as_str()), (Some(true), Some("good")));
+    assert!(first["document_timestamps"].as_array().unwrap().is_empty(), "{first}");
+
+    // The second completes it: B-LTA, still one revision for the act.
+    let (otp, c) = code(&api, &b, &id, &title);
+    let r = sign(&api, &b, &id, &otp, &c);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "completed");
+    assert_eq!(r.body["revisions"].as_array().unwrap().len(), 3, "{:?}", r.body);
+    let signed = download(&api, &b, &id);
+    // Online too, as every other test judges: 2 signatures + 1 document time stamp.
+    let _ = std::fs::remove_dir_all(check_signatures(&api, &signed, 3, "ltv-completed"));
+    assert_passes_offline(&dir, &signed, "completed.pdf", &root, 3);
+    let rep = report(&api, &a.key, &id);
+    assert_eq!(rep["valid"], true, "{rep}");
+    for s in rep["signatures"].as_array().unwrap() {
+        let lt = &s["long_term"];
+        assert_eq!(lt["level"], "B-LTA", "{rep}");
+        assert_eq!(lt["validation_data_complete"], true, "{rep}");
+        assert_eq!(lt["status_at_signing"], "good", "{rep}");
+        assert!(lt["revoked"].is_null(), "{rep}");
+        assert!(lt["statement"].as_str().unwrap().contains("not revoked at the signing time"), "{rep}");
+    }
+    let stamps = rep["document_timestamps"].as_array().unwrap();
+    assert_eq!(stamps.len(), 1, "{rep}");
+    assert_eq!((stamps[0]["intact"].as_bool(), stamps[0]["trusted"].as_bool()), (Some(true), Some(true)), "{rep}");
+    assert_eq!(stamps[0]["validation_data_complete"], true, "{rep}");
+
+    // Renewing the archive time stamp: a party not yet (it is minutes old), an operator may.
+    let path = format!("/v1/contracts/{id}/archive-timestamps");
+    let early = api.post(&path).key(&a.key).send();
+    assert_eq!(early.status, 429, "{:?}", early.body);
+    assert!(early.header("retry-after").is_some());
+    let renewed = api.post(&path).key(OPERATOR_KEY).send();
+    assert_eq!(renewed.status, 201, "{:?}", renewed.body);
+    let revisions = renewed.body["revisions"].as_array().unwrap();
+    assert_eq!(revisions.len(), 4, "{:?}", renewed.body);
+    assert!(revisions[3]["party"].is_null(), "a revision of the platform's: {:?}", renewed.body);
+    let open = contract(
+        &api,
+        &a,
+        "未完成的合同",
+        sample_pdf(1),
+        &[&a],
+        "sequential",
+        vec![place(&a, "signature", 1, 60.0, 560.0)],
+    );
+    let not_done = api.post(&format!("/v1/contracts/{open}/archive-timestamps")).key(OPERATOR_KEY).send();
+    assert_eq!(not_done.status, 409, "{:?}", not_done.body);
+    let outsider = party(&api, "长期验证局外人有限公司", "ecdsa_p256");
+    assert_eq!(api.post(&path).key(&outsider.key).send().status, 404);
+    let trail = api.get(&format!("/v1/contracts/{id}/audit")).key(&a.key).send();
+    assert_eq!(trail.status, 200, "{:?}", trail.body);
+    assert!(trail.body.to_string().contains("contract.archive_timestamped"), "{:?}", trail.body);
+    let archived = download(&api, &a, &id);
+    assert!(archived.starts_with(&signed), "an incremental update of the completed revision");
+    assert_passes_offline(&dir, &archived, "renewed.pdf", &root, 4);
+    let rep = report(&api, &a.key, &id);
+    assert_eq!(rep["document_timestamps"].as_array().unwrap().len(), 2, "{rep}");
+    assert_eq!(rep["valid"], true, "{rep}");
+
+    // A's seal is revoked (its key compromised) after it signed.
+    let r =
+        api.post(&format!("/v1/seals/{}/revoke", a.seal)).key(&a.key).json(&json!({"reason": "key_compromise"})).send();
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    let rep = report(&api, &b.key, &id);
+    assert_eq!(rep["valid"], true, "signed before the revocation: {rep}");
+    let sa = &rep["signatures"][0];
+    assert_eq!(sa["seal"]["status"], "revoked", "{rep}");
+    let lt = &sa["long_term"];
+    assert_eq!(lt["revoked"]["after_signing"], true, "{rep}");
+    assert_eq!(lt["revoked"]["reason"], "key_compromise", "{rep}");
+    assert_eq!(lt["status_at_signing"], "good", "the embedded data speaks of the signing time: {rep}");
+    assert_eq!(lt["level"], "B-LTA", "{rep}");
+    let statement = lt["statement"].as_str().unwrap();
+    assert!(statement.contains("after this signature was made") && statement.contains("stays valid"), "{statement}");
+    println!("after revocation, the report says: {statement}");
+    assert!(rep["signatures"][1]["long_term"]["revoked"].is_null(), "B's seal is not revoked: {rep}");
+    // The file judged offline after the revocation: the same verdicts.
+    assert_passes_offline(&dir, &archived, "after-revocation.pdf", &root, 4);
+    let _ = std::fs::remove_dir_all(&dir);
+}
