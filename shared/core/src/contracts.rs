@@ -239,7 +239,7 @@ pub(crate) fn contract_key(id: &str) -> Key {
     Key::new(format!("CONTRACT#{id}"), "CONTRACT")
 }
 
-fn contract_access_subject(id: &str) -> String {
+pub(crate) fn contract_access_subject(id: &str) -> String {
     format!("CONTRACT-ACCESS#{id}")
 }
 
@@ -309,10 +309,10 @@ impl Platform {
     }
 }
 
-struct PlatformTsa {
-    authority: std::sync::Arc<dyn SealAuthority>,
+pub(crate) struct PlatformTsa {
+    pub(crate) authority: std::sync::Arc<dyn SealAuthority>,
     /// Remembers the tokens' size across requests, so signing needs no probe token.
-    warm: std::sync::Arc<crate::warm::Warm>,
+    pub(crate) warm: std::sync::Arc<crate::warm::Warm>,
 }
 
 #[async_trait]
@@ -343,7 +343,7 @@ impl Platform {
 }
 
 /// Whether `enterprise_id` initiated the contract or is one of its parties: who may see it at all.
-fn contract_visible_to(c: &Contract, enterprise_id: &str) -> bool {
+pub(crate) fn contract_visible_to(c: &Contract, enterprise_id: &str) -> bool {
     c.initiator_id == enterprise_id || c.parties.iter().any(|p| p.enterprise_id == enterprise_id)
 }
 
@@ -723,7 +723,7 @@ impl Platform {
     }
 
     /// The newest revision's bytes.
-    async fn latest_revision(&self, data: &ContractData) -> Result<Vec<u8>, DomainError> {
+    pub(crate) async fn latest_revision(&self, data: &ContractData) -> Result<Vec<u8>, DomainError> {
         let key = data.revision_keys.last().ok_or_else(|| conflict("the contract has no document yet"))?;
         self.blobs.get(key).await?.ok_or_else(|| DomainError::Internal(format!("revision {key} is missing")))
     }
