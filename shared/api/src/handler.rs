@@ -515,6 +515,7 @@ async fn execute(
         }
         Operation::SignContract => answer(200, p.sign_contract(who, param(params, "id"), body!()).await),
         Operation::GetContractDocument => answer(200, p.contract_document(who, param(params, "id")).await),
+        Operation::GetContractEvidence => answer(200, p.contract_evidence(who, param(params, "id")).await),
         Operation::CreateSigningSession => {
             answer(201, p.create_signing_session(who, param(params, "id"), body!()).await)
         }
@@ -769,6 +770,7 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
         | Operation::SignContract
         | Operation::CreateSigningSession
         | Operation::GetContractDocument
+        | Operation::GetContractEvidence
         | Operation::ListContractAudit
         | Operation::AnchorAuditTrails
         | Operation::CreateVerifyUpload
