@@ -191,11 +191,7 @@ impl Facts {
                 ("签约方  Party".to_owned(), s.enterprise_name.clone(), false),
                 ("印章  Seal".to_owned(), format!("{} ({})", s.seal_name, s.seal_id), false),
                 ("证书序列号  Certificate serial".to_owned(), s.certificate_serial.clone(), true),
-                (
-                    "证书指纹  Certificate SHA-256".to_owned(),
-                    fingerprint.unwrap_or_else(|| "-".into()),
-                    true,
-                ),
+                ("证书指纹  Certificate SHA-256".to_owned(), fingerprint.unwrap_or_else(|| "-".into()), true),
                 ("签署人  Signer".to_owned(), format!("{signer} ({})", s.member_id), false),
                 ("手机  Mobile".to_owned(), mobile, false),
                 ("修订  Revision".to_owned(), s.revision.to_string(), false),
@@ -303,12 +299,12 @@ impl Platform {
         let access = contract_access_subject(id);
         let trail = contract_subject(id);
         let keys = [contract_key(id), evidence_key(id), Head::key(&trail), Head::key(&access)];
-        let [contract, stored, head, access_head]: [Option<Record>; 4] = self
-            .store
-            .get_many(&keys)
-            .await?
-            .try_into()
-            .map_err(|_| DomainError::Internal("four records expected".into()))?;
+        let [contract, stored, head, access_head]: [Option<Record>; 4] =
+            self.store
+                .get_many(&keys)
+                .await?
+                .try_into()
+                .map_err(|_| DomainError::Internal("four records expected".into()))?;
         let contract = contract.ok_or(DomainError::NotFound("contract"))?;
         let version = contract.version;
         let data: ContractData = contract.decode()?;
@@ -322,9 +318,8 @@ impl Platform {
         let head_seq = head_seq(&head);
         let anchored_seq = self.newest_anchor_seq(&trail).await?;
         let stored: Option<StoredEvidence> = stored.map(|r| r.decode()).transpose()?;
-        let fresh = stored.filter(|s| {
-            s.contract_version == version && s.head_seq == head_seq && s.anchored_seq == anchored_seq
-        });
+        let fresh = stored
+            .filter(|s| s.contract_version == version && s.head_seq == head_seq && s.anchored_seq == anchored_seq);
         let (report, generated) = match fresh {
             Some(s) => (s, false),
             None => (self.make_evidence(data, version).await?, true),
@@ -548,9 +543,8 @@ fn confirmations(events: &[AuditEvent]) -> Vec<Confirmation> {
     for e in events.iter().filter(|e| e.action == "contract.signed") {
         let Some(otp_id) = e.details.get("otp_id").and_then(|v| v.as_str()) else { continue };
         let signature = e.details.get("signature");
-        let field = |name: &str| {
-            signature.and_then(|s| s.get(name)).and_then(|v| v.as_str()).unwrap_or_default().to_owned()
-        };
+        let field =
+            |name: &str| signature.and_then(|s| s.get(name)).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
         let sent = events
             .iter()
             .find(|s| s.action == "otp.sent" && s.details.get("otp_id").and_then(|v| v.as_str()) == Some(otp_id));

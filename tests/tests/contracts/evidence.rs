@@ -93,7 +93,8 @@ fn the_evidence_report_is_signed_by_the_platform_and_shows_what_the_api_shows() 
     for f in &figures {
         assert!(text.contains(f.as_str()), "the report lacks {f:?}:\n{text}");
     }
-    for words in ["出证报告", "Evidence Report", "统一社会信用代码", "USCC", "审计链", "Audit chain", "Token serial"] {
+    for words in ["出证报告", "Evidence Report", "统一社会信用代码", "USCC", "审计链", "Audit chain", "Token serial"]
+    {
         assert!(text.contains(words), "the report lacks {words:?}");
     }
     println!("evidence report: {} figures of the API view found in its text", figures.len());
@@ -101,9 +102,13 @@ fn the_evidence_report_is_signed_by_the_platform_and_shows_what_the_api_shows() 
     // Nothing changed: the stored report again, for the other party too.
     let again = evidence(&api, &a, &id);
     assert_eq!(again.status, 200, "{:?}", again.body);
-    assert_eq!((&again.body["sha256"], &again.body["generated_at"]), (&first.body["sha256"], &first.body["generated_at"]));
+    assert_eq!(
+        (&again.body["sha256"], &again.body["generated_at"]),
+        (&first.body["sha256"], &first.body["generated_at"])
+    );
     let access = api.get(&format!("/v1/contracts/{id}/audit?trail=access")).key(&a.key).send();
-    let fetched = access.body["items"].as_array().unwrap().iter().filter(|e| e["action"] == "contract.evidence_downloaded");
+    let fetched =
+        access.body["items"].as_array().unwrap().iter().filter(|e| e["action"] == "contract.evidence_downloaded");
     assert_eq!(fetched.count(), 2);
 
     // Another enterprise, and nobody at all, learn nothing.

@@ -24,7 +24,9 @@ async fn setup() -> Setup {
     let draft = p
         .create_contract(
             &admin_a,
-            CreateContract { title: "采购合同 (证据) <Tj>".into(), expires_at: None, document_size: pdf.len() as u64 },
+            CreateContract {
+                title: "采购合同 (证据) <Tj>".into(), expires_at: None, document_size: pdf.len() as u64
+            },
         )
         .await
         .unwrap();
@@ -87,10 +89,8 @@ async fn a_completed_contract_gets_a_signed_report_reused_until_the_contract_cha
     let again = p.contract_evidence(&s.a.1, &s.contract).await.unwrap();
     assert_eq!((again.sha256.as_str(), again.generated_at), (first.sha256.as_str(), first.generated_at));
     // the downloads are on the access trail
-    let access = p
-        .contract_audit(&s.a.1, &s.contract, crate::contracts::ContractTrail::Access, None, None)
-        .await
-        .unwrap();
+    let access =
+        p.contract_audit(&s.a.1, &s.contract, crate::contracts::ContractTrail::Access, None, None).await.unwrap();
     assert_eq!(access.items.iter().filter(|e| e.action == "contract.evidence_downloaded").count(), 2);
 
     // an anchor moves the trail's verdict: a new report shows it
