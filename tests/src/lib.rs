@@ -254,6 +254,9 @@ pub mod faults {
         async fn issuing_certificate_der(&self) -> Result<Vec<u8>, AuthorityError> {
             self.0.issuing_certificate_der().await
         }
+        async fn evidence_signer(&self) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
+            self.0.evidence_signer().await
+        }
         async fn sign_crl(
             &self,
             issuer: CaLevel,

@@ -8,6 +8,8 @@
 
 #[path = "contracts/cross_page.rs"]
 mod cross_page;
+#[path = "contracts/evidence.rs"]
+mod evidence;
 #[path = "contracts/list.rs"]
 mod list;
 #[path = "contracts/ltv.rs"]

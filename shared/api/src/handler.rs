@@ -516,6 +516,7 @@ async fn execute(
         Operation::SignContract => answer(200, p.sign_contract(who, param(params, "id"), body!()).await),
         Operation::GetContractDocument => answer(200, p.contract_document(who, param(params, "id")).await),
         Operation::RenewArchiveTimestamp => answer(201, p.renew_archive_timestamp(who, param(params, "id")).await),
+        Operation::GetContractEvidence => answer(200, p.contract_evidence(who, param(params, "id")).await),
         Operation::CreateSigningSession => {
             answer(201, p.create_signing_session(who, param(params, "id"), body!()).await)
         }
@@ -770,6 +771,7 @@ async fn public(p: &Platform, op: Operation, req: &ApiRequest) -> ApiResponse {
         | Operation::SignContract
         | Operation::CreateSigningSession
         | Operation::GetContractDocument
+        | Operation::GetContractEvidence
         | Operation::ListContractAudit
         | Operation::RenewArchiveTimestamp
         | Operation::AnchorAuditTrails

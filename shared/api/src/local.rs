@@ -172,6 +172,7 @@ pub async fn local_ports(
         issuing: lookup(esign_aws::ENV_ISSUING_CA_KEY)?,
         tsa: lookup(esign_aws::ENV_TSA_KEY)?,
         ocsp: lookup(esign_aws::ENV_OCSP_KEY)?,
+        evidence: lookup(esign_aws::ENV_EVIDENCE_KEY)?,
     };
     // The one-time CA bootstrap (a no-op when the emulator already holds the CA).
     let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table);

@@ -117,6 +117,9 @@ pub enum Operation {
     ExchangeSigningSession,
     /// `GET /v1/contracts/{id}/document`: presigned download of the latest revision.
     GetContractDocument,
+    /// `GET /v1/contracts/{id}/evidence`: presigned download of the contract's evidence report
+    /// (出证报告), a PDF signed by the platform's evidence seal.
+    GetContractEvidence,
     /// `GET /v1/contracts/{id}/audit`: a page of the contract's trail, or of its access trail.
     ListContractAudit,
     /// `POST /v1/contracts/{id}/archive-timestamps`: a new archive (document) time stamp on a
@@ -231,6 +234,7 @@ pub const ROUTES: &[Route] = &[
     route(Operation::SendOtp, "POST", "/v1/contracts/{id}/otp", "send-otp"),
     route(Operation::SignContract, "POST", "/v1/contracts/{id}/sign", "sign-contract"),
     route(Operation::GetContractDocument, "GET", "/v1/contracts/{id}/document", "get-contract-document"),
+    route(Operation::GetContractEvidence, "GET", "/v1/contracts/{id}/evidence", "get-contract-evidence"),
     route(Operation::CreateSigningSession, "POST", "/v1/contracts/{id}/signing-sessions", "create-signing-session"),
     route(Operation::ExchangeSigningSession, "POST", "/v1/signing-sessions/exchange", "exchange-signing-session"),
     route(Operation::ListContractAudit, "GET", "/v1/contracts/{id}/audit", "list-contract-audit"),

@@ -74,7 +74,7 @@ fn the_template_deploys_one_function_per_route() {
 }
 
 #[test]
-fn only_the_functions_that_draw_seals_carry_the_font_layer() {
+fn only_the_functions_that_draw_text_in_chinese_carry_the_font_layer() {
     let doc = yaml("infra/template.yaml");
     let layer = &doc["Resources"]["SealFontLayer"]["Properties"];
     assert_eq!(layer["ContentUri"].as_str(), Some("../shared/sealgen/fonts"));
@@ -102,8 +102,15 @@ fn only_the_functions_that_draw_seals_carry_the_font_layer() {
             with_font.insert(p["Handler"].as_str().unwrap().to_owned());
         }
     }
-    // The operations that may generate a seal image (`generate: true`).
-    assert_eq!(with_font, BTreeSet::from(["create-seal".to_owned(), "replace-seal-image".to_owned()]));
+    // The operations that may generate a seal image (`generate: true`), and the evidence report.
+    assert_eq!(
+        with_font,
+        BTreeSet::from([
+            "create-seal".to_owned(),
+            "replace-seal-image".to_owned(),
+            "get-contract-evidence".to_owned()
+        ])
+    );
 }
 
 #[test]

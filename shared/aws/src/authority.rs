@@ -29,13 +29,15 @@ use x509_cert::Certificate;
 use crate::kms::KmsKeySigner;
 
 /// The KMS keys of the platform's trust services (the template's `RootCaKey`, `IssuingCaKey`,
-/// `TsaKey`, `OcspKey`).
+/// `TsaKey`, `OcspKey`, `EvidenceKey`).
 #[derive(Debug, Clone)]
 pub struct CaKeys {
     pub root: String,
     pub issuing: String,
     pub tsa: String,
     pub ocsp: String,
+    /// The platform's evidence seal, which signs evidence reports (出证报告).
+    pub evidence: String,
 }
 
 /// Where the platform publishes for the certificates of `issuer` (`Issuing`: seal certificates;
@@ -78,6 +80,10 @@ struct CaMaterial {
     /// `esign-bootstrap` adds it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ocsp_pem: Option<String>,
+    /// The evidence seal's certificate (absent in a CA bootstrapped before evidence reports:
+    /// `esign-bootstrap` adds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    evidence_pem: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -115,6 +121,9 @@ pub struct KmsAuthority {
     issuing_cert: Certificate,
     root_cert: Certificate,
     ocsp_cert: Option<Certificate>,
+    evidence_cert: Option<Certificate>,
+    /// The evidence seal's public key, as `GetPublicKey` answered it (asked once per process).
+    evidence_public: tokio::sync::OnceCell<SubjectPublicKeyInfoOwned>,
     /// Connected on first use: only the OCSP functions sign with its key.
     ocsp: tokio::sync::OnceCell<OcspResponder>,
     /// When recording AWS calls: those connecting the responder made, and the functions they
@@ -156,23 +165,32 @@ impl KmsAuthority {
         Self::from_material(sdk, keys, stack, public_url, &material).await
     }
 
-    /// Adds the OCSP responder certificate to a CA bootstrapped before OCSP existed.
-    async fn add_ocsp_certificate(
+    /// Adds the OCSP responder and evidence seal certificates to a CA bootstrapped before they
+    /// existed.
+    async fn add_missing_certificates(
         sdk: &SdkConfig,
         store: &dyn RecordStore,
         keys: &CaKeys,
         stack: &str,
+        public_url: Option<&str>,
     ) -> Result<(), AuthorityError> {
         let Some(record) = store.get(&ca_key()).await.map_err(store_err)? else { return Ok(()) };
         let mut material: CaMaterial = record.decode().map_err(store_err)?;
-        if material.ocsp_pem.is_some() {
+        if material.ocsp_pem.is_some() && material.evidence_pem.is_some() {
             return Ok(());
         }
         let kms = crate::calls::kms_client(sdk);
         let issuing = from_pem(&material.issuing_pem)?;
         let issuing_signer = signer(&kms, &keys.issuing).await?;
-        let ocsp = ocsp_certificate(&kms, keys, stack, issuing_signer.as_ref(), &issuing).await?;
-        material.ocsp_pem = Some(pem(&ocsp)?);
+        if material.ocsp_pem.is_none() {
+            let ocsp = ocsp_certificate(&kms, keys, stack, issuing_signer.as_ref(), &issuing).await?;
+            material.ocsp_pem = Some(pem(&ocsp)?);
+        }
+        if material.evidence_pem.is_none() {
+            let evidence =
+                evidence_certificate(&kms, keys, stack, public_url, issuing_signer.as_ref(), &issuing).await?;
+            material.evidence_pem = Some(pem(&evidence)?);
+        }
         let updated = Record::new(ca_key(), serde_json::to_value(&material).map_err(failed)?);
         match store.write(vec![Write::replace(updated, record.version)]).await {
             Ok(()) | Err(StoreError::Conflict) => Ok(()),
@@ -190,7 +208,7 @@ impl KmsAuthority {
         public_url: Option<&str>,
     ) -> Result<Self, AuthorityError> {
         if store.get(&ca_key()).await.map_err(store_err)?.is_some() {
-            Self::add_ocsp_certificate(sdk, store, keys, stack).await?;
+            Self::add_missing_certificates(sdk, store, keys, stack, public_url).await?;
             return Self::load(sdk, store, keys, stack, public_url).await;
         }
         let kms = crate::calls::kms_client(sdk);
@@ -235,11 +253,13 @@ impl KmsAuthority {
         .await
         .map_err(failed)?;
         let ocsp = ocsp_certificate(&kms, keys, stack, issuing_signer.as_ref(), &issuing).await?;
+        let evidence = evidence_certificate(&kms, keys, stack, public_url, issuing_signer.as_ref(), &issuing).await?;
         let material = CaMaterial {
             root_pem: pem(&root)?,
             issuing_pem: pem(&issuing)?,
             tsa_pem: pem(&tsa)?,
             ocsp_pem: Some(pem(&ocsp)?),
+            evidence_pem: Some(pem(&evidence)?),
             created_at: now,
         };
         let record = Record::new(ca_key(), serde_json::to_value(&material).map_err(failed)?);
@@ -276,6 +296,7 @@ impl KmsAuthority {
             .map_err(failed)?;
         let chain_pem = format!("{}{}", pem(&root)?, pem(&issuing_cert)?);
         let ocsp_cert = m.ocsp_pem.as_deref().map(from_pem).transpose()?;
+        let evidence_cert = m.evidence_pem.as_deref().map(from_pem).transpose()?;
         Ok(KmsAuthority {
             kms,
             keys: keys.clone(),
@@ -283,6 +304,8 @@ impl KmsAuthority {
             issuing_cert,
             root_cert: root,
             ocsp_cert,
+            evidence_cert,
+            evidence_public: tokio::sync::OnceCell::new(),
             ocsp: tokio::sync::OnceCell::new(),
             ocsp_calls: std::sync::OnceLock::new(),
             ocsp_recorded_for: std::sync::Mutex::new(Vec::new()),
@@ -324,6 +347,34 @@ impl KmsAuthority {
         }
         Ok(responder)
     }
+}
+
+/// The evidence seal's certificate for the evidence key, issued by the issuing CA (a
+/// document-signing certificate naming the platform, with the seal certificates' publication).
+async fn evidence_certificate(
+    kms: &aws_sdk_kms::Client,
+    keys: &CaKeys,
+    stack: &str,
+    public_url: Option<&str>,
+    issuing_signer: &dyn KeySigner,
+    issuing: &Certificate,
+) -> Result<Certificate, AuthorityError> {
+    let evidence_signer = signer(kms, &keys.evidence).await?;
+    cert::evidence_seal_certificate(
+        issuing_signer,
+        issuing,
+        &evidence_signer.public_key().await.map_err(failed)?,
+        &CaSubject {
+            common_name: format!("esign Evidence Seal ({stack})"),
+            organization: Some("esign platform".to_owned()),
+            country: Some("CN".to_owned()),
+        },
+        cert::random_serial(),
+        cert::seal_validity(OffsetDateTime::now_utc(), None, issuing).map_err(failed)?,
+        &publication(public_url, esign_core::ports::CaLevel::Issuing),
+    )
+    .await
+    .map_err(failed)
 }
 
 /// The delegated OCSP responder's certificate for the OCSP key, issued by the issuing CA.
@@ -441,6 +492,29 @@ impl SealAuthority for KmsAuthority {
             }
             keys.insert(key_id.to_owned(), public);
         }
+        Ok(Box::new(signer))
+    }
+
+    async fn evidence_signer(&self) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
+        let unavailable = |e: String| AuthorityError::Unavailable(e);
+        let cert = self.evidence_cert.clone().ok_or_else(|| {
+            AuthorityError::Unavailable("the CA has no evidence seal certificate (run esign-bootstrap)".into())
+        })?;
+        let public = self
+            .evidence_public
+            .get_or_try_init(|| async {
+                let key = crate::kms::KmsKeySigner::connect(self.kms.clone(), &self.keys.evidence)
+                    .await
+                    .map_err(|e| unavailable(e.to_string()))?;
+                key.public_key().await.map_err(|e| unavailable(e.to_string()))
+            })
+            .await?
+            .clone();
+        let key = crate::kms::KmsKeySigner::with_public_key(self.kms.clone(), &self.keys.evidence, public)
+            .map_err(|e| unavailable(e.to_string()))?;
+        let chain_pem = format!("{}{}", pem(&cert)?, pem(&self.issuing_cert)?);
+        let signer =
+            crate::seal_signer::KmsSealSigner::with_key(key, &chain_pem).await.map_err(|e| unavailable(e.to_string()))?;
         Ok(Box::new(signer))
     }
 

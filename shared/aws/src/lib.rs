@@ -51,6 +51,8 @@ pub const ENV_ISSUING_CA_KEY: &str = "ESIGN_ISSUING_CA_KEY";
 pub const ENV_TSA_KEY: &str = "ESIGN_TSA_KEY";
 /// KMS key of the delegated OCSP responder.
 pub const ENV_OCSP_KEY: &str = "ESIGN_OCSP_KEY";
+/// The KMS key of the platform's evidence seal (signs evidence reports).
+pub const ENV_EVIDENCE_KEY: &str = "ESIGN_EVIDENCE_KEY";
 /// The platform's public base URL (the API's), written into certificates as where revocation
 /// status is published (CRL, OCSP, caIssuers). Unset: certificates name no such place.
 pub const ENV_PUBLIC_URL: &str = "ESIGN_PUBLIC_URL";
@@ -195,6 +197,7 @@ pub fn ca_keys_from_env() -> Result<CaKeys, ConfigError> {
         issuing: var(ENV_ISSUING_CA_KEY)?,
         tsa: var(ENV_TSA_KEY)?,
         ocsp: var(ENV_OCSP_KEY)?,
+        evidence: var(ENV_EVIDENCE_KEY)?,
     })
 }
 
@@ -339,6 +342,9 @@ impl SealAuthority for LazyAuthority {
     }
     async fn issuing_certificate_der(&self) -> Result<Vec<u8>, AuthorityError> {
         self.get().await?.issuing_certificate_der().await
+    }
+    async fn evidence_signer(&self) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
+        self.get().await?.evidence_signer().await
     }
     async fn sign_crl(
         &self,

@@ -444,6 +444,7 @@ mod tests {
             crate::ENV_ISSUING_CA_KEY,
             crate::ENV_TSA_KEY,
             crate::ENV_OCSP_KEY,
+            crate::ENV_EVIDENCE_KEY,
             crate::ENV_WEBHOOK_QUEUE,
             crate::ENV_SECRETS_KEY,
         ] {

@@ -155,6 +155,11 @@ impl Head {
         Head { subject: subject.to_owned(), seq: 0, hash: GENESIS.to_owned(), version: None }
     }
 
+    /// The number of the last event (0 for a trail with none).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
     /// Reads the current head of `subject`'s trail.
     pub async fn load(store: &dyn RecordStore, subject: &str) -> Result<Self, StoreError> {
         Self::from_record(subject, store.get(&Self::key(subject)).await?)

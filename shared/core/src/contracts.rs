@@ -243,7 +243,7 @@ pub(crate) fn contract_key(id: &str) -> Key {
     Key::new(format!("CONTRACT#{id}"), "CONTRACT")
 }
 
-fn contract_access_subject(id: &str) -> String {
+pub(crate) fn contract_access_subject(id: &str) -> String {
     format!("CONTRACT-ACCESS#{id}")
 }
 
@@ -361,7 +361,7 @@ impl Platform {
 }
 
 /// Whether `enterprise_id` initiated the contract or is one of its parties: who may see it at all.
-fn contract_visible_to(c: &Contract, enterprise_id: &str) -> bool {
+pub(crate) fn contract_visible_to(c: &Contract, enterprise_id: &str) -> bool {
     c.initiator_id == enterprise_id || c.parties.iter().any(|p| p.enterprise_id == enterprise_id)
 }
 

@@ -13,6 +13,7 @@ pub mod contracts;
 pub mod directory;
 pub mod enterprises;
 pub mod error;
+pub mod evidence;
 pub mod grants;
 pub mod idempotency;
 pub mod kyb;

@@ -272,6 +272,9 @@ struct LocalCa {
     issuing: esign_pki::LocalKeySigner,
     issuing_cert: esign_pki::Certificate,
     ocsp: esign_pki::ocsp::OcspResponder,
+    /// The evidence seal's key (PKCS#8 PEM) and its certificate then the issuing CA (PEM).
+    evidence_key_pem: String,
+    evidence_chain_pem: String,
     /// Issuing CA then root.
     chain_pem: String,
     /// Root then issuing CA.
@@ -345,7 +348,21 @@ impl LocalCa {
         .map_err(pki_err)?;
         let ocsp =
             esign_pki::ocsp::OcspResponder::new(ocsp_key, ocsp_cert, issuing_cert.clone()).await.map_err(pki_err)?;
+        let evidence_key = LocalKeySigner::generate_p256().map_err(pki_err)?;
+        let evidence_cert = cert::evidence_seal_certificate(
+            &issuing,
+            &issuing_cert,
+            &evidence_key.public_key().await.map_err(pki_err)?,
+            &subject("Test Evidence Seal"),
+            cert::random_serial(),
+            cert::seal_validity(now, None, &issuing_cert).map_err(pki_err)?,
+            &cert::Publication::default(),
+        )
+        .await
+        .map_err(pki_err)?;
         Ok(LocalCa {
+            evidence_key_pem: evidence_key.to_pkcs8_pem().map_err(pki_err)?,
+            evidence_chain_pem: to_pem(&evidence_cert)? + &to_pem(&issuing_cert)?,
             chain_pem: to_pem(&issuing_cert)? + &to_pem(&root)?,
             ca_pem: to_pem(&root)? + &to_pem(&issuing_cert)?,
             root_key,
@@ -454,6 +471,13 @@ impl SealAuthority for FakeAuthority {
         if self.fail_signing.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(Box::new(FailingSigner(signer)));
         }
+        Ok(Box::new(signer))
+    }
+
+    async fn evidence_signer(&self) -> Result<Box<dyn esign_pades::Signer>, AuthorityError> {
+        let ca = self.ca().await?;
+        let signer =
+            esign_pades::LocalSigner::from_pem(&ca.evidence_key_pem, &ca.evidence_chain_pem, None).map_err(pki_err)?;
         Ok(Box::new(signer))
     }
 

@@ -310,6 +310,9 @@ pub trait SealAuthority: Send + Sync {
     /// The signing engine's signer on a seal's key; `chain_pem` is the seal certificate followed
     /// by its issuing CA. Fails when the key is not the certificate's.
     async fn seal_signer(&self, key_id: &str, chain_pem: &str) -> Result<Box<dyn esign_pades::Signer>, AuthorityError>;
+    /// The signing engine's signer on the platform's evidence seal (its key and certificate,
+    /// issued by the issuing CA, then the issuing CA): what signs evidence reports.
+    async fn evidence_signer(&self) -> Result<Box<dyn esign_pades::Signer>, AuthorityError>;
     /// The issuing CA's certificate, DER: what seal certificates name as their issuer
     /// (caIssuers) and what OCSP requests are matched against.
     async fn issuing_certificate_der(&self) -> Result<Vec<u8>, AuthorityError>;

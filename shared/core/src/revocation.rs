@@ -125,6 +125,19 @@ pub(crate) fn issued_status_write(seal: &Seal, certificate: &IssuedCertificate) 
     Ok(Write::create(status_record(&record)?))
 }
 
+/// The status record of the platform's evidence seal certificate (a write that must create it):
+/// it is the platform's, not an enterprise's seal.
+pub(crate) fn evidence_status_write(serial: &str, not_after: OffsetDateTime) -> Result<Write, DomainError> {
+    let record = CertStatusRecord {
+        serial: serial.to_ascii_lowercase(),
+        seal_id: "platform-evidence-seal".into(),
+        enterprise_id: "platform".into(),
+        not_after,
+        revoked: None,
+    };
+    Ok(Write::create(status_record(&record)?))
+}
+
 /// Marks every certificate of `seal` revoked: a write per certificate, unconditional (a
 /// certificate issued before status records existed gets one now).
 pub(crate) fn revoked_status_writes(seal: &Seal, revocation: Revocation) -> Result<Vec<Write>, DomainError> {

@@ -19,6 +19,7 @@ pub mod image;
 pub mod layout;
 pub mod ltv;
 pub mod pdf;
+pub mod report;
 pub mod revinfo;
 pub mod sign;
 pub mod tsa;
@@ -80,4 +81,7 @@ pub enum PadesError {
     /// it claims to be, or too large.
     #[error("validation data: {0}")]
     ValidationData(String),
+    /// A report ([`report::write_report`]) could not be written: its font, for one.
+    #[error("report: {0}")]
+    Report(String),
 }

@@ -108,6 +108,9 @@ pub struct SignatureReport {
     pub signing_time: Option<String>,
     /// "timestamp" (RFC 3161 token), "claimed" (the signer's /M or signing-time), or "none"
     pub time_source: String,
+    /// serial number of the signature's time-stamp token (its TSTInfo), lowercase hex
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp_serial: Option<String>,
     pub byte_range: Vec<i64>,
     /// "whole document" or "revision K of N"
     pub coverage: String,
@@ -883,6 +886,7 @@ fn check_one(
         signature_algorithm: None,
         signing_time: None,
         time_source: "none".into(),
+        timestamp_serial: None,
         byte_range: vec![],
         coverage: "unknown".into(),
         covers_whole_document: false,
@@ -1051,6 +1055,7 @@ fn check_one(
                 r.timestamp_valid = Some(true);
                 r.signing_time = Some(t);
                 r.time_source = "timestamp".into();
+                r.timestamp_serial = token_info(&tok).ok().map(|i| hex::encode(i.serial_number.as_bytes()));
                 let v = &signer_cert.tbs_certificate.validity;
                 let (nb, na) = (v.not_before.to_unix_duration().as_secs(), v.not_after.to_unix_duration().as_secs());
                 if secs < nb || secs > na {

@@ -7,6 +7,7 @@
 //! | [`issuing_ca_certificate`] | root | basicConstraints CA pathLen 0 (critical), keyUsage keyCertSign+cRLSign (critical), SKI, AKI |
 //! | [`seal_certificate`] | issuing CA | basicConstraints CA:false (critical), keyUsage digitalSignature+nonRepudiation (critical), SKI, AKI; no EKU |
 //! | [`tsa_certificate`] | issuing CA | basicConstraints CA:false (critical), keyUsage digitalSignature+nonRepudiation (critical), extendedKeyUsage timeStamping (critical), SKI, AKI |
+//! | [`evidence_seal_certificate`] | issuing CA | as a seal certificate, the subject a [`CaSubject`] (the platform's evidence seal) |
 //! | [`ocsp_responder_certificate`] | issuing CA | basicConstraints CA:false (critical), keyUsage digitalSignature (critical), extendedKeyUsage OCSPSigning, id-pkix-ocsp-nocheck, SKI, AKI |
 //!
 //! Certificates made with a [`Publication`] (the `*_published` functions) also carry where
@@ -588,6 +589,39 @@ pub async fn tsa_certificate<S: KeySigner + ?Sized>(
         issuer: issuer_cert.tbs_certificate.subject.clone(),
         subject: subject.to_name()?,
         public_key: tsa_public_key.clone(),
+        validity,
+        extensions,
+    };
+    sign_tbs(issuer_signer, &issuer_key, tbs).await
+}
+
+/// The platform's evidence seal (出证专用章): the document-signing certificate of the key that
+/// signs evidence reports. Like a seal certificate (keyUsage digitalSignature + nonRepudiation,
+/// no extendedKeyUsage, the issuing CA's revocation publication) but naming the platform, which
+/// has no USCC: `C`, `O`, `CN` as a [`CaSubject`].
+pub async fn evidence_seal_certificate<S: KeySigner + ?Sized>(
+    issuer_signer: &S,
+    issuer_cert: &Certificate,
+    public_key: &SubjectPublicKeyInfoOwned,
+    subject: &CaSubject,
+    serial: SerialNumber,
+    validity: CertValidity,
+    publication: &Publication,
+) -> Result<Certificate, PkiError> {
+    check_public_key(public_key)?;
+    let issuer_key = check_issuer(issuer_signer, issuer_cert, &validity, false).await?;
+    let mut extensions = vec![
+        extension(&BasicConstraints { ca: false, path_len_constraint: None }, true)?,
+        key_usage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)?,
+        ski(public_key)?,
+        aki(issuer_cert)?,
+    ];
+    extensions.extend(publication.extensions()?);
+    let tbs = Tbs {
+        serial,
+        issuer: issuer_cert.tbs_certificate.subject.clone(),
+        subject: subject.to_name()?,
+        public_key: public_key.clone(),
         validity,
         extensions,
     };

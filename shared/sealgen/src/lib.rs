@@ -37,6 +37,12 @@ fn font_bytes() -> Result<&'static [u8], SealGenError> {
         .map_err(|e| SealGenError::FontUnavailable(e.clone()))
 }
 
+/// The font seals are drawn with (TrueType bytes, read once per process from [`ENV_FONT`] or
+/// the source tree): for other text the platform draws in Chinese, such as evidence reports.
+pub fn font() -> Result<&'static [u8], SealGenError> {
+    font_bytes()
+}
+
 /// Reads the font at `path`, or the source tree's copy.
 fn read_font(path: Option<std::ffi::OsString>) -> Result<Vec<u8>, String> {
     let path = path.map_or_else(|| SOURCE_FONT.into(), std::path::PathBuf::from);

@@ -3,14 +3,16 @@
 //!
 //! ```sh
 //! ESIGN_TABLE=<RecordsTableName> ESIGN_ROOT_CA_KEY=<RootCaKeyId> ESIGN_ISSUING_CA_KEY=<IssuingCaKeyId> \
-//! ESIGN_TSA_KEY=<TsaKeyId> ESIGN_OCSP_KEY=<OcspKeyId> ESIGN_PUBLIC_URL=<ApiUrl> ESIGN_STACK_NAME=<stack> \
+//! ESIGN_TSA_KEY=<TsaKeyId> ESIGN_OCSP_KEY=<OcspKeyId> ESIGN_EVIDENCE_KEY=<EvidenceKeyId> ESIGN_PUBLIC_URL=<ApiUrl> \
+//! ESIGN_STACK_NAME=<stack> \
 //! cargo run --release -p esign-aws --bin esign-bootstrap
 //! ```
 //!
 //! It makes the root CA certificate (self-signed with the root key in KMS), the issuing CA
-//! certificate (naming the root's CRL at `ESIGN_PUBLIC_URL`), the TSA certificate and the OCSP
-//! responder certificate, stores them in the table, and prints the CA chain. Run again, it only
-//! adds what a CA bootstrapped by an older version lacks (the OCSP responder certificate) and
+//! certificate (naming the root's CRL at `ESIGN_PUBLIC_URL`), the TSA certificate, the OCSP
+//! responder certificate and the evidence seal's certificate, stores them in the table, and prints
+//! the CA chain. Run again, it only adds what a CA bootstrapped by an older version lacks (the OCSP
+//! responder and evidence seal certificates) and
 //! prints the same chain. The CRLs are published by the `refresh-crls` function (invoke it once
 //! after bootstrapping; its schedule keeps them fresh).
 

@@ -1,0 +1,124 @@
+//! The evidence report (出证报告) over HTTP: two parties sign, then each fetches the report. It
+//! must pass every independent judge with the platform root as the only anchor (it is signed by
+//! the platform's evidence seal and time-stamped), and its text (as `pdftotext` reads it) must
+//! hold the figures of the contract's API view: every revision's SHA-256, the parties' names and
+//! USCCs, the seals' certificate serials, the signers' masked mobiles and the audit trail's head.
+//! The stored report is reused while nothing changed; another enterprise learns nothing (404).
+
+use super::*;
+
+fn evidence(api: &Api, p: &Party, contract: &str) -> Reply {
+    api.get(&format!("/v1/contracts/{contract}/evidence")).key(&p.key).send()
+}
+
+/// The text of a PDF as poppler's `pdftotext` extracts it.
+fn pdf_text(pdf: &[u8], name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("esign-evidence-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("report.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let out = Command::new("pdftotext")
+        .arg(&file)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (poppler-utils, installed with the pdfcheck kit)");
+    assert!(out.status.success(), "pdftotext: {}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_evidence_report_is_signed_by_the_platform_and_shows_what_the_api_shows() {
+    let api = Api::new();
+    let a = party(&api, "出证甲方科技有限公司", "ecdsa_p256");
+    let b = party(&api, "出证乙方贸易有限公司", "rsa_2048");
+    let outsider = party(&api, "出证局外人有限公司", "ecdsa_p256");
+    let title = format!("出证测试合同 (Evidence) <{}>", std::process::id());
+    let placements = vec![place(&a, "signature", 1, 60.0, 560.0), place(&b, "signature", 1, 400.0, 560.0)];
+    let id = contract(&api, &a, &title, sample_pdf(1), &[&a, &b], "sequential", placements);
+    for p in [&a, &b] {
+        let (otp, c) = code(&api, p, &id, &title);
+        let r = sign(&api, p, &id, &otp, &c);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+
+    let first = evidence(&api, &b, &id);
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let pdf = api.get(first.body["url"].as_str().unwrap()).send();
+    assert_eq!(pdf.status, 200);
+    let pdf = pdf.raw;
+    assert_eq!(first.body["size"].as_u64(), Some(pdf.len() as u64));
+    assert_eq!(first.body["sha256"].as_str().unwrap(), hex_sha256(&pdf));
+    println!("evidence report: {} bytes", pdf.len());
+    assert!(pdf.len() < 400_000, "a report of two parties stays small: {} bytes", pdf.len());
+
+    // One signature, the evidence seal's, time-stamped: every judge with the platform root.
+    let dir = check_signatures(&api, &pdf, 1, "evidence");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // What it says is what the API says.
+    let view = api.get(&format!("/v1/contracts/{id}")).key(&a.key).send();
+    assert_eq!((view.status, view.body["status"].as_str()), (200, Some("completed")), "{:?}", view.body);
+    let text = pdf_text(&pdf, "report");
+    let mut figures: Vec<String> = vec![title.clone(), id.clone()];
+    for r in view.body["revisions"].as_array().unwrap() {
+        figures.push(r["sha256"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(view.body["revisions"].as_array().unwrap().len(), 3);
+    for p in view.body["parties"].as_array().unwrap() {
+        figures.push(p["enterprise_name"].as_str().unwrap().to_owned());
+        let uscc = p["uscc"].as_str().unwrap();
+        assert_eq!(uscc.len(), 18);
+        figures.push(uscc.to_owned());
+    }
+    for s in view.body["signatures"].as_array().unwrap() {
+        figures.push(s["certificate_serial"].as_str().unwrap().to_owned());
+        figures.push(s["seal_name"].as_str().unwrap().to_owned());
+    }
+    for p in [&a, &b] {
+        // the signer's mobile, masked as 138****5678
+        let digits = p.mobile.trim_start_matches("+86");
+        figures.push(format!("{}****{}", &digits[..3], &digits[digits.len() - 4..]));
+        assert!(!text.contains(digits), "the full mobile is not in the report");
+    }
+    let trail = api.get(&format!("/v1/contracts/{id}/audit?limit=100")).key(&a.key).send();
+    assert_eq!(trail.status, 200, "{:?}", trail.body);
+    assert_eq!(trail.body["chain_intact"], true);
+    let events = trail.body["items"].as_array().unwrap();
+    let head = events.last().unwrap();
+    figures.push(head["hash"].as_str().unwrap().to_owned());
+    for e in events.iter().filter(|e| e["action"] == "otp.sent") {
+        figures.push(e["details"]["to"].as_str().unwrap().trim_start_matches("+86 ").to_owned());
+    }
+    for f in &figures {
+        assert!(text.contains(f.as_str()), "the report lacks {f:?}:\n{text}");
+    }
+    for words in ["出证报告", "Evidence Report", "统一社会信用代码", "USCC", "审计链", "Audit chain", "Token serial"]
+    {
+        assert!(text.contains(words), "the report lacks {words:?}");
+    }
+    println!("evidence report: {} figures of the API view found in its text", figures.len());
+
+    // Nothing changed: the stored report again, for the other party too.
+    let again = evidence(&api, &a, &id);
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert_eq!(
+        (&again.body["sha256"], &again.body["generated_at"]),
+        (&first.body["sha256"], &first.body["generated_at"])
+    );
+    let access = api.get(&format!("/v1/contracts/{id}/audit?trail=access")).key(&a.key).send();
+    let fetched =
+        access.body["items"].as_array().unwrap().iter().filter(|e| e["action"] == "contract.evidence_downloaded");
+    assert_eq!(fetched.count(), 2);
+
+    // Another enterprise, and nobody at all, learn nothing.
+    let r = evidence(&api, &outsider, &id);
+    assert_eq!((r.status, r.problem()), (404, "not-found"), "{:?}", r.body);
+    let r = api.get(&format!("/v1/contracts/{id}/evidence")).send();
+    assert_eq!(r.status, 401);
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
