@@ -4,7 +4,9 @@
 //! (member name, masked mobile), each signing act's TSA time and time-stamp token serial, each
 //! code confirmation (time, channel, masked recipient) and the audit chain with its anchored
 //! head. The report is signed with the platform's evidence seal (a KMS key with a certificate
-//! from the platform CA) and time-stamped by the platform TSA, so it can be checked without us.
+//! from the platform CA), time-stamped by the platform TSA and archived (PAdES B-LTA: its
+//! validation data, a document time stamp and that time stamp's data), so it can be checked
+//! without us, offline, with only the platform root.
 //!
 //! The domain gathers the facts; the PDF is written by the engine (`esign_pades::report`).
 //! Reports are stored (`contracts/{id}/evidence/…`) and reused while the contract, its trail's
@@ -21,7 +23,7 @@ use time::OffsetDateTime;
 use crate::audit::{AuditEvent, Head};
 use crate::auth::Principal;
 use crate::contracts::{
-    ContractData, ContractStatus, PlatformTsa, contract_access_subject, contract_key, contract_subject,
+    ContractData, ContractStatus, contract_access_subject, contract_key, contract_subject,
     contract_visible_to,
 };
 use crate::enterprises::internal;
@@ -483,17 +485,15 @@ impl Platform {
         Ok(stored)
     }
 
-    /// Signs the report with the evidence seal and a time stamp (PAdES B-T).
+    /// Signs the report with the evidence seal and a time stamp, then adds its validation data,
+    /// a document time stamp and that time stamp's validation data (PAdES B-LTA).
     async fn sign_evidence(
         &self,
         pdf: Vec<u8>,
         signer: Box<dyn esign_pades::Signer>,
         now: OffsetDateTime,
     ) -> Result<Vec<u8>, DomainError> {
-        let tsa: std::sync::Arc<dyn esign_pades::TimestampSource> = match &self.config.tsa_url {
-            Some(url) => self.warm.http_tsa(url),
-            None => std::sync::Arc::new(PlatformTsa { authority: self.authority.clone(), warm: self.warm.clone() }),
-        };
+        let tsa = self.timestamp_source();
         let request = esign_pades::SignRequest {
             signing_time: Some(now),
             field_name: Some("EvidenceSeal".into()),
@@ -505,7 +505,7 @@ impl Platform {
             .pdf_task(esign_pades::sign_pdf(&pdf, request, signer.as_ref(), Some(tsa.as_ref())))
             .await?
             .map_err(|e| DomainError::Dependency(format!("signing the evidence report: {e}")))?;
-        Ok(signed)
+        self.archive(signed).await
     }
 
     /// Makes sure the evidence seal's certificate has a status record, so that OCSP answers

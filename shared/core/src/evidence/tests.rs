@@ -80,6 +80,8 @@ async fn a_completed_contract_gets_a_signed_report_reused_until_the_contract_cha
     let sig = &report.signatures[0];
     assert!(sig.intact && sig.trusted == Some(true), "{sig:?}");
     assert_eq!(sig.time_source, "timestamp");
+    assert_eq!(sig.level, "B-LTA", "{sig:?}");
+    assert_eq!(report.document_timestamps.len(), 1);
     assert!(sig.signer.as_deref().unwrap_or_default().contains("Evidence Seal"), "{sig:?}");
     // the evidence seal's certificate is answered good by OCSP
     let serial = sig.signer_serial.clone().unwrap();
