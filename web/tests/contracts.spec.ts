@@ -518,13 +518,14 @@ test('two companies: a contract prepared by dragging widgets onto turned and cro
   await expect(pb.locator('.pdf-page canvas').first()).toBeVisible();
   await shots.check(pb, 'signed');
 
-  // The signed PDF downloads; the judges pass it (as many signatures as signing acts) and each
-  // stamp's ink lies where its widget was dropped.
+  // The signed PDF downloads; the judges pass it (as many signatures as signing acts, and the
+  // document time stamp the completing act adds: B-LTA) and each stamp's ink lies where its
+  // widget was dropped.
   const [download] = await Promise.all([pb.waitForEvent('download'), pb.getByRole('link', { name: T['doc.download'] }).click()]);
   const file = join(mkdtempSync(join(tmpdir(), 'esign-web-signed-')), 'signed.pdf');
   await download.saveAs(file);
   const pems = await (await request.get('/v1/ca/certificates')).text();
-  judge(file, pems.slice(0, pems.indexOf('-----END CERTIFICATE-----') + 26), total);
+  judge(file, pems.slice(0, pems.indexOf('-----END CERTIFICATE-----') + 26), total + 1);
   // The strips' seal, cut in four, is a quarter of its size wide on each page: stamps are read
   // left of the strips.
   const stripW = savedCross[0].size / 4;

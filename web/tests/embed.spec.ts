@@ -132,7 +132,8 @@ test('embedded signing in a frame of another origin with no cookies, its message
   await shots.check(page, 'framed-signed');
   expect(cookies, 'no cookie went to the app').toEqual([]);
   expect(await ctx.cookies(), 'no cookie was set').toEqual([]);
-  await judge(request, await downloadSigned(request, a, framed), 1);
+  // The signature and the document time stamp that completing the contract adds (B-LTA).
+  await judge(request, await downloadSigned(request, a, framed), 2);
 
   // The same link again: used.
   await page.goto(hostUrl);
@@ -149,7 +150,7 @@ test('embedded signing in a frame of another origin with no cookies, its message
   await shots.check(page, 'page');
   await sign(page, page, request, a);
   await expect(page).toHaveURL(`${host}/back?from=esign&contract_id=${redirected}&status=signed`, { timeout: 30_000 });
-  await judge(request, await downloadSigned(request, a, redirected), 1);
+  await judge(request, await downloadSigned(request, a, redirected), 2);
   expect(cookies, 'no cookie went to the app').toEqual([]);
   expect(await ctx.cookies()).toEqual([]);
   await ctx.close();
