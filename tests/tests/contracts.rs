@@ -156,7 +156,9 @@ fn judge(api: &Api, pdf: &[u8], expect: usize, name: &str) -> Vec<u32> {
     let visible: Vec<&str> = lines.lines().filter(|l| l.contains("\tVISIBLE")).collect();
     let stamps: Vec<&str> = lines
         .lines()
-        .filter(|l| l.starts_with("DocumentTimestamp") && l.contains("invisible signature") && l.ends_with("signed=True"))
+        .filter(|l| {
+            l.starts_with("DocumentTimestamp") && l.contains("invisible signature") && l.ends_with("signed=True")
+        })
         .collect();
     assert_eq!(visible.len() + stamps.len(), lines.lines().count(), "every widget shows ink: {lines}");
     let signed = visible.iter().filter(|l| l.contains("\tsigned=True\t")).count();

@@ -238,12 +238,7 @@ pub const ROUTES: &[Route] = &[
     route(Operation::CreateSigningSession, "POST", "/v1/contracts/{id}/signing-sessions", "create-signing-session"),
     route(Operation::ExchangeSigningSession, "POST", "/v1/signing-sessions/exchange", "exchange-signing-session"),
     route(Operation::ListContractAudit, "GET", "/v1/contracts/{id}/audit", "list-contract-audit"),
-    route(
-        Operation::RenewArchiveTimestamp,
-        "POST",
-        "/v1/contracts/{id}/archive-timestamps",
-        "renew-archive-timestamp",
-    ),
+    route(Operation::RenewArchiveTimestamp, "POST", "/v1/contracts/{id}/archive-timestamps", "renew-archive-timestamp"),
     route(Operation::AnchorAuditTrails, "POST", "/v1/operator/audit-anchors", "anchor-audit-trails"),
     route(Operation::Verify, "POST", "/v1/verify", "verify"),
     route(Operation::CreateVerifyUpload, "POST", "/v1/verify/uploads", "create-verify-upload"),

@@ -105,11 +105,7 @@ fn only_the_functions_that_draw_text_in_chinese_carry_the_font_layer() {
     // The operations that may generate a seal image (`generate: true`), and the evidence report.
     assert_eq!(
         with_font,
-        BTreeSet::from([
-            "create-seal".to_owned(),
-            "replace-seal-image".to_owned(),
-            "get-contract-evidence".to_owned()
-        ])
+        BTreeSet::from(["create-seal".to_owned(), "replace-seal-image".to_owned(), "get-contract-evidence".to_owned()])
     );
 }
 

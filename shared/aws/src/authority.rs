@@ -513,8 +513,9 @@ impl SealAuthority for KmsAuthority {
         let key = crate::kms::KmsKeySigner::with_public_key(self.kms.clone(), &self.keys.evidence, public)
             .map_err(|e| unavailable(e.to_string()))?;
         let chain_pem = format!("{}{}", pem(&cert)?, pem(&self.issuing_cert)?);
-        let signer =
-            crate::seal_signer::KmsSealSigner::with_key(key, &chain_pem).await.map_err(|e| unavailable(e.to_string()))?;
+        let signer = crate::seal_signer::KmsSealSigner::with_key(key, &chain_pem)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
         Ok(Box::new(signer))
     }
 

@@ -620,8 +620,14 @@ impl Platform {
             updated_at: now,
             template: template.as_ref().map(|t| t.reference.clone()),
         };
-        let mut data =
-            ContractData { contract, upload_file_id, revision_keys: Vec::new(), template, listed: Vec::new(), archive: None };
+        let mut data = ContractData {
+            contract,
+            upload_file_id,
+            revision_keys: Vec::new(),
+            template,
+            listed: Vec::new(),
+            archive: None,
+        };
         writes.extend(crate::contract_list::listing_writes(&mut data)?);
         writes.push(Write::create(contract_record(&data)?));
         let mut details = serde_json::json!({ "title": data.contract.title, "document_size": input.document_size });
@@ -1102,7 +1108,11 @@ impl Platform {
                     )));
                 }
             }
-            for s in report.signatures.iter().filter(|s| s.byte_range.len() == 4 && s.byte_range[2].saturating_add(s.byte_range[3]) > base_len) {
+            for s in report
+                .signatures
+                .iter()
+                .filter(|s| s.byte_range.len() == 4 && s.byte_range[2].saturating_add(s.byte_range[3]) > base_len)
+            {
                 if s.level != "B-LT" && s.level != "B-LTA" {
                     // An external TSA without revocation data: the report says so; signing goes on.
                     let missing = s.validation_data.as_ref().map(|v| v.missing.clone()).unwrap_or_default();
@@ -1110,7 +1120,8 @@ impl Platform {
                 }
             }
             if completing {
-                let stamp = report.document_timestamps.last().filter(|t| t.byte_range.len() == 4 && t.byte_range[2] > base_len);
+                let stamp =
+                    report.document_timestamps.last().filter(|t| t.byte_range.len() == 4 && t.byte_range[2] > base_len);
                 match stamp {
                     Some(t) if t.intact && t.trusted == Some(true) => {}
                     Some(t) => {
@@ -1660,7 +1671,10 @@ mod tests {
         let lt = &report.signatures[0].long_term;
         let revoked = lt.revoked.as_ref().expect("the platform's record");
         assert!(revoked.after_signing, "{lt:?}");
-        assert!(lt.statement.contains("after this signature was made") && lt.statement.contains("stays valid"), "{lt:?}");
+        assert!(
+            lt.statement.contains("after this signature was made") && lt.statement.contains("stays valid"),
+            "{lt:?}"
+        );
         assert!(report.signatures[1].long_term.revoked.is_none());
         // An open contract has nothing to renew.
         let draft = setup(SigningOrder::Sequential).await;

@@ -23,8 +23,7 @@ use time::OffsetDateTime;
 use crate::audit::{AuditEvent, Head};
 use crate::auth::Principal;
 use crate::contracts::{
-    ContractData, ContractStatus, contract_access_subject, contract_key, contract_subject,
-    contract_visible_to,
+    ContractData, ContractStatus, contract_access_subject, contract_key, contract_subject, contract_visible_to,
 };
 use crate::enterprises::internal;
 use crate::error::DomainError;

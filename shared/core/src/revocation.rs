@@ -184,9 +184,8 @@ pub(crate) fn crl_record_key(level: CaLevel) -> Key {
 /// The CRL a stored record holds.
 pub(crate) fn crl_from_record(record: &Record) -> Result<CurrentCrl, DomainError> {
     let stored: StoredCrl = record.decode()?;
-    let der = STANDARD
-        .decode(stored.der)
-        .map_err(|e| DomainError::Internal(format!("a stored CRL is unreadable: {e}")))?;
+    let der =
+        STANDARD.decode(stored.der).map_err(|e| DomainError::Internal(format!("a stored CRL is unreadable: {e}")))?;
     Ok(CurrentCrl { der: std::sync::Arc::new(der), next_update: stored.next_update })
 }
 

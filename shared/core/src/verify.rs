@@ -143,9 +143,8 @@ impl Platform {
         &self,
         serial: &str,
     ) -> Result<Option<(time::OffsetDateTime, crate::revocation::RevocationReason)>, DomainError> {
-        let record = self
-            .load::<crate::revocation::CertStatusRecord>(&crate::revocation::cert_status_key(serial))
-            .await?;
+        let record =
+            self.load::<crate::revocation::CertStatusRecord>(&crate::revocation::cert_status_key(serial)).await?;
         Ok(record.and_then(|r| r.value.revoked).map(|r| (r.revoked_at, r.reason)))
     }
 

@@ -101,7 +101,7 @@ fn two_parties_sign_b_lta_judged_offline_and_a_later_revocation_leaves_them_vali
     let dir = std::env::temp_dir().join(format!("esign-ltv-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let pems = String::from_utf8(api.get("/v1/ca/certificates").send().raw).unwrap();
-    let root = write(&dir, "root.pem", pems[..pems.find("-----END CERTIFICATE-----").unwrap() + 26].as_bytes());
+    let root = write(&dir, "root.pem", &pems.as_bytes()[..pems.find("-----END CERTIFICATE-----").unwrap() + 26]);
 
     // The first act: B-LT in its own revision (the contract is not complete: no time stamp yet).
     let (otp, c) = code(&api, &a, &id, &title);

@@ -79,7 +79,11 @@ fn requests_keep_their_aws_round_trip_budgets() {
         if round == 1 {
             rows = vec![
                 row("POST /v1/contracts/{id}/sign (one party, one page)", &signed, Some(SIGNING_BUDGET)),
-                row("POST /v1/contracts/{id}/sign (completing: + document time stamp)", &completed, Some(SIGNING_BUDGET)),
+                row(
+                    "POST /v1/contracts/{id}/sign (completing: + document time stamp)",
+                    &completed,
+                    Some(SIGNING_BUDGET),
+                ),
                 row("POST /v1/contracts/{id}/archive-timestamps (operator)", &renewed, None),
                 row("POST /v1/contracts/{id}/otp (send a code)", &sent, None),
                 row("GET /v1/contracts/{id}/document (download link)", &document, None),
