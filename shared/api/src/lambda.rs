@@ -290,7 +290,8 @@ mod tests {
             assert!(names.insert(f.name()), "{} twice", f.name());
             assert_eq!(Function::from_name(f.name()).unwrap(), f);
         }
-        assert_eq!(names.len(), crate::ROUTES.len() + 3);
+        // Every route, and the four functions driven by a schedule or a queue.
+        assert_eq!(names.len(), crate::ROUTES.len() + 4);
         assert_eq!(Function::from_name("sign-contract").unwrap(), Function::Route(Operation::SignContract));
         for bad in ["", "bootstrap", "Sign-Contract", "sign-contract "] {
             let e = Function::from_name(bad).unwrap_err().to_string();
