@@ -52,8 +52,18 @@ fn the_evidence_report_is_signed_by_the_platform_and_shows_what_the_api_shows() 
     println!("evidence report: {} bytes", pdf.len());
     assert!(pdf.len() < 400_000, "a report of two parties stays small: {} bytes", pdf.len());
 
-    // One signature, the evidence seal's, time-stamped: every judge with the platform root.
-    let dir = check_signatures(&api, &pdf, 1, "evidence");
+    // The evidence seal's signature, time-stamped, and the document time stamp that archives it
+    // (B-LTA): every judge with the platform root, online and with no network at all; pyHanko's
+    // PAdES-LTA validation offline, from the data the report carries.
+    let dir = check_signatures(&api, &pdf, 2, "evidence");
+    let root = dir.join("root.pem");
+    let path = super::ltv::write(&dir, "evidence-offline.pdf", &pdf);
+    let (ok, text) = super::ltv::check_offline(&path, &root, 2);
+    assert!(ok, "check_signed_pdf.sh offline, evidence report:\n{text}");
+    let (ok, text) = super::ltv::pyhanko_lta(&dir, &path, &root);
+    assert!(ok, "pyHanko LTA validation offline, evidence report:\n{text}");
+    assert_eq!(text.matches(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>").count(), 1, "{text}");
+    println!("evidence report: check_signed_pdf.sh PASS online and offline; pyHanko PAdES-LTA offline: valid");
     let _ = std::fs::remove_dir_all(&dir);
 
     // What it says is what the API says.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{check_signatures, code, contract, download, party, place, sample_pdf, sign};
 
-fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+pub(super) fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
@@ -34,7 +34,7 @@ fn venv_python() -> PathBuf {
 /// certificates name (it reads no DSS) and NSS says "Unknown issue with Certificate or corrupted
 /// data."; `--allow-nss-usage-mismatch` accepts that line provided pyHanko and OpenSSL both
 /// accept the chain, as the kit's README says for such files.
-fn check_offline(pdf: &Path, root: &Path, expect: usize) -> (bool, String) {
+pub(super) fn check_offline(pdf: &Path, root: &Path, expect: usize) -> (bool, String) {
     let out = Command::new("unshare")
         .arg("-rn")
         .arg(repo_root().join("../shared/pdfcheck/check_signed_pdf.sh"))
@@ -52,7 +52,7 @@ fn check_offline(pdf: &Path, root: &Path, expect: usize) -> (bool, String) {
 /// certificate), trusting only the platform root, with no network. The validation time is two
 /// minutes ahead, as in `shared/pades/tests/ltv.rs`: pyHanko gives the data no later time stamp
 /// covers a proof of existence at the moment it looks, which must come after the last time stamp.
-fn pyhanko_lta(dir: &Path, pdf: &Path, root: &Path) -> (bool, String) {
+pub(super) fn pyhanko_lta(dir: &Path, pdf: &Path, root: &Path) -> (bool, String) {
     let cfg = write(dir, "pyhanko.yml", b"{}\n");
     let when = (time::OffsetDateTime::now_utc() + time::Duration::minutes(2))
         .format(&time::format_description::well_known::Rfc3339)
