@@ -9,7 +9,7 @@
 //! without us, offline, with only the platform root.
 //!
 //! The domain gathers the facts; the PDF is written by the engine (`esign_pades::report`).
-//! Reports are stored (`contracts/{id}/evidence/…`) and reused while the contract, its trail's
+//! Reports are stored (`evidence/{id}/…`) and reused while the contract, its trail's
 //! head and its newest anchor are as they were when it was made; otherwise the next request
 //! makes a new one. They are made on first request rather than when the last party signs:
 //! making one costs a dozen AWS calls (the trail, the seals' images, the revision, two KMS
@@ -466,7 +466,7 @@ impl Platform {
             .map_err(|e| DomainError::Internal(format!("the evidence report could not be written: {e}")))?;
         let signed = self.sign_evidence(pdf, signer, now).await?;
         let sha256 = hex::encode(Sha256::digest(&signed));
-        let blob_key = format!("contracts/{id}/evidence/{}.pdf", uuid::Uuid::now_v7().simple());
+        let blob_key = format!("evidence/{id}/{}.pdf", uuid::Uuid::now_v7().simple());
         let size = signed.len() as u64;
         self.blobs.put(&blob_key, signed, "application/pdf").await?;
         let stored = StoredEvidence {
