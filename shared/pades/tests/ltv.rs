@@ -10,6 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+/// The kit's TSA (`openssl ts -reply` per request, one serial file) is not safe for concurrent
+/// requests: two at once can get a broken reply. The tests here run one at a time for that.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn ltv_pki_in(dir: &Path, args: &[&str]) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ltv_pki.sh");
     let out = Command::new(script).arg(dir).args(args).output().unwrap();
@@ -153,6 +160,7 @@ fn timestamp(input: &[u8]) -> Vec<u8> {
 /// kit's judges pass, lopdf reads the DSS, and our report says B-LTA with good statuses.
 #[test]
 fn two_parties_b_lt_then_b_lta() {
+    let _tsa = one_at_a_time();
     let one = sign(&unsigned_pdf(), "rsa", 1);
     let one_lt = esign_pades::add_validation_data(&one, &validation_data(&["rsa"], "p1")).unwrap();
     assert!(one_lt.starts_with(&one), "an incremental update");
@@ -217,6 +225,7 @@ fn two_parties_b_lt_then_b_lta() {
 /// signed leaves the signature valid (and says so); one revoked before makes it invalid.
 #[test]
 fn revoked_after_signing_stays_valid_revoked_before_does_not() {
+    let _tsa = one_at_a_time();
     pki_with_revocation();
     let one = sign(&unsigned_pdf(), "rsa", 1);
     // revoked after signing: the revocation time is now (the time stamp is a second or more ago)
@@ -256,6 +265,7 @@ fn revoked_after_signing_stays_valid_revoked_before_does_not() {
 /// Without a DSS a B-T signature says so; a DSS lacking the TSA's data is incomplete (B-T).
 #[test]
 fn levels_and_incomplete_data() {
+    let _tsa = one_at_a_time();
     let one = sign(&unsigned_pdf(), "ec", 1);
     let rep = verify(&one);
     assert_eq!(rep.signatures[0].level, "B-T");
@@ -316,6 +326,7 @@ fn verify_json(pdf: &Path) -> serde_json::Value {
 /// In one go (`sign --ltv-* --doc-timestamp`) with data fetched just before: B-LTA as well.
 #[test]
 fn cli_ltv_and_timestamp() {
+    let _tsa = one_at_a_time();
     pki_with_revocation();
     let p = pki();
     let (key, cert, chain) = (p.join("seal_rsa.key"), p.join("seal_rsa.pem"), p.join("int.pem"));
@@ -382,6 +393,7 @@ fn cli_ltv_and_timestamp() {
 /// status from pyHanko's embedded OCSP response, its VRI entry, the document time stamp.
 #[test]
 fn reads_a_pyhanko_b_lta_file() {
+    let _tsa = one_at_a_time();
     let p = pki_with_revocation();
     let input = write("pyh-in.pdf", &unsigned_pdf());
     let out = file("pyh-lta.pdf");
