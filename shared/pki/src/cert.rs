@@ -546,20 +546,43 @@ pub async fn seal_certificate_published<S: KeySigner + ?Sized>(
     validity: CertValidity,
     publication: &Publication,
 ) -> Result<Certificate, PkiError> {
-    check_public_key(seal_public_key)?;
+    document_signing_certificate(
+        issuer_signer,
+        issuer_cert,
+        seal_public_key,
+        subject.to_name()?,
+        serial,
+        validity,
+        publication,
+    )
+    .await
+}
+
+/// A document-signing certificate (keyUsage digitalSignature + nonRepudiation, no
+/// extendedKeyUsage, the issuing CA's revocation publication): what seals and the evidence seal share.
+async fn document_signing_certificate<S: KeySigner + ?Sized>(
+    issuer_signer: &S,
+    issuer_cert: &Certificate,
+    public_key: &SubjectPublicKeyInfoOwned,
+    subject: Name,
+    serial: SerialNumber,
+    validity: CertValidity,
+    publication: &Publication,
+) -> Result<Certificate, PkiError> {
+    check_public_key(public_key)?;
     let issuer_key = check_issuer(issuer_signer, issuer_cert, &validity, false).await?;
     let mut extensions = vec![
         extension(&BasicConstraints { ca: false, path_len_constraint: None }, true)?,
         key_usage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)?,
-        ski(seal_public_key)?,
+        ski(public_key)?,
         aki(issuer_cert)?,
     ];
     extensions.extend(publication.extensions()?);
     let tbs = Tbs {
         serial,
         issuer: issuer_cert.tbs_certificate.subject.clone(),
-        subject: subject.to_name()?,
-        public_key: seal_public_key.clone(),
+        subject,
+        public_key: public_key.clone(),
         validity,
         extensions,
     };
@@ -608,24 +631,16 @@ pub async fn evidence_seal_certificate<S: KeySigner + ?Sized>(
     validity: CertValidity,
     publication: &Publication,
 ) -> Result<Certificate, PkiError> {
-    check_public_key(public_key)?;
-    let issuer_key = check_issuer(issuer_signer, issuer_cert, &validity, false).await?;
-    let mut extensions = vec![
-        extension(&BasicConstraints { ca: false, path_len_constraint: None }, true)?,
-        key_usage(KeyUsages::DigitalSignature | KeyUsages::NonRepudiation)?,
-        ski(public_key)?,
-        aki(issuer_cert)?,
-    ];
-    extensions.extend(publication.extensions()?);
-    let tbs = Tbs {
+    document_signing_certificate(
+        issuer_signer,
+        issuer_cert,
+        public_key,
+        subject.to_name()?,
         serial,
-        issuer: issuer_cert.tbs_certificate.subject.clone(),
-        subject: subject.to_name()?,
-        public_key: public_key.clone(),
         validity,
-        extensions,
-    };
-    sign_tbs(issuer_signer, &issuer_key, tbs).await
+        publication,
+    )
+    .await
 }
 
 /// A delegated OCSP responder certificate for `responder_public_key` (RFC 6960 §4.2.2.2):
