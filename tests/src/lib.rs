@@ -635,6 +635,41 @@ pub fn active_seal_with_image(
     (id, key, admin, seal.body)
 }
 
+/// The platform root as `GET /v1/ca/certificates` publishes it (the first certificate there):
+/// the only trust anchor a test gives the judges.
+pub fn platform_root_pem(api: &Api) -> String {
+    let pems = String::from_utf8(api.get("/v1/ca/certificates").send().raw).expect("PEM text");
+    let end = pems.find("-----END CERTIFICATE-----").expect("a certificate") + "-----END CERTIFICATE-----\n".len();
+    pems[..end.min(pems.len())].to_owned()
+}
+
+/// Runs the kit's `check_signed_pdf.sh --expect N` (qpdf, pdfsig, pyHanko, OpenSSL, mutool) on
+/// `pdf` with `root` as the only trust anchor: every judge must PASS. Answers the verdict line.
+pub fn check_signed_file(pdf: &Path, root: &Path, expect: usize) -> String {
+    let out = Command::new(repo_root().join("../shared/pdfcheck/check_signed_pdf.sh"))
+        .args(["--expect", &expect.to_string()])
+        .arg(pdf)
+        .arg(root)
+        .output()
+        .expect("check_signed_pdf.sh runs (install it with ../shared/pdfcheck/install.sh)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let verdict = text.lines().last().unwrap_or("").to_owned();
+    assert!(out.status.success() && verdict.starts_with("PASS"), "check_signed_pdf.sh: {text}");
+    verdict
+}
+
+/// [`check_signed_file`] on a signed PDF's bytes, trusting only the platform root. Answers the
+/// folder holding `signed.pdf` and `root.pem`, for further checks; the caller removes it.
+pub fn check_signatures(api: &Api, pdf: &[u8], expect: usize, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("esign-judged-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    std::fs::write(dir.join("root.pem"), platform_root_pem(api)).expect("root.pem written");
+    std::fs::write(dir.join("signed.pdf"), pdf).expect("signed.pdf written");
+    let verdict = check_signed_file(&dir.join("signed.pdf"), &dir.join("root.pem"), expect);
+    println!("{name}: check_signed_pdf.sh: {verdict}");
+    dir
+}
+
 /// A real PDF contract of `pages` pages (`scripts/sample_contract.py`, drawn by reportlab).
 pub fn sample_contract(pages: u32) -> Vec<u8> {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use esign_core::ports::{Key, RecordStore};
+pub(crate) use esign_e2e::check_signatures;
 use esign_e2e::{Api, OPERATOR_KEY, Reply, repo_root};
 use serde_json::{Value, json};
 
@@ -169,31 +170,6 @@ fn judge(api: &Api, pdf: &[u8], expect: usize, name: &str) -> Vec<u32> {
         .collect();
     let _ = std::fs::remove_dir_all(Path::new(&dir));
     pages
-}
-
-/// Runs `check_signed_pdf.sh --expect` on a signed PDF with the platform root as the only anchor:
-/// every independent judge must pass. Answers the folder holding `signed.pdf` and `root.pem`.
-fn check_signatures(api: &Api, pdf: &[u8], expect: usize, name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("esign-contracts-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let pems = String::from_utf8(api.get("/v1/ca/certificates").send().raw).unwrap();
-    let root = &pems[..pems.find("-----END CERTIFICATE-----").unwrap() + 26];
-    std::fs::write(dir.join("root.pem"), root).unwrap();
-    std::fs::write(dir.join("signed.pdf"), pdf).unwrap();
-    let kit: PathBuf = repo_root().join("../shared/pdfcheck");
-    let out = Command::new(kit.join("check_signed_pdf.sh"))
-        .args(["--expect", &expect.to_string()])
-        .arg(dir.join("signed.pdf"))
-        .arg(dir.join("root.pem"))
-        .output()
-        .expect("check_signed_pdf.sh runs (install it with ../shared/pdfcheck/install.sh)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && text.lines().last().unwrap_or("").starts_with("PASS"),
-        "check_signed_pdf.sh: {text}"
-    );
-    println!("{name}: check_signed_pdf.sh: {}", text.lines().last().unwrap_or(""));
-    dir
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! independent judges with the platform root from `GET /v1/ca/certificates` as the only trust
 //! anchor; a second party's signature keeps the first one valid.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use esign_core::ports::{Key, RecordStore};
@@ -55,18 +55,6 @@ fn sign(api: &Api, pdf: &[u8], key_id: &str, chain: &str, y: f64) -> Vec<u8> {
     })
 }
 
-fn judge(pdf: &Path, root: &Path, expect: usize) {
-    let out = Command::new(kit().join("check_signed_pdf.sh"))
-        .args(["--expect", &expect.to_string()])
-        .arg(pdf)
-        .arg(root)
-        .output()
-        .expect("check_signed_pdf.sh runs (install it with ../shared/pdfcheck/install.sh)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    let verdict = text.lines().last().unwrap_or("");
-    assert!(out.status.success() && verdict.starts_with("PASS"), "check_signed_pdf.sh: {text}");
-}
-
 #[test]
 fn pdfs_signed_with_kms_seals_and_the_platform_tsa_pass_every_judge() {
     let api = Api::new();
@@ -90,11 +78,11 @@ fn pdfs_signed_with_kms_seals_and_the_platform_tsa_pass_every_judge() {
     let (rsa_key, rsa_chain) = seal_key(&api, "乙方签约有限公司", "rsa_2048");
     let first = sign(&api, &std::fs::read(&unsigned).unwrap(), &ec_key, &ec_chain, 80.0);
     std::fs::write(dir.join("party-a.pdf"), &first).unwrap();
-    judge(&dir.join("party-a.pdf"), &dir.join("root.pem"), 1);
+    esign_e2e::check_signed_file(&dir.join("party-a.pdf"), &dir.join("root.pem"), 1);
     let second = sign(&api, &first, &rsa_key, &rsa_chain, 420.0);
     assert!(second.starts_with(&first), "the first revision is an exact prefix");
     std::fs::write(dir.join("party-b.pdf"), &second).unwrap();
-    judge(&dir.join("party-b.pdf"), &dir.join("root.pem"), 2);
+    esign_e2e::check_signed_file(&dir.join("party-b.pdf"), &dir.join("root.pem"), 2);
 
     // The engine's own verifier agrees: both intact, timestamped, trusted.
     let roots = esign_pades::cms_sig::certs_from_pem(root.as_bytes()).unwrap();

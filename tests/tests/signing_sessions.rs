@@ -3,10 +3,7 @@
 //! else; links expire; removing the member ends the session; a full embedded signature is judged
 //! by every checker.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use esign_e2e::{Api, Reply, repo_root};
+use esign_e2e::{Api, Reply};
 use serde_json::{Value, json};
 
 struct Party {
@@ -62,29 +59,6 @@ fn token(url: &str) -> String {
 
 fn exchange(api: &Api, token: &str) -> Reply {
     api.post("/v1/signing-sessions/exchange").json(&json!({"token": token})).send()
-}
-
-/// `check_signed_pdf.sh --expect` with the platform root as the only anchor must PASS.
-fn judge(api: &Api, pdf: &[u8], expect: usize) {
-    let dir = std::env::temp_dir().join(format!("esign-embedded-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let pems = String::from_utf8(api.get("/v1/ca/certificates").send().raw).unwrap();
-    let root = &pems[..pems.find("-----END CERTIFICATE-----").unwrap() + 26];
-    std::fs::write(dir.join("root.pem"), root).unwrap();
-    std::fs::write(dir.join("signed.pdf"), pdf).unwrap();
-    let kit: PathBuf = repo_root().join("../shared/pdfcheck");
-    let out = Command::new(kit.join("check_signed_pdf.sh"))
-        .args(["--expect", &expect.to_string()])
-        .arg(dir.join("signed.pdf"))
-        .arg(dir.join("root.pem"))
-        .output()
-        .expect("check_signed_pdf.sh runs (install it with ../shared/pdfcheck/install.sh)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && text.lines().last().unwrap_or("").starts_with("PASS"),
-        "check_signed_pdf.sh: {text}"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -185,7 +159,12 @@ fn an_embedded_member_signs_with_a_single_use_link_and_a_scoped_bearer() {
     assert_eq!(report.status, 200, "{:?}", report.body);
     let d = api.get(&format!("/v1/contracts/{id}/document")).key(&bearer).send();
     assert_eq!(d.status, 200, "{:?}", d.body);
-    judge(&api, &api.get(d.body["url"].as_str().unwrap()).send().raw, 3); // 2 signatures + the document time stamp
+    let _ = std::fs::remove_dir_all(esign_e2e::check_signatures(
+        &api,
+        &api.get(d.body["url"].as_str().unwrap()).send().raw,
+        3,
+        "embedded",
+    )); // 2 signatures + the document time stamp
 
     // The trail names the link and its exchange, by the admin and the member.
     let trail = api.get(&format!("/v1/contracts/{id}/audit?limit=100")).key(&a.key).send();

@@ -3,10 +3,7 @@
 //! document and with a new upload of the same layout (another layout refused at opening); a
 //! contract from a template signed by both parties end to end and judged by every checker.
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use esign_e2e::{Api, repo_root};
+use esign_e2e::Api;
 use serde_json::{Value, json};
 
 struct Party {
@@ -86,29 +83,6 @@ fn sign(api: &Api, p: &Party, contract: &str) {
         .json(&json!({"seal_id": p.seal, "otp_id": otp, "code": code}))
         .send();
     assert_eq!(r.status, 200, "{:?}", r.body);
-}
-
-/// `check_signed_pdf.sh --expect` with the platform root as the only anchor must PASS.
-fn judge(api: &Api, pdf: &[u8], expect: usize) {
-    let dir = std::env::temp_dir().join(format!("esign-templates-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let pems = String::from_utf8(api.get("/v1/ca/certificates").send().raw).unwrap();
-    let root = &pems[..pems.find("-----END CERTIFICATE-----").unwrap() + 26];
-    std::fs::write(dir.join("root.pem"), root).unwrap();
-    std::fs::write(dir.join("signed.pdf"), pdf).unwrap();
-    let kit: PathBuf = repo_root().join("../shared/pdfcheck");
-    let out = Command::new(kit.join("check_signed_pdf.sh"))
-        .args(["--expect", &expect.to_string()])
-        .arg(dir.join("signed.pdf"))
-        .arg(dir.join("root.pem"))
-        .output()
-        .expect("check_signed_pdf.sh runs (install it with ../shared/pdfcheck/install.sh)");
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && text.lines().last().unwrap_or("").starts_with("PASS"),
-        "check_signed_pdf.sh: {text}"
-    );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -250,5 +224,5 @@ fn a_contract_from_a_template_with_its_document_is_signed_end_to_end() {
     let d = api.get(&format!("/v1/contracts/{id}/document")).key(&a.key).send();
     assert_eq!(d.status, 200, "{:?}", d.body);
     let pdf = api.get(d.body["url"].as_str().unwrap()).send().raw;
-    judge(&api, &pdf, 3); // 2 signatures + the document time stamp of completion
+    let _ = std::fs::remove_dir_all(esign_e2e::check_signatures(&api, &pdf, 3, "templates")); // 2 signatures + the document time stamp of completion
 }
