@@ -199,6 +199,71 @@ export function Empty(props: { children: ComponentChildren }) {
   return <p class="empty">{props.children}</p>;
 }
 
+/** One column of a [`ListTable`]: its heading, what each row shows under it, and the cell's class. */
+export interface Column<T> {
+  label: string;
+  cell: (row: T) => ComponentChildren;
+  class?: string;
+}
+
+/**
+ * A loaded list as a table (on a phone each row is a card whose cells are labelled by their
+ * column, `data-label`): the load's error, a spinner until it answers, `empty` when it has no
+ * items, else one row per item, with `actions` in a last column whose heading only screen readers say.
+ */
+export function ListTable<T>(props: {
+  list: { data?: { items: T[] }; error: unknown };
+  empty: ComponentChildren;
+  rowKey: (row: T) => string;
+  columns: Column<T>[];
+  actions?: (row: T) => ComponentChildren;
+  /** Another error to show in the same place (e.g. of an action on a row). */
+  error?: unknown;
+}) {
+  const { list, columns, actions } = props;
+  return (
+    <>
+      <ErrorAlert error={list.error ?? props.error} />
+      {!list.data ? (
+        <Loading />
+      ) : list.data.items.length === 0 ? (
+        <Empty>{props.empty}</Empty>
+      ) : (
+        <div class="table-wrap">
+          <table class="table">
+            <thead>
+              <tr>
+                {columns.map((c) => (
+                  <th scope="col" key={c.label}>
+                    {c.label}
+                  </th>
+                ))}
+                {actions ? (
+                  <th scope="col">
+                    <span class="sr-only">{t('common.actions')}</span>
+                  </th>
+                ) : null}
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.items.map((row) => (
+                <tr key={props.rowKey(row)}>
+                  {columns.map((c) => (
+                    <td key={c.label} data-label={c.label} class={c.class}>
+                      {c.cell(row)}
+                    </td>
+                  ))}
+                  {actions ? <td class="actions">{actions(row)}</td> : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
 /** A modal confirmation (native <dialog>, so focus and Escape work), with an optional reason. */
 export function Confirm(props: {
   open: boolean;

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError } from '../api';
 import { t, fmtDateTime, tOpt } from '../i18n';
-import { Badge, Button, Card, Confirm, Empty, ErrorAlert, Field, Loading, OneTimeSecret, PageHeader, byField, useAction, useLoad } from '../components';
+import { Badge, Button, Card, Confirm, Empty, ErrorAlert, Field, Loading, OneTimeSecret, PageHeader, byField, useAction, useLoad, ListTable } from '../components';
 import { useEnterprise, useMember } from '../app';
 import { EVENT_TYPES, type EventType, type Webhook } from '../types';
 
@@ -190,69 +190,61 @@ function Deliveries({ hook }: { hook: Webhook }) {
   const re = useAction();
   return (
     <div class="deliveries">
-      <ErrorAlert error={list.error ?? re.error} />
-      {!list.data ? (
-        <Loading />
-      ) : list.data.items.length === 0 ? (
-        <Empty>{t('dev.noDeliveries')}</Empty>
-      ) : (
-        <div class="table-wrap">
-          <table class="table">
-            <thead>
-              <tr>
-                <th scope="col">{t('dev.event')}</th>
-                <th scope="col">{t('common.status')}</th>
-                <th scope="col">{t('dev.lastAttempt')}</th>
-                <th scope="col">
-                  <span class="sr-only">{t('common.actions')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.items.map((d) => {
-                const last = d.attempts[d.attempts.length - 1];
-                return (
-                  <tr key={d.id}>
-                    <td data-label={t('dev.event')}>
-                      {tOpt(`event.${d.event_type}`) ?? d.event_type}
-                      <div class="muted small mono">{d.event_id}</div>
-                    </td>
-                    <td data-label={t('common.status')}>
-                      <Badge group="delivery" status={d.status} />
-                      <div class="muted small">{t('dev.attempts', { n: d.attempt_count })}</div>
-                    </td>
-                    <td data-label={t('dev.lastAttempt')}>
-                      {last ? (
-                        <>
-                          {fmtDateTime(last.at)}
-                          <div class="muted small">{last.status_code ? `HTTP ${last.status_code}` : (last.error ?? '—')}</div>
-                        </>
-                      ) : (
-                        '—'
-                      )}
-                    </td>
-                    <td class="actions">
-                      {d.status !== 'pending' ? (
-                        <Button
-                          variant="ghost"
-                          class="btn-sm"
-                          busy={re.busy}
-                          onClick={async () => {
-                            const r = await re.run(() => api.redeliver(hook.id, d.id));
-                            if (r) list.reload();
-                          }}
-                        >
-                          {t('dev.redeliver')}
-                        </Button>
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        list={list}
+        error={re.error}
+        empty={t('dev.noDeliveries')}
+        rowKey={(d) => d.id}
+        columns={[
+          {
+            label: t('dev.event'),
+            cell: (d) => (
+              <>
+                {tOpt(`event.${d.event_type}`) ?? d.event_type}
+                <div class="muted small mono">{d.event_id}</div>
+              </>
+            ),
+          },
+          {
+            label: t('common.status'),
+            cell: (d) => (
+              <>
+                <Badge group="delivery" status={d.status} />
+                <div class="muted small">{t('dev.attempts', { n: d.attempt_count })}</div>
+              </>
+            ),
+          },
+          {
+            label: t('dev.lastAttempt'),
+            cell: (d) => {
+              const last = d.attempts[d.attempts.length - 1];
+              return last ? (
+                <>
+                  {fmtDateTime(last.at)}
+                  <div class="muted small">{last.status_code ? `HTTP ${last.status_code}` : (last.error ?? '—')}</div>
+                </>
+              ) : (
+                '—'
+              );
+            },
+          },
+        ]}
+        actions={(d) =>
+          d.status !== 'pending' ? (
+            <Button
+              variant="ghost"
+              class="btn-sm"
+              busy={re.busy}
+              onClick={async () => {
+                const r = await re.run(() => api.redeliver(hook.id, d.id));
+                if (r) list.reload();
+              }}
+            >
+              {t('dev.redeliver')}
+            </Button>
+          ) : null
+        }
+      />
     </div>
   );
 }

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { t, fmtDateTime } from '../i18n';
-import { Alert, Button, Card, Confirm, Empty, ErrorAlert, Field, Link, Loading, OneTimeSecret, PageHeader, Select, byField, useAction, useLoad } from '../components';
+import { Alert, Button, Card, Confirm, ErrorAlert, Field, Link, OneTimeSecret, PageHeader, Select, byField, useAction, useLoad, ListTable } from '../components';
 import { useEnterprise, useMember } from '../app';
 import type { Grant, Member, MemberRole, Seal } from '../types';
 import { ApiError } from '../api';
@@ -43,73 +43,63 @@ export function MembersPage() {
       )}
       {newKey ? <OneTimeSecret label={t('members.newKey', { name: newKey.name })} value={newKey.key} onDone={() => setNewKey(null)} /> : null}
       <Card title={t('members.list')}>
-        <ErrorAlert error={members.error} />
-        {!members.data ? (
-          <Loading />
-        ) : members.data.items.length === 0 ? (
-          <Empty>{t('members.none')}</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table class="table">
-              <thead>
-                <tr>
-                  <th scope="col">{t('members.name')}</th>
-                  <th scope="col">{t('members.contact')}</th>
-                  <th scope="col">{t('members.role')}</th>
-                  <th scope="col">{t('members.canSign')}</th>
-                  <th scope="col">
-                    <span class="sr-only">{t('common.actions')}</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {members.data.items.map((m) => {
-                  const grants = canSign(m);
-                  return (
-                    <tr key={m.id}>
-                      <td data-label={t('members.name')}>
-                        <strong>{m.name}</strong>
-                        <div class="muted small">{t('members.since', { at: fmtDateTime(m.created_at) })}</div>
-                      </td>
-                      <td data-label={t('members.contact')}>
-                        <div>
-                          {m.mobile} {m.mobile_confirmed ? <span class="tag tag-ok">{t('members.confirmed')}</span> : <span class="tag">{t('members.unconfirmed')}</span>}
-                        </div>
-                        <div class="muted small">
-                          {m.email} {m.email_confirmed ? <span class="tag tag-ok">{t('members.confirmed')}</span> : null}
-                        </div>
-                      </td>
-                      <td data-label={t('members.role')}>{m.role === 'admin' ? t('role.admin') : t('role.member')}</td>
-                      <td data-label={t('members.canSign')}>
-                        {grants.length === 0 ? (
-                          <span class="muted">{t('members.noSeal')}</span>
-                        ) : (
-                          <ul class="plain">
-                            {grants.map((g) => (
-                              <li key={g.seal_id}>
-                                <Link href={`/app/seals/${g.seal_id}`}>{sealName(g.seal_id)}</Link>
-                                <span class="muted small"> {g.expires_at ? t('members.until', { at: fmtDateTime(g.expires_at) }) : t('members.noExpiry')}</span>
-                              </li>
-                            ))}
-                          </ul>
-                        )}
-                      </td>
-                      <td class="actions">
-                        {m.id !== me.member_id ? (
-                          <Button variant="ghost" class="btn-sm danger-text" onClick={() => setRemoving(m)} aria-label={t('members.removeWho', { name: m.name })}>
-                            {t('members.remove')}
-                          </Button>
-                        ) : (
-                          <span class="muted small">{t('members.you')}</span>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          list={members}
+          empty={t('members.none')}
+          rowKey={(m) => m.id}
+          columns={[
+            {
+              label: t('members.name'),
+              cell: (m) => (
+                <>
+                  <strong>{m.name}</strong>
+                  <div class="muted small">{t('members.since', { at: fmtDateTime(m.created_at) })}</div>
+                </>
+              ),
+            },
+            {
+              label: t('members.contact'),
+              cell: (m) => (
+                <>
+                  <div>
+                    {m.mobile} {m.mobile_confirmed ? <span class="tag tag-ok">{t('members.confirmed')}</span> : <span class="tag">{t('members.unconfirmed')}</span>}
+                  </div>
+                  <div class="muted small">
+                    {m.email} {m.email_confirmed ? <span class="tag tag-ok">{t('members.confirmed')}</span> : null}
+                  </div>
+                </>
+              ),
+            },
+            { label: t('members.role'), cell: (m) => (m.role === 'admin' ? t('role.admin') : t('role.member')) },
+            {
+              label: t('members.canSign'),
+              cell: (m) => {
+                const grants = canSign(m);
+                return grants.length === 0 ? (
+                  <span class="muted">{t('members.noSeal')}</span>
+                ) : (
+                  <ul class="plain">
+                    {grants.map((g) => (
+                      <li key={g.seal_id}>
+                        <Link href={`/app/seals/${g.seal_id}`}>{sealName(g.seal_id)}</Link>
+                        <span class="muted small"> {g.expires_at ? t('members.until', { at: fmtDateTime(g.expires_at) }) : t('members.noExpiry')}</span>
+                      </li>
+                    ))}
+                  </ul>
+                );
+              },
+            },
+          ]}
+          actions={(m) =>
+            m.id !== me.member_id ? (
+              <Button variant="ghost" class="btn-sm danger-text" onClick={() => setRemoving(m)} aria-label={t('members.removeWho', { name: m.name })}>
+                {t('members.remove')}
+              </Button>
+            ) : (
+              <span class="muted small">{t('members.you')}</span>
+            )
+          }
+        />
       </Card>
       <Confirm
         open={!!removing}

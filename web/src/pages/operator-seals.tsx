@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, blobUrl } from '../api';
 import { t, fmtDateTime, fmtNumber, fieldErrorText } from '../i18n';
-import { Alert, Badge, Button, Card, Empty, ErrorAlert, Link, Loading, PageHeader, useLoad } from '../components';
+import { Alert, Badge, Button, Card, Empty, ErrorAlert, Link, Loading, PageHeader, useLoad, ListTable } from '../components';
 import { Fact } from './operator-verifications';
 import { DEFAULT_SEAL_MM } from './seal-image';
 import { ReviewDecision, type Decision } from './review-decision';
@@ -13,48 +13,23 @@ export function OperatorSealsPage() {
     <>
       <PageHeader title={t('ops.title')} subtitle={t('ops.subtitle')} />
       <Card>
-        <ErrorAlert error={list.error} />
-        {!list.data ? (
-          <Loading />
-        ) : list.data.items.length === 0 ? (
-          <Empty>{t('ops.none')}</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table class="table">
-              <thead>
-                <tr>
-                  <th scope="col">{t('sealNew.name')}</th>
-                  <th scope="col">{t('sealNew.kind')}</th>
-                  <th scope="col">{t('opv.enterprise')}</th>
-                  <th scope="col">{t('ops.submitted')}</th>
-                  <th scope="col">
-                    <span class="sr-only">{t('common.actions')}</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((s) => (
-                  <tr key={s.id}>
-                    <td data-label={t('sealNew.name')}>
-                      <strong>{s.name}</strong>
-                    </td>
-                    <td data-label={t('sealNew.kind')}>{t(`kind.${s.kind}`)}</td>
-                    <td data-label={t('opv.enterprise')} class="mono">
-                      {s.enterprise_id}
-                    </td>
-                    <td data-label={t('ops.submitted')}>{fmtDateTime(s.updated_at)}</td>
-                    <td class="actions">
-                      <Link href={`/operator/seals/${s.id}`} class="btn btn-secondary btn-sm">
-                        {t('opv.review')}
-                        <span class="sr-only"> {s.name}</span>
-                      </Link>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          list={list}
+          empty={t('ops.none')}
+          rowKey={(s) => s.id}
+          columns={[
+            { label: t('sealNew.name'), cell: (s) => <strong>{s.name}</strong> },
+            { label: t('sealNew.kind'), cell: (s) => t(`kind.${s.kind}`) },
+            { label: t('opv.enterprise'), cell: (s) => s.enterprise_id, class: 'mono' },
+            { label: t('ops.submitted'), cell: (s) => fmtDateTime(s.updated_at) },
+          ]}
+          actions={(s) => (
+            <Link href={`/operator/seals/${s.id}`} class="btn btn-secondary btn-sm">
+              {t('opv.review')}
+              <span class="sr-only"> {s.name}</span>
+            </Link>
+          )}
+        />
       </Card>
     </>
   );

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, blobUrl } from '../api';
 import { t, fmtDateTime } from '../i18n';
 import { useLocation } from '../router';
-import { Alert, Badge, Button, Card, Empty, ErrorAlert, Link, Loading, PageHeader, useLoad } from '../components';
+import { Alert, Badge, Button, Card, Empty, ErrorAlert, Link, Loading, PageHeader, useLoad, ListTable } from '../components';
 import { ReviewDecision, type Decision } from './review-decision';
 import type { VerificationDetail, VerificationStatus } from '../types';
 
@@ -23,51 +23,31 @@ export function OperatorVerificationsPage() {
         ))}
       </nav>
       <Card>
-        <ErrorAlert error={list.error} />
-        {!list.data ? (
-          <Loading />
-        ) : list.data.items.length === 0 ? (
-          <Empty>{t('opv.none')}</Empty>
-        ) : (
-          <div class="table-wrap">
-            <table class="table">
-              <thead>
-                <tr>
-                  <th scope="col">{t('kyb.companyName')}</th>
-                  <th scope="col">{t('kyb.uscc')}</th>
-                  <th scope="col">{t('kyb.submittedAt')}</th>
-                  <th scope="col">{t('common.status')}</th>
-                  <th scope="col">
-                    <span class="sr-only">{t('common.actions')}</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((v) => (
-                  <tr key={v.id}>
-                    <td data-label={t('kyb.companyName')}>
-                      <strong>{v.company_name}</strong>
-                      <div class="muted small">{v.administrator.is_legal_representative ? t('opv.adminIsLr') : t('opv.adminWithLetter')}</div>
-                    </td>
-                    <td data-label={t('kyb.uscc')} class="mono">
-                      {v.uscc}
-                    </td>
-                    <td data-label={t('kyb.submittedAt')}>{fmtDateTime(v.submitted_at)}</td>
-                    <td data-label={t('common.status')}>
-                      <Badge group="verification" status={v.status} />
-                    </td>
-                    <td class="actions">
-                      <Link href={`/operator/verifications/${v.id}`} class="btn btn-secondary btn-sm">
-                        {v.status === 'pending_review' ? t('opv.review') : t('opv.view')}
-                        <span class="sr-only"> {v.company_name}</span>
-                      </Link>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <ListTable
+          list={list}
+          empty={t('opv.none')}
+          rowKey={(v) => v.id}
+          columns={[
+            {
+              label: t('kyb.companyName'),
+              cell: (v) => (
+                <>
+                  <strong>{v.company_name}</strong>
+                  <div class="muted small">{v.administrator.is_legal_representative ? t('opv.adminIsLr') : t('opv.adminWithLetter')}</div>
+                </>
+              ),
+            },
+            { label: t('kyb.uscc'), cell: (v) => v.uscc, class: 'mono' },
+            { label: t('kyb.submittedAt'), cell: (v) => fmtDateTime(v.submitted_at) },
+            { label: t('common.status'), cell: (v) => <Badge group="verification" status={v.status} /> },
+          ]}
+          actions={(v) => (
+            <Link href={`/operator/verifications/${v.id}`} class="btn btn-secondary btn-sm">
+              {v.status === 'pending_review' ? t('opv.review') : t('opv.view')}
+              <span class="sr-only"> {v.company_name}</span>
+            </Link>
+          )}
+        />
       </Card>
     </>
   );

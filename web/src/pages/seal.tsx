@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, uploadTo } from '../api';
 import { t, fmtDateTime, timeZone, tOpt } from '../i18n';
 import { useLocation } from '../router';
-import { Alert, Badge, Button, Card, Confirm, Empty, ErrorAlert, Field, Loading, PageHeader, Select, byField, useAction, useLoad } from '../components';
+import { Alert, Badge, Button, Card, Confirm, Empty, ErrorAlert, Field, Loading, PageHeader, Select, byField, useAction, useLoad, ListTable } from '../components';
 import { useMember } from '../app';
 import { SealGlyph } from './seals';
 import { SealImagePicker, type Picked } from './seal-image';
@@ -256,41 +256,21 @@ function Grants({ seal, members, onChange }: { seal: Seal; members: Member[]; on
           {Object.keys(errs).length ? null : <ErrorAlert error={add.error} />}
         </form>
       ) : null}
-      <ErrorAlert error={grants.error} />
-      {!grants.data ? (
-        <Loading />
-      ) : grants.data.items.length === 0 ? (
-        <Empty>{t('grants.none')}</Empty>
-      ) : (
-        <div class="table-wrap">
-          <table class="table">
-            <thead>
-              <tr>
-                <th scope="col">{t('grants.member')}</th>
-                <th scope="col">{t('grants.until')}</th>
-                <th scope="col">{t('grants.grantedAt')}</th>
-                <th scope="col">
-                  <span class="sr-only">{t('common.actions')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {grants.data.items.map((g) => (
-                <tr key={g.member_id}>
-                  <td data-label={t('grants.member')}>{nameOf(g.member_id)}</td>
-                  <td data-label={t('grants.until')}>{g.expires_at ? fmtDateTime(g.expires_at) : t('members.noExpiry')}</td>
-                  <td data-label={t('grants.grantedAt')}>{fmtDateTime(g.granted_at)}</td>
-                  <td class="actions">
-                    <Button variant="ghost" class="btn-sm danger-text" onClick={() => setRevoking(g.member_id)} aria-label={t('grants.revokeWho', { name: nameOf(g.member_id) })}>
-                      {t('grants.revoke')}
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <ListTable
+        list={grants}
+        empty={t('grants.none')}
+        rowKey={(g) => g.member_id}
+        columns={[
+          { label: t('grants.member'), cell: (g) => nameOf(g.member_id) },
+          { label: t('grants.until'), cell: (g) => (g.expires_at ? fmtDateTime(g.expires_at) : t('members.noExpiry')) },
+          { label: t('grants.grantedAt'), cell: (g) => fmtDateTime(g.granted_at) },
+        ]}
+        actions={(g) => (
+          <Button variant="ghost" class="btn-sm danger-text" onClick={() => setRevoking(g.member_id)} aria-label={t('grants.revokeWho', { name: nameOf(g.member_id) })}>
+            {t('grants.revoke')}
+          </Button>
+        )}
+      />
       <Confirm
         open={!!revoking}
         title={t('grants.revokeTitle', { name: revoking ? nameOf(revoking) : '' })}
