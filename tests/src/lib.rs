@@ -658,8 +658,9 @@ pub fn check_signed_file(pdf: &Path, root: &Path, expect: usize) -> String {
     verdict
 }
 
-/// [`check_signed_file`] on a signed PDF's bytes, trusting only the platform root. Answers the
-/// folder holding `signed.pdf` and `root.pem`, for further checks; the caller removes it.
+/// [`check_signed_file`] and [`pyhanko_adesverify_offline`] on a signed PDF's bytes, trusting only
+/// the platform root: every judge must pass, offline too. Answers the folder holding `signed.pdf`
+/// and `root.pem`, for further checks; the caller removes it.
 pub fn check_signatures(api: &Api, pdf: &[u8], expect: usize, name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("esign-judged-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary folder");
@@ -667,7 +668,47 @@ pub fn check_signatures(api: &Api, pdf: &[u8], expect: usize, name: &str) -> Pat
     std::fs::write(dir.join("signed.pdf"), pdf).expect("signed.pdf written");
     let verdict = check_signed_file(&dir.join("signed.pdf"), &dir.join("root.pem"), expect);
     println!("{name}: check_signed_pdf.sh: {verdict}");
+    let (ok, text) = pyhanko_adesverify_offline(&dir, &dir.join("signed.pdf"), &dir.join("root.pem"));
+    assert!(ok, "pyHanko AdES validation offline, {name}:\n{text}");
+    // One line per signature (`name:digest:verdicts`); each intact and trusted, its time stamp too.
+    let signatures: Vec<&str> = text.lines().filter(|l| l.split(':').nth(1).is_some_and(|d| d.len() == 64)).collect();
+    println!("{name}: pyHanko adesverify (offline): {} signatures intact and trusted", signatures.len());
+    assert!(
+        !signatures.is_empty()
+            && signatures.iter().all(|l| l.contains(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>")),
+        "pyHanko AdES validation offline, {name}:\n{text}"
+    );
     dir
+}
+
+/// pyHanko's AdES validation (`sign adesverify`: past-signature validation through the time
+/// stamps and document time stamps, revocation data required for every certificate, as the
+/// PAdES-LTA profile asks), trusting only `root`, with no network at all (`unshare -rn`):
+/// everything must come from the file. The validation time is two minutes ahead: pyHanko gives
+/// data that no later time stamp covers a proof of existence at the moment it looks, which must
+/// come after the last time stamp. Answers (passed, pyHanko's output).
+pub fn pyhanko_adesverify_offline(dir: &Path, pdf: &Path, root: &Path) -> (bool, String) {
+    let cfg = dir.join("pyhanko.yml");
+    std::fs::write(&cfg, "{}\n").expect("pyhanko.yml written");
+    let when = (time::OffsetDateTime::now_utc() + time::Duration::minutes(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("an RFC 3339 time");
+    let venv = std::env::var("PDFCHECK_VENV").map(PathBuf::from).unwrap_or_else(|_| {
+        PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cache/pdfcheck/venv")
+    });
+    let out = Command::new("unshare")
+        .arg("-rn")
+        .arg(venv.join("bin/python"))
+        .args(["-m", "pyhanko", "--no-plugins", "--config"])
+        .arg(&cfg)
+        .args(["sign", "adesverify", "--validation-time", &when, "--trust"])
+        .arg(root)
+        .arg("--trust-replace")
+        .arg(pdf)
+        .output()
+        .expect("unshare and pyHanko run");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
 }
 
 /// A real PDF contract of `pages` pages (`scripts/sample_contract.py`, drawn by reportlab).
