@@ -194,7 +194,15 @@ if [ -x "$KIT/check_signed_pdf.sh" ] && [ -d "${PDFCHECK_VENV:-$HOME/.cache/pdfc
   curl -sS "$BASE/v1/ca/certificates" | python3 -c "import sys; t=sys.stdin.read(); e='-----END CERTIFICATE-----'; print(t[:t.index(e)+len(e)])" > /tmp/esign-demo-root.$$.pem
   # 2 signatures + the document time stamp added when the contract completed (B-LTA)
   "$KIT/check_signed_pdf.sh" --expect 3 "$OUT" /tmp/esign-demo-root.$$.pem | tail -1
-  rm -f /tmp/esign-demo-root.$$.pem
+  # Long-term validation: pyHanko's AdES validation with no network (a namespace of its own when
+  # unshare may make one), the root the only trust: revocation data must come from the file.
+  OFFLINE=(unshare -rn); "${OFFLINE[@]}" true 2>/dev/null || OFFLINE=()
+  echo '{}' > /tmp/esign-demo-pyhanko.$$.yml
+  "${OFFLINE[@]}" "${PDFCHECK_VENV:-$HOME/.cache/pdfcheck/venv}/bin/python" -m pyhanko --no-plugins \
+    --config /tmp/esign-demo-pyhanko.$$.yml sign adesverify --trust /tmp/esign-demo-root.$$.pem --trust-replace \
+    --validation-time "$(python3 -c 'import datetime as d; print((d.datetime.now(d.timezone.utc)+d.timedelta(minutes=2)).isoformat())')" \
+    "$OUT" 2>/dev/null | grep -E '^[^:]+:[0-9a-f]{64}:' | sed "s/^/   pyHanko adesverify ${OFFLINE[*]:+(offline) }/"
+  rm -f /tmp/esign-demo-root.$$.pem /tmp/esign-demo-pyhanko.$$.yml
   # Each stamp rendered with and without its appearance: it must show ink where it was placed.
   python3 "$KIT/stamp_check.py" "$OUT" "${OUT%.pdf}-stamps" | sed 's/^/   /'
   LAST="$(pdfinfo "$OUT" | awk '/^Pages:/ {print $2}')"
