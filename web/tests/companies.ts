@@ -123,10 +123,29 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** `../shared/pdfcheck/check_signed_pdf.sh --expect N` with the platform root as the only anchor must PASS. */
 export async function judge(request: APIRequestContext, file: string, expectSigs: number) {
   const pems = await (await request.get('/v1/ca/certificates')).text();
+  judgeWithRoot(file, pems.slice(0, pems.indexOf('-----END CERTIFICATE-----') + 26), expectSigs);
+}
+
+/**
+ * The independent judges (../shared/pdfcheck/check_signed_pdf.sh) on a signed PDF with `rootPem`
+ * as the only anchor, then pyHanko's AdES validation (revocation data required for every
+ * certificate) with no network (`unshare -rn`): every signature intact and trusted from what the
+ * file carries (B-LT, B-LTA).
+ */
+export function judgeWithRoot(file: string, rootPem: string, expectSigs: number) {
   const root = join(dirname(file), 'root.pem');
-  writeFileSync(root, pems.slice(0, pems.indexOf('-----END CERTIFICATE-----') + 26));
-  const kit = join(here, '..', '..', '..', 'shared', 'pdfcheck', 'check_signed_pdf.sh');
-  const r = spawnSync(kit, ['--expect', String(expectSigs), file, root], { encoding: 'utf8' });
+  writeFileSync(root, rootPem);
+  const kit = join(here, '..', '..', '..', 'shared', 'pdfcheck');
+  const r = spawnSync(join(kit, 'check_signed_pdf.sh'), ['--expect', String(expectSigs), file, root], { encoding: 'utf8' });
   const out = `${r.stdout}${r.stderr}`;
   expect(r.status === 0 && out.trim().split('\n').pop()!.startsWith('PASS'), `check_signed_pdf.sh: ${out}`).toBe(true);
+  const cfg = join(dirname(file), 'pyhanko.yml');
+  writeFileSync(cfg, '{}\n');
+  const python = join(process.env.PDFCHECK_VENV ?? join(process.env.HOME ?? '/root', '.cache', 'pdfcheck', 'venv'), 'bin', 'python');
+  // Two minutes ahead: data no later time stamp covers gets its proof of existence when pyHanko looks.
+  const when = new Date(Date.now() + 120_000).toISOString();
+  const v = spawnSync('unshare', ['-rn', python, '-m', 'pyhanko', '--no-plugins', '--config', cfg, 'sign', 'adesverify', '--validation-time', when, '--trust', root, '--trust-replace', file], { encoding: 'utf8' });
+  const text = `${v.stdout}${v.stderr}`;
+  const sigs = text.split('\n').filter((l) => /^[^:]+:[0-9a-f]{64}:/.test(l));
+  expect(v.status === 0 && sigs.length > 0 && sigs.every((l) => l.includes(':INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>')), `pyHanko adesverify offline: ${text}`).toBe(true);
 }

@@ -10,7 +10,7 @@
 // as the contract records signing acts) (../shared/pdfcheck), each stamp's ink lies where its
 // widget was dropped and the cross-page strips lie at the right edge of every page at the height
 // the handle was dragged to.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { test, expect, type APIRequestContext, type Page } from '@playwright/test';
 import { zhCN as T } from '../src/locales/zh-CN';
 import { Pages, codeSentBy, randomMobile, randomTag, sampleUscc, signIn, SAMPLE_ID, TURNED_PAGES, turnedPdf, watchConsole } from './helpers';
+import { judgeWithRoot } from './companies';
 
 /** The operator identities scripts/web-test.sh configures for this spec (ESIGN_OPERATORS). */
 const operatorFor = (project: string) => `${project}.contracts@example.com`;
@@ -140,15 +141,6 @@ async function signOnPage(page: Page, request: APIRequestContext, c: Company, ho
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** The independent judges (../shared/pdfcheck) on the signed PDF, with the platform root as the anchor. */
-function judge(file: string, rootPem: string, expectSigs: number) {
-  const dir = dirname(file);
-  writeFileSync(join(dir, 'root.pem'), rootPem);
-  const kit = join(here, '..', '..', '..', 'shared', 'pdfcheck', 'check_signed_pdf.sh');
-  const r = spawnSync(kit, ['--expect', String(expectSigs), file, join(dir, 'root.pem')], { encoding: 'utf8' });
-  const out = `${r.stdout}${r.stderr}`;
-  expect(r.status === 0 && out.trim().split('\n').pop()!.startsWith('PASS'), `check_signed_pdf.sh: ${out}`).toBe(true);
-}
 
 /**
  * The bounding box of the ink that the signature widgets put on `pageNo` (tests/ink_bbox.py), only
@@ -525,7 +517,7 @@ test('two companies: a contract prepared by dragging widgets onto turned and cro
   const file = join(mkdtempSync(join(tmpdir(), 'esign-web-signed-')), 'signed.pdf');
   await download.saveAs(file);
   const pems = await (await request.get('/v1/ca/certificates')).text();
-  judge(file, pems.slice(0, pems.indexOf('-----END CERTIFICATE-----') + 26), total + 1);
+  judgeWithRoot(file, pems.slice(0, pems.indexOf('-----END CERTIFICATE-----') + 26), total + 1);
   // The strips' seal, cut in four, is a quarter of its size wide on each page: stamps are read
   // left of the strips.
   const stripW = savedCross[0].size / 4;
