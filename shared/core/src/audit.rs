@@ -141,6 +141,22 @@ fn partition(subject: &str) -> String {
     format!("AUDIT#{subject}")
 }
 
+/// The sort key of the record naming who may read a trail, in the trail's own partition.
+const READERS: &str = "READERS";
+
+#[derive(Serialize, Deserialize)]
+struct ReadersData {
+    enterprise_ids: Vec<String>,
+}
+
+/// The record naming the enterprises that may read `subject`'s trail. Kept in the trail's own
+/// partition, so the one query that reads a trail also says who may read it; written in the same
+/// transaction as whatever changes who that is.
+pub fn readers_record(subject: &str, enterprise_ids: &[String]) -> Record {
+    let data = serde_json::json!(ReadersData { enterprise_ids: enterprise_ids.to_vec() });
+    Record::new(Key::new(partition(subject), READERS), data)
+}
+
 fn head_key(subject: &str) -> Key {
     Key::new(partition(subject), "HEAD")
 }
@@ -273,13 +289,16 @@ pub struct Trail {
     pub events: Vec<AuditEvent>,
     head: Option<(u64, String)>,
     pub anchors: Vec<Anchor>,
+    /// The enterprises that may read the trail, when its partition names them ([`readers_record`]).
+    pub readers: Option<Vec<String>>,
 }
 
 impl Trail {
     /// Reads the whole trail in one query of its partition (paged when long): its anchors,
-    /// events and head sort in that order under their sort keys.
+    /// events, head and readers sort in that order under their sort keys.
     pub async fn load(store: &dyn RecordStore, subject: &str) -> Result<Self, StoreError> {
-        let mut trail = Trail { subject: subject.to_owned(), events: Vec::new(), head: None, anchors: Vec::new() };
+        let mut trail =
+            Trail { subject: subject.to_owned(), events: Vec::new(), head: None, anchors: Vec::new(), readers: None };
         let mut after: Option<Position> = None;
         loop {
             let page = store
@@ -300,6 +319,9 @@ impl Trail {
                 } else if sk == "HEAD" {
                     let d: HeadData = r.decode()?;
                     trail.head = Some((d.seq, d.hash));
+                } else if sk == READERS {
+                    let d: ReadersData = r.decode()?;
+                    trail.readers = Some(d.enterprise_ids);
                 }
             }
             match page.next {

@@ -166,12 +166,13 @@ fn concerned(data: &ContractData) -> Vec<String> {
 /// Listing writes of one change at most: a record for the initiator and each party, and the
 /// removal of as many parties taken off. With the contract, its audit events and a signature's
 /// other writes they stay well within a DynamoDB transaction's 100 items.
-const MAX_LISTING_WRITES: usize = 1 + 2 * crate::contracts::MAX_PARTIES;
+const MAX_LISTING_WRITES: usize = 1 + 2 * crate::contracts::MAX_PARTIES + 2;
 const _: () = assert!(MAX_LISTING_WRITES + 30 <= 100);
 
 /// The writes that bring the contract's listing records in step with `data`, to go in the same
 /// transaction as the contract itself: one record per enterprise concerned, and the removal of
-/// those of enterprises no longer concerned (a party taken off a draft). Records `data.listed`.
+/// those of enterprises no longer concerned (a party taken off a draft), and, when that set
+/// changes, the records naming who may read the contract's trails. Records `data.listed`.
 pub(crate) fn listing_writes(data: &mut ContractData) -> Result<Vec<Write>, DomainError> {
     let summary = ContractSummary::of(data);
     let value = serde_json::to_value(&summary).map_err(internal)?;
@@ -184,6 +185,17 @@ pub(crate) fn listing_writes(data: &mut ContractData) -> Result<Vec<Write>, Doma
     }
     for gone in data.listed.iter().filter(|e| !now_listed.contains(e)) {
         writes.push(Write::Delete { key: listing_key(gone, &summary.id), condition: Condition::Always });
+    }
+    if now_listed != data.listed {
+        // Who may read the contract's trails, kept beside them: `GET …/audit` in one query.
+        for subject in
+            [crate::contracts::contract_subject(&summary.id), crate::contracts::contract_access_subject(&summary.id)]
+        {
+            writes.push(Write::Put {
+                record: crate::audit::readers_record(&subject, &now_listed),
+                condition: Condition::Always,
+            });
+        }
     }
     data.listed = now_listed;
     debug_assert!(writes.len() <= MAX_LISTING_WRITES);

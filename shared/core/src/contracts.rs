@@ -657,12 +657,25 @@ impl Platform {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<crate::enterprises::AuditPage, DomainError> {
-        self.visible_contract(principal, id).await?;
+        let Principal::Member { enterprise_id, .. } = principal else {
+            return Err(DomainError::NotFound("contract"));
+        };
+        let at = crate::trails::PageAt::parse(limit, cursor)?;
         let subject = match trail {
             ContractTrail::Contract => contract_subject(id),
             ContractTrail::Access => contract_access_subject(id),
         };
-        self.audit_page(&subject, limit, cursor).await
+        // One query reads the trail and who may read it (kept beside it by `listing_writes`);
+        // trails written before that say nothing, and the contract is asked.
+        let read = crate::audit::Trail::load(self.store.as_ref(), &subject).await?;
+        match &read.readers {
+            Some(readers) if readers.contains(enterprise_id) => {}
+            Some(_) => return Err(DomainError::NotFound("contract")),
+            None => {
+                self.visible_contract(principal, id).await?;
+            }
+        }
+        self.page_of(read, at).await
     }
 
     /// Sets who signs, and in which order (the initiator, until the first signature).
@@ -1409,6 +1422,48 @@ mod tests {
             DomainError::Validation(f) => f[0].code.clone(),
             other => format!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_contract_trail_is_read_by_its_parties_only_and_in_one_query() {
+        let t = full();
+        let p = &t.platform;
+        let (ea, admin_a) = verified(p).await;
+        let (eb, admin_b) = verified(p).await;
+        let (_, admin_c) = verified(p).await;
+        let id = p
+            .create_contract(
+                &admin_a,
+                CreateContract { title: "租赁合同".into(), expires_at: None, document_size: 1000 },
+            )
+            .await
+            .unwrap()
+            .contract
+            .id;
+        let both = vec![PartyInput { enterprise_id: ea.clone() }, PartyInput { enterprise_id: eb.clone() }];
+        p.set_parties(&admin_a, &id, SetParties { order: SigningOrder::Sequential, parties: both }).await.unwrap();
+        for trail in [ContractTrail::Contract, ContractTrail::Access] {
+            assert!(p.contract_audit(&admin_a, &id, trail, None, None).await.is_ok());
+            assert!(p.contract_audit(&admin_b, &id, trail, None, None).await.is_ok());
+            let other = p.contract_audit(&admin_c, &id, trail, None, None).await;
+            assert!(matches!(other, Err(DomainError::NotFound("contract"))), "{other:?}");
+        }
+        // Both trails name who may read them, so the read asks nothing of the contract.
+        let trail = crate::audit::Trail::load(p.store.as_ref(), &contract_subject(&id)).await.unwrap();
+        assert_eq!(trail.readers.as_deref(), Some(&[ea.clone(), eb.clone()][..]));
+
+        // B taken off the draft reads it no more.
+        let only_a = vec![PartyInput { enterprise_id: ea.clone() }];
+        p.set_parties(&admin_a, &id, SetParties { order: SigningOrder::Sequential, parties: only_a }).await.unwrap();
+        let gone = p.contract_audit(&admin_b, &id, ContractTrail::Contract, None, None).await;
+        assert!(matches!(gone, Err(DomainError::NotFound("contract"))), "{gone:?}");
+
+        // A trail written before trails named their readers: the contract decides.
+        let key = crate::audit::readers_record(&contract_subject(&id), &[]).key;
+        p.store.write(vec![Write::Delete { key, condition: crate::ports::Condition::Always }]).await.unwrap();
+        assert!(p.contract_audit(&admin_a, &id, ContractTrail::Contract, None, None).await.is_ok());
+        let old = p.contract_audit(&admin_b, &id, ContractTrail::Contract, None, None).await;
+        assert!(matches!(old, Err(DomainError::NotFound("contract"))), "{old:?}");
     }
 
     #[tokio::test]

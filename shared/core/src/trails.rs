@@ -52,11 +52,15 @@ impl Platform {
     /// chains to the platform root.
     pub(crate) async fn checked_trail(&self, subject: &str) -> Result<(Trail, bool), DomainError> {
         let trail = Trail::load(self.store.as_ref(), subject).await?;
-        let anchors = if trail.anchors.is_empty() { Vec::new() } else { self.trust_anchors().await? };
-        let intact = trail.intact(|token, digest| {
-            matches!(esign_pades::verify::verify_timestamp_token(token, digest, Some(&anchors)), Ok((_, Some(true), _)))
-        });
+        let intact = self.trail_intact(&trail).await?;
         Ok((trail, intact))
+    }
+
+    async fn trail_intact(&self, trail: &Trail) -> Result<bool, DomainError> {
+        let anchors = if trail.anchors.is_empty() { Vec::new() } else { self.trust_anchors().await? };
+        Ok(trail.intact(|token, digest| {
+            matches!(esign_pades::verify::verify_timestamp_token(token, digest, Some(&anchors)), Ok((_, Some(true), _)))
+        }))
     }
 
     /// One page of `subject`'s trail, oldest first, at the offset `cursor` (a number this list
@@ -67,23 +71,19 @@ impl Platform {
         limit: Option<u32>,
         cursor: Option<&str>,
     ) -> Result<AuditPage, DomainError> {
-        let limit = match limit {
-            None => 50,
-            Some(l @ 1..=100) => l as usize,
-            Some(_) => return Err(DomainError::invalid("limit", "range", "limit must be between 1 and 100")),
-        };
-        let bad_cursor = || DomainError::invalid("cursor", "invalid", "the cursor is not one this list returned");
-        let start = match cursor {
-            None => 0,
-            Some(c) => c.parse::<usize>().map_err(|_| bad_cursor())?,
-        };
-        let (trail, chain_intact) = self.checked_trail(subject).await?;
+        let at = PageAt::parse(limit, cursor)?;
+        self.page_of(Trail::load(self.store.as_ref(), subject).await?, at).await
+    }
+
+    /// The page `at` of a trail already read, with the verdict on the whole trail.
+    pub(crate) async fn page_of(&self, trail: Trail, at: PageAt) -> Result<AuditPage, DomainError> {
+        let chain_intact = self.trail_intact(&trail).await?;
         let total = trail.events.len();
-        if start > total {
+        if at.start > total {
             return Err(bad_cursor());
         }
-        let end = start.saturating_add(limit).min(total);
-        let items = trail.events.get(start..end).unwrap_or_default().to_vec();
+        let end = at.start.saturating_add(at.limit).min(total);
+        let items = trail.events.get(at.start..end).unwrap_or_default().to_vec();
         let next_cursor = (end < total).then(|| end.to_string());
         Ok(AuditPage { items, next_cursor, chain_intact })
     }
@@ -159,6 +159,32 @@ impl Platform {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Where a page of a trail starts and how long it is, from a request's `limit` and `cursor`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageAt {
+    start: usize,
+    limit: usize,
+}
+
+impl PageAt {
+    pub(crate) fn parse(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, DomainError> {
+        let limit = match limit {
+            None => 50,
+            Some(l @ 1..=100) => l as usize,
+            Some(_) => return Err(DomainError::invalid("limit", "range", "limit must be between 1 and 100")),
+        };
+        let start = match cursor {
+            None => 0,
+            Some(c) => c.parse::<usize>().map_err(|_| bad_cursor())?,
+        };
+        Ok(PageAt { start, limit })
+    }
+}
+
+fn bad_cursor() -> DomainError {
+    DomainError::invalid("cursor", "invalid", "the cursor is not one this list returned")
 }
 
 #[cfg(test)]
