@@ -287,6 +287,7 @@ const UNOBSERVED: &[(&str, &str, &str, &str)] = &[
     // one process, whose warm cache (core/warm.rs) already holds every image the signing before
     // it read, so only a deployed function (a process of its own) reads them.
     ("get-contract-evidence", "s3:GetObject", "FilesBucket/pinned/*", "the seal images a report shows"),
+    ("generate-evidence", "s3:GetObject", "FilesBucket/pinned/*", "the seal images a report shows"),
 ];
 
 /// Functions that run no route but do what a route's function does, so need what it was

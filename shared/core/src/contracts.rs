@@ -1222,6 +1222,10 @@ impl Platform {
                     }),
                 )?);
             }
+            if completed {
+                // Its evidence report is made by the scheduled generate-evidence, not here.
+                writes.push(crate::evidence::evidence_due_write(id, now)?);
+            }
             let mut events = vec![(
                 "contract.signed",
                 serde_json::json!({ "signature": signature, "sha256": sha256, "otp_id": code.id }),
