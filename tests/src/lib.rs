@@ -512,6 +512,14 @@ impl Api {
         })
     }
 
+    /// Runs one invocation of the migration `backfill-long-term` with `payload` (`{}` to start,
+    /// `{"after": next}` to go on), as its Lambda function does; answers like [`Api::run_scheduled`].
+    pub fn run_backfill(&self, payload: Value) -> (Value, Vec<String>) {
+        self.run_on_platform(esign_api::lambda::BACKFILL_LONG_TERM, move |platform| async move {
+            esign_api::lambda::backfill_long_term(&platform, payload).await.map_err(|e| e.to_string())
+        })
+    }
+
     fn run_on_platform<F, W>(&self, name: &str, work: W) -> (Value, Vec<String>)
     where
         W: FnOnce(esign_core::Platform) -> F,

@@ -66,6 +66,9 @@ pub enum Function {
     RenewArchiveTimestamps,
     /// `generate-evidence`: makes and stores the evidence reports of contracts that completed.
     GenerateEvidence,
+    /// `backfill-long-term`: the one-off migration of contracts completed before the platform
+    /// kept their long-term state (invoked by hand after a deploy, no schedule).
+    BackfillLongTerm,
 }
 
 /// The `Handler` setting names no function of the platform.
@@ -73,7 +76,7 @@ pub enum Function {
 #[error(
     "the function's Handler setting (_HANDLER) is {0:?}, which names no esign function: set it in \
      infra/template.yaml to a route's function name (e.g. sign-contract), {DELIVER_WEBHOOKS}, {ANCHOR_AUDIT}, \
-     {REFRESH_CRLS}, {RENEW_ARCHIVE_TIMESTAMPS} or {GENERATE_EVIDENCE}"
+     {REFRESH_CRLS}, {RENEW_ARCHIVE_TIMESTAMPS}, {GENERATE_EVIDENCE} or {BACKFILL_LONG_TERM}"
 )]
 pub struct UnknownHandler(pub String);
 
@@ -86,6 +89,7 @@ impl Function {
             REFRESH_CRLS => Ok(Function::RefreshCrls),
             RENEW_ARCHIVE_TIMESTAMPS => Ok(Function::RenewArchiveTimestamps),
             GENERATE_EVIDENCE => Ok(Function::GenerateEvidence),
+            BACKFILL_LONG_TERM => Ok(Function::BackfillLongTerm),
             _ => crate::ROUTES
                 .iter()
                 .find(|r| r.function == name)
@@ -103,6 +107,7 @@ impl Function {
             Function::RefreshCrls => REFRESH_CRLS,
             Function::RenewArchiveTimestamps => RENEW_ARCHIVE_TIMESTAMPS,
             Function::GenerateEvidence => GENERATE_EVIDENCE,
+            Function::BackfillLongTerm => BACKFILL_LONG_TERM,
         }
     }
 
@@ -114,6 +119,7 @@ impl Function {
             Function::RefreshCrls,
             Function::RenewArchiveTimestamps,
             Function::GenerateEvidence,
+            Function::BackfillLongTerm,
         ])
     }
 }
@@ -128,6 +134,7 @@ pub async fn run_handler(handler: &str) -> Result<(), lambda_http::Error> {
         | Function::RefreshCrls
         | Function::RenewArchiveTimestamps
         | Function::GenerateEvidence => run_scheduled_function(handler).await,
+        Function::BackfillLongTerm => run_backfill_function().await,
     }
 }
 
@@ -186,7 +193,7 @@ pub async fn run_scheduled(
             serde_json::json!(in_function(name, platform.renew_archive_timestamps()).await?)
         }
         Function::GenerateEvidence => serde_json::json!(in_function(name, platform.generate_due_evidence()).await?),
-        Function::Route(_) | Function::DeliverWebhooks => {
+        Function::Route(_) | Function::DeliverWebhooks | Function::BackfillLongTerm => {
             return Err(format!("{name} is not a scheduled function").into());
         }
     };
@@ -203,6 +210,39 @@ pub async fn run_scheduled_function(name: &str) -> Result<(), lambda_http::Error
     lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
         let platform = platform.clone();
         async move { run_scheduled(&platform, function.name()).await }
+    }))
+    .await
+}
+
+/// The one-off migration of contracts completed before the platform kept their long-term state.
+pub const BACKFILL_LONG_TERM: &str = "backfill-long-term";
+
+/// One invocation of `backfill-long-term`: `{}` starts the migration, `{"after": <next>}` goes on
+/// where the previous one stopped; answers what it did and `next` (null: done). See
+/// `esign_core::backfill`.
+pub async fn backfill_long_term(
+    platform: &esign_core::Platform,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    let after = match payload.get("after") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(cursor) => Some(
+            serde_json::from_value::<esign_core::backfill::BackfillCursor>(cursor.clone())
+                .map_err(|e| format!("after: not a cursor this function answered: {e}"))?,
+        ),
+    };
+    let run = esign_aws::calls::in_function(BACKFILL_LONG_TERM, platform.backfill_long_term(after)).await?;
+    Ok(serde_json::json!(run))
+}
+
+/// Runs `backfill-long-term`: each invocation is one [`backfill_long_term`].
+pub async fn run_backfill_function() -> Result<(), lambda_http::Error> {
+    use lambda_http::lambda_runtime;
+    crate::init_tracing();
+    let platform = esign_aws::platform_from_env().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let platform = platform.clone();
+        async move { backfill_long_term(&platform, event.payload).await }
     }))
     .await
 }
@@ -290,8 +330,8 @@ mod tests {
             assert!(names.insert(f.name()), "{} twice", f.name());
             assert_eq!(Function::from_name(f.name()).unwrap(), f);
         }
-        // Every route, and the five functions driven by a schedule or a queue.
-        assert_eq!(names.len(), crate::ROUTES.len() + 5);
+        // Every route, the five functions driven by a schedule or a queue, and the migration.
+        assert_eq!(names.len(), crate::ROUTES.len() + 6);
         assert_eq!(Function::from_name("sign-contract").unwrap(), Function::Route(Operation::SignContract));
         for bad in ["", "bootstrap", "Sign-Contract", "sign-contract "] {
             let e = Function::from_name(bad).unwrap_err().to_string();
@@ -346,10 +386,21 @@ mod tests {
         assert_eq!(out, serde_json::json!({"generated": [], "reused": [], "failed": []}));
         let out = run_scheduled(&p, RENEW_ARCHIVE_TIMESTAMPS).await.unwrap();
         assert_eq!(out, serde_json::json!({"renewed": [], "failed": []}));
-        for not_scheduled in ["sign-contract", DELIVER_WEBHOOKS] {
+        for not_scheduled in ["sign-contract", DELIVER_WEBHOOKS, BACKFILL_LONG_TERM] {
             let e = run_scheduled(&p, not_scheduled).await.unwrap_err();
             assert!(e.to_string().contains("not a scheduled function"), "{e}");
         }
+    }
+
+    #[tokio::test]
+    async fn the_migration_starts_goes_on_and_refuses_a_cursor_it_did_not_make() {
+        let p = platform();
+        let done =
+            serde_json::json!({"checked": 0, "archive_indexed": [], "evidence_due": [], "failed": [], "next": null});
+        assert_eq!(backfill_long_term(&p, serde_json::json!({})).await.unwrap(), done);
+        assert_eq!(backfill_long_term(&p, serde_json::json!({"after": {}})).await.unwrap(), done);
+        let e = backfill_long_term(&p, serde_json::json!({"after": {"table": "x"}})).await.unwrap_err();
+        assert!(e.to_string().contains("not a cursor"), "{e}");
     }
 
     #[tokio::test]

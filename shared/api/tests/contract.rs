@@ -51,7 +51,10 @@ fn the_template_deploys_one_function_per_route() {
         let handler = res["Properties"]["Handler"].as_str().unwrap_or_else(|| panic!("{name:?} has no Handler"));
         let function = Function::from_name(handler).unwrap_or_else(|e| panic!("{name:?}: {e}"));
         assert!(handlers.insert(handler.to_owned()), "two functions with Handler {handler}");
-        for (_, event) in res["Properties"]["Events"].as_mapping().unwrap() {
+        // Every function runs on an event, but the migration, invoked by hand once.
+        let events = res["Properties"]["Events"].as_mapping();
+        assert_eq!(events.is_none(), function == Function::BackfillLongTerm, "{name:?}'s Events");
+        for (_, event) in events.into_iter().flatten() {
             if event["Type"].as_str() != Some("HttpApi") {
                 continue; // the webhook worker's queue and schedule, the audit anchor's schedule
             }

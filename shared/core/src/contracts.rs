@@ -251,7 +251,7 @@ pub(crate) fn contract_subject(id: &str) -> String {
     format!("CONTRACT#{id}")
 }
 
-fn contract_record(d: &ContractData) -> Result<Record, DomainError> {
+pub(crate) fn contract_record(d: &ContractData) -> Result<Record, DomainError> {
     let mut record = Record::new(contract_key(&d.contract.id), serde_json::to_value(d).map_err(internal)?);
     record.index = d.archive.as_ref().map(|a| crate::ltv::archive_index(a.due, &d.contract.id));
     Ok(record)

@@ -63,7 +63,7 @@ struct StoredEvidence {
     generated_at: OffsetDateTime,
 }
 
-fn evidence_key(id: &str) -> Key {
+pub(crate) fn evidence_key(id: &str) -> Key {
     Key::new(format!("CONTRACT#{id}"), "EVIDENCE")
 }
 
@@ -92,7 +92,7 @@ struct EvidenceDue {
     last_error: Option<String>,
 }
 
-fn evidence_due_key(id: &str) -> Key {
+pub(crate) fn evidence_due_key(id: &str) -> Key {
     Key::new(format!("CONTRACT#{id}"), "EVIDENCE#due")
 }
 
@@ -720,4 +720,4 @@ fn confirmations(events: &[AuditEvent]) -> Vec<Confirmation> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

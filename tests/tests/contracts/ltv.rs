@@ -268,3 +268,75 @@ fn the_renewal_schedule_renews_what_is_due_and_then_nothing() {
 
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Contracts completed before the platform kept long-term state: in neither the renewal index
+/// (`ARCHIVE#due`) nor the evidence index (`EVIDENCE#due`), no report stored. A completed contract
+/// is made to look like one (its archive state, index entry and due report taken away behind the
+/// API, as the table held them before); the one-off `backfill-long-term`, run until it says it is
+/// done, puts it back in both; a second pass writes nothing; the schedules then find it. On a
+/// server of its own, so the pass sees only this test's records.
+#[test]
+fn the_migration_puts_contracts_completed_before_back_in_both_indexes_once() {
+    let (api, _clock) = Api::isolated(|_| {});
+    let title = format!("迁移前完成的合同-{}", std::process::id());
+    let (a, _b, id) = two_parties_signed(&api, ["迁移甲方有限公司", "迁移乙方有限公司"], &title);
+    let contract_key = Key::new(format!("CONTRACT#{id}"), "CONTRACT");
+    let due_key = Key::new(format!("CONTRACT#{id}"), "EVIDENCE#due");
+    let now_state = stored_record(&api, &contract_key).unwrap();
+    let archive = now_state.data["archive"].clone();
+    assert!(now_state.index.as_ref().is_some_and(|i| i.pk == "ARCHIVE#due"), "{now_state:?}");
+    // As before this release: no archive state, no index entry, no report due.
+    let table = api.records_table();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use esign_core::ports::{Condition, RecordStore, Write};
+        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator()).await;
+        let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table);
+        let mut old = now_state.clone();
+        old.data.as_object_mut().unwrap().remove("archive");
+        old.index = None;
+        let writes = vec![
+            Write::Put { record: old, condition: Condition::Version(now_state.version) },
+            Write::Delete { key: due_key.clone(), condition: Condition::Always },
+        ];
+        store.write(writes).await.unwrap();
+    });
+    assert!(stored_record(&api, &contract_key).unwrap().index.is_none());
+
+    let pass = |api: &Api| {
+        let (mut archive_indexed, mut evidence_due, mut runs, mut calls) = (Vec::new(), Vec::new(), 0, 0);
+        let mut payload = json!({});
+        loop {
+            let (run, made) = api.run_backfill(payload);
+            runs += 1;
+            calls += made.len();
+            assert_eq!(run["failed"], json!([]), "{run}");
+            archive_indexed.extend(run["archive_indexed"].as_array().unwrap().iter().cloned());
+            evidence_due.extend(run["evidence_due"].as_array().unwrap().iter().cloned());
+            if run["next"].is_null() {
+                break;
+            }
+            assert!(runs < 20, "the migration ends");
+            payload = json!({"after": run["next"]});
+        }
+        println!("backfill-long-term pass: {runs} run(s), {calls} AWS calls");
+        (archive_indexed, evidence_due)
+    };
+    let (archive_indexed, evidence_due) = pass(&api);
+    assert_eq!((archive_indexed, evidence_due), (vec![json!(id)], vec![json!(id)]));
+    let mended = stored_record(&api, &contract_key).unwrap();
+    assert_eq!(mended.data["archive"], archive, "the archive state of its newest document time stamp");
+    assert!(mended.index.as_ref().is_some_and(|i| i.pk == "ARCHIVE#due" && i.sk.ends_with(&id)), "{mended:?}");
+    assert!(stored_record(&api, &due_key).is_some(), "its report is due");
+
+    // Done once: a second pass writes nothing.
+    assert_eq!(pass(&api), (vec![], vec![]));
+    assert_eq!(stored_record(&api, &contract_key).unwrap().version, mended.version);
+    // The schedules find it: its report is made, and the request answers that one.
+    let (run, _) = api.run_scheduled(esign_api::lambda::GENERATE_EVIDENCE);
+    assert_eq!(run, json!({"generated": [id], "reused": [], "failed": []}));
+    let got = api.get(&format!("/v1/contracts/{id}/evidence")).key(&a.key).send();
+    assert_eq!(got.status, 200, "{:?}", got.body);
+    let stored = stored_record(&api, &Key::new(format!("CONTRACT#{id}"), "EVIDENCE")).unwrap();
+    assert_eq!(got.body["sha256"], stored.data["sha256"]);
+    assert_eq!(pass(&api), (vec![], vec![]));
+}

@@ -4,11 +4,20 @@ use crate::otp::SendCode;
 use crate::ports::Clock as _;
 use crate::testing::{TestPlatform, active_seal, confirm_contacts, full, sample_pdf, verified};
 
-struct Setup {
-    t: TestPlatform,
+pub(crate) struct Setup {
+    pub(crate) t: TestPlatform,
     a: (String, Principal, String),
     b: (String, Principal, String),
-    contract: String,
+    pub(crate) contract: String,
+}
+
+/// A contract of A's between A and B that both have signed: completed.
+pub(crate) async fn completed() -> Setup {
+    let s = setup().await;
+    s.t.platform.open_contract(&s.a.1, &s.contract).await.unwrap();
+    sign(&s, &s.a.1, &s.a.2).await;
+    sign(&s, &s.b.1, &s.b.2).await;
+    s
 }
 
 /// An open contract of A's between A and B, each with an active seal.
