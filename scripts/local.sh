@@ -20,6 +20,9 @@ OPERATOR_KEY="${ESIGN_OPERATOR_KEYS%%,*}"
 # Who may sign in to the operator console (/operator) with a code from the development outbox.
 export ESIGN_OPERATORS="${ESIGN_OPERATORS:-operator@example.com}"
 export ESIGN_WEB_DIR="${ESIGN_WEB_DIR:-$PWD/web/dist}"
+# No EventBridge locally: the server runs generate-evidence (evidence reports of completed
+# contracts) every 5 s itself; deployed, its schedule runs it every minute.
+export ESIGN_LOCAL_EVIDENCE_SECS="${ESIGN_LOCAL_EVIDENCE_SECS:-5}"
 BASE="http://$ESIGN_LOCAL_ADDR"
 
 scripts/web-build.sh

@@ -55,6 +55,8 @@ struct Server {
     runtime: tokio::runtime::Handle,
     ports: esign_core::Ports,
     config: esign_core::Config,
+    /// The platform `base` serves, for the scheduled functions a test runs ([`Api::run_scheduled`]).
+    platform: esign_core::Platform,
 }
 
 /// The same ports (the same resources) with another clock.
@@ -104,6 +106,8 @@ fn server() -> &'static Server {
             endpoint,
             // Set once the ports are known: the bucket's CORS rules allow the listeners' origins.
             web_origins: Vec::new(),
+            // The tests run the scheduled functions themselves (round trips are counted per request).
+            evidence_every: None,
         };
         let prefix = setup.prefix.clone();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -141,7 +145,8 @@ fn server() -> &'static Server {
                 esign_api::local::publish_crls(&platform).await.expect("the CRLs");
                 let short = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
                 let short_addr = short.local_addr().expect("addr");
-                tx.send((addr, short_addr, web_addr, tokio::runtime::Handle::current(), kept)).expect("send addr");
+                let handle = tokio::runtime::Handle::current();
+                tx.send((addr, short_addr, web_addr, handle, kept, platform.clone())).expect("send addr");
                 tokio::spawn(esign_api::local::serve(short, esign_core::Platform::new(short_ports, short_config)));
                 let web_platform = platform.clone();
                 tokio::spawn(async move {
@@ -151,7 +156,7 @@ fn server() -> &'static Server {
                 esign_api::local::serve(listener, platform).await.expect("serve");
             });
         });
-        let (addr, short, web_addr, runtime, (ports, config)) = rx.recv().expect("the test server started");
+        let (addr, short, web_addr, runtime, (ports, config), platform) = rx.recv().expect("the test server started");
         Server {
             base: format!("http://{addr}"),
             short_sessions_base: format!("http://{short}"),
@@ -162,6 +167,7 @@ fn server() -> &'static Server {
             runtime,
             ports,
             config,
+            platform,
         }
     })
 }
@@ -361,6 +367,10 @@ impl Reply {
 pub struct Api {
     pub base: String,
     agent: Agent,
+    /// The platform behind `base` (on its clock), when a test may run scheduled functions on it.
+    platform: Option<esign_core::Platform>,
+    /// The records table of a server of its own ([`Api::isolated`]).
+    table: Option<String>,
 }
 
 impl Default for Api {
@@ -424,7 +434,8 @@ pub struct Session {
 
 impl Api {
     pub fn new() -> Self {
-        Self::at(server().base.clone())
+        let server = server();
+        Api { platform: Some(server.platform.clone()), ..Self::at(server.base.clone()) }
     }
 
     /// A client of the same server with short sessions ([`SHORT_SESSION_IDLE`] unused,
@@ -443,8 +454,87 @@ impl Api {
         let platform = esign_core::Platform::new(ports, server.config.clone());
         let listener = server.runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let addr = listener.local_addr().expect("addr");
-        server.runtime.spawn(esign_api::local::serve(listener, platform));
-        (Self::at(format!("http://{addr}")), clock)
+        server.runtime.spawn(esign_api::local::serve(listener, platform.clone()));
+        (Api { platform: Some(platform), ..Self::at(format!("http://{addr}")) }, clock)
+    }
+
+    /// A client of a server of its own: its own resources in the emulator (a prefix of its own:
+    /// table, buckets, keys, CA), its own clock (moved by the returned handle) and `configure`'s
+    /// changes to the test server's configuration. For the tests of the scheduled functions,
+    /// which work on everything due in the table: there they see only the test's own records,
+    /// and no other test sees what they do. Costs a provisioning and a CA bootstrap (seconds).
+    pub fn isolated(configure: impl FnOnce(&mut esign_core::Config)) -> (Self, faults::SkewedClock) {
+        let server = server();
+        let clock = faults::SkewedClock::default();
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let mut config = server.config.clone();
+        configure(&mut config);
+        let endpoint = server.endpoint.clone();
+        let prefix = format!("e2e-own-{}-{}", std::process::id(), nanos % 1_000_000_000);
+        let table = esign_aws::provision::local_name(&prefix, "RecordsTable");
+        let own_clock = clock.clone();
+        let (platform, addr) = server.runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            config.public_url = Some(format!("http://{addr}"));
+            config.web_url = Some(format!("http://{addr}"));
+            let setup = esign_api::local::LocalSetup {
+                template: repo_root().join("infra/template.yaml"),
+                prefix,
+                config,
+                endpoint,
+                web_origins: vec![format!("http://{addr}")],
+                evidence_every: None,
+            };
+            let (ports, queue) = esign_api::local::local_ports(&setup).await.expect("local ports");
+            let ports = ports_with_clock(&ports, Arc::new(own_clock));
+            let platform = esign_core::Platform::new(ports, setup.config.clone());
+            esign_api::local::spawn_webhook_worker(platform.clone(), queue);
+            esign_api::local::publish_crls(&platform).await.expect("the CRLs");
+            tokio::spawn(esign_api::local::serve(listener, platform.clone()));
+            (platform, addr)
+        });
+        (Api { platform: Some(platform), table: Some(table), ..Self::at(format!("http://{addr}")) }, clock)
+    }
+
+    /// The records table behind this client's server (the test server's: [`records_table`]).
+    pub fn records_table(&self) -> String {
+        self.table.clone().unwrap_or_else(records_table)
+    }
+
+    /// Runs one tick of the scheduled function `name` (e.g. `generate-evidence`) on this client's
+    /// platform (its clock too), as its Lambda function does ([`esign_api::lambda::run_scheduled`]);
+    /// answers what the run answered and the AWS calls it made, in order (`Service.Operation`,
+    /// without those that only filled a cache the process keeps, as the calls header counts).
+    pub fn run_scheduled(&self, name: &'static str) -> (Value, Vec<String>) {
+        self.run_on_platform(name, move |platform| async move {
+            esign_api::lambda::run_scheduled(&platform, name).await.map_err(|e| e.to_string())
+        })
+    }
+
+    /// Runs one invocation of the migration `backfill-long-term` with `payload` (`{}` to start,
+    /// `{"after": next}` to go on), as its Lambda function does; answers like [`Api::run_scheduled`].
+    pub fn run_backfill(&self, payload: Value) -> (Value, Vec<String>) {
+        self.run_on_platform(esign_api::lambda::BACKFILL_LONG_TERM, move |platform| async move {
+            esign_api::lambda::backfill_long_term(&platform, payload).await.map_err(|e| e.to_string())
+        })
+    }
+
+    fn run_on_platform<F, W>(&self, name: &str, work: W) -> (Value, Vec<String>)
+    where
+        W: FnOnce(esign_core::Platform) -> F,
+        F: std::future::Future<Output = Result<Value, String>>,
+    {
+        let platform =
+            self.platform.clone().expect("a client of a platform of the tests' (Api::new, with_own_clock, isolated)");
+        let (done, calls) = server().runtime.block_on(esign_aws::calls::capturing(work(platform)));
+        let done = done.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let calls = calls
+            .iter()
+            .filter(|c| c.transmitted && !c.cached)
+            .map(|c| format!("{}.{}", c.service, c.operation))
+            .collect();
+        (done, calls)
     }
 
     /// A client of the test server's listener that serves, beside the same platform under `/v1`,
@@ -467,7 +557,7 @@ impl Api {
 
     fn at(base: String) -> Self {
         let agent: Agent = Agent::config_builder().http_status_as_error(false).build().into();
-        Api { base, agent }
+        Api { base, agent, platform: None, table: None }
     }
 
     /// Asks for a sign-in code to `identifier` (`audience` member or operator); the answer.

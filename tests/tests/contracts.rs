@@ -130,6 +130,48 @@ fn wrong(code: &str) -> &'static str {
     if code == "000000" { "111111" } else { "000000" }
 }
 
+/// Two verified companies (`names`) with active seals, and a one-page contract (`title`) between
+/// them that both have signed in turn: completed. Answers the parties and the contract's id.
+fn two_parties_signed(api: &Api, names: [&str; 2], title: &str) -> (Party, Party, String) {
+    let a = party(api, names[0], "ecdsa_p256");
+    let b = party(api, names[1], "rsa_2048");
+    let placements = vec![place(&a, "signature", 1, 60.0, 560.0), place(&b, "signature", 1, 400.0, 560.0)];
+    let id = contract(api, &a, title, sample_pdf(1), &[&a, &b], "sequential", placements);
+    for p in [&a, &b] {
+        let (otp, c) = code(api, p, &id, title);
+        let r = sign(api, p, &id, &otp, &c);
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    (a, b, id)
+}
+
+/// The record at `key` in the records table of `api`'s server, as the platform stores it (for
+/// tests that look behind the API).
+fn stored_record(api: &Api, key: &Key) -> Option<esign_core::ports::Record> {
+    let table = api.records_table();
+    let key = key.clone();
+    tokio::runtime::Runtime::new().unwrap().block_on(async move {
+        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator()).await;
+        esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table).get(&key).await.unwrap()
+    })
+}
+
+/// `Service.Operation ×n, …` of a list of AWS calls, in order of first use.
+fn call_summary(calls: &[String]) -> String {
+    let mut counted: Vec<(&str, usize)> = Vec::new();
+    for c in calls {
+        match counted.iter_mut().find(|(name, _)| name == c) {
+            Some((_, n)) => *n += 1,
+            None => counted.push((c, 1)),
+        }
+    }
+    counted
+        .iter()
+        .map(|(c, n)| if *n > 1 { format!("{c} ×{n}") } else { (*c).to_owned() })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn download(api: &Api, p: &Party, contract: &str) -> Vec<u8> {
     let d = api.get(&format!("/v1/contracts/{contract}/document")).key(&p.key).send();
     assert_eq!(d.status, 200, "{:?}", d.body);

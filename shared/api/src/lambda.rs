@@ -64,6 +64,11 @@ pub enum Function {
     /// `renew-archive-timestamps`: a new archive time stamp on completed contracts whose newest
     /// one is due (its TSA certificate near expiry, or older than `ESIGN_ARCHIVE_MAX_AGE_SECS`).
     RenewArchiveTimestamps,
+    /// `generate-evidence`: makes and stores the evidence reports of contracts that completed.
+    GenerateEvidence,
+    /// `backfill-long-term`: the one-off migration of contracts completed before the platform
+    /// kept their long-term state (invoked by hand after a deploy, no schedule).
+    BackfillLongTerm,
 }
 
 /// The `Handler` setting names no function of the platform.
@@ -71,7 +76,7 @@ pub enum Function {
 #[error(
     "the function's Handler setting (_HANDLER) is {0:?}, which names no esign function: set it in \
      infra/template.yaml to a route's function name (e.g. sign-contract), {DELIVER_WEBHOOKS}, {ANCHOR_AUDIT}, \
-     {REFRESH_CRLS} or {RENEW_ARCHIVE_TIMESTAMPS}"
+     {REFRESH_CRLS}, {RENEW_ARCHIVE_TIMESTAMPS}, {GENERATE_EVIDENCE} or {BACKFILL_LONG_TERM}"
 )]
 pub struct UnknownHandler(pub String);
 
@@ -83,6 +88,8 @@ impl Function {
             ANCHOR_AUDIT => Ok(Function::AnchorAudit),
             REFRESH_CRLS => Ok(Function::RefreshCrls),
             RENEW_ARCHIVE_TIMESTAMPS => Ok(Function::RenewArchiveTimestamps),
+            GENERATE_EVIDENCE => Ok(Function::GenerateEvidence),
+            BACKFILL_LONG_TERM => Ok(Function::BackfillLongTerm),
             _ => crate::ROUTES
                 .iter()
                 .find(|r| r.function == name)
@@ -99,6 +106,8 @@ impl Function {
             Function::AnchorAudit => ANCHOR_AUDIT,
             Function::RefreshCrls => REFRESH_CRLS,
             Function::RenewArchiveTimestamps => RENEW_ARCHIVE_TIMESTAMPS,
+            Function::GenerateEvidence => GENERATE_EVIDENCE,
+            Function::BackfillLongTerm => BACKFILL_LONG_TERM,
         }
     }
 
@@ -109,6 +118,8 @@ impl Function {
             Function::AnchorAudit,
             Function::RefreshCrls,
             Function::RenewArchiveTimestamps,
+            Function::GenerateEvidence,
+            Function::BackfillLongTerm,
         ])
     }
 }
@@ -119,9 +130,11 @@ pub async fn run_handler(handler: &str) -> Result<(), lambda_http::Error> {
     match Function::from_name(handler)? {
         Function::Route(operation) => run(operation).await,
         Function::DeliverWebhooks => run_webhook_deliverer().await,
-        Function::AnchorAudit => run_audit_anchorer().await,
-        Function::RefreshCrls => run_crl_refresher().await,
-        Function::RenewArchiveTimestamps => run_archive_renewer().await,
+        Function::AnchorAudit
+        | Function::RefreshCrls
+        | Function::RenewArchiveTimestamps
+        | Function::GenerateEvidence => run_scheduled_function(handler).await,
+        Function::BackfillLongTerm => run_backfill_function().await,
     }
 }
 
@@ -153,56 +166,83 @@ pub async fn run_webhook_deliverer() -> Result<(), lambda_http::Error> {
     .await
 }
 
-/// Runs the `anchor-audit` function: each scheduled tick time-stamps the audit trail heads that
-/// moved (see `Platform::anchor_audit_trails`).
-pub async fn run_audit_anchorer() -> Result<(), lambda_http::Error> {
-    use lambda_http::lambda_runtime;
-    crate::init_tracing();
-    let platform = esign_aws::platform_from_env().await?;
-    lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
-        let platform = platform.clone();
-        async move {
-            let run = esign_aws::calls::in_function(ANCHOR_AUDIT, platform.anchor_audit_trails()).await?;
-            Ok::<_, lambda_http::Error>(serde_json::json!(run))
-        }
-    }))
-    .await
-}
-
 /// The function that reissues the CRLs on a schedule.
 pub const REFRESH_CRLS: &str = "refresh-crls";
+/// The scheduled function that renews archive time stamps.
+pub const RENEW_ARCHIVE_TIMESTAMPS: &str = "renew-archive-timestamps";
+/// The scheduled function that makes the evidence reports of completed contracts.
+pub const GENERATE_EVIDENCE: &str = "generate-evidence";
 
-/// Runs the scheduled `refresh-crls` function: each tick reissues both CRLs.
-pub async fn run_crl_refresher() -> Result<(), lambda_http::Error> {
+/// One run of the scheduled function named `name`, its AWS calls recorded under that name: what
+/// its Lambda function does on each tick of its schedule, and what the local server's ticks and
+/// the tests call.
+/// - `anchor-audit` time-stamps the audit trail heads that moved (`Platform::anchor_audit_trails`);
+/// - `refresh-crls` reissues both CRLs (`Platform::refresh_crls`);
+/// - `renew-archive-timestamps` renews the archive time stamps that are due
+///   (`Platform::renew_archive_timestamps`);
+/// - `generate-evidence` makes the evidence reports that are due (`Platform::generate_due_evidence`).
+pub async fn run_scheduled(
+    platform: &esign_core::Platform,
+    name: &'static str,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    use esign_aws::calls::in_function;
+    let done = match Function::from_name(name)? {
+        Function::AnchorAudit => serde_json::json!(in_function(name, platform.anchor_audit_trails()).await?),
+        Function::RefreshCrls => serde_json::json!(in_function(name, platform.refresh_crls()).await?),
+        Function::RenewArchiveTimestamps => {
+            serde_json::json!(in_function(name, platform.renew_archive_timestamps()).await?)
+        }
+        Function::GenerateEvidence => serde_json::json!(in_function(name, platform.generate_due_evidence()).await?),
+        Function::Route(_) | Function::DeliverWebhooks | Function::BackfillLongTerm => {
+            return Err(format!("{name} is not a scheduled function").into());
+        }
+    };
+    Ok(done)
+}
+
+/// Runs a scheduled function (`anchor-audit`, `refresh-crls`, `renew-archive-timestamps`,
+/// `generate-evidence`): each tick of its schedule is one [`run_scheduled`].
+pub async fn run_scheduled_function(name: &str) -> Result<(), lambda_http::Error> {
     use lambda_http::lambda_runtime;
+    let function = Function::from_name(name)?;
     crate::init_tracing();
     let platform = esign_aws::platform_from_env().await?;
     lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
         let platform = platform.clone();
-        async move {
-            let published = esign_aws::calls::in_function(REFRESH_CRLS, platform.refresh_crls()).await?;
-            Ok::<_, lambda_http::Error>(serde_json::json!(published))
-        }
+        async move { run_scheduled(&platform, function.name()).await }
     }))
     .await
 }
 
-/// The scheduled function that renews archive time stamps.
-pub const RENEW_ARCHIVE_TIMESTAMPS: &str = "renew-archive-timestamps";
+/// The one-off migration of contracts completed before the platform kept their long-term state.
+pub const BACKFILL_LONG_TERM: &str = "backfill-long-term";
 
-/// Runs the scheduled `renew-archive-timestamps` function: each tick renews the archive time
-/// stamps that are due (see `Platform::renew_archive_timestamps`).
-pub async fn run_archive_renewer() -> Result<(), lambda_http::Error> {
+/// One invocation of `backfill-long-term`: `{}` starts the migration, `{"after": <next>}` goes on
+/// where the previous one stopped; answers what it did and `next` (null: done). See
+/// `esign_core::backfill`.
+pub async fn backfill_long_term(
+    platform: &esign_core::Platform,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    let after = match payload.get("after") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(cursor) => Some(
+            serde_json::from_value::<esign_core::backfill::BackfillCursor>(cursor.clone())
+                .map_err(|e| format!("after: not a cursor this function answered: {e}"))?,
+        ),
+    };
+    let run = esign_aws::calls::in_function(BACKFILL_LONG_TERM, platform.backfill_long_term(after)).await?;
+    Ok(serde_json::json!(run))
+}
+
+/// Runs `backfill-long-term`: each invocation is one [`backfill_long_term`].
+pub async fn run_backfill_function() -> Result<(), lambda_http::Error> {
     use lambda_http::lambda_runtime;
     crate::init_tracing();
     let platform = esign_aws::platform_from_env().await?;
-    lambda_runtime::run(lambda_runtime::service_fn(move |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
         let platform = platform.clone();
-        async move {
-            let run =
-                esign_aws::calls::in_function(RENEW_ARCHIVE_TIMESTAMPS, platform.renew_archive_timestamps()).await?;
-            Ok::<_, lambda_http::Error>(serde_json::json!(run))
-        }
+        async move { backfill_long_term(&platform, event.payload).await }
     }))
     .await
 }
@@ -290,8 +330,8 @@ mod tests {
             assert!(names.insert(f.name()), "{} twice", f.name());
             assert_eq!(Function::from_name(f.name()).unwrap(), f);
         }
-        // Every route, and the four functions driven by a schedule or a queue.
-        assert_eq!(names.len(), crate::ROUTES.len() + 4);
+        // Every route, the five functions driven by a schedule or a queue, and the migration.
+        assert_eq!(names.len(), crate::ROUTES.len() + 6);
         assert_eq!(Function::from_name("sign-contract").unwrap(), Function::Route(Operation::SignContract));
         for bad in ["", "bootstrap", "Sign-Contract", "sign-contract "] {
             let e = Function::from_name(bad).unwrap_err().to_string();
@@ -337,6 +377,30 @@ mod tests {
         assert_eq!(out, serde_json::json!({"batchItemFailures": []}));
         let out = deliver_webhooks(&p, serde_json::json!({"source": "aws.scheduler"})).await.unwrap();
         assert_eq!(out, serde_json::json!({"swept": 0}));
+    }
+
+    #[tokio::test]
+    async fn scheduled_functions_run_by_name_and_routes_are_not_scheduled() {
+        let p = platform();
+        let out = run_scheduled(&p, GENERATE_EVIDENCE).await.unwrap();
+        assert_eq!(out, serde_json::json!({"generated": [], "reused": [], "failed": []}));
+        let out = run_scheduled(&p, RENEW_ARCHIVE_TIMESTAMPS).await.unwrap();
+        assert_eq!(out, serde_json::json!({"renewed": [], "failed": []}));
+        for not_scheduled in ["sign-contract", DELIVER_WEBHOOKS, BACKFILL_LONG_TERM] {
+            let e = run_scheduled(&p, not_scheduled).await.unwrap_err();
+            assert!(e.to_string().contains("not a scheduled function"), "{e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_migration_starts_goes_on_and_refuses_a_cursor_it_did_not_make() {
+        let p = platform();
+        let done =
+            serde_json::json!({"checked": 0, "archive_indexed": [], "evidence_due": [], "failed": [], "next": null});
+        assert_eq!(backfill_long_term(&p, serde_json::json!({})).await.unwrap(), done);
+        assert_eq!(backfill_long_term(&p, serde_json::json!({"after": {}})).await.unwrap(), done);
+        let e = backfill_long_term(&p, serde_json::json!({"after": {"table": "x"}})).await.unwrap_err();
+        assert!(e.to_string().contains("not a cursor"), "{e}");
     }
 
     #[tokio::test]

@@ -121,16 +121,42 @@ pub struct LocalSetup {
     /// Origins whose pages may upload to and download from the files bucket through presigned
     /// URLs (the bucket's CORS rules): the local server's own, for its web app.
     pub web_origins: Vec<String>,
+    /// Run the scheduled `generate-evidence` this often (there is no EventBridge locally; when
+    /// deployed it runs every minute). `None`: never (the tests call it themselves).
+    pub evidence_every: Option<std::time::Duration>,
 }
 
 /// Provisions the template's resources in the emulator, wires a platform on them and starts
-/// the webhook worker (what Lambda's SQS event source does when deployed).
+/// the webhook worker (what Lambda's SQS event source does when deployed) and, with
+/// [`LocalSetup::evidence_every`], the ticks of `generate-evidence` (what its schedule does).
 pub async fn local_platform(setup: &LocalSetup) -> Result<Platform, Box<dyn std::error::Error + Send + Sync>> {
     let (ports, queue) = local_ports(setup).await?;
     let platform = Platform::new(ports, setup.config.clone());
     spawn_webhook_worker(platform.clone(), queue);
     publish_crls(&platform).await?;
+    if let Some(every) = setup.evidence_every {
+        spawn_scheduled(platform.clone(), crate::lambda::GENERATE_EVIDENCE, every);
+    }
     Ok(platform)
+}
+
+/// Runs the scheduled function `name` every `every` in the background, as its schedule does when
+/// deployed (one [`crate::lambda::run_scheduled`] a tick; a failed tick is logged, the next
+/// one runs).
+pub fn spawn_scheduled(platform: Platform, name: &'static str, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match crate::lambda::run_scheduled(&platform, name).await {
+                Ok(done) => tracing::debug!(function = name, %done, "scheduled run"),
+                Err(e) => {
+                    tracing::warn!(function = name, error = %e, "scheduled run failed; the next tick tries again")
+                }
+            }
+        }
+    });
 }
 
 /// Publishes both CRLs as the scheduled `refresh-crls` function does (deployed, its first run

@@ -280,13 +280,11 @@ const UNOBSERVED: &[(&str, &str, &str, &str)] = &[
     // Deployed, Lambda's SQS event source polls the queue with the function's role and needs
     // GetQueueAttributes besides ReceiveMessage and DeleteMessage (which the local worker makes).
     ("deliver-webhooks", "sqs:GetQueueAttributes", "WebhookQueue", "the SQS event source mapping"),
-    // The scheduled renewal finds the contracts due in the index (ltv.rs); the route it shares
-    // its work with renews one contract by id, and no end-to-end test runs the schedule.
-    ("renew-archive-timestamps", "dynamodb:Query", "RecordsTable/index/GSI1", "the contracts due for renewal"),
     // The report shows each seal's approved image, read by its pinned hash; the local server is
     // one process, whose warm cache (core/warm.rs) already holds every image the signing before
     // it read, so only a deployed function (a process of its own) reads them.
     ("get-contract-evidence", "s3:GetObject", "FilesBucket/pinned/*", "the seal images a report shows"),
+    ("generate-evidence", "s3:GetObject", "FilesBucket/pinned/*", "the seal images a report shows"),
 ];
 
 /// Functions that run no route but do what a route's function does, so need what it was

@@ -124,6 +124,11 @@ pub struct KmsAuthority {
     evidence_cert: Option<Certificate>,
     /// The evidence seal's public key, as `GetPublicKey` answered it (asked once per process).
     evidence_public: tokio::sync::OnceCell<SubjectPublicKeyInfoOwned>,
+    /// When recording AWS calls: the call that asked for it, and the functions it was recorded
+    /// for (the local server shares the key among the evidence route and `generate-evidence`; in
+    /// Lambda each asks on its own).
+    evidence_calls: std::sync::OnceLock<Vec<crate::calls::AwsCall>>,
+    evidence_recorded_for: std::sync::Mutex<Vec<&'static str>>,
     /// Connected on first use: only the OCSP functions sign with its key.
     ocsp: tokio::sync::OnceCell<OcspResponder>,
     /// When recording AWS calls: those connecting the responder made, and the functions they
@@ -306,6 +311,8 @@ impl KmsAuthority {
             ocsp_cert,
             evidence_cert,
             evidence_public: tokio::sync::OnceCell::new(),
+            evidence_calls: std::sync::OnceLock::new(),
+            evidence_recorded_for: std::sync::Mutex::new(Vec::new()),
             ocsp: tokio::sync::OnceCell::new(),
             ocsp_calls: std::sync::OnceLock::new(),
             ocsp_recorded_for: std::sync::Mutex::new(Vec::new()),
@@ -500,16 +507,34 @@ impl SealAuthority for KmsAuthority {
         let cert = self.evidence_cert.clone().ok_or_else(|| {
             AuthorityError::Unavailable("the CA has no evidence seal certificate (run esign-bootstrap)".into())
         })?;
+        let function = crate::calls::current_function();
         let public = self
             .evidence_public
             .get_or_try_init(|| async {
-                let key = crate::kms::KmsKeySigner::connect(self.kms.clone(), &self.keys.evidence)
-                    .await
-                    .map_err(|e| unavailable(e.to_string()))?;
-                key.public_key().await.map_err(|e| unavailable(e.to_string()))
+                let connect = async {
+                    let key = crate::kms::KmsKeySigner::connect(self.kms.clone(), &self.keys.evidence)
+                        .await
+                        .map_err(|e| unavailable(e.to_string()))?;
+                    key.public_key().await.map_err(|e| unavailable(e.to_string()))
+                };
+                let (public, made) = crate::calls::capturing(connect).await;
+                if public.is_ok() {
+                    let _ = self.evidence_calls.set(made);
+                    if let (Some(f), Ok(mut done)) = (function, self.evidence_recorded_for.lock()) {
+                        done.push(f);
+                    }
+                }
+                public
             })
             .await?
             .clone();
+        if let (Some(f), Some(made), Ok(mut done)) =
+            (function, self.evidence_calls.get(), self.evidence_recorded_for.lock())
+            && !done.contains(&f)
+        {
+            done.push(f);
+            crate::calls::record_cached(made);
+        }
         let key = crate::kms::KmsKeySigner::with_public_key(self.kms.clone(), &self.keys.evidence, public)
             .map_err(|e| unavailable(e.to_string()))?;
         let chain_pem = format!("{}{}", pem(&cert)?, pem(&self.issuing_cert)?);

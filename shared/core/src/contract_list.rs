@@ -108,7 +108,7 @@ fn listing_key(enterprise_id: &str, contract_id: &str) -> Key {
     Key::new(listing_partition(enterprise_id), format!("{LISTING_PREFIX}{contract_id}"))
 }
 
-fn status_partition(enterprise_id: &str, status: ContractStatus) -> String {
+pub(crate) fn status_partition(enterprise_id: &str, status: ContractStatus) -> String {
     format!("CONTRACTS#{enterprise_id}#{}", status_name(status))
 }
 

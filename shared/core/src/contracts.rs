@@ -251,7 +251,7 @@ pub(crate) fn contract_subject(id: &str) -> String {
     format!("CONTRACT#{id}")
 }
 
-fn contract_record(d: &ContractData) -> Result<Record, DomainError> {
+pub(crate) fn contract_record(d: &ContractData) -> Result<Record, DomainError> {
     let mut record = Record::new(contract_key(&d.contract.id), serde_json::to_value(d).map_err(internal)?);
     record.index = d.archive.as_ref().map(|a| crate::ltv::archive_index(a.due, &d.contract.id));
     Ok(record)
@@ -1234,6 +1234,10 @@ impl Platform {
                         "parties": data.contract.parties.iter().map(|p| &p.enterprise_id).collect::<Vec<_>>(),
                     }),
                 )?);
+            }
+            if completed {
+                // Its evidence report is made by the scheduled generate-evidence, not here.
+                writes.push(crate::evidence::evidence_due_write(id, now)?);
             }
             let mut events = vec![(
                 "contract.signed",

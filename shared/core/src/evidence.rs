@@ -11,10 +11,13 @@
 //! The domain gathers the facts; the PDF is written by the engine (`esign_pades::report`).
 //! Reports are stored (`evidence/{id}/…`) and reused while the contract, its trail's
 //! head and its newest anchor are as they were when it was made; otherwise the next request
-//! makes a new one. They are made on first request rather than when the last party signs:
-//! making one costs a dozen AWS calls (the trail, the seals' images, the revision, two KMS
-//! signatures), which the signing request's budget of 10 cannot carry, and no function that runs
-//! on completion (the webhook deliverer) should hold the evidence seal's key.
+//! makes a new one. A report is made when the contract completes, and on request: making one
+//! costs a dozen AWS calls (the trail, the seals' images, the revision, three KMS signatures),
+//! which the signing request's budget of 10 cannot carry, so the completing signing only writes
+//! an entry in the index partition [`EVIDENCE_PARTITION`] in its existing transaction, and the
+//! scheduled `generate-evidence` (every minute; [`Platform::generate_due_evidence`]) makes and
+//! stores the report through the same code as `GET /v1/contracts/{id}/evidence`, which then
+//! finds it stored. Only that function and the evidence route hold the evidence seal's key.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -60,8 +63,69 @@ struct StoredEvidence {
     generated_at: OffsetDateTime,
 }
 
-fn evidence_key(id: &str) -> Key {
+pub(crate) fn evidence_key(id: &str) -> Key {
     Key::new(format!("CONTRACT#{id}"), "EVIDENCE")
+}
+
+// ---- Reports made when the contract completes ----
+
+/// The index partition of contracts whose evidence report is due (sorted by when).
+pub(crate) const EVIDENCE_PARTITION: &str = "EVIDENCE#due";
+/// Most reports one scheduled run makes (each is three KMS signatures and a dozen reads).
+pub const EVIDENCE_PER_RUN: usize = 10;
+/// A contract whose report could not be made is tried again after this, doubled per failure...
+const EVIDENCE_RETRY_FIRST: time::Duration = time::Duration::minutes(1);
+/// ...up to this: a broken contract is retried every 6 hours and never holds up the others, which
+/// are due earlier in the index.
+const EVIDENCE_RETRY_MAX: time::Duration = time::Duration::hours(6);
+
+/// A contract's entry in [`EVIDENCE_PARTITION`]: its report is due at `due`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EvidenceDue {
+    contract_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    due: OffsetDateTime,
+    /// Failed attempts so far (each pushes `due` back: [`retry_after`]).
+    #[serde(default)]
+    attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_error: Option<String>,
+}
+
+pub(crate) fn evidence_due_key(id: &str) -> Key {
+    Key::new(format!("CONTRACT#{id}"), "EVIDENCE#due")
+}
+
+fn evidence_due_record(due: &EvidenceDue) -> Result<Record, DomainError> {
+    let mut record = Record::new(evidence_due_key(&due.contract_id), serde_json::to_value(due).map_err(internal)?);
+    record.index =
+        Some(Key::new(EVIDENCE_PARTITION, format!("{:012}#{}", due.due.unix_timestamp().max(0), due.contract_id)));
+    Ok(record)
+}
+
+/// The write that makes contract `id`'s report due at `at`: it goes in the transaction of the
+/// signing that completes the contract (no call of its own).
+pub(crate) fn evidence_due_write(id: &str, at: OffsetDateTime) -> Result<Write, DomainError> {
+    let due = EvidenceDue { contract_id: id.to_owned(), due: at, attempts: 0, last_error: None };
+    Ok(Write::Put { record: evidence_due_record(&due)?, condition: Condition::Always })
+}
+
+/// How long after its `attempts`-th failure a report is tried again: 1, 2, 4… minutes, at most
+/// [`EVIDENCE_RETRY_MAX`].
+fn retry_after(attempts: u32) -> time::Duration {
+    let doublings = attempts.saturating_sub(1).min(16);
+    EVIDENCE_RETRY_FIRST.checked_mul(1 << doublings).map_or(EVIDENCE_RETRY_MAX, |d| d.min(EVIDENCE_RETRY_MAX))
+}
+
+/// What one run of the scheduled `generate-evidence` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct EvidenceRun {
+    /// Contracts whose report was made and stored now.
+    pub generated: Vec<String>,
+    /// Contracts whose stored report already showed them as they are (made on request first).
+    pub reused: Vec<String>,
+    /// Contracts whose report failed this time: they stay due, later (see [`retry_after`]).
+    pub failed: Vec<String>,
 }
 
 /// China Standard Time, as the report shows every time.
@@ -315,16 +379,7 @@ impl Platform {
         if data.revision_keys.is_empty() {
             return Err(DomainError::Conflict("the contract has no signed document yet: it is still a draft".into()));
         }
-        let head = Head::from_record(&trail, head)?;
-        let head_seq = head_seq(&head);
-        let anchored_seq = self.newest_anchor_seq(&trail).await?;
-        let stored: Option<StoredEvidence> = stored.map(|r| r.decode()).transpose()?;
-        let fresh = stored
-            .filter(|s| s.contract_version == version && s.head_seq == head_seq && s.anchored_seq == anchored_seq);
-        let (report, generated) = match fresh {
-            Some(s) => (s, false),
-            None => (self.make_evidence(data, version).await?, true),
-        };
+        let (report, generated) = self.current_evidence(data, version, stored, head).await?;
         let now = self.clock.now();
         let presigned = self.blobs.presign_get(&report.blob_key, self.config.presign_expiry).await?;
         let mut head = Some(Head::from_record(&access, access_head)?);
@@ -362,6 +417,109 @@ impl Platform {
             generated_at: report.generated_at,
             expires_at: now + self.config.presign_expiry,
         })
+    }
+
+    /// The contract's report as it is now: the stored one while it shows the contract (version
+    /// `version`), its trail's head (`head`, the head record as read) and newest anchor as they
+    /// are, else a new one made and stored now (answered with `true`). What the evidence route
+    /// and the scheduled `generate-evidence` both answer from.
+    async fn current_evidence(
+        &self,
+        data: ContractData,
+        version: u64,
+        stored: Option<Record>,
+        head: Option<Record>,
+    ) -> Result<(StoredEvidence, bool), DomainError> {
+        let trail = contract_subject(&data.contract.id);
+        let head_seq = head_seq(&Head::from_record(&trail, head)?);
+        let anchored_seq = self.newest_anchor_seq(&trail).await?;
+        let stored: Option<StoredEvidence> = stored.map(|r| r.decode()).transpose()?;
+        let fresh = stored
+            .filter(|s| s.contract_version == version && s.head_seq == head_seq && s.anchored_seq == anchored_seq);
+        Ok(match fresh {
+            Some(s) => (s, false),
+            None => (self.make_evidence(data, version).await?, true),
+        })
+    }
+
+    /// The scheduled `generate-evidence`: makes and stores the evidence report of every contract
+    /// whose report is due (completed since the last run; oldest first, at most
+    /// [`EVIDENCE_PER_RUN`] a run), through the same code as the evidence route, so a later
+    /// request finds it stored. A contract's entry is deleted only once its report is stored; one
+    /// whose report fails stays due, later each time ([`retry_after`]: 1, 2, 4… minutes, at most
+    /// 6 hours), so it never holds up the contracts behind it.
+    pub async fn generate_due_evidence(&self) -> Result<EvidenceRun, DomainError> {
+        let now = self.clock.now();
+        let page = self
+            .store
+            .query(&Query {
+                partition: Partition::Index(EVIDENCE_PARTITION.into()),
+                prefix: String::new(),
+                after: None,
+                limit: EVIDENCE_PER_RUN,
+                descending: false,
+            })
+            .await?;
+        let mut run = EvidenceRun::default();
+        for record in page.records {
+            let due: EvidenceDue = record.decode()?;
+            if due.due > now {
+                break;
+            }
+            let id = due.contract_id.clone();
+            match self.due_evidence_of(&id).await {
+                Ok(made) => {
+                    // Stored: the entry goes (unless it was rewritten meanwhile: then it stays due).
+                    let delete =
+                        Write::Delete { key: record.key.clone(), condition: Condition::Version(record.version) };
+                    match self.store.write(vec![delete]).await {
+                        Ok(()) | Err(StoreError::Conflict) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    match made {
+                        Some(true) => run.generated.push(id),
+                        Some(false) => run.reused.push(id),
+                        None => {}
+                    }
+                }
+                Err(e) => {
+                    let attempts = due.attempts.saturating_add(1);
+                    tracing::warn!(contract_id = %id, attempts, error = %e, "evidence report not made; tried again later");
+                    let later = EvidenceDue {
+                        due: now + retry_after(attempts),
+                        attempts,
+                        last_error: Some(e.to_string().chars().take(300).collect()),
+                        ..due
+                    };
+                    let rewrite = Write::replace(evidence_due_record(&later)?, record.version);
+                    match self.store.write(vec![rewrite]).await {
+                        Ok(()) | Err(StoreError::Conflict) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    run.failed.push(id);
+                }
+            }
+        }
+        Ok(run)
+    }
+
+    /// Makes contract `id`'s report unless a stored one is current; answers whether it made one
+    /// (`None`: the contract is gone, nothing to report).
+    async fn due_evidence_of(&self, id: &str) -> Result<Option<bool>, DomainError> {
+        let keys = [contract_key(id), evidence_key(id), Head::key(&contract_subject(id))];
+        let [contract, stored, head]: [Option<Record>; 3] = self
+            .store
+            .get_many(&keys)
+            .await?
+            .try_into()
+            .map_err(|_| DomainError::Internal("three records expected".into()))?;
+        let Some(contract) = contract else { return Ok(None) };
+        let version = contract.version;
+        let data: ContractData = contract.decode()?;
+        if data.revision_keys.is_empty() {
+            return Err(DomainError::Conflict("the contract has no signed document".into()));
+        }
+        Ok(Some(self.current_evidence(data, version, stored, head).await?.1))
     }
 
     /// The seq of the newest anchor of `subject`'s trail, if any (one query).
@@ -562,4 +720,4 @@ fn confirmations(events: &[AuditEvent]) -> Vec<Confirmation> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -6,6 +6,7 @@
 pub(crate) mod aead;
 pub mod audit;
 pub mod auth;
+pub mod backfill;
 pub mod checks;
 pub mod contacts;
 pub mod contract_list;

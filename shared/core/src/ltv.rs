@@ -295,6 +295,31 @@ impl Platform {
         Ok(ArchiveState { timestamped_at, tsa_not_after, due })
     }
 
+    /// The archive state of a contract completed before the platform kept one (the migration
+    /// `backfill-long-term`): its newest document time stamp's; for a file with none (completed
+    /// before B-LTA), due now, so the schedule adds its first, and timed by its newest
+    /// signature's time stamp.
+    pub(crate) async fn backfilled_archive_state(
+        &self,
+        data: &crate::contracts::ContractData,
+    ) -> Result<ArchiveState, DomainError> {
+        let pdf = self.latest_revision(data).await?;
+        let (newest, pdf) = self.pdf_work(move || (esign_pades::verify::newest_document_timestamp(&pdf), pdf)).await?;
+        if newest.map_err(ltv_error)?.is_some() {
+            return self.archive_state(&pdf).await;
+        }
+        let signed = data
+            .contract
+            .signatures
+            .iter()
+            .filter_map(|s| {
+                time::OffsetDateTime::parse(&s.signed_at, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .max()
+            .unwrap_or(data.contract.updated_at);
+        Ok(ArchiveState { timestamped_at: signed, tsa_not_after: None, due: self.clock.now() })
+    }
+
     /// Adds a new archive time stamp to a completed contract's latest revision and stores it as
     /// a new revision (the audit trail and a `contract.archive_timestamped` webhook say so).
     async fn renew_archive_of(

@@ -128,6 +128,77 @@ fn the_evidence_report_is_signed_by_the_platform_and_shows_what_the_api_shows() 
     assert_eq!(r.status, 401);
 }
 
+/// The report is made when the contract completes: the signing that completes it makes the
+/// report due, the scheduled `generate-evidence` makes and stores it, and the request then answers
+/// that stored report without making one (no KMS signature, no S3 put in its calls), which passes
+/// the same judges. On a server of its own: the job works on everything due in its table.
+#[test]
+fn the_report_is_made_when_the_contract_completes_and_a_request_finds_it_stored() {
+    let (api, _clock) = Api::isolated(|_| {});
+    let title = format!("完成即出证合同 <{}>", std::process::id());
+    let (a, b, id) = two_parties_signed(&api, ["完成出证甲方有限公司", "完成出证乙方有限公司"], &title);
+    let due = Key::new(format!("CONTRACT#{id}"), "EVIDENCE#due");
+    assert!(stored_record(&api, &due).is_some(), "the completing signing made the report due");
+    assert!(stored_record(&api, &Key::new(format!("CONTRACT#{id}"), "EVIDENCE")).is_none(), "not made yet");
+
+    let (run, calls) = api.run_scheduled(esign_api::lambda::GENERATE_EVIDENCE);
+    assert_eq!(run, json!({"generated": [id], "reused": [], "failed": []}));
+    println!("generate-evidence, one report: {} AWS calls ({})", calls.len(), super::call_summary(&calls));
+    assert!(stored_record(&api, &due).is_none(), "made and stored: no longer due");
+    let stored = stored_record(&api, &Key::new(format!("CONTRACT#{id}"), "EVIDENCE")).expect("the stored report");
+    let (run, calls) = api.run_scheduled(esign_api::lambda::GENERATE_EVIDENCE);
+    assert_eq!(run, json!({"generated": [], "reused": [], "failed": []}));
+    println!("generate-evidence, nothing due: {} AWS calls ({})", calls.len(), super::call_summary(&calls));
+
+    // The request finds it: the stored report, nothing signed or stored on the way.
+    let got = evidence(&api, &a, &id);
+    assert_eq!(got.status, 200, "{:?}", got.body);
+    assert_eq!(got.body["sha256"], stored.data["sha256"]);
+    assert_eq!(got.body["generated_at"], stored.data["generated_at"]);
+    let request_calls: Vec<String> = got
+        .header(esign_api::local::AWS_CALLS_HEADER)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    println!("GET evidence after the job: {} AWS calls ({})", request_calls.len(), super::call_summary(&request_calls));
+    assert!(
+        !request_calls.iter().any(|c| c == "KMS.Sign" || c == "S3.PutObject"),
+        "nothing made on request: {request_calls:?}"
+    );
+    let access = api.get(&format!("/v1/contracts/{id}/audit?trail=access")).key(&b.key).send();
+    let fetched: Vec<&Value> = access.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "contract.evidence_downloaded")
+        .collect();
+    assert_eq!(fetched.len(), 1, "{:?}", access.body);
+    assert_eq!(fetched[0]["details"]["generated"], false);
+
+    // The same judges as a report made on request.
+    let pdf = api.get(got.body["url"].as_str().unwrap()).send();
+    assert_eq!(pdf.status, 200);
+    let pdf = pdf.raw;
+    assert_eq!(got.body["sha256"].as_str().unwrap(), hex_sha256(&pdf));
+    let dir = check_signatures(&api, &pdf, 2, "evidence-on-completion");
+    let root = dir.join("root.pem");
+    let path = super::ltv::write(&dir, "evidence-on-completion-offline.pdf", &pdf);
+    let (ok, text) = super::ltv::check_offline(&path, &root, 2);
+    assert!(ok, "check_signed_pdf.sh offline, evidence report made on completion:\n{text}");
+    let (ok, text) = super::ltv::pyhanko_lta(&dir, &path, &root);
+    assert!(ok, "pyHanko LTA validation offline, evidence report made on completion:\n{text}");
+    assert_eq!(text.matches(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>").count(), 1, "{text}");
+    let text = pdf_text(&pdf, "on-completion");
+    for f in [title.as_str(), id.as_str(), "已完成 completed"] {
+        assert!(text.contains(f), "the report lacks {f:?}:\n{text}");
+    }
+    println!(
+        "evidence report made on completion: check_signed_pdf.sh PASS online and offline; pyHanko PAdES-LTA offline: valid"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn hex_sha256(bytes: &[u8]) -> String {
     use sha2::Digest as _;
     sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()

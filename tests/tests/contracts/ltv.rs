@@ -13,7 +13,11 @@ use std::process::Command;
 use esign_e2e::{Api, OPERATOR_KEY, repo_root};
 use serde_json::{Value, json};
 
-use super::{check_signatures, code, contract, download, party, place, sample_pdf, sign};
+use esign_core::ports::Key;
+
+use super::{
+    check_signatures, code, contract, download, party, place, sample_pdf, sign, stored_record, two_parties_signed,
+};
 
 pub(super) fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
@@ -192,4 +196,147 @@ fn two_parties_sign_b_lta_judged_offline_and_a_later_revocation_leaves_them_vali
     // The file judged offline after the revocation: the same verdicts.
     assert_passes_offline(&dir, &archived, "after-revocation.pdf", &root, 4);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// When the contract's archive time stamp is due (as the platform stored it).
+fn archive_due(api: &Api, id: &str) -> time::OffsetDateTime {
+    let record = stored_record(api, &Key::new(format!("CONTRACT#{id}"), "CONTRACT")).expect("the contract record");
+    let due = record.data["archive"]["due"].as_str().expect("a completed contract's archive state");
+    time::OffsetDateTime::parse(due, &time::format_description::well_known::Rfc3339).unwrap()
+}
+
+/// The schedule, end to end: a completed contract's archive time stamp falls due (here after an
+/// hour, `ESIGN_ARCHIVE_MAX_AGE_SECS`; two years by default), the clock moves past it, and the
+/// scheduled `renew-archive-timestamps` (the entry point its Lambda function runs) adds a new
+/// document time stamp as a new revision, judged offline as the signing's; the contract's due
+/// date moves forward, and a run before it renews nothing. On a server of its own: the schedule
+/// renews everything due in its table, and its clock is moved.
+#[test]
+fn the_renewal_schedule_renews_what_is_due_and_then_nothing() {
+    use esign_api::lambda::RENEW_ARCHIVE_TIMESTAMPS;
+    let (api, clock) = Api::isolated(|c| c.archive_max_age = std::time::Duration::from_secs(3600));
+    let title = format!("定期续期合同-{}", std::process::id());
+    let (a, _b, id) = two_parties_signed(&api, ["定期续期甲方有限公司", "定期续期乙方有限公司"], &title);
+    let signed = download(&api, &a, &id);
+    let due = archive_due(&api, &id);
+    let now = time::OffsetDateTime::now_utc();
+    assert!(due > now + time::Duration::minutes(59) && due <= now + time::Duration::hours(1), "{due}");
+    let (run, _) = api.run_scheduled(RENEW_ARCHIVE_TIMESTAMPS);
+    assert_eq!(run, json!({"renewed": [], "failed": []}), "not due yet");
+
+    // Past the due date: the schedule renews it (seconds after completion, so that the date it
+    // moves to is seconds after the old one: the TSA's clock is the machine's).
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let mut skew = (due - time::OffsetDateTime::now_utc()).whole_seconds() + 5;
+    clock.skew(skew);
+    let (run, calls) = api.run_scheduled(RENEW_ARCHIVE_TIMESTAMPS);
+    assert_eq!(run, json!({"renewed": [id], "failed": []}));
+    println!("renew-archive-timestamps, one contract: {} AWS calls ({})", calls.len(), super::call_summary(&calls));
+    // Its due date moved forward; before it comes, a run renews nothing (though the old date has passed).
+    let next = archive_due(&api, &id);
+    assert!(next > due, "{next} after {due}");
+    assert!(next - due >= time::Duration::seconds(4), "{next} vs {due}");
+    let target = next - time::Duration::milliseconds(1500);
+    let delta = (target - (time::OffsetDateTime::now_utc() + time::Duration::seconds(skew))).whole_seconds();
+    clock.skew(delta);
+    skew += delta;
+    let (run, calls) = api.run_scheduled(RENEW_ARCHIVE_TIMESTAMPS);
+    assert_eq!(run, json!({"renewed": [], "failed": []}), "nothing due at {skew} s ahead");
+    println!("renew-archive-timestamps, nothing due: {} AWS calls ({})", calls.len(), super::call_summary(&calls));
+    assert_eq!(archive_due(&api, &id), next);
+
+    // Judged at the real time: the online judges ask the server's OCSP responder, which answers
+    // at the server's clock.
+    clock.skew(-skew);
+    let view = api.get(&format!("/v1/contracts/{id}")).key(&a.key).send();
+    let revisions = view.body["revisions"].as_array().unwrap();
+    assert_eq!(revisions.len(), 4, "{:?}", view.body);
+    assert!(revisions[3]["party"].is_null(), "a revision of the platform's: {:?}", view.body);
+    let renewed = download(&api, &a, &id);
+    assert!(renewed.starts_with(&signed), "an incremental update of the completed revision");
+    // One more document time stamp: 2 signatures + 2 document time stamps.
+    let dir = check_signatures(&api, &renewed, 4, "scheduled-renewal");
+    let root = dir.join("root.pem");
+    assert_passes_offline(&dir, &renewed, "scheduled-renewal.pdf", &root, 4);
+    let rep = report(&api, &a.key, &id);
+    assert_eq!((rep["valid"].as_bool(), rep["document_timestamps"].as_array().map(Vec::len)), (Some(true), Some(2)));
+    let trail = api.get(&format!("/v1/contracts/{id}/audit")).key(&a.key).send();
+    let renewal =
+        trail.body["items"].as_array().unwrap().iter().find(|e| e["action"] == "contract.archive_timestamped");
+    let renewal = renewal.unwrap_or_else(|| panic!("the renewal is on the trail: {:?}", trail.body));
+    assert_eq!(renewal["actor"]["kind"], "system", "{renewal}");
+
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Contracts completed before the platform kept long-term state: in neither the renewal index
+/// (`ARCHIVE#due`) nor the evidence index (`EVIDENCE#due`), no report stored. A completed contract
+/// is made to look like one (its archive state, index entry and due report taken away behind the
+/// API, as the table held them before); the one-off `backfill-long-term`, run until it says it is
+/// done, puts it back in both; a second pass writes nothing; the schedules then find it. On a
+/// server of its own, so the pass sees only this test's records.
+#[test]
+fn the_migration_puts_contracts_completed_before_back_in_both_indexes_once() {
+    let (api, _clock) = Api::isolated(|_| {});
+    let title = format!("迁移前完成的合同-{}", std::process::id());
+    let (a, _b, id) = two_parties_signed(&api, ["迁移甲方有限公司", "迁移乙方有限公司"], &title);
+    let contract_key = Key::new(format!("CONTRACT#{id}"), "CONTRACT");
+    let due_key = Key::new(format!("CONTRACT#{id}"), "EVIDENCE#due");
+    let now_state = stored_record(&api, &contract_key).unwrap();
+    let archive = now_state.data["archive"].clone();
+    assert!(now_state.index.as_ref().is_some_and(|i| i.pk == "ARCHIVE#due"), "{now_state:?}");
+    // As before this release: no archive state, no index entry, no report due.
+    let table = api.records_table();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        use esign_core::ports::{Condition, RecordStore, Write};
+        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator()).await;
+        let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table);
+        let mut old = now_state.clone();
+        old.data.as_object_mut().unwrap().remove("archive");
+        old.index = None;
+        let writes = vec![
+            Write::Put { record: old, condition: Condition::Version(now_state.version) },
+            Write::Delete { key: due_key.clone(), condition: Condition::Always },
+        ];
+        store.write(writes).await.unwrap();
+    });
+    assert!(stored_record(&api, &contract_key).unwrap().index.is_none());
+
+    let pass = |api: &Api| {
+        let (mut archive_indexed, mut evidence_due, mut runs, mut calls) = (Vec::new(), Vec::new(), 0, 0);
+        let mut payload = json!({});
+        loop {
+            let (run, made) = api.run_backfill(payload);
+            runs += 1;
+            calls += made.len();
+            assert_eq!(run["failed"], json!([]), "{run}");
+            archive_indexed.extend(run["archive_indexed"].as_array().unwrap().iter().cloned());
+            evidence_due.extend(run["evidence_due"].as_array().unwrap().iter().cloned());
+            if run["next"].is_null() {
+                break;
+            }
+            assert!(runs < 20, "the migration ends");
+            payload = json!({"after": run["next"]});
+        }
+        println!("backfill-long-term pass: {runs} run(s), {calls} AWS calls");
+        (archive_indexed, evidence_due)
+    };
+    let (archive_indexed, evidence_due) = pass(&api);
+    assert_eq!((archive_indexed, evidence_due), (vec![json!(id)], vec![json!(id)]));
+    let mended = stored_record(&api, &contract_key).unwrap();
+    assert_eq!(mended.data["archive"], archive, "the archive state of its newest document time stamp");
+    assert!(mended.index.as_ref().is_some_and(|i| i.pk == "ARCHIVE#due" && i.sk.ends_with(&id)), "{mended:?}");
+    assert!(stored_record(&api, &due_key).is_some(), "its report is due");
+
+    // Done once: a second pass writes nothing.
+    assert_eq!(pass(&api), (vec![], vec![]));
+    assert_eq!(stored_record(&api, &contract_key).unwrap().version, mended.version);
+    // The schedules find it: its report is made, and the request answers that one.
+    let (run, _) = api.run_scheduled(esign_api::lambda::GENERATE_EVIDENCE);
+    assert_eq!(run, json!({"generated": [id], "reused": [], "failed": []}));
+    let got = api.get(&format!("/v1/contracts/{id}/evidence")).key(&a.key).send();
+    assert_eq!(got.status, 200, "{:?}", got.body);
+    let stored = stored_record(&api, &Key::new(format!("CONTRACT#{id}"), "EVIDENCE")).unwrap();
+    assert_eq!(got.body["sha256"], stored.data["sha256"]);
+    assert_eq!(pass(&api), (vec![], vec![]));
 }

@@ -7,7 +7,9 @@
 //! `ESIGN_OPERATOR_KEY_HASHES`, `ESIGN_OPERATORS` (identifiers operators sign in with by code),
 //! `ESIGN_SESSION_IDLE_SECS` and `ESIGN_SESSION_MAX_SECS`, `ESIGN_AWS_CALL_LOG` (records the AWS
 //! calls each route's function makes, as JSON lines), `ESIGN_PUBLIC_URL` (default: the server's
-//! own address; where certificates say the CRLs and the OCSP responder are).
+//! own address; where certificates say the CRLs and the OCSP responder are),
+//! `ESIGN_LOCAL_EVIDENCE_SECS` (default 0, never: runs the scheduled `generate-evidence` every so
+//! many seconds, as its one-minute schedule does when deployed; `scripts/local.sh` sets 5).
 //!
 //! The built web app is served at every path outside `/v1` from `ESIGN_WEB_DIR` (default
 //! `web/dist` when it holds an `index.html`), with the deployed security headers;
@@ -129,12 +131,22 @@ async fn main() -> ExitCode {
             .filter(|o| !o.is_empty())
             .map(str::to_owned),
     );
+    // No EventBridge locally: generate-evidence runs on the server's own tick when asked.
+    let evidence_every = match env_or("ESIGN_LOCAL_EVIDENCE_SECS", "0").parse::<u64>() {
+        Ok(0) => None,
+        Ok(secs) => Some(std::time::Duration::from_secs(secs)),
+        Err(_) => {
+            eprintln!("esign-local: ESIGN_LOCAL_EVIDENCE_SECS is a number of seconds (0: never)");
+            return ExitCode::FAILURE;
+        }
+    };
     let setup = LocalSetup {
         endpoint,
         template: env_or("ESIGN_TEMPLATE", "infra/template.yaml").into(),
         prefix: env_or("ESIGN_LOCAL_PREFIX", "esign-local"),
         config,
         web_origins,
+        evidence_every,
     };
     let platform = match local_platform(&setup).await {
         Ok(p) => p,

@@ -1,13 +1,23 @@
 use super::*;
 use crate::contracts::{CreateContract, PartyInput, SetParties, SetPlacements, SignContract, SigningOrder};
 use crate::otp::SendCode;
+use crate::ports::Clock as _;
 use crate::testing::{TestPlatform, active_seal, confirm_contacts, full, sample_pdf, verified};
 
-struct Setup {
-    t: TestPlatform,
+pub(crate) struct Setup {
+    pub(crate) t: TestPlatform,
     a: (String, Principal, String),
     b: (String, Principal, String),
-    contract: String,
+    pub(crate) contract: String,
+}
+
+/// A contract of A's between A and B that both have signed: completed.
+pub(crate) async fn completed() -> Setup {
+    let s = setup().await;
+    s.t.platform.open_contract(&s.a.1, &s.contract).await.unwrap();
+    sign(&s, &s.a.1, &s.a.2).await;
+    sign(&s, &s.b.1, &s.b.2).await;
+    s
 }
 
 /// An open contract of A's between A and B, each with an active seal.
@@ -99,6 +109,56 @@ async fn a_completed_contract_gets_a_signed_report_reused_until_the_contract_cha
     p.anchor_audit_trails().await.unwrap();
     let anchored = p.contract_evidence(&s.a.1, &s.contract).await.unwrap();
     assert_ne!(anchored.sha256, first.sha256);
+}
+
+/// The completing signing makes the report due; the scheduled run makes and stores it, and the
+/// evidence route then answers that report without making another. A contract whose report
+/// fails stays due, later each time, and does not hold up the others.
+#[tokio::test]
+async fn the_report_is_made_when_the_contract_completes_and_a_broken_one_waits_its_turn() {
+    let s = setup().await;
+    let p = &s.t.platform;
+    p.open_contract(&s.a.1, &s.contract).await.unwrap();
+    sign(&s, &s.a.1, &s.a.2).await;
+    // not complete yet: nothing due
+    assert_eq!(p.generate_due_evidence().await.unwrap(), EvidenceRun::default());
+    sign(&s, &s.b.1, &s.b.2).await;
+    let due = p.store.get(&evidence_due_key(&s.contract)).await.unwrap().expect("the completing signing's entry");
+    assert_eq!(due.index.as_ref().map(|i| i.pk.as_str()), Some(EVIDENCE_PARTITION));
+    // a broken contract due first: its report cannot be made (nothing signed)
+    let broken = p
+        .create_contract(&s.a.1, CreateContract { title: "坏的".into(), expires_at: None, document_size: 10 })
+        .await
+        .unwrap()
+        .contract
+        .id;
+    let earlier = s.t.clock.now() - time::Duration::minutes(5);
+    p.store.write(vec![evidence_due_write(&broken, earlier).unwrap()]).await.unwrap();
+
+    let run = p.generate_due_evidence().await.unwrap();
+    assert_eq!(run, EvidenceRun { generated: vec![s.contract.clone()], reused: vec![], failed: vec![broken.clone()] });
+    assert!(p.store.get(&evidence_due_key(&s.contract)).await.unwrap().is_none(), "done: no longer due");
+    let stored: StoredEvidence = p.store.get(&evidence_key(&s.contract)).await.unwrap().unwrap().decode().unwrap();
+    let waiting: EvidenceDue = p.store.get(&evidence_due_key(&broken)).await.unwrap().unwrap().decode().unwrap();
+    assert_eq!((waiting.attempts, waiting.due), (1, s.t.clock.now() + time::Duration::minutes(1)));
+    assert!(waiting.last_error.as_deref().unwrap_or_default().contains("no signed document"), "{waiting:?}");
+
+    // the route answers the stored report (the same object), and says it made none
+    let got = p.contract_evidence(&s.a.1, &s.contract).await.unwrap();
+    assert_eq!((got.sha256.as_str(), got.generated_at), (stored.sha256.as_str(), stored.generated_at));
+    assert_eq!(got.url, format!("memory://{}", stored.blob_key));
+    let access =
+        p.contract_audit(&s.a.1, &s.contract, crate::contracts::ContractTrail::Access, None, None).await.unwrap();
+    assert_eq!(access.items.last().unwrap().details["generated"], false);
+
+    // the broken one is not due again yet; then 1, 2, 4 minutes later; never past 6 hours
+    assert_eq!(p.generate_due_evidence().await.unwrap(), EvidenceRun::default());
+    s.t.clock.advance(time::Duration::minutes(1));
+    assert_eq!(p.generate_due_evidence().await.unwrap().failed, vec![broken.clone()]);
+    let waiting: EvidenceDue = p.store.get(&evidence_due_key(&broken)).await.unwrap().unwrap().decode().unwrap();
+    assert_eq!((waiting.attempts, waiting.due), (2, s.t.clock.now() + time::Duration::minutes(2)));
+    assert_eq!(retry_after(3), time::Duration::minutes(4));
+    assert_eq!(retry_after(40), EVIDENCE_RETRY_MAX);
 }
 
 #[tokio::test]
