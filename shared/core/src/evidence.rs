@@ -462,7 +462,14 @@ impl Platform {
             .await?;
         let mut run = EvidenceRun::default();
         for record in page.records {
-            let due: EvidenceDue = record.decode()?;
+            let due: EvidenceDue = match record.decode() {
+                Ok(due) => due,
+                Err(e) => {
+                    // Not one of ours: left where it is, for a person to look at; the rest go on.
+                    tracing::error!(key = ?record.key, error = %e, "an unreadable evidence entry");
+                    continue;
+                }
+            };
             if due.due > now {
                 break;
             }
