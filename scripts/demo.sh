@@ -211,4 +211,22 @@ if [ -x "$KIT/check_signed_pdf.sh" ] && [ -d "${PDFCHECK_VENV:-$HOME/.cache/pdfc
 else
   echo "   (install ../shared/pdfcheck to have the independent judges check $OUT)"
 fi
+
+echo "== 12. the evidence report (出证报告), made when the contract completed"
+# The server makes it on its own tick (ESIGN_LOCAL_EVIDENCE_SECS, as generate-evidence's schedule
+# does when deployed); give that tick time, then fetch it. The access trail says whether this
+# request made it or found it made.
+sleep "${ESIGN_LOCAL_EVIDENCE_SECS:-0}"
+call GET "/v1/contracts/$CTR/evidence" "$KEY" 200
+EVIDENCE="${OUT%.pdf}-evidence.pdf"
+curl -sS -o "$EVIDENCE" "$(field '["url"]')"
+echo "   evidence report: $EVIDENCE ($(stat -c %s "$EVIDENCE") bytes, made $(field '["generated_at"]'))"
+call GET "/v1/contracts/$CTR/audit?trail=access&limit=100" "$KEY" 200
+python3 -c "import json,sys; e=[i for i in json.load(sys.stdin)['items'] if i['action']=='contract.evidence_downloaded'][-1]; print('   ' + ('made on this request' if e['details']['generated'] else 'made before this request (when the contract completed)'))" <<<"$RESP"
+if [ -x "$KIT/check_signed_pdf.sh" ] && [ -d "${PDFCHECK_VENV:-$HOME/.cache/pdfcheck/venv}" ]; then
+  curl -sS "$BASE/v1/ca/certificates" | python3 -c "import sys; t=sys.stdin.read(); e='-----END CERTIFICATE-----'; print(t[:t.index(e)+len(e)])" > /tmp/esign-demo-root.$$.pem
+  # The platform's evidence seal + the document time stamp (B-LTA)
+  "$KIT/check_signed_pdf.sh" --expect 2 "$EVIDENCE" /tmp/esign-demo-root.$$.pem | tail -1
+  rm -f /tmp/esign-demo-root.$$.pem
+fi
 echo "demo: OK"

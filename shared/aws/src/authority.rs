@@ -84,6 +84,11 @@ struct CaMaterial {
     /// `esign-bootstrap` adds it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     evidence_pem: Option<String>,
+    /// The public URL whose OCSP and CRL addresses the evidence seal's certificate names: when the
+    /// platform's changes (a local server on another port), `esign-bootstrap` reissues it, since
+    /// a verifier that asks the responder a report names would otherwise find nobody there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    evidence_public_url: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     created_at: OffsetDateTime,
 }
@@ -171,7 +176,7 @@ impl KmsAuthority {
     }
 
     /// Adds the OCSP responder and evidence seal certificates to a CA bootstrapped before they
-    /// existed.
+    /// existed, and reissues the evidence seal's when the public URL it names has changed.
     async fn add_missing_certificates(
         sdk: &SdkConfig,
         store: &dyn RecordStore,
@@ -181,7 +186,9 @@ impl KmsAuthority {
     ) -> Result<(), AuthorityError> {
         let Some(record) = store.get(&ca_key()).await.map_err(store_err)? else { return Ok(()) };
         let mut material: CaMaterial = record.decode().map_err(store_err)?;
-        if material.ocsp_pem.is_some() && material.evidence_pem.is_some() {
+        let public_url = public_url.map(|u| u.trim_end_matches('/')).filter(|u| !u.is_empty());
+        let evidence_current = material.evidence_pem.is_some() && material.evidence_public_url.as_deref() == public_url;
+        if material.ocsp_pem.is_some() && evidence_current {
             return Ok(());
         }
         let kms = crate::calls::kms_client(sdk);
@@ -191,10 +198,11 @@ impl KmsAuthority {
             let ocsp = ocsp_certificate(&kms, keys, stack, issuing_signer.as_ref(), &issuing).await?;
             material.ocsp_pem = Some(pem(&ocsp)?);
         }
-        if material.evidence_pem.is_none() {
+        if !evidence_current {
             let evidence =
                 evidence_certificate(&kms, keys, stack, public_url, issuing_signer.as_ref(), &issuing).await?;
             material.evidence_pem = Some(pem(&evidence)?);
+            material.evidence_public_url = public_url.map(str::to_owned);
         }
         let updated = Record::new(ca_key(), serde_json::to_value(&material).map_err(failed)?);
         match store.write(vec![Write::replace(updated, record.version)]).await {
@@ -265,6 +273,10 @@ impl KmsAuthority {
             tsa_pem: pem(&tsa)?,
             ocsp_pem: Some(pem(&ocsp)?),
             evidence_pem: Some(pem(&evidence)?),
+            evidence_public_url: public_url
+                .map(|u| u.trim_end_matches('/'))
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned),
             created_at: now,
         };
         let record = Record::new(ca_key(), serde_json::to_value(&material).map_err(failed)?);

@@ -168,3 +168,41 @@ async fn kms_failures_are_errors() {
     assert!(matches!(signer.sign(&[0; 4097]).await, Err(PkiError::Signer(_))));
     // (moto 5.2.5 still signs with a disabled key, so that case is left to real KMS.)
 }
+
+/// The evidence seal's certificate names the platform's OCSP responder and CRL: when the public
+/// URL changes (a local server on another port), bootstrapping again reissues it, so a verifier
+/// asking the responder a report names finds it; with the same URL it stays as it is.
+#[tokio::test]
+async fn the_evidence_seal_certificate_follows_the_public_url() {
+    use esign_aws::authority::{CaKeys, KmsAuthority};
+    use esign_core::ports::SealAuthority as _;
+    use esign_pki::der::Encode as _;
+
+    let kms = kms().await;
+    let keys = CaKeys {
+        root: create_key(&kms, KeySpec::Rsa3072).await,
+        issuing: create_key(&kms, KeySpec::EccNistP256).await,
+        tsa: create_key(&kms, KeySpec::Rsa2048).await,
+        ocsp: create_key(&kms, KeySpec::EccNistP256).await,
+        evidence: create_key(&kms, KeySpec::EccNistP256).await,
+    };
+    let sdk = common::emulator_sdk().await;
+    let store = esign_core::memory::MemoryStore::default();
+    let evidence_der = |ca: KmsAuthority| async move {
+        let signer = ca.evidence_signer().await.expect("an evidence signer");
+        signer.certificate_chain()[0].to_der().unwrap()
+    };
+    let names = |der: &[u8], url: &str| der.windows(url.len()).any(|w| w == url.as_bytes());
+
+    let first = KmsAuthority::bootstrap(&sdk, &store, &keys, "test", Some("http://127.0.0.1:1111")).await.unwrap();
+    let first = evidence_der(first).await;
+    assert!(names(&first, "http://127.0.0.1:1111/v1/ca/ocsp"));
+
+    let same = KmsAuthority::bootstrap(&sdk, &store, &keys, "test", Some("http://127.0.0.1:1111/")).await.unwrap();
+    assert_eq!(evidence_der(same).await, first, "the same URL: the same certificate");
+
+    let moved = KmsAuthority::bootstrap(&sdk, &store, &keys, "test", Some("http://127.0.0.1:2222")).await.unwrap();
+    let moved = evidence_der(moved).await;
+    assert!(names(&moved, "http://127.0.0.1:2222/v1/ca/ocsp") && names(&moved, "http://127.0.0.1:2222/v1/ca/crl"));
+    assert!(!names(&moved, "http://127.0.0.1:1111"), "nothing of the old address is left");
+}
