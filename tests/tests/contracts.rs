@@ -546,7 +546,7 @@ fn kms_failing_midway_leaves_nothing_signed_and_the_code_still_works() {
     let id = contract(&api, &a, &title, sample_pdf(2), &[&a], "sequential", placements);
     // The seal's KMS key id is not part of the API: read it where the platform keeps it.
     let key_id = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator()).await;
+        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator());
         let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, esign_e2e::records_table());
         let r = store.get(&Key::new(format!("SEAL#{}", a.seal), "SEAL")).await.unwrap().unwrap();
         r.data["key_id"].as_str().unwrap().to_owned()

@@ -21,7 +21,7 @@ fn seal_key(api: &Api, company: &str, algorithm: &str) -> (String, String) {
     // The key id is not part of the API: read it where the platform keeps it.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let key_id = rt.block_on(async {
-        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator()).await;
+        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator());
         let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, esign_e2e::records_table());
         let record = store.get(&Key::new(format!("SEAL#{id}"), "SEAL")).await.unwrap().unwrap();
         record.data["key_id"].as_str().unwrap().to_owned()
@@ -32,7 +32,7 @@ fn seal_key(api: &Api, company: &str, algorithm: &str) -> (String, String) {
 fn sign(api: &Api, pdf: &[u8], key_id: &str, chain: &str, y: f64) -> Vec<u8> {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator()).await;
+        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator());
         let signer = esign_aws::seal_signer::KmsSealSigner::connect(aws_sdk_kms::Client::new(&sdk), key_id, chain)
             .await
             .expect("KMS signer");

@@ -36,7 +36,7 @@ fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
 
 fn store() -> esign_aws::dynamo::DynamoStore {
     block_on(async {
-        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator()).await;
+        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator());
         esign_aws::dynamo::DynamoStore::from_sdk(&sdk, esign_e2e::records_table())
     })
 }

@@ -182,7 +182,7 @@ pub fn spawn_webhook_worker(platform: Platform, queue: esign_aws::sqs::SqsQueue)
 pub async fn local_ports(
     setup: &LocalSetup,
 ) -> Result<(esign_core::Ports, esign_aws::sqs::SqsQueue), Box<dyn std::error::Error + Send + Sync>> {
-    let sdk = esign_aws::emulator_sdk_config(&setup.endpoint).await;
+    let sdk = esign_aws::emulator_sdk_config(&setup.endpoint);
     let options = esign_aws::provision::LocalOptions { web_origins: setup.web_origins.clone() };
     let env = esign_aws::provision::provision_with(&sdk, &setup.template, &setup.prefix, &options).await?;
     let lookup = |name: &str| {

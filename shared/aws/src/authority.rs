@@ -10,8 +10,8 @@
 
 use std::sync::Arc;
 
-use aws_config::SdkConfig;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, Tag};
+use aws_types::SdkConfig;
 use der::{Decode, Encode, EncodePem};
 use esign_core::ports::{
     AuthorityError, Condition, IssuedCertificate, Key, KeyAlgorithm, Record, RecordStore, SealAuthority, SealSubject,

@@ -128,7 +128,7 @@ impl DynamoStore {
     }
 
     /// A store on `table` with a client from the SDK configuration.
-    pub fn from_sdk(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+    pub fn from_sdk(sdk: &aws_types::SdkConfig, table: impl Into<String>) -> Self {
         Self::new(crate::calls::dynamodb_client(sdk), table)
     }
 

@@ -3,8 +3,8 @@
 //! ([`platform_from_env`]), and provisioning of an emulator from the SAM template
 //! ([`provision::provision`]).
 //!
-//! Every client honours `AWS_ENDPOINT_URL` (the SDK reads it), which is how local runs reach moto
-//! or LocalStack; with an endpoint set, S3 uses path-style addressing.
+//! Every client honours `AWS_ENDPOINT_URL` ([`sdk_config`] reads it), which is how local runs
+//! reach moto or LocalStack; with an endpoint set, S3 uses path-style addressing.
 
 pub mod authority;
 pub mod calls;
@@ -21,7 +21,7 @@ pub mod sqs;
 use std::sync::Arc;
 
 use authority::{CaKeys, KmsAuthority};
-use aws_config::{BehaviorVersion, SdkConfig};
+pub use aws_types::SdkConfig;
 use esign_core::auth::OperatorKeys;
 use esign_core::ports::{
     AuthorityError, IssuedCertificate, KeyAlgorithm, RecordStore, SealAuthority, SealSubject, SystemClock,
@@ -71,9 +71,72 @@ pub enum ConfigError {
     Invalid(&'static str, String),
 }
 
-/// The SDK configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
-pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await
+/// The SDK configuration of a deployed function, from the environment Lambda gives it: region
+/// (`AWS_REGION`, else `AWS_DEFAULT_REGION`), the role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and `AWS_ENDPOINT_URL` when set.
+///
+/// Not `aws-config`: its provider chains (profiles, SSO, STS, IMDS, ECS) are never used by a
+/// function, and leaving them out keeps the Lambda package under 5 MB zipped
+/// (shared/pades/BENCH.md, "Lambda packages"). What the SDK clients get is what `aws-config`'s
+/// defaults gave them: [`https_client`], standard retries, its 3.1 s connect timeout, the tokio
+/// sleep, the system clock and a lazy identity cache. For an operator's shell (profiles, SSO),
+/// `sdk_config_from_chain` behind the `aws-config` feature.
+pub fn sdk_config() -> Result<SdkConfig, ConfigError> {
+    let region =
+        env_var("AWS_REGION").or_else(|| env_var("AWS_DEFAULT_REGION")).ok_or(ConfigError::Missing("AWS_REGION"))?;
+    let credentials = aws_credential_types::Credentials::new(
+        var("AWS_ACCESS_KEY_ID")?,
+        var("AWS_SECRET_ACCESS_KEY")?,
+        env_var("AWS_SESSION_TOKEN"),
+        None,
+        "Environment",
+    );
+    Ok(build_sdk_config(region, credentials, env_var("AWS_ENDPOINT_URL")))
+}
+
+/// The SDK configuration for an emulator at `endpoint`: region and credentials from the
+/// environment where set, else `us-east-1` and dummy credentials (emulators accept any).
+pub fn emulator_sdk_config(endpoint: &str) -> SdkConfig {
+    let region = env_var("AWS_REGION").or_else(|| env_var("AWS_DEFAULT_REGION")).unwrap_or_else(|| "us-east-1".into());
+    let credentials = match (env_var("AWS_ACCESS_KEY_ID"), env_var("AWS_SECRET_ACCESS_KEY")) {
+        (Some(key), Some(secret)) => {
+            aws_credential_types::Credentials::new(key, secret, env_var("AWS_SESSION_TOKEN"), None, "Environment")
+        }
+        _ => aws_credential_types::Credentials::new("test", "test", None, None, "emulator"),
+    };
+    build_sdk_config(region, credentials, Some(endpoint.to_owned()))
+}
+
+/// The SDK configuration from `aws-config`'s default chains (environment, profiles, SSO, web
+/// identity, IMDS): for tools run from an operator's shell, such as `esign-bootstrap`.
+#[cfg(feature = "aws-config")]
+pub async fn sdk_config_from_chain() -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client()).load().await
+}
+
+/// `aws-config`'s defaults for what it would not have found in the environment anyway.
+fn build_sdk_config(
+    region: String,
+    credentials: aws_credential_types::Credentials,
+    endpoint: Option<String>,
+) -> SdkConfig {
+    use aws_sdk_dynamodb::config::{
+        BehaviorVersion, IdentityCache, Region, SharedAsyncSleep, SharedCredentialsProvider,
+    };
+    use aws_smithy_types::{retry::RetryConfig, timeout::TimeoutConfig};
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .identity_cache(IdentityCache::lazy().build())
+        .http_client(https_client())
+        .retry_config(RetryConfig::standard())
+        // aws-config's default (`SDK_DEFAULT_CONNECT_TIMEOUT`); no other timeout, as there.
+        .timeout_config(TimeoutConfig::builder().connect_timeout(std::time::Duration::from_millis(3100)).build())
+        .sleep_impl(SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+        .time_source(aws_smithy_async::time::SharedTimeSource::default());
+    builder.set_endpoint_url(endpoint);
+    builder.build()
 }
 
 /// The SDK's HTTP client: hyper with rustls on ring, trusting the system's roots (and
@@ -83,18 +146,8 @@ pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient 
     aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
-/// The SDK configuration for an emulator at `endpoint`: region and credentials from the
-/// environment where set, else `us-east-1` and dummy credentials (emulators accept any).
-pub async fn emulator_sdk_config(endpoint: &str) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).endpoint_url(endpoint);
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
-        loader = loader.region(aws_config::Region::new("us-east-1"));
-    }
-    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-        loader = loader
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "emulator"));
-    }
-    loader.load().await
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// An S3 client; path-style when an endpoint override is set (emulators have no wildcard DNS).
@@ -203,7 +256,7 @@ pub fn ca_keys_from_env() -> Result<CaKeys, ConfigError> {
 
 /// A platform on the AWS services named by the environment.
 pub async fn platform_from_env() -> Result<Platform, ConfigError> {
-    let sdk = sdk_config().await;
+    let sdk = sdk_config()?;
     let stack = std::env::var(ENV_STACK_NAME).unwrap_or_else(|_| "esign".into());
     let queue = std::env::var(ENV_WEBHOOK_QUEUE).ok().filter(|q| !q.trim().is_empty());
     let config = config_from_env()?;
@@ -224,7 +277,7 @@ pub async fn platform_from_env() -> Result<Platform, ConfigError> {
 
 /// The webhook queue named by the environment, for the delivery function.
 pub async fn webhook_queue_from_env() -> Result<sqs::SqsQueue, ConfigError> {
-    let sdk = sdk_config().await;
+    let sdk = sdk_config()?;
     Ok(sqs::SqsQueue::new(calls::sqs_client(&sdk), &var(ENV_WEBHOOK_QUEUE)?))
 }
 

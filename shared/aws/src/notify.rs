@@ -22,7 +22,7 @@ pub struct AwsNotifier {
 }
 
 impl AwsNotifier {
-    pub fn new(sdk: &aws_config::SdkConfig, sender: Option<String>) -> Self {
+    pub fn new(sdk: &aws_types::SdkConfig, sender: Option<String>) -> Self {
         AwsNotifier { sns: crate::calls::sns_client(sdk), ses: crate::calls::ses_client(sdk), sender }
     }
 

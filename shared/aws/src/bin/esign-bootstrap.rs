@@ -36,7 +36,7 @@ async fn main() -> ExitCode {
         }
     };
     let stack = std::env::var(esign_aws::ENV_STACK_NAME).unwrap_or_else(|_| "esign".into());
-    let sdk = esign_aws::sdk_config().await;
+    let sdk = esign_aws::sdk_config_from_chain().await;
     let store = DynamoStore::from_sdk(&sdk, table);
     let public_url = std::env::var(esign_aws::ENV_PUBLIC_URL).ok().filter(|u| !u.trim().is_empty());
     match KmsAuthority::bootstrap(&sdk, &store, &keys, &stack, public_url.as_deref()).await {
