@@ -151,7 +151,7 @@ fn stored_record(api: &Api, key: &Key) -> Option<esign_core::ports::Record> {
     let table = api.records_table();
     let key = key.clone();
     tokio::runtime::Runtime::new().unwrap().block_on(async move {
-        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator()).await;
+        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator());
         esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table).get(&key).await.unwrap()
     })
 }

@@ -289,7 +289,7 @@ fn the_migration_puts_contracts_completed_before_back_in_both_indexes_once() {
     let table = api.records_table();
     tokio::runtime::Runtime::new().unwrap().block_on(async {
         use esign_core::ports::{Condition, RecordStore, Write};
-        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator()).await;
+        let sdk = esign_aws::emulator_sdk_config(esign_e2e::emulator());
         let store = esign_aws::dynamo::DynamoStore::from_sdk(&sdk, &table);
         let mut old = now_state.clone();
         old.data.as_object_mut().unwrap().remove("archive");
