@@ -45,7 +45,9 @@ scripts/lint-infra.sh
 export ESIGN_AWS_CALL_LOG="${CARGO_TARGET_DIR:-$PWD/target}/esign-aws-calls.jsonl"
 rm -f "$ESIGN_AWS_CALL_LOG"
 cargo test --workspace --locked
-cargo test --locked -p esign-api --test iam -- --ignored
+# --workspace: the features `cargo test --workspace` built with (a `-p esign-api` selection would
+# resolve them anew and compile the SDK crates again).
+cargo test --workspace --locked --test iam -- --ignored
 unset ESIGN_AWS_CALL_LOG
 ESIGN_LOCAL_ADDR="127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" \
   RUST_LOG=warn scripts/local.sh demo
