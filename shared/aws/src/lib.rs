@@ -76,8 +76,8 @@ pub enum ConfigError {
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and `AWS_ENDPOINT_URL` when set.
 ///
 /// Not `aws-config`: its provider chains (profiles, SSO, STS, IMDS, ECS) are never used by a
-/// function, and leaving them out keeps the Lambda package under 5 MB zipped
-/// (shared/pades/BENCH.md, "Lambda packages"). What the SDK clients get is what `aws-config`'s
+/// function, and leaving them out makes the Lambda package smaller (shared/pades/BENCH.md,
+/// "Lambda packages"). What the SDK clients get is what `aws-config`'s
 /// defaults gave them: [`https_client`], standard retries, its 3.1 s connect timeout, the tokio
 /// sleep, the system clock and a lazy identity cache. For an operator's shell (profiles, SSO),
 /// `sdk_config_from_chain` behind the `aws-config` feature.
