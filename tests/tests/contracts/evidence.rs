@@ -60,7 +60,7 @@ fn the_evidence_report_is_signed_by_the_platform_and_shows_what_the_api_shows() 
     let path = super::ltv::write(&dir, "evidence-offline.pdf", &pdf);
     let (ok, text) = super::ltv::check_offline(&path, &root, 2);
     assert!(ok, "check_signed_pdf.sh offline, evidence report:\n{text}");
-    let (ok, text) = super::ltv::pyhanko_lta(&dir, &path, &root);
+    let (ok, text) = esign_e2e::pyhanko_adesverify_offline(&dir, &path, &root);
     assert!(ok, "pyHanko LTA validation offline, evidence report:\n{text}");
     assert_eq!(text.matches(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>").count(), 1, "{text}");
     println!("evidence report: check_signed_pdf.sh PASS online and offline; pyHanko PAdES-LTA offline: valid");
@@ -186,7 +186,7 @@ fn the_report_is_made_when_the_contract_completes_and_a_request_finds_it_stored(
     let path = super::ltv::write(&dir, "evidence-on-completion-offline.pdf", &pdf);
     let (ok, text) = super::ltv::check_offline(&path, &root, 2);
     assert!(ok, "check_signed_pdf.sh offline, evidence report made on completion:\n{text}");
-    let (ok, text) = super::ltv::pyhanko_lta(&dir, &path, &root);
+    let (ok, text) = esign_e2e::pyhanko_adesverify_offline(&dir, &path, &root);
     assert!(ok, "pyHanko LTA validation offline, evidence report made on completion:\n{text}");
     assert_eq!(text.matches(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>").count(), 1, "{text}");
     let text = pdf_text(&pdf, "on-completion");

@@ -25,14 +25,6 @@ pub(super) fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     path
 }
 
-fn venv_python() -> PathBuf {
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    let venv = std::env::var("PDFCHECK_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(&home).join(".cache/pdfcheck/venv"));
-    venv.join("bin/python")
-}
-
 /// `check_signed_pdf.sh --expect N` with the platform root as the only anchor, with no network
 /// at all: answers (passed, output). Offline, poppler cannot ask the OCSP responder the seal
 /// certificates name (it reads no DSS) and NSS says "Unknown issue with Certificate or corrupted
@@ -51,31 +43,6 @@ pub(super) fn check_offline(pdf: &Path, root: &Path, expect: usize) -> (bool, St
     (out.status.success() && text.lines().last().unwrap_or("").starts_with("PASS"), text)
 }
 
-/// pyHanko's AdES validation with the PAdES-LTA profile (`sign adesverify`: past-signature
-/// validation through the document time stamps, revocation data required for every
-/// certificate), trusting only the platform root, with no network. The validation time is two
-/// minutes ahead, as in `shared/pades/tests/ltv.rs`: pyHanko gives the data no later time stamp
-/// covers a proof of existence at the moment it looks, which must come after the last time stamp.
-pub(super) fn pyhanko_lta(dir: &Path, pdf: &Path, root: &Path) -> (bool, String) {
-    let cfg = write(dir, "pyhanko.yml", b"{}\n");
-    let when = (time::OffsetDateTime::now_utc() + time::Duration::minutes(2))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let out = Command::new("unshare")
-        .arg("-rn")
-        .arg(venv_python())
-        .args(["-m", "pyhanko", "--no-plugins", "--config"])
-        .arg(&cfg)
-        .args(["sign", "adesverify", "--validation-time", &when, "--trust"])
-        .arg(root)
-        .arg("--trust-replace")
-        .arg(pdf)
-        .output()
-        .expect("pyHanko runs");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success(), text)
-}
-
 fn report(api: &Api, key: &str, id: &str) -> Value {
     let r = api.post("/v1/verify").key(key).json(&json!({ "contract_id": id })).send();
     assert_eq!(r.status, 200, "{:?}", r.body);
@@ -87,7 +54,7 @@ fn assert_passes_offline(dir: &Path, pdf: &[u8], name: &str, root: &Path, expect
     let (ok, text) = check_offline(&path, root, expect);
     assert!(ok, "check_signed_pdf.sh offline, {name}:\n{text}");
     println!("{name}: check_signed_pdf.sh offline: {}", text.lines().last().unwrap_or(""));
-    let (ok, text) = pyhanko_lta(dir, &path, root);
+    let (ok, text) = esign_e2e::pyhanko_adesverify_offline(dir, &path, root);
     assert!(ok, "pyHanko LTA validation offline, {name}:\n{text}");
     let signatures = text.matches(":INTACT:TRUSTED,TIMESTAMP_TOKEN<INTACT:TRUSTED>").count();
     assert_eq!(signatures, 2, "{name}: {text}");
