@@ -30,17 +30,9 @@ fn pdf_text(pdf: &[u8], name: &str) -> String {
 #[test]
 fn the_evidence_report_is_signed_by_the_platform_and_shows_what_the_api_shows() {
     let api = Api::new();
-    let a = party(&api, "出证甲方科技有限公司", "ecdsa_p256");
-    let b = party(&api, "出证乙方贸易有限公司", "rsa_2048");
-    let outsider = party(&api, "出证局外人有限公司", "ecdsa_p256");
     let title = format!("出证测试合同 (Evidence) <{}>", std::process::id());
-    let placements = vec![place(&a, "signature", 1, 60.0, 560.0), place(&b, "signature", 1, 400.0, 560.0)];
-    let id = contract(&api, &a, &title, sample_pdf(1), &[&a, &b], "sequential", placements);
-    for p in [&a, &b] {
-        let (otp, c) = code(&api, p, &id, &title);
-        let r = sign(&api, p, &id, &otp, &c);
-        assert_eq!(r.status, 200, "{:?}", r.body);
-    }
+    let (a, b, id) = two_parties_signed(&api, ["出证甲方科技有限公司", "出证乙方贸易有限公司"], &title);
+    let outsider = party(&api, "出证局外人有限公司", "ecdsa_p256");
 
     let first = evidence(&api, &b, &id);
     assert_eq!(first.status, 200, "{:?}", first.body);

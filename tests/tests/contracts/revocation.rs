@@ -11,7 +11,7 @@ use std::process::Command;
 use base64::Engine as _;
 use esign_e2e::Api;
 
-use super::{check_signatures, code, contract, download, party, place, sample_pdf, sign};
+use super::{check_signatures, code, contract, download, place, sample_pdf, sign, two_parties_signed};
 
 fn openssl(args: &[&str], dir: &Path) -> (bool, String) {
     let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl runs");
@@ -80,16 +80,8 @@ fn crl(api: &Api, dir: &Path) -> String {
 #[test]
 fn a_revoked_seal_is_revoked_for_openssl_and_earlier_signatures_still_pass() {
     let api = Api::new();
-    let a = party(&api, "撤销测试甲方有限公司", "ecdsa_p256");
-    let b = party(&api, "撤销测试乙方有限公司", "rsa_2048");
     let title = format!("撤销前签署的合同-{}", std::process::id());
-    let placements = vec![place(&a, "signature", 1, 60.0, 560.0), place(&b, "signature", 1, 400.0, 560.0)];
-    let id = contract(&api, &a, &title, sample_pdf(1), &[&a, &b], "sequential", placements);
-    for p in [&a, &b] {
-        let (otp, c) = code(&api, p, &id, &title);
-        let r = sign(&api, p, &id, &otp, &c);
-        assert_eq!(r.status, 200, "{:?}", r.body);
-    }
+    let (a, b, id) = two_parties_signed(&api, ["撤销测试甲方有限公司", "撤销测试乙方有限公司"], &title);
     let signed = download(&api, &b, &id);
     // 2 signatures + the document time stamp of completion (B-LTA, contracts/ltv.rs).
     check_signatures(&api, &signed, 3, "before-revocation");
