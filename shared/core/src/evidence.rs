@@ -17,7 +17,10 @@
 //! an entry in the index partition [`EVIDENCE_PARTITION`] in its existing transaction, and the
 //! scheduled `generate-evidence` (every minute; [`Platform::generate_due_evidence`]) makes and
 //! stores the report through the same code as `GET /v1/contracts/{id}/evidence`, which then
-//! finds it stored. Only that function and the evidence route hold the evidence seal's key.
+//! finds it stored. A new anchor of the contract's trail and a renewed archive time stamp (a new
+//! revision) make a stored report due again the same way, in their own writes, so the stored
+//! report follows the contract without a request having to notice. Only that function and the
+//! evidence route hold the evidence seal's key.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -386,6 +386,8 @@ impl Platform {
         recipients.dedup();
         let event =
             self.record_webhook_event(&mut writes, "contract.archive_timestamped", now, &recipients, details.clone())?;
+        // The stored evidence report lists the revisions: the new one makes it out of date.
+        writes.push(crate::evidence::evidence_due_write(&id, now)?);
         let head = crate::audit::Head::load(self.store.as_ref(), &crate::contracts::contract_subject(&id)).await?;
         self.save_contract_as(
             &mut data,

@@ -10,6 +10,7 @@ use x509_cert::Certificate;
 use crate::audit::{Anchor, ListedHead, Trail, anchor_digest, anchor_key, heads_partition};
 use crate::enterprises::{AuditPage, internal};
 use crate::error::DomainError;
+use crate::evidence::{evidence_due_key, evidence_due_write, evidence_key};
 use crate::platform::Platform;
 use crate::ports::{Partition, Query, Record, StoreError, Write};
 
@@ -134,11 +135,23 @@ impl Platform {
     }
 
     /// Time-stamps one head unless it is anchored already; true when it wrote an anchor.
+    ///
+    /// A contract's stored evidence report shows its trail's anchored head: when a new anchor
+    /// makes it out of date and no report is due yet, the anchor's write makes one due, so the
+    /// scheduled `generate-evidence` brings it up to date (same read, same transaction).
     async fn anchor(&self, head: &ListedHead) -> Result<bool, DomainError> {
         let key = anchor_key(&head.subject, head.seq);
-        if self.store.get(&key).await?.is_some() {
+        let contract = head.subject.strip_prefix("CONTRACT#");
+        let mut keys = vec![key.clone()];
+        if let Some(id) = contract {
+            keys.extend([evidence_key(id), evidence_due_key(id)]);
+        }
+        let found = self.store.get_many(&keys).await?;
+        if found.first().is_some_and(Option::is_some) {
             return Ok(false);
         }
+        let report_stored = found.get(1).is_some_and(Option::is_some);
+        let report_due = found.get(2).is_some_and(Option::is_some);
         let digest = anchor_digest(&head.subject, head.seq, &head.hash);
         let (request, nonce) = esign_pades::tsa::build_request(&digest)
             .map_err(|e| DomainError::Internal(format!("time-stamp request: {e}")))?;
@@ -151,8 +164,13 @@ impl Platform {
             token: STANDARD.encode(token),
             anchored_at: self.clock.now(),
         };
+        let now = anchor.anchored_at;
         let record = Record::new(key, serde_json::to_value(&anchor).map_err(internal)?);
-        match self.store.write(vec![Write::create(record)]).await {
+        let mut writes = vec![Write::create(record)];
+        if let Some(id) = contract.filter(|_| report_stored && !report_due) {
+            writes.push(evidence_due_write(id, now)?);
+        }
+        match self.store.write(writes).await {
             Ok(()) => Ok(true),
             // Another run anchored it meanwhile.
             Err(StoreError::Conflict) => Ok(false),

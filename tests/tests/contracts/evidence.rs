@@ -179,6 +179,21 @@ fn the_report_is_made_when_the_contract_completes_and_a_request_finds_it_stored(
         "evidence report made on completion: check_signed_pdf.sh PASS online and offline; pyHanko PAdES-LTA offline: valid"
     );
     let _ = std::fs::remove_dir_all(&dir);
+    assert!(text.contains("尚未锚定"), "made before the trail was anchored:\n{text}");
+
+    // Anchoring the trail makes the stored report out of date: due again, made again by the
+    // schedule, and the request answers the new one, which shows the anchored head.
+    let (run, _) = api.run_scheduled(esign_api::lambda::ANCHOR_AUDIT);
+    assert!(run["anchored"].as_u64().unwrap_or(0) >= 1, "{run}");
+    assert!(stored_record(&api, &due).is_some(), "the anchor made the report due again");
+    let (run, _) = api.run_scheduled(esign_api::lambda::GENERATE_EVIDENCE);
+    assert_eq!(run, json!({"generated": [id], "reused": [], "failed": []}));
+    let anchored = evidence(&api, &a, &id);
+    assert_eq!(anchored.status, 200, "{:?}", anchored.body);
+    assert_ne!(anchored.body["sha256"], got.body["sha256"]);
+    let pdf = api.get(anchored.body["url"].as_str().unwrap()).send().raw;
+    let text = pdf_text(&pdf, "on-anchor");
+    assert!(text.contains("锚定哈希") && !text.contains("尚未锚定"), "the report shows the anchored head:\n{text}");
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {

@@ -161,6 +161,38 @@ async fn the_report_is_made_when_the_contract_completes_and_a_broken_one_waits_i
     assert_eq!(retry_after(40), EVIDENCE_RETRY_MAX);
 }
 
+/// A stored report shows the trail's anchored head and every revision: a new anchor or a renewed
+/// archive time stamp makes it due again, so the schedule brings it up to date unasked.
+#[tokio::test]
+async fn anchoring_the_trail_or_renewing_the_archive_makes_the_report_due_again() {
+    let s = completed().await;
+    let p = &s.t.platform;
+    let due = || async { p.store.get(&evidence_due_key(&s.contract)).await.unwrap().is_some() };
+    assert_eq!(p.generate_due_evidence().await.unwrap().generated, vec![s.contract.clone()]);
+    assert!(!due().await);
+
+    p.anchor_audit_trails().await.unwrap();
+    assert!(due().await, "the new anchor makes the stored report out of date");
+    let run = p.generate_due_evidence().await.unwrap();
+    assert_eq!(run.generated, vec![s.contract.clone()]);
+    let stored: StoredEvidence = p.store.get(&evidence_key(&s.contract)).await.unwrap().unwrap().decode().unwrap();
+    assert!(stored.anchored_seq.is_some(), "{stored:?}");
+    // nothing new to anchor: nothing due
+    p.anchor_audit_trails().await.unwrap();
+    assert!(!due().await);
+
+    s.t.clock.advance(time::Duration::hours(2));
+    let before = p.get_contract(&s.a.1, &s.contract).await.unwrap().revisions.len();
+    let renewed = p.renew_archive_timestamp(&crate::testing::operator(), &s.contract).await.unwrap();
+    assert_eq!(renewed.revisions.len(), before + 1);
+    assert!(due().await, "the new revision makes the stored report out of date");
+    assert_eq!(p.generate_due_evidence().await.unwrap().generated, vec![s.contract.clone()]);
+    let got = p.contract_evidence(&s.a.1, &s.contract).await.unwrap();
+    let latest: StoredEvidence = p.store.get(&evidence_key(&s.contract)).await.unwrap().unwrap().decode().unwrap();
+    assert_eq!(got.sha256, latest.sha256, "the route answers the report the schedule made");
+    assert_ne!(latest.sha256, stored.sha256);
+}
+
 #[tokio::test]
 async fn the_report_is_for_the_contracts_enterprises_only() {
     let s = setup().await;
