@@ -283,12 +283,14 @@ fn every_problem_type_the_edge_gives_is_in_the_documents_table() {
 }
 
 #[test]
-fn the_lambda_binary_has_one_tls_stack_without_aws_lc() {
-    // The SDK's HTTPS client is rustls on ring (esign_aws::https_client): an SDK crate with its
-    // `default-https-client` feature would bring back aws-lc, its jitter-entropy set-up on the
-    // first connection of a cold function and its C build. See shared/pades/BENCH.md.
+fn the_lambda_binary_has_one_http_stack_without_aws_lc_or_http2() {
+    // The SDK's HTTP client is reqwest (esign_aws::https_client), rustls on ring, HTTP/1.1: an
+    // SDK crate with its `default-https-client` feature would bring back aws-lc (its
+    // jitter-entropy set-up on the first connection of a cold function, its C build), the SDK's
+    // own hyper client and HTTP/2; reqwest's webpki-roots a second root store. Each is size in
+    // every Lambda package. See shared/pades/BENCH.md, "Lambda packages".
     let lock = std::fs::read_to_string(root().join("Cargo.lock")).unwrap();
-    for name in ["aws-lc-sys", "aws-lc-rs"] {
+    for name in ["aws-lc-sys", "aws-lc-rs", "aws-smithy-http-client", "h2", "webpki-roots"] {
         assert!(!lock.contains(&format!("name = \"{name}\"")), "{name} is in Cargo.lock again");
     }
 }

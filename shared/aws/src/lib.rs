@@ -14,6 +14,7 @@ pub mod kms;
 pub mod notify;
 pub mod provision;
 pub mod s3;
+mod sdk_http;
 pub mod seal_signer;
 pub mod secrets;
 pub mod sqs;
@@ -27,6 +28,7 @@ use esign_core::ports::{
     AuthorityError, IssuedCertificate, KeyAlgorithm, RecordStore, SealAuthority, SealSubject, SystemClock,
 };
 use esign_core::{Config, Mode, Platform, Ports};
+pub use sdk_http::https_client;
 use time::OffsetDateTime;
 
 /// The records table (`!Ref RecordsTable` in the template).
@@ -137,13 +139,6 @@ fn build_sdk_config(
         .time_source(aws_smithy_async::time::SharedTimeSource::default());
     builder.set_endpoint_url(endpoint);
     builder.build()
-}
-
-/// The SDK's HTTP client: hyper with rustls on ring, trusting the system's roots (and
-/// `SSL_CERT_FILE`). Not the SDK's default (rustls on aws-lc-rs): see the workspace Cargo.toml.
-pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
 }
 
 fn env_var(name: &str) -> Option<String> {
