@@ -229,6 +229,8 @@ def main():
         "ESIGN_ROOT_CA_KEY": "alias/none-root",
         "ESIGN_ISSUING_CA_KEY": "alias/none-issuing",
         "ESIGN_TSA_KEY": "alias/none-tsa",
+        "ESIGN_OCSP_KEY": "alias/none-ocsp",
+        "ESIGN_EVIDENCE_KEY": "alias/none-evidence",
         "ESIGN_SECRETS_KEY": "alias/none-secrets",
         "ESIGN_STACK_NAME": "coldstart",
         "ESIGN_MODE": "production",
