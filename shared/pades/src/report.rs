@@ -161,6 +161,9 @@ impl<'f> Fonts<'f> {
         if (0xa0..0x100).contains(&v) {
             return (latin, Glyph::Byte(v as u8));
         }
+        if let Some(&(_, byte, _)) = WIN_ANSI_EXTRA.iter().find(|(ch, _, _)| *ch == c) {
+            return (latin, Glyph::Byte(byte));
+        }
         (latin, Glyph::Byte(b'?'))
     }
 
@@ -469,8 +472,45 @@ fn helvetica_width(c: u8) -> u16 {
         333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, // 96-111
         556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584, // 112-126
     ];
-    if (32..127).contains(&c) { W[(c - 32) as usize] } else { 556 }
+    if (32..127).contains(&c) {
+        W[(c - 32) as usize]
+    } else {
+        WIN_ANSI_EXTRA.iter().find(|(_, byte, _)| *byte == c).map_or(556, |&(_, _, w)| w)
+    }
 }
+
+/// WinAnsiEncoding's bytes 0x80-0x9F (ISO 32000-1, Annex D) with their Helvetica widths: the
+/// punctuation Latin-1 lacks (dashes, curly quotes, the ellipsis, the euro), which the CJK font
+/// does not all have either.
+const WIN_ANSI_EXTRA: [(char, u8, u16); 27] = [
+    ('€', 0x80, 556),
+    ('‚', 0x82, 222),
+    ('ƒ', 0x83, 556),
+    ('„', 0x84, 333),
+    ('…', 0x85, 1000),
+    ('†', 0x86, 556),
+    ('‡', 0x87, 556),
+    ('ˆ', 0x88, 333),
+    ('‰', 0x89, 1000),
+    ('Š', 0x8a, 667),
+    ('‹', 0x8b, 333),
+    ('Œ', 0x8c, 1000),
+    ('Ž', 0x8e, 611),
+    ('‘', 0x91, 222),
+    ('’', 0x92, 222),
+    ('“', 0x93, 333),
+    ('”', 0x94, 333),
+    ('•', 0x95, 350),
+    ('–', 0x96, 556),
+    ('—', 0x97, 1000),
+    ('˜', 0x98, 333),
+    ('™', 0x99, 1000),
+    ('š', 0x9a, 500),
+    ('›', 0x9b, 333),
+    ('œ', 0x9c, 944),
+    ('ž', 0x9e, 500),
+    ('Ÿ', 0x9f, 667),
+];
 
 fn flate(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(9));

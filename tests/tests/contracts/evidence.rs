@@ -94,6 +94,9 @@ fn the_evidence_report_is_signed_by_the_platform_and_shows_what_the_api_shows() 
     {
         assert!(text.contains(words), "the report lacks {words:?}");
     }
+    // Every character drawn as itself: none replaced by '?' for want of a glyph (the dash between
+    // a party and its signer was, until the report's Latin font had WinAnsi's punctuation).
+    assert!(!text.contains('?'), "a character the report could not draw:\n{text}");
     println!("evidence report: {} figures of the API view found in its text", figures.len());
 
     // Nothing changed: the stored report again, for the other party too.

@@ -25,14 +25,17 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
-/// The text shown on each page: every string operand decoded through its font (WinAnsi bytes for
-/// the standard fonts, the ToUnicode map of the CJK font), one string per text object.
+/// The text shown on each page: every string operand decoded through its font (the standard
+/// fonts' WinAnsi by lopdf's own table, the ToUnicode map of the CJK font), one string per text
+/// object.
 fn page_texts(doc: &lopdf::Document) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
     for (_, page_id) in doc.get_pages() {
         let fonts = doc.get_page_fonts(page_id).unwrap();
         let mut maps: BTreeMap<Vec<u8>, Option<BTreeMap<u16, String>>> = BTreeMap::new();
+        let mut encodings = BTreeMap::new();
         for (name, font) in &fonts {
+            encodings.insert(name.clone(), font.get_font_encoding(doc).unwrap());
             let map = font.get(b"ToUnicode").ok().map(|o| {
                 let id = o.as_reference().unwrap();
                 let stream = doc.get_object(id).unwrap().as_stream().unwrap();
@@ -53,7 +56,7 @@ fn page_texts(doc: &lopdf::Document) -> Vec<Vec<String>> {
                             .chunks(2)
                             .map(|c| map.get(&u16::from_be_bytes([c[0], c[1]])).cloned().unwrap_or_default())
                             .collect(),
-                        None => bytes.iter().map(|&b| char::from(b)).collect(),
+                        None => encodings[&font].bytes_to_string(bytes).unwrap(),
                     };
                     texts.push(text);
                 }
@@ -238,4 +241,22 @@ fn a_report_is_a_document_the_signing_engine_accepts() {
     let info = crate::check_document(&pdf).unwrap();
     assert_eq!(info.pages, 1);
     assert!(!info.xref_repaired, "the cross-reference table is sound");
+}
+
+#[test]
+fn punctuation_outside_latin_1_and_the_cjk_font_is_drawn_not_replaced() {
+    let report = Report {
+        title: "t".into(),
+        footer: "f".into(),
+        blocks: vec![
+            Block::field("签约方  Party", "上海乙方贸易有限公司 — 王五"),
+            Block::mono("范围 Range", "1–2 … €5 ‰ ™"),
+        ],
+    };
+    let pdf = write_report(&report, &font()).unwrap();
+    let text = all_text(&lopdf::Document::load_mem(&pdf).unwrap());
+    for expected in ["上海乙方贸易有限公司 — 王五", "1–2 … €5 ‰ ™"] {
+        assert!(text.contains(expected), "{expected:?} missing from {text:?}");
+    }
+    assert!(!text.contains('?'), "{text:?}");
 }
