@@ -54,27 +54,10 @@ impl WebhookSender for HttpSender {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Read, Write};
     use std::time::Duration;
 
     use super::*;
-
-    /// A one-request server on 127.0.0.1 that answers `reply` after `delay`; answers its port and
-    /// a handle yielding the request it got.
-    fn server(reply: &'static str, delay: Duration) -> (u16, std::thread::JoinHandle<String>) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let handle = std::thread::spawn(move || {
-            let (mut stream, _) = listener.accept().unwrap();
-            stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-            let mut buf = vec![0; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            std::thread::sleep(delay);
-            let _ = stream.write_all(reply.as_bytes());
-            String::from_utf8_lossy(&buf[..n]).into_owned()
-        });
-        (port, handle)
-    }
+    use crate::test_server::server;
 
     fn post(url: String, port: u16, timeout: Duration) -> OutgoingPost {
         OutgoingPost {
@@ -89,21 +72,21 @@ mod tests {
     #[tokio::test]
     async fn posts_go_to_the_pinned_address_and_redirects_are_not_followed() {
         let (port, got) = server(
-            "HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/\r\ncontent-length: 0\r\n\r\n",
+            vec!["HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/\r\ncontent-length: 0\r\n\r\n"],
             Duration::ZERO,
         );
         // The name does not resolve anywhere: only the pinned address can answer.
         let url = format!("http://hooks.invalid:{port}/x");
         let status = HttpSender.post(&post(url, port, Duration::from_secs(5))).await.unwrap();
         assert_eq!(status, 302);
-        let request = got.join().unwrap();
+        let request = got.join().unwrap().remove(0);
         assert!(request.starts_with("POST /x HTTP/1.1"), "{request}");
         assert!(request.to_ascii_lowercase().contains("webhook-id: evt_1"), "{request}");
     }
 
     #[tokio::test]
     async fn a_slow_receiver_is_a_timeout() {
-        let (port, _got) = server("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", Duration::from_secs(2));
+        let (port, _got) = server(vec!["HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"], Duration::from_secs(2));
         let url = format!("http://127.0.0.1:{port}/");
         let err = HttpSender.post(&post(url, port, Duration::from_millis(300))).await.unwrap_err();
         assert_eq!(err, SendError::Timeout);

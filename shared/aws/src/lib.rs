@@ -18,6 +18,8 @@ mod sdk_http;
 pub mod seal_signer;
 pub mod secrets;
 pub mod sqs;
+#[cfg(test)]
+mod test_server;
 
 use std::sync::Arc;
 

@@ -112,32 +112,10 @@ fn connector_error(e: reqwest::Error) -> ConnectorError {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Read, Write};
-
     use aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder;
 
     use super::*;
-
-    /// A server on 127.0.0.1 answering each of `replies` on its own connection after `delay`;
-    /// its port and a handle yielding the requests it got.
-    fn server(replies: Vec<&'static str>, delay: Duration) -> (u16, std::thread::JoinHandle<Vec<String>>) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let handle = std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            for reply in replies {
-                let (mut stream, _) = listener.accept().unwrap();
-                stream.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-                let mut buf = vec![0; 8192];
-                let n = stream.read(&mut buf).unwrap_or(0);
-                std::thread::sleep(delay);
-                let _ = stream.write_all(reply.as_bytes());
-                seen.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-            }
-            seen
-        });
-        (port, handle)
-    }
+    use crate::test_server::server;
 
     fn connector(connect: Duration, read: Option<Duration>) -> SharedHttpConnector {
         let mut settings = HttpConnectorSettings::builder().connect_timeout(connect);
